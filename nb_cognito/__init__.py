@@ -1,0 +1,156 @@
+"""Sign in to an AWS Cognito user pool from a notebook, then just use AWS.
+
+>>> %load_ext nb_cognito
+>>> %cognito_login alice            # the password is asked for, never typed on the line
+>>> boto3.client("s3").list_buckets()  # signed with Cognito credentials that refresh themselves
+
+The kernel-wide session is ``nb_cognito.session``; the functions here delegate to it.
+Everything heavy (boto3, pycognito, ipywidgets, moto) is imported only when first used, so
+``import nb_cognito`` and ``%load_ext nb_cognito`` stay cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
+    from .cognito_session import CognitoSession
+    from .config import CognitoConfig
+    from .exceptions import (
+        AuthError,
+        CodeMismatchError,
+        ConfigurationError,
+        NotAuthorizedError,
+        PasswordResetRequiredError,
+        ServiceUnavailableError,
+        SessionExpiredError,
+        SignedOutError,
+        UserNotConfirmedError,
+    )
+    from .models import (
+        AuthEvent,
+        AuthSessionResult,
+        AuthSessionResultType,
+        AuthUser,
+        AWSCredentials,
+        CognitoAuthSession,
+        SignInResult,
+        SignInStep,
+        UserPoolTokens,
+    )
+    from .widget import SignInWidget
+
+    session: CognitoSession
+
+# Public name -> the module that defines it. Resolved on first access (PEP 562).
+_LAZY = {
+    "CognitoSession": "cognito_session",
+    "CognitoConfig": "config",
+    "SignInWidget": "widget",
+    **{
+        name: "exceptions"
+        for name in (
+            "AuthError",
+            "CodeMismatchError",
+            "ConfigurationError",
+            "NotAuthorizedError",
+            "PasswordResetRequiredError",
+            "ServiceUnavailableError",
+            "SessionExpiredError",
+            "SignedOutError",
+            "UserNotConfirmedError",
+        )
+    },
+    **{
+        name: "models"
+        for name in (
+            "AWSCredentials",
+            "AuthEvent",
+            "AuthSessionResult",
+            "AuthSessionResultType",
+            "AuthUser",
+            "CognitoAuthSession",
+            "SignInResult",
+            "SignInStep",
+            "UserPoolTokens",
+        )
+    },
+}
+
+__all__ = [
+    "configure",
+    "confirm_sign_in",
+    "fetch_auth_session",
+    "get_current_user",
+    "load_ipython_extension",
+    "session",
+    "sign_in",
+    "sign_out",
+    "unload_ipython_extension",
+    *sorted(_LAZY),
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "session":
+        # The kernel-wide session lives in cognito_session, which %reload_ext does not reload.
+        return importlib.import_module(".kernel", __name__).kernel_session()
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nb_cognito' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def _session() -> CognitoSession:
+    return importlib.import_module(".kernel", __name__).kernel_session()
+
+
+def configure(config: CognitoConfig | None = None, /, **settings: Any) -> None:
+    """Update the settings named (the others keep their values), or adopt a whole config."""
+    _session().configure(config, **settings)
+
+
+def sign_in(username: str | None = None, password: str | None = None) -> SignInResult:
+    """Start signing in; see :meth:`CognitoSession.sign_in`."""
+    return _session().sign_in(username, password)
+
+
+def confirm_sign_in(challenge_response: str) -> SignInResult:
+    """Answer the current sign-in step (a code, a new password, or an MFA choice)."""
+    return _session().confirm_sign_in(challenge_response)
+
+
+def sign_out(global_sign_out: bool = False) -> None:
+    """Sign out locally; with ``global_sign_out`` also revoke the tokens everywhere."""
+    _session().sign_out(global_sign_out=global_sign_out)
+
+
+def fetch_auth_session(force_refresh: bool = False) -> CognitoAuthSession:
+    """The current session as SUCCESS/FAILURE results; see :meth:`CognitoSession.fetch_auth_session`."""
+    return _session().fetch_auth_session(force_refresh=force_refresh)
+
+
+def get_current_user() -> AuthUser:
+    """The signed-in user; raises :class:`SignedOutError` when nobody is."""
+    return _session().get_current_user()
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nb_cognito``: register the magics and the boto3 hook (idempotent)."""
+    from .magics import load_extension
+
+    load_extension(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext nb_cognito``: remove the magics, hooks and boto3 provider it added."""
+    from .magics import unload_extension
+
+    unload_extension(ipython)

@@ -1,0 +1,257 @@
+"""The errors nb_cognito raises, and the one place that maps AWS errors to them.
+
+Every error derives from :class:`AuthError`. ``retryable`` tells whether trying the
+same thing again later can succeed (throttling, 5xx, network); a definitive error
+(wrong password, revoked refresh token) is never retryable.
+
+Messages are written for a person and never contain a password, token or key.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = [
+    "AuthError",
+    "CodeMismatchError",
+    "ConfigurationError",
+    "InvalidParameterError",
+    "InvalidPasswordError",
+    "NotAuthorizedError",
+    "PasswordResetRequiredError",
+    "ServiceUnavailableError",
+    "SessionExpiredError",
+    "SignedOutError",
+    "TokenValidationError",
+    "UserNotConfirmedError",
+    "from_aws_error",
+    "redact_text",
+]
+
+
+class AuthError(Exception):
+    """Base class of every nb_cognito error.
+
+    ``recovery_suggestion`` says what the user can do about it, in one sentence.
+    """
+
+    retryable: bool = False
+    default_suggestion: str = ""
+
+    def __init__(self, message: str, *, recovery_suggestion: str | None = None) -> None:
+        super().__init__(redact_text(message))
+        suggestion = self.default_suggestion if recovery_suggestion is None else recovery_suggestion
+        self.recovery_suggestion = redact_text(suggestion)
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        if self.recovery_suggestion and self.recovery_suggestion not in message:
+            return f"{message} {self.recovery_suggestion}"
+        return message
+
+
+class ConfigurationError(AuthError, ValueError):
+    """A setting is missing or malformed; the message names the setting and its source."""
+
+    default_suggestion = "Fix the setting and try again; see the README's configuration table."
+
+
+class InvalidParameterError(AuthError, ValueError):
+    """A value passed to sign-in (username, code, password) cannot be sent to Cognito."""
+
+
+class NotAuthorizedError(AuthError):
+    """Wrong username or password, a lockout, or a token Cognito no longer accepts."""
+
+
+class UserNotConfirmedError(AuthError):
+    """The user signed up but never confirmed the account."""
+
+    default_suggestion = (
+        "Confirm the account with the code Cognito sent, or ask an administrator to confirm it."
+    )
+
+
+class PasswordResetRequiredError(AuthError):
+    """An administrator reset the password; a new one must be set before signing in."""
+
+    default_suggestion = (
+        "Reset your password (forgot-password flow or your administrator), then sign in again."
+    )
+
+
+class CodeMismatchError(AuthError):
+    """A wrong or expired verification or MFA code."""
+
+    default_suggestion = "Check the code (TOTP codes change every 30 seconds) and enter it again."
+
+
+class InvalidPasswordError(AuthError, ValueError):
+    """A new password that breaks the pool's password policy."""
+
+    default_suggestion = "Choose a password that meets the pool's policy."
+
+
+class SignedOutError(AuthError):
+    """Nobody is signed in (or the user signed out)."""
+
+    default_suggestion = "Sign in again with %cognito_login or nb_cognito.sign_in()."
+
+
+class SessionExpiredError(AuthError):
+    """The refresh token was revoked or expired: the session cannot be renewed."""
+
+    default_suggestion = "Sign in again with %cognito_login or nb_cognito.sign_in()."
+
+
+class ServiceUnavailableError(AuthError):
+    """Throttling, a 5xx answer or a network failure. The session is kept; try again."""
+
+    retryable = True
+    default_suggestion = "Your session is kept; nb_cognito retries on its own, or try again shortly."
+
+
+class TokenValidationError(AuthError):
+    """A token from the server failed verification (signature, issuer, audience, expiry)."""
+
+    default_suggestion = "Check that the user pool id, client id and endpoint belong together."
+
+
+# ---------------------------------------------------------------------------
+# Redaction
+
+_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_LONG_SECRET_RE = re.compile(r"[A-Za-z0-9+/=_-]{40,}")
+
+
+def redact_text(text: str) -> str:
+    """Remove anything shaped like a JWT or a long opaque secret from ``text``."""
+    if not text:
+        return text
+    text = _JWT_RE.sub("<redacted token>", text)
+    text = _LONG_SECRET_RE.sub(_redact_unless_path, text)
+    from .log_redaction import secrets  # the secrets this process holds right now
+
+    return secrets.scrub(text) if secrets else text
+
+
+def _redact_unless_path(match: re.Match[str]) -> str:
+    value = match.group(0)
+    # An absolute file path (an Amplify config file, say) is information, not a secret.
+    return value if value.startswith("/") and "/" in value[1:] else "<redacted>"
+
+
+# ---------------------------------------------------------------------------
+# The one map from AWS errors to ours
+
+_THROTTLING_CODES = frozenset(
+    {
+        "TooManyRequestsException",
+        "ThrottlingException",
+        "Throttling",
+        "LimitExceededException",
+        "RequestLimitExceeded",
+        "InternalErrorException",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ResourceConflictException",
+    }
+)
+
+_WRONG_CREDENTIALS = "Incorrect username or password."
+
+
+def from_aws_error(error: BaseException, *, action: str = "") -> AuthError:
+    """Translate an exception from boto3/botocore (or the network) into an :class:`AuthError`.
+
+    ``action`` names what we were doing ("sign in", "refresh the session", ...), for the message.
+    The server's own message is kept only when it cannot reveal whether a user exists, and it
+    is always passed through :func:`redact_text`.
+    """
+    if isinstance(error, AuthError):
+        return error
+    doing = f" while trying to {action}" if action else ""
+
+    from botocore.exceptions import (  # imported here: botocore is loaded only when used
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ParamValidationError,
+        ReadTimeoutError,
+    )
+
+    network_errors: tuple[type[BaseException], ...] = (
+        EndpointConnectionError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        ReadTimeoutError,
+        ConnectionError,
+        TimeoutError,
+    )
+    if isinstance(error, ParamValidationError):
+        return InvalidParameterError(f"A value could not be sent{doing}: {error}")
+    if isinstance(error, network_errors):
+        return ServiceUnavailableError(
+            f"Cognito could not be reached{doing} ({type(error).__name__})."
+        )
+    if isinstance(error, ClientError):
+        return _from_client_error(error, doing)
+    if isinstance(error, BotoCoreError):
+        return ServiceUnavailableError(f"The AWS client failed{doing}: {type(error).__name__}.")
+    return AuthError(f"Unexpected {type(error).__name__}{doing}.")
+
+
+def _from_client_error(error: Any, doing: str) -> AuthError:
+    response = getattr(error, "response", {}) or {}
+    code = response.get("Error", {}).get("Code", "") or ""
+    message = response.get("Error", {}).get("Message", "") or ""
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0
+
+    if code in _THROTTLING_CODES or status >= 500:
+        kind = "throttled the request" if "Request" in code or "Throttl" in code else "failed"
+        return ServiceUnavailableError(f"Cognito {kind}{doing} ({code or status}).")
+
+    if code in ("UserNotFoundException",):
+        # Never reveal whether the user exists.
+        return NotAuthorizedError(
+            _WRONG_CREDENTIALS, recovery_suggestion="Check the username and password."
+        )
+    if code == "NotAuthorizedException":
+        lowered = message.lower()
+        if "refresh token" in lowered:
+            return SessionExpiredError(f"Your Cognito session has ended: {message}")
+        if "attempts exceeded" in lowered:
+            return NotAuthorizedError(
+                "Password attempts exceeded: the account is temporarily locked.",
+                recovery_suggestion="Wait a few minutes before trying again.",
+            )
+        if "disabled" in lowered:
+            return NotAuthorizedError(
+                "This user is disabled.", recovery_suggestion="Ask your administrator."
+            )
+        if "incorrect username or password" in lowered or "password" in lowered:
+            return NotAuthorizedError(
+                _WRONG_CREDENTIALS, recovery_suggestion="Check the username and password."
+            )
+        return NotAuthorizedError(f"Cognito refused the request{doing}: {message}")
+    if code == "RefreshTokenReuseException":
+        return SessionExpiredError("Your Cognito session has ended: the refresh token was reused.")
+    if code == "UserNotConfirmedException":
+        return UserNotConfirmedError("This account is not confirmed yet.")
+    if code == "PasswordResetRequiredException":
+        return PasswordResetRequiredError("A password reset is required for this account.")
+    if code in ("CodeMismatchException", "ExpiredCodeException", "EnableSoftwareTokenMFAException"):
+        return CodeMismatchError("That code is wrong or has expired.")
+    if code == "InvalidPasswordException":
+        return InvalidPasswordError(f"The new password was refused: {message}")
+    if code in ("InvalidParameterException", "ValidationException", "ParamValidationError"):
+        return InvalidParameterError(f"Cognito rejected a parameter{doing}: {message}")
+    if code in ("ResourceNotFoundException", "InvalidUserPoolConfigurationException"):
+        return ConfigurationError(
+            f"Cognito does not know this pool, client or identity pool{doing}: {message}"
+        )
+    return AuthError(f"Cognito returned {code or status}{doing}: {message}")
