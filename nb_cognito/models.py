@@ -275,6 +275,8 @@ def _relative(moment: dt.datetime | None, now: dt.datetime | None = None) -> str
     now = now or dt.datetime.now(dt.timezone.utc)
     seconds = int((moment - now).total_seconds())
     span = abs(seconds)
+    if span == 0:
+        return "just now"
     text = (
         f"{span} s" if span < 120 else f"{span // 60} min" if span < 7200 else f"{span // 3600} h"
     )

@@ -1,0 +1,86 @@
+"""How nb_cognito makes its own AWS calls: unsigned clients, bounded retries, mapped errors.
+
+Our Cognito/STS calls need no AWS credentials, so their clients are unsigned: building them
+never walks back through the credential chain (where our own provider sits). botocore's
+retries are off; :func:`call` retries retryable errors itself, with jittered exponential
+backoff on the injected clock, and maps every failure through
+:func:`nb_cognito.exceptions.from_aws_error`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .clock import Clock
+from .exceptions import AuthError, from_aws_error
+from .log_redaction import our_call
+
+__all__ = ["Backoff", "call", "make_client"]
+
+T = TypeVar("T")
+
+_client_lock = threading.Lock()
+
+
+def make_client(
+    service: str, *, region: str, endpoint_url: str | None, timeout: float
+) -> Any:
+    """A new unsigned boto3 client for ``service`` with our timeouts and no botocore retries."""
+    import botocore.session
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    config = Config(
+        signature_version=UNSIGNED,
+        retries={"total_max_attempts": 1, "mode": "standard"},  # we retry ourselves
+        connect_timeout=min(timeout, 5.0),
+        read_timeout=timeout,
+        user_agent_extra="nb-cognito",
+    )
+    with _client_lock, our_call():  # botocore's session is not thread-safe while loading models
+        # A private botocore session: never boto3.DEFAULT_SESSION, whose provider chain is ours.
+        session = botocore.session.Session()
+        return session.create_client(
+            service,
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=config,
+        )
+
+
+class Backoff:
+    """Full-jitter exponential backoff: attempt n waits up to ``base * 2**n``, capped."""
+
+    def __init__(self, base: float = 0.2, cap: float = 5.0, rng: random.Random | None = None):
+        self.base, self.cap = base, cap
+        self._rng = rng or random.Random()
+
+    def delay(self, attempt: int) -> float:
+        return self._rng.uniform(0, min(self.cap, self.base * 2**attempt))
+
+
+DEFAULT_BACKOFF = Backoff()
+
+
+def call(
+    fn: Callable[[], T],
+    *,
+    action: str,
+    clock: Clock,
+    attempts: int = 3,
+    backoff: Backoff = DEFAULT_BACKOFF,
+) -> T:
+    """Run ``fn`` (an AWS call); retry retryable errors up to ``attempts`` times in all."""
+    for attempt in range(attempts):
+        try:
+            with our_call():
+                return fn()
+        except Exception as raw:
+            error: AuthError = from_aws_error(raw, action=action)
+            if not error.retryable or attempt == attempts - 1:
+                raise error from None
+            clock.sleep(backoff.delay(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover

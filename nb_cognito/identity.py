@@ -1,0 +1,126 @@
+"""AWS credentials for a signed-in user (or a guest).
+
+Two routes: the identity pool's enhanced flow (``GetId`` once per user, then
+``GetCredentialsForIdentity`` with a fresh ID token), or, without an identity pool, STS
+``AssumeRoleWithWebIdentity`` with the ID token for a pool registered as an IAM OIDC provider.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from . import aws_client
+from .clock import Clock
+from .config import Settings
+from .exceptions import AuthError
+from .log_redaction import secrets
+from .models import AWSCredentials
+
+__all__ = ["IdentityClient"]
+
+# Identity ids per (identity pool, user sub), for the whole process: real Cognito gives the
+# same id every time and allows only 25 GetId calls a second, so we ask once.
+_identity_ids: dict[tuple[str, str], str] = {}
+_ids_lock = threading.Lock()
+
+
+class IdentityClient:
+    """Fetches AWS credentials with the user-pool ID token."""
+
+    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._identity: Any = None
+        self._sts: Any = None
+
+    @property
+    def enabled(self) -> bool:
+        """True when credentials can be had at all (an identity pool or a role ARN)."""
+        return bool(self.settings.identity_pool_id or self.settings.role_arn)
+
+    def _client(self, service: str) -> Any:
+        attr = "_identity" if service == "cognito-identity" else "_sts"
+        if getattr(self, attr) is None:
+            region = self.settings.region
+            if service == "cognito-identity" and self.settings.identity_pool_id:
+                region = self.settings.identity_pool_id.split(":", 1)[0]
+            setattr(self, attr, aws_client.make_client(
+                service, region=region, endpoint_url=self.settings.endpoint_url,
+                timeout=self.settings.network_timeout,
+            ))
+        return getattr(self, attr)
+
+    def _logins(self, id_token: str | None) -> dict[str, dict[str, str]]:
+        if id_token is None:
+            return {}
+        provider = f"cognito-idp.{self.settings.region}.amazonaws.com/{self.settings.user_pool_id}"
+        return {"Logins": {provider: id_token}}
+
+    def identity_id(self, user_sub: str | None, id_token: str | None) -> str:
+        """The identity id of this user (``user_sub`` None: a guest), cached per user."""
+        pool = self.settings.identity_pool_id
+        if not pool:
+            raise AuthError("No identity pool is configured.")
+        key = (pool, user_sub or "")
+        cached = _identity_ids.get(key) if user_sub else None
+        if cached:
+            return cached
+        client = self._client("cognito-identity")
+        response = aws_client.call(
+            lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
+            action="get the identity id", clock=self._clock,
+        )
+        identity_id = response["IdentityId"]
+        if user_sub:
+            with _ids_lock:
+                _identity_ids[key] = identity_id
+        return identity_id
+
+    def credentials(self, identity_id: str, id_token: str | None) -> AWSCredentials:
+        """Fresh credentials for ``identity_id`` from the identity pool."""
+        client = self._client("cognito-identity")
+        response = aws_client.call(
+            lambda: client.get_credentials_for_identity(
+                IdentityId=identity_id, **self._logins(id_token)
+            ),
+            action="get AWS credentials", clock=self._clock,
+        )
+        raw = response["Credentials"]
+        return self._credentials(raw["AccessKeyId"], raw["SecretKey"], raw["SessionToken"],
+                                 raw["Expiration"])
+
+    def assume_role(self, id_token: str, session_name: str) -> AWSCredentials:
+        """Credentials for ``settings.role_arn`` through STS ``AssumeRoleWithWebIdentity``."""
+        client = self._client("sts")
+        response = aws_client.call(
+            lambda: client.assume_role_with_web_identity(
+                RoleArn=self.settings.role_arn,
+                RoleSessionName=session_name[:64] or "nb-cognito",
+                WebIdentityToken=id_token,
+            ),
+            action="assume the IAM role", clock=self._clock,
+        )
+        raw = response["Credentials"]
+        return self._credentials(raw["AccessKeyId"], raw["SecretAccessKey"], raw["SessionToken"],
+                                 raw["Expiration"])
+
+    @staticmethod
+    def _credentials(key: str, secret: str, token: str, expiration: Any) -> AWSCredentials:
+        if not (key and secret and token):
+            raise AuthError("AWS returned incomplete credentials; the previous ones are kept.")
+        if isinstance(expiration, int | float):
+            expiration = dt.datetime.fromtimestamp(expiration, dt.timezone.utc)
+        if not isinstance(expiration, dt.datetime):
+            raise AuthError("AWS returned credentials without a valid expiration.")
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=dt.timezone.utc)
+        secrets.add(secret, token)
+        return AWSCredentials(key, secret, token, expiration)
+
+
+def forget_identity_ids() -> None:
+    """Drop the process-wide identity-id cache (tests and emulator resets)."""
+    with _ids_lock:
+        _identity_ids.clear()

@@ -1,0 +1,65 @@
+"""The kernel-wide session: created once per process, on first use, and wired to the integrations.
+
+This module is the composition root. It is never reloaded by ``%reload_ext nb_cognito``
+(which reloads only the package's ``__init__``), so the one session and its one refresher
+thread survive a reload.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from .cognito_session import CognitoSession
+from .config import CognitoConfig
+
+__all__ = ["kernel_session", "reset_kernel_session"]
+
+_lock = threading.Lock()
+_session: CognitoSession | None = None
+
+
+def _ipython_config_parent() -> Any:
+    """The running IPython shell, if any, so that ``c.CognitoConfig.*`` applies."""
+    if "IPython" not in sys.modules:
+        return None
+    from IPython import get_ipython
+
+    return get_ipython()
+
+
+def kernel_session() -> CognitoSession:
+    """The one :class:`CognitoSession` of this process."""
+    global _session
+    session = _session
+    if session is not None:
+        return session
+    with _lock:
+        if _session is None:
+            shell = _ipython_config_parent()
+            config = CognitoConfig(parent=shell) if shell is not None else CognitoConfig()
+            _session = CognitoSession(config)
+            _attach_integrations(_session)
+        return _session
+
+
+def _attach_integrations(session: CognitoSession) -> None:
+    from . import botocore_provider, env_export, subprocess_creds
+
+    botocore_provider.attach(session)
+    subprocess_creds.attach(session)
+    env_export.attach(session)
+    from . import store
+
+    store.attach(session)  # remembered sessions (opt-in: remember=True)
+
+
+def reset_kernel_session() -> None:
+    """Sign out and forget the kernel-wide session (tests; a new one is made on next use)."""
+    global _session
+    with _lock:
+        session, _session = _session, None
+    if session is not None:
+        session.sign_out()
+        session.close()

@@ -1,0 +1,129 @@
+"""Keep secrets out of log records, even with the root logger at DEBUG.
+
+At DEBUG, botocore logs whole request and response bodies: the password sent to
+InitiateAuth, the tokens Cognito returns, the credentials. Two filters, attached to the
+botocore/boto3/urllib3 loggers, prevent that:
+
+* while one of *our* Cognito calls runs in a thread (:func:`our_call`), their records below
+  ERROR in that thread are dropped;
+* any record from those loggers has every secret we currently hold replaced by
+  ``<redacted>`` (this covers the user's own S3 calls, whose signing logs carry our
+  session token).
+
+Nothing here turns logging on; with logging off no record is made and the filters cost nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
+__all__ = ["SecretRegistry", "install_filters", "our_call", "secrets"]
+
+_WATCHED_PREFIXES = ("botocore", "boto3", "urllib3", "s3transfer", "s3fs", "aiobotocore")
+_KNOWN_LOGGERS = (
+    "botocore.endpoint",
+    "botocore.parsers",
+    "botocore.auth",
+    "botocore.hooks",
+    "botocore.credentials",
+    "botocore.retryhandler",
+    "botocore.httpsession",
+    "botocore.awsrequest",
+    "botocore.client",
+    "botocore.utils",
+    "urllib3.connectionpool",
+)
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def our_call() -> Iterator[None]:
+    """Mark the current thread as making one of nb_cognito's own AWS calls."""
+    install_filters()
+    _local.depth = getattr(_local, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _local.depth -= 1
+
+
+class SecretRegistry:
+    """The secrets to scrub from log records: tokens, keys, the password during sign-in."""
+
+    _MIN_LENGTH = 8  # shorter strings would scrub ordinary words
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, int] = {}
+
+    def add(self, *values: str | None) -> None:
+        with self._lock:
+            for value in values:
+                if value and len(value) >= self._MIN_LENGTH:
+                    self._values[value] = self._values.get(value, 0) + 1
+
+    def discard(self, *values: str | None) -> None:
+        with self._lock:
+            for value in values:
+                if value in self._values:
+                    self._values[value] -= 1
+                    if self._values[value] <= 0:
+                        del self._values[value]
+
+    def scrub(self, text: str) -> str:
+        for value in list(self._values):
+            if value in text:
+                text = text.replace(value, "<redacted>")
+        return text
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def __repr__(self) -> str:
+        return f"SecretRegistry({len(self._values)} secrets)"
+
+
+secrets = SecretRegistry()
+
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(_local, "depth", 0) and record.levelno < logging.ERROR:
+            return False
+        if secrets:
+            try:
+                message = record.getMessage()
+            except Exception:  # a malformed record is not ours to fix
+                return True
+            scrubbed = secrets.scrub(message)
+            if scrubbed != message:
+                record.msg, record.args = scrubbed, ()
+        return True
+
+
+_FILTER = _RedactingFilter("nb_cognito")
+_installed: set[str] = set()
+_install_lock = threading.Lock()
+
+
+def install_filters() -> None:
+    """Attach the filter to every botocore/boto3/urllib3 logger that exists (idempotent)."""
+    names = set(_KNOWN_LOGGERS)
+    names.update(
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.startswith(_WATCHED_PREFIXES)
+    )
+    new = names - _installed
+    if not new:
+        return
+    with _install_lock:
+        for name in new:
+            logger = logging.getLogger(name)
+            if _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)
+            _installed.add(name)

@@ -1,0 +1,140 @@
+"""The one background thread that refreshes a session before anything expires.
+
+The session tells it *when* (``next_due``) and *how* (``refresh_due``); the refresher only
+waits on the injected clock and calls back. A failed refresh is retried with bounded,
+jittered exponential backoff; a definitive failure (the session has ended) stops the thread.
+The thread is a daemon, so it never keeps the interpreter alive, and a forked child starts
+without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import weakref
+from collections.abc import Callable
+
+from .clock import Clock
+from .exceptions import AuthError
+
+__all__ = ["BackgroundRefresher"]
+
+log = logging.getLogger("nb_cognito.refresher")
+
+_live: weakref.WeakSet[BackgroundRefresher] = weakref.WeakSet()
+
+
+class BackgroundRefresher:
+    """Calls ``refresh_due()`` at the local time ``next_due()`` returns (None: nothing to do)."""
+
+    MAX_BACKOFF = 60.0
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        next_due: Callable[[], float | None],
+        refresh_due: Callable[[], None],
+        name: str = "nb-cognito-refresher",
+    ) -> None:
+        self._clock = clock
+        self._next_due = next_due
+        self._refresh_due = refresh_due
+        self._name = name
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._retry_at: float | None = None
+        self.last_error: AuthError | None = None
+        _live.add(self)
+
+    @property
+    def running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    @property
+    def next_attempt(self) -> float | None:
+        """Local time of the next planned refresh, if any."""
+        return self._retry_at if self._retry_at is not None else self._next_due()
+
+    def start(self) -> None:
+        """Start the thread if it is not running (idempotent)."""
+        with self._lock:
+            if self.running:
+                self.poke()
+                return
+            self._stop.clear()
+            self._wake.clear()
+            self._failures, self._retry_at = 0, None
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+
+    def poke(self) -> None:
+        """Re-read ``next_due`` now (the session changed)."""
+        self._failures, self._retry_at = 0, None
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and wait for it (unless called from the thread itself)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+            self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            due = self._retry_at if self._retry_at is not None else self._next_due()
+            if due is None:
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            if self._clock.wait_until(due, self._wake):
+                self._wake.clear()
+                continue
+            if self._stop.is_set():
+                return
+            self._attempt()
+
+    def _attempt(self) -> None:
+        try:
+            self._refresh_due()
+        except AuthError as error:
+            self.last_error = error
+            if not error.retryable:
+                log.info("Background refresh stopped: %s", error)
+                self._retry_at = None
+                self._stop.set()
+                return
+            self._failures += 1
+            delay = min(self.MAX_BACKOFF, 2.0**self._failures) * random.uniform(0.5, 1.0)
+            self._retry_at = self._clock.time() + delay
+            log.warning("Background refresh failed (%s); retrying in %.0f s.", error, delay)
+        except Exception:  # never let the thread die silently on a bug
+            log.exception("Unexpected error in the background refresh; retrying later.")
+            self._failures += 1
+            self._retry_at = self._clock.time() + self.MAX_BACKOFF
+        else:
+            self._failures, self._retry_at, self.last_error = 0, None, None
+
+    def _after_fork_in_child(self) -> None:
+        # The thread does not exist in the child; let the next start() make a new one.
+        self._thread = None
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+
+def _reset_after_fork() -> None:
+    for refresher in list(_live):
+        refresher._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)

@@ -1,0 +1,251 @@
+"""Calls to the Cognito user pool: SRP sign-in, challenges, refresh and sign-out.
+
+This module speaks Cognito's wire protocol and nothing more: it returns either the tokens
+(:class:`AuthTokens`) or the next challenge (:class:`Challenge`). Deciding what to do with
+them is the session's job.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import aws_client
+from .clock import Clock
+from .config import Settings
+from .exceptions import InvalidParameterError, NotAuthorizedError
+from .log_redaction import secrets
+
+__all__ = ["AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
+
+_MAX_FIELD = 2048  # far above any real username/password/code; stops megabyte inputs early
+
+
+@dataclass(frozen=True)
+class AuthTokens:
+    """An ``AuthenticationResult``. ``refresh_token`` is None when Cognito did not send one."""
+
+    id_token: str = field(repr=False)
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A challenge Cognito wants answered before it hands out tokens."""
+
+    name: str
+    session: str | None = field(repr=False)
+    parameters: dict[str, str] = field(repr=False)
+    username: str  # the username Cognito knows (USERNAME / USER_ID_FOR_SRP), not the alias typed
+
+
+def secret_hash(username: str, client_id: str, client_secret: str) -> str:
+    """Cognito's SECRET_HASH: Base64(HMAC-SHA256(secret, username + client_id))."""
+    digest = hmac.new(
+        client_secret.encode("utf-8"), (username + client_id).encode("utf-8"), hashlib.sha256
+    ).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def check_text(name: str, value: object, *, allow_empty: bool = False) -> str:
+    """Refuse values Cognito cannot take, with a message that never repeats them."""
+    if not isinstance(value, str):
+        raise InvalidParameterError(f"The {name} must be text, not {type(value).__name__}.")
+    if not value and not allow_empty:
+        raise InvalidParameterError(f"The {name} is empty.")
+    if len(value) > _MAX_FIELD:
+        raise InvalidParameterError(f"The {name} is too long ({len(value)} characters).")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidParameterError(f"The {name} contains control characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParameterError(f"The {name} is not valid Unicode text.") from None
+    return value
+
+
+class UserPoolClient:
+    """One user pool and app client, as configured by :class:`~nb_cognito.config.Settings`."""
+
+    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+        settings.require_sign_in_settings()
+        self.settings = settings
+        self._clock = clock
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws_client.make_client(
+                "cognito-idp",
+                region=self.settings.region,
+                endpoint_url=self.settings.endpoint_url,
+                timeout=self.settings.network_timeout,
+            )
+        return self._client
+
+    def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
+        method = getattr(self.client, operation)
+        return aws_client.call(lambda: method(**params), action=action, clock=self._clock,
+                               attempts=attempts)
+
+    def _secret_hash(self, username: str) -> dict[str, str]:
+        if not self.settings.client_secret:
+            return {}
+        return {"SECRET_HASH": secret_hash(username, self.settings.client_id,
+                                           self.settings.client_secret)}
+
+    # -- sign-in -------------------------------------------------------------------------
+
+    def start_sign_in(self, username: str, password: str) -> AuthTokens | Challenge:
+        """Begin signing in with the configured flow (SRP by default)."""
+        check_text("username", username)
+        check_text("password", password)
+        secrets.add(password)
+        try:
+            if self.settings.auth_flow == "USER_PASSWORD_AUTH":
+                response = self._call(
+                    "sign in", "initiate_auth", attempts=2,
+                    AuthFlow="USER_PASSWORD_AUTH",
+                    ClientId=self.settings.client_id,
+                    AuthParameters={"USERNAME": username, "PASSWORD": password,
+                                    **self._secret_hash(username)},
+                )
+                return self._outcome(response, username)
+            return self._srp_sign_in(username, password)
+        finally:
+            secrets.discard(password)
+
+    def _srp_sign_in(self, username: str, password: str) -> AuthTokens | Challenge:
+        from pycognito.aws_srp import AWSSRP  # the SRP maths load only when someone signs in
+
+        srp = AWSSRP(
+            username=username,
+            password=password,
+            pool_id=self.settings.user_pool_id,
+            client_id=self.settings.client_id,
+            client=self.client,
+            client_secret=self.settings.client_secret or None,
+        )
+        auth_params = srp.get_auth_params()
+        response = self._call(
+            "sign in", "initiate_auth", attempts=2,
+            AuthFlow="USER_SRP_AUTH", ClientId=self.settings.client_id, AuthParameters=auth_params,
+        )
+        if response.get("ChallengeName") != "PASSWORD_VERIFIER":
+            return self._outcome(response, username)
+        challenge_responses = srp.process_challenge(response["ChallengeParameters"], auth_params)
+        response = self._call(
+            "sign in", "respond_to_auth_challenge", attempts=1,
+            ClientId=self.settings.client_id,
+            ChallengeName="PASSWORD_VERIFIER",
+            ChallengeResponses=challenge_responses,
+            **({"Session": response["Session"]} if response.get("Session") else {}),
+        )
+        return self._outcome(response, response.get("ChallengeParameters", {}).get("USERNAME")
+                             or challenge_responses["USERNAME"])
+
+    def respond(self, challenge: Challenge, answers: dict[str, str]) -> AuthTokens | Challenge:
+        """Answer ``challenge``; ``answers`` are the ChallengeResponses other than USERNAME."""
+        for value in answers.values():
+            check_text("answer", value)
+        responses = {"USERNAME": challenge.username, **answers,
+                     **self._secret_hash(challenge.username)}
+        response = self._call(
+            "answer the sign-in challenge", "respond_to_auth_challenge", attempts=1,
+            ClientId=self.settings.client_id,
+            ChallengeName=challenge.name,
+            ChallengeResponses=responses,
+            **({"Session": challenge.session} if challenge.session else {}),
+        )
+        return self._outcome(response, challenge.username)
+
+    def associate_software_token(self, challenge: Challenge) -> tuple[str, str | None]:
+        """Start TOTP setup for an ``MFA_SETUP`` challenge: (shared secret, new session)."""
+        response = self._call("set up TOTP", "associate_software_token", attempts=2,
+                              Session=challenge.session)
+        return response["SecretCode"], response.get("Session")
+
+    def verify_software_token(self, session: str | None, code: str) -> str | None:
+        """Verify the first TOTP code during setup; returns the session to finish the challenge."""
+        check_text("code", code)
+        response = self._call("verify the TOTP code", "verify_software_token", attempts=1,
+                              Session=session, UserCode=code.strip())
+        if response.get("Status") not in (None, "SUCCESS"):
+            from .exceptions import CodeMismatchError
+
+            raise CodeMismatchError("That code is wrong or has expired.")
+        return response.get("Session")
+
+    def totp_uri(self, secret: str, username: str) -> str:
+        label = urllib.parse.quote(f"{self.settings.user_pool_id}:{username}")
+        issuer = urllib.parse.quote("AWS Cognito")
+        return f"otpauth://totp/{label}?secret={secret}&issuer={issuer}"
+
+    def _outcome(self, response: dict, username: str) -> AuthTokens | Challenge:
+        result = response.get("AuthenticationResult")
+        if result:
+            tokens = AuthTokens(
+                id_token=result["IdToken"],
+                access_token=result["AccessToken"],
+                refresh_token=result.get("RefreshToken"),
+                expires_in=int(result.get("ExpiresIn", 3600)),
+            )
+            secrets.add(tokens.id_token, tokens.access_token, tokens.refresh_token)
+            return tokens
+        name = response.get("ChallengeName")
+        if not name:
+            raise NotAuthorizedError("Cognito answered with neither tokens nor a challenge.")
+        parameters = dict(response.get("ChallengeParameters") or {})
+        return Challenge(
+            name=name,
+            session=response.get("Session"),
+            parameters=parameters,
+            username=parameters.get("USERNAME") or parameters.get("USER_ID_FOR_SRP") or username,
+        )
+
+    # -- refresh and sign-out ------------------------------------------------------------
+
+    def refresh(self, refresh_token: str, username: str, *, rotation: bool) -> AuthTokens:
+        """New ID/access tokens from the refresh token.
+
+        ``username`` must be the username Cognito knows (``cognito:username``), since it is
+        what SECRET_HASH is computed from. With refresh-token rotation the answer carries a
+        new refresh token, which the caller must store before using the new tokens.
+        """
+        if rotation:
+            response = self._call(
+                "refresh the session", "get_tokens_from_refresh_token",
+                ClientId=self.settings.client_id,
+                RefreshToken=refresh_token,
+                **({"ClientSecret": self.settings.client_secret}
+                   if self.settings.client_secret else {}),
+            )
+        else:
+            response = self._call(
+                "refresh the session", "initiate_auth",
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                ClientId=self.settings.client_id,
+                AuthParameters={"REFRESH_TOKEN": refresh_token, **self._secret_hash(username)},
+            )
+        outcome = self._outcome(response, username)
+        if isinstance(outcome, Challenge):
+            raise NotAuthorizedError("Cognito asked for a challenge during a refresh.")
+        return outcome
+
+    def global_sign_out(self, access_token: str) -> None:
+        self._call("sign out everywhere", "global_sign_out", attempts=2, AccessToken=access_token)
+
+    def revoke_token(self, refresh_token: str) -> None:
+        self._call(
+            "revoke the refresh token", "revoke_token", attempts=1,
+            Token=refresh_token, ClientId=self.settings.client_id,
+            **({"ClientSecret": self.settings.client_secret}
+               if self.settings.client_secret else {}),
+        )
