@@ -23,6 +23,7 @@ __all__ = ["Backoff", "call", "make_client"]
 T = TypeVar("T")
 
 _client_lock = threading.Lock()
+_botocore_session: Any = None
 
 
 def make_client(
@@ -40,10 +41,13 @@ def make_client(
         read_timeout=timeout,
         user_agent_extra="nb-cognito",
     )
+    global _botocore_session
     with _client_lock, our_call():  # botocore's session is not thread-safe while loading models
         # A private botocore session: never boto3.DEFAULT_SESSION, whose provider chain is ours.
-        session = botocore.session.Session()
-        return session.create_client(
+        # One for all our clients, so that the service models and endpoints load only once.
+        if _botocore_session is None:
+            _botocore_session = botocore.session.Session()
+        return _botocore_session.create_client(
             service,
             region_name=region,
             endpoint_url=endpoint_url,

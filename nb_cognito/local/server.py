@@ -1,0 +1,421 @@
+"""``LocalCognito``: an offline Cognito (user pool, identity pool, STS, S3) on moto's server.
+
+>>> with LocalCognito(demo_spec()) as local:
+...     nb_cognito.configure(**local.settings.as_config())
+
+It listens on 127.0.0.1 only. moto's backends are process-wide, so run one ``LocalCognito``
+per process at a time; :meth:`LocalCognito.reset` wipes all of moto's state.
+"""
+
+from __future__ import annotations
+
+import collections
+import http.client
+import io
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from ..clock import SYSTEM_CLOCK, Clock
+from . import patches
+from .provision import ADMIN_HEADER, AdminClients, Provisioned, add_user, provision
+from .spec import LocalSpec, UserSpec, check_user_against_pool, demo_spec
+from .srp import totp_code
+from .state import EmulatorState, activated
+
+from moto.moto_server.werkzeug_app import (  # isort: skip  (after patches' version check)
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.server import ThreadedMotoServer  # isort: skip
+
+__all__ = ["LocalCognito", "LocalSettings"]
+
+HOST = "127.0.0.1"
+_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
+_ENV_NAMES = {
+    "region": "NB_COGNITO_REGION",
+    "user_pool_id": "NB_COGNITO_USER_POOL_ID",
+    "client_id": "NB_COGNITO_CLIENT_ID",
+    "client_secret": "NB_COGNITO_CLIENT_SECRET",
+    "identity_pool_id": "NB_COGNITO_IDENTITY_POOL_ID",
+    "endpoint_url": "NB_COGNITO_ENDPOINT_URL",
+}
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """How to reach the emulator's pool: pass ``as_config()`` to ``nb_cognito.configure``."""
+
+    region: str
+    user_pool_id: str
+    client_id: str
+    client_secret: str | None = field(repr=False)
+    identity_pool_id: str | None
+    endpoint_url: str
+
+    def as_config(self) -> dict[str, str]:
+        """Keyword arguments for ``nb_cognito.configure`` (None values left out)."""
+        return {name: value for name in _ENV_NAMES if (value := getattr(self, name)) is not None}
+
+    def as_env(self) -> dict[str, str]:
+        """The same settings as ``NB_COGNITO_*`` environment variables."""
+        return {_ENV_NAMES[name]: value for name, value in self.as_config().items()}
+
+
+class LocalCognito:
+    """An offline Cognito provisioned from a :class:`LocalSpec` (default: :func:`demo_spec`).
+
+    Use as a context manager, or ``start()`` / ``stop()``. ``port=0`` (or a port in use) takes a
+    free port. ``clock`` is the emulator's "now" for tokens, credentials, TOTP and lockouts.
+    """
+
+    def __init__(self, spec: LocalSpec | None = None, clock: Clock | None = None, port: int = 0):
+        patches.apply()
+        self._spec = spec if spec is not None else demo_spec()
+        self._state = EmulatorState(clock or SYSTEM_CLOCK)
+        self._port = port
+        self._server: _MotoServer | None = None
+        self._endpoint_url: str | None = None
+        self._admin: dict[str, AdminClients] = {}
+        self._ids: Provisioned | None = None
+        self._lock = threading.RLock()
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    def start(self) -> LocalCognito:
+        """Start the server and provision the spec (no-op if already running)."""
+        with self._lock:
+            if self._server is not None:
+                return self
+            server = _MotoServer(self._port, lambda app: _RequestLog(app, self._state))
+            server.start()
+            self._server = server
+            host, port = server.get_host_and_port()
+            self._endpoint_url = f"http://{host}:{port}"
+            try:
+                self._ids = provision(self._spec, self._admin_for(self._spec), self._state)
+            except BaseException:
+                self.stop()
+                raise
+            self._state.clear_requests()
+            return self
+
+    def stop(self) -> None:
+        """Stop the server (idempotent). moto's in-process state is left for the next reset."""
+        with self._lock:
+            server, self._server = self._server, None
+            self._admin.clear()  # their endpoint goes with the server
+            if server is not None:
+                server.stop()
+
+    def __enter__(self) -> LocalCognito:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def reset(self, spec: LocalSpec | None = None) -> None:
+        """Wipe moto and the emulator's own state, then provision ``spec`` (default: the current)."""
+        with self._lock:
+            endpoint = self._require_started()
+            if spec is not None:
+                self._spec = spec
+            _post(f"{endpoint}/moto-api/reset")
+            self._state.clear()
+            self._ids = provision(self._spec, self._admin_for(self._spec), self._state)
+            self._state.clear_requests()
+
+    # -- what the client needs ------------------------------------------------------------------
+
+    @property
+    def spec(self) -> LocalSpec:
+        return self._spec
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._require_started()
+
+    @property
+    def settings(self) -> LocalSettings:
+        endpoint = self._require_started()
+        ids = self._provisioned()
+        return LocalSettings(
+            region=self._spec.region,
+            user_pool_id=ids.user_pool_id,
+            client_id=ids.client_id,
+            client_secret=ids.client_secret,
+            identity_pool_id=ids.identity_pool_id,
+            endpoint_url=endpoint,
+        )
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of the pool's tokens (the real-AWS URL, as moto writes it)."""
+        return f"https://cognito-idp.{self._spec.region}.amazonaws.com/{self._provisioned().user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.endpoint_url}/{self._provisioned().user_pool_id}/.well-known/jwks.json"
+
+    # -- time and the request log ---------------------------------------------------------------
+
+    @property
+    def clock(self) -> Clock:
+        return self._state.clock
+
+    def use_clock(self, clock: Clock) -> None:
+        """Make ``clock`` the emulator's "now" (token times, credential expiry, TOTP, lockout)."""
+        self._state.clock = clock
+
+    def request_counts(self) -> collections.Counter[str]:
+        """Requests received, by action ("InitiateAuth", "GetId", "s3:GET", ...)."""
+        with self._state.lock:
+            return collections.Counter(self._state.counts)
+
+    def reset_counts(self) -> None:
+        self._state.clear_requests()
+
+    def received_access_keys(self, service: str | None = None) -> list[str]:
+        """Access key ids of the signed requests received, in order (optionally for one service)."""
+        with self._state.lock:
+            return [key for svc, key in self._state.access_keys if service in (None, svc)]
+
+    # -- test helpers ---------------------------------------------------------------------------
+
+    def admin(self, service: str = "cognito-idp") -> Any:
+        """A boto3 client ("cognito-idp", "cognito-identity" or "s3") whose calls are not logged."""
+        self._require_started()
+        return self._admin_for(self._spec)[service]
+
+    def add_user(self, user: UserSpec) -> None:
+        """Create one more user in the pool (until the next reset)."""
+        check_user_against_pool(user, self._spec.pool)
+        ids = self._provisioned()
+        admin = self._admin_for(self._spec)
+        add_user(admin, self._state, ids.user_pool_id, ids.client_id, ids.client_secret, user)
+
+    def username_of(self, username: str) -> str:
+        """The name Cognito knows a user by (the ``sub`` in pools that sign in with email)."""
+        user = patches.find_user(self._provisioned().user_pool_id, username)
+        if user is None:
+            raise KeyError(f"no user {username!r} in the local pool")
+        return str(user.username)
+
+    def last_sms_code(self, username: str) -> str:
+        """The last SMS MFA code sent to ``username``; LookupError if none was sent."""
+        key = (self._provisioned().user_pool_id, self.username_of(username))
+        with self._state.lock:
+            codes = self._state.sms_outbox.get(key)
+            if not codes:
+                raise LookupError(f"no SMS was sent to {username!r}")
+            return codes[-1]
+
+    def totp_secret(self, username: str) -> str | None:
+        """The user's active TOTP secret (or the one being set up), or None."""
+        key = (self._provisioned().user_pool_id, self.username_of(username))
+        with self._state.lock:
+            return self._state.totp_secrets.get(key) or self._state.pending_totp.get(key)
+
+    def totp_code(self, username: str, at: float | None = None) -> str:
+        """The user's current TOTP code at the emulator clock (or at epoch second ``at``)."""
+        secret = self.totp_secret(username)
+        if secret is None:
+            raise LookupError(f"{username!r} has no TOTP secret")
+        return totp_code(secret, self.clock.time() if at is None else at)
+
+    def refresh_token_revoked(self, refresh_token: str) -> bool:
+        """True if the pool issued ``refresh_token`` and it was revoked since."""
+        return patches.refresh_token_revoked(self._provisioned().user_pool_id, refresh_token)
+
+    def global_sign_out(self, username: str) -> None:
+        """AdminUserGlobalSignOut: revoke every refresh token of the user."""
+        self._admin_call("admin_user_global_sign_out", username)
+
+    def disable_user(self, username: str) -> None:
+        self._admin_call("admin_disable_user", username)
+
+    def enable_user(self, username: str) -> None:
+        self._admin_call("admin_enable_user", username)
+
+    def delete_user(self, username: str) -> None:
+        self._admin_call("admin_delete_user", username)
+
+    def admin_reset_password(self, username: str) -> None:
+        """AdminResetUserPassword: the user must reset the password (RESET_REQUIRED)."""
+        self._admin_call("admin_reset_user_password", username)
+
+    def set_password(self, username: str, password: str, *, permanent: bool = True) -> None:
+        """AdminSetUserPassword; ``permanent=False`` makes it temporary (NEW_PASSWORD_REQUIRED)."""
+        self._admin_call("admin_set_user_password", username, Password=password, Permanent=permanent)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _admin_call(self, method: str, username: str, **kwargs: Any) -> None:
+        pool_id = self._provisioned().user_pool_id
+        getattr(self.admin(), method)(UserPoolId=pool_id, Username=username, **kwargs)
+
+    def _admin_for(self, spec: LocalSpec) -> AdminClients:
+        endpoint = self._require_started()
+        if spec.region not in self._admin:
+            self._admin[spec.region] = AdminClients(endpoint, spec.region)
+        return self._admin[spec.region]
+
+    def _require_started(self) -> str:
+        if self._server is None or self._endpoint_url is None:
+            raise RuntimeError("LocalCognito is not running: call start() or use it in a with block")
+        return self._endpoint_url
+
+    def _provisioned(self) -> Provisioned:
+        self._require_started()
+        assert self._ids is not None
+        return self._ids
+
+    def __repr__(self) -> str:
+        where = self._endpoint_url if self.running else "stopped"
+        return f"LocalCognito({where})"
+
+
+# ---------------------------------------------------------------------------------------------
+# The server: moto's ThreadedMotoServer, on loopback, quiet, behind the request log
+
+
+def _post(url: str) -> None:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or HOST, parts.port, timeout=30)
+    try:
+        connection.request("POST", parts.path, body=b"")
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"POST {parts.path} answered HTTP {response.status}")
+    finally:
+        connection.close()
+
+
+class _QuietHandler(MotoRequestHandler):
+    """moto's request handler without the per-request access log line."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
+class _MotoServer(ThreadedMotoServer):
+    """ThreadedMotoServer bound to 127.0.0.1, falling back to a free port, with a WSGI wrapper."""
+
+    def __init__(self, port: int, wrap: Callable[[Any], Any]) -> None:
+        super().__init__(ip_address=HOST, port=port, verbose=False)
+        self._wrap = wrap
+        self._error: BaseException | None = None
+
+    def _server_entry(self) -> None:
+        app = self._wrap(DomainDispatcherApplication(create_backend_app))
+        try:
+            self._server = self._bind(app)
+        except BaseException as error:  # reported by start()
+            self._error = error
+            return
+        finally:
+            self._server_ready_event.set()
+        self._server.serve_forever(poll_interval=0.05)
+
+    def _bind(self, app: Any) -> BaseWSGIServer:
+        port = self._port if self._port and _port_is_free(self._port) else 0
+        try:
+            return make_server(HOST, port, app, True, request_handler=_QuietHandler)
+        except (OSError, SystemExit):  # werkzeug exits when the port is taken
+            if port == 0:
+                raise
+            return make_server(HOST, 0, app, True, request_handler=_QuietHandler)
+
+    def start(self) -> None:
+        super().start()
+        if self._error is not None:
+            raise RuntimeError(f"the local Cognito server could not start: {self._error}")
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+class _RequestLog:
+    """WSGI wrapper: counts each request by action, notes its access key, makes the state current."""
+
+    def __init__(self, app: Any, state: EmulatorState) -> None:
+        self._app = app
+        self._state = state
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if f"HTTP_{ADMIN_HEADER.upper().replace('-', '_')}" not in environ:
+            service, access_key = _credential(environ)
+            action = _action(environ, service)
+            self._state.record_request(action, service, access_key)
+        with activated(self._state):
+            return self._app(environ, start_response)
+
+
+def _credential(environ: dict[str, Any]) -> tuple[str, str | None]:
+    """(service, access key id) from a SigV4 Authorization header or presigned query."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = _CREDENTIAL_RE.search(auth)
+    if match:
+        return match.group(2), match.group(1)
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    scope = (query.get("X-Amz-Credential") or [""])[0].split("/")
+    if len(scope) >= 4:
+        return scope[3], scope[0]
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target.startswith("AWSCognitoIdentityProviderService"):
+        return "cognito-idp", None
+    if target.startswith("AWSCognitoIdentityService"):
+        return "cognito-identity", None
+    return "", None
+
+
+def _action(environ: dict[str, Any], service: str) -> str | None:
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/moto-api"):
+        return None
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return str(target).rsplit(".", 1)[-1]
+    action = _form_action(environ)
+    if action:
+        return action
+    if path.endswith("/.well-known/jwks.json"):
+        return "GetJWKS"
+    if path.endswith("/.well-known/openid-configuration"):
+        return "GetOpenIdConfiguration"
+    return f"{service or 'http'}:{environ.get('REQUEST_METHOD', 'GET')}"
+
+
+def _form_action(environ: dict[str, Any]) -> str | None:
+    """``Action=`` of a query-protocol request (STS, IAM), from the query or the form body."""
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][0]
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return (parse_qs(body.decode("utf-8", "replace")).get("Action") or [None])[0]

@@ -1,0 +1,74 @@
+"""The test harness: one offline Cognito per session, reset per test, on a shared ManualClock.
+
+Fixtures
+--------
+``emulator``    the session's :class:`~nb_cognito.local.LocalCognito` (started once).
+``clock``       a :class:`~nb_cognito.clock.ManualClock` for this test.
+``local``       ``emulator``, reset to ``default_test_spec()`` and using ``clock``.
+``make_local``  ``make_local(spec)`` resets ``emulator`` to ``spec`` (same clock) and returns it.
+``fault_proxy`` a :class:`~nb_cognito.local.FaultProxy` in front of the emulator, cleared per test.
+
+Every test also runs isolated from the machine's AWS setup: no ``AWS_*`` / ``NB_COGNITO_*``
+variables, config files that do not exist, no instance metadata lookups, and no boto3 default
+session left behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from nb_cognito.clock import ManualClock
+from nb_cognito.local import FaultProxy, LocalCognito, LocalSpec, default_test_spec
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "NB_COGNITO_")):
+            monkeypatch.delenv(name)
+    missing = tmp_path_factory.mktemp("aws") / "missing"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(missing / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(missing / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never wait for 169.254.169.254
+    yield
+    import boto3
+
+    boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[LocalCognito]:
+    with LocalCognito(default_test_spec()) as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def make_local(emulator: LocalCognito, clock: ManualClock) -> Callable[[LocalSpec], LocalCognito]:
+    def make(spec: LocalSpec) -> LocalCognito:
+        emulator.use_clock(clock)
+        emulator.reset(spec)
+        return emulator
+
+    return make
+
+
+@pytest.fixture
+def local(make_local: Callable[[LocalSpec], LocalCognito]) -> LocalCognito:
+    return make_local(default_test_spec())
+
+
+@pytest.fixture
+def fault_proxy(emulator: LocalCognito) -> Iterator[FaultProxy]:
+    with FaultProxy(emulator.endpoint_url) as proxy:
+        yield proxy
+        proxy.clear()
