@@ -1,0 +1,250 @@
+"""Where the AWS credentials come from, and where they go.
+
+Routes: the identity pool (GetId once per user, then GetCredentialsForIdentity), STS
+``AssumeRoleWithWebIdentity`` with ``role_arn`` and no identity pool, and guest credentials.
+Destinations beside boto3's default session: ``export_env`` (``AWS_*`` variables).
+Every assertion is on what the emulator received or on the variables themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import boto3
+import pytest
+
+from nb_cognito import botocore_provider, env_export, identity, kernel
+from nb_cognito.cognito_session import CognitoSession
+from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
+from nb_cognito.models import AuthSessionResultType
+
+PASSWORD = "Alice-Passw0rd!"
+ROLE_ARN = "arn:aws:iam::123456789012:role/nb-cognito-analysts"
+EXPORTED = env_export.NAMES
+AWS_NAMES = (
+    *EXPORTED, "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+)
+
+
+def alice() -> UserSpec:
+    return UserSpec("alice", PASSWORD, attributes={"email": "alice@example.com"})
+
+
+@pytest.fixture(autouse=True)
+def clean_state(monkeypatch):
+    for name in AWS_NAMES:
+        monkeypatch.setenv(name, "x")  # record it, so that teardown restores the original
+        monkeypatch.delenv(name)
+    botocore_provider._warned.clear()
+    env_export._warned = False
+    yield
+    env_export.clear()
+    botocore_provider.uninstall()
+    boto3.DEFAULT_SESSION = None
+    env_export._warned = False
+
+
+@pytest.fixture
+def make_session(local, clock):
+    made: list[CognitoSession] = []
+
+    def make(server=None, **settings) -> CognitoSession:
+        session = CognitoSession(clock=clock, auto_refresh=False)
+        session.configure(**{**(server or local).settings.as_config(), **settings})
+        kernel._attach_integrations(session)
+        made.append(session)
+        return session
+
+    yield make
+    for session in made:
+        session.sign_out()
+        session.close()
+
+
+@pytest.fixture
+def session(make_session):
+    return make_session()
+
+
+def s3_key(local, client) -> str:
+    before = len(local.received_access_keys("s3"))
+    client.list_buckets()
+    keys = local.received_access_keys("s3")
+    assert len(keys) == before + 1
+    return keys[-1]
+
+
+def counts(local, *actions: str) -> tuple[int, ...]:
+    snapshot = local.request_counts()
+    return tuple(snapshot.get(action, 0) for action in actions)
+
+
+# -- the identity pool --------------------------------------------------------------------------
+
+
+def test_force_refresh_gives_a_new_key_immediately(session, local):
+    session.sign_in("alice", PASSWORD)
+    first = session.current_credentials()
+
+    auth = session.fetch_auth_session(force_refresh=True)
+
+    second = auth.aws_credentials_result.unwrap()
+    assert second.access_key_id != first.access_key_id
+    assert session.current_credentials() is second
+    assert counts(local, "GetCredentialsForIdentity") == (2,)
+
+
+def test_get_id_is_called_once_per_user_across_refreshes_and_sign_ins(session, local, clock):
+    identity.forget_identity_ids()
+    session.sign_in("alice", PASSWORD)
+    first_id = session.fetch_auth_session().identity_id_result.unwrap()
+
+    session.fetch_auth_session(force_refresh=True)
+    clock.advance(session.current_credentials().expiration.timestamp() - clock.time() - 60)
+    session.current_credentials()  # a lazy refresh in the mandatory window
+    session.sign_out()
+    session.sign_in("alice", PASSWORD)
+    session.fetch_auth_session(force_refresh=True)
+
+    assert session.fetch_auth_session().identity_id_result.unwrap() == first_id
+    assert counts(local, "GetId", "GetCredentialsForIdentity") == (1, 5)
+
+
+def test_get_id_is_asked_again_for_another_user(make_local, make_session):
+    identity.forget_identity_ids()
+    server = make_local(LocalSpec(users=(alice(), UserSpec("bob", "Bob-Passw0rd!!"))))
+    session = make_session(server)
+    session.sign_in("alice", PASSWORD)
+    alice_id = session.fetch_auth_session().identity_id_result.unwrap()
+    session.sign_out()
+    session.sign_in("bob", "Bob-Passw0rd!!")
+
+    assert session.fetch_auth_session().identity_id_result.unwrap() != alice_id
+    assert counts(server, "GetId") == (2,)
+
+
+# -- STS with role_arn ----------------------------------------------------------------------------
+
+
+def test_role_arn_without_identity_pool_uses_sts_web_identity(make_local, make_session):
+    server = make_local(LocalSpec(users=(alice(),), identity_pool=None))
+    session = make_session(server, role_arn=ROLE_ARN)
+    assert session.settings.identity_pool_id is None
+
+    session.sign_in("alice", PASSWORD)
+
+    auth = session.fetch_auth_session()
+    creds = auth.aws_credentials_result.unwrap()
+    assert auth.identity_id_result.type is AuthSessionResultType.FAILURE  # no identity pool
+    assert counts(server, "AssumeRoleWithWebIdentity", "GetId", "GetCredentialsForIdentity") == (1, 0, 0)
+    client = boto3.client("s3", endpoint_url=server.endpoint_url)
+    assert s3_key(server, client) == creds.access_key_id
+
+    session.fetch_auth_session(force_refresh=True)
+    assert counts(server, "AssumeRoleWithWebIdentity") == (2,)
+    assert s3_key(server, client) == session.current_credentials().access_key_id
+
+
+# -- guests -----------------------------------------------------------------------------------------
+
+
+def test_guest_credentials_while_signed_out(make_local, make_session):
+    server = make_local(
+        LocalSpec(users=(alice(),), identity_pool=IdentityPoolSpec(allow_unauthenticated=True))
+    )
+    session = make_session(server, allow_guest=True)
+
+    auth = session.fetch_auth_session()
+
+    assert not auth.is_signed_in
+    assert auth.identity_id_result.type is AuthSessionResultType.SUCCESS
+    assert auth.aws_credentials_result.type is AuthSessionResultType.SUCCESS
+    assert auth.user_pool_tokens_result.type is AuthSessionResultType.FAILURE
+    guest = auth.aws_credentials_result.value
+    client = session.boto3_session().client("s3", endpoint_url=server.endpoint_url)
+    assert s3_key(server, client) == guest.access_key_id
+    assert counts(server, "GetId", "GetCredentialsForIdentity") == (1, 1)  # cached while fresh
+
+
+def test_no_guest_credentials_unless_allowed(make_local, make_session):
+    server = make_local(
+        LocalSpec(users=(alice(),), identity_pool=IdentityPoolSpec(allow_unauthenticated=True))
+    )
+    session = make_session(server)  # allow_guest defaults to False
+
+    auth = session.fetch_auth_session()
+
+    assert auth.aws_credentials_result.type is AuthSessionResultType.FAILURE
+    assert counts(server, "GetId") == (0,)
+
+
+# -- export_env ---------------------------------------------------------------------------------------
+
+
+def test_export_env_writes_and_rewrites_the_variables(make_session):
+    session = make_session(export_env=True)
+    session.sign_in("alice", PASSWORD)
+    creds = session.current_credentials()
+
+    assert os.environ["AWS_ACCESS_KEY_ID"] == creds.access_key_id
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] == creds.secret_access_key
+    assert os.environ["AWS_SESSION_TOKEN"] == creds.session_token
+    expiration = dt.datetime.fromisoformat(os.environ["AWS_CREDENTIAL_EXPIRATION"].replace("Z", "+00:00"))
+    assert abs(expiration - creds.expiration) < dt.timedelta(seconds=1)
+
+    session.fetch_auth_session(force_refresh=True)
+    renewed = session.current_credentials()
+    assert renewed.access_key_id != creds.access_key_id
+    assert os.environ["AWS_ACCESS_KEY_ID"] == renewed.access_key_id
+    assert os.environ["AWS_SESSION_TOKEN"] == renewed.session_token
+
+    session.sign_out()
+    assert not any(name in os.environ for name in EXPORTED)
+
+
+def test_export_env_follows_a_lazy_refresh(make_session, clock):
+    session = make_session(export_env=True)
+    session.sign_in("alice", PASSWORD)
+    first = os.environ["AWS_ACCESS_KEY_ID"]
+
+    clock.advance(session.current_credentials().expiration.timestamp() - clock.time() - 60)
+    session.current_credentials()
+
+    assert os.environ["AWS_ACCESS_KEY_ID"] == session.current_credentials().access_key_id != first
+
+
+def test_exported_variables_are_not_mistaken_for_the_users_own(make_session, local):
+    session = make_session(export_env=True)
+    session.sign_in("alice", PASSWORD)
+    assert os.environ["AWS_ACCESS_KEY_ID"]
+    boto3.setup_default_session()  # user code replaces the default session
+
+    botocore_provider.ensure_installed()  # must not skip: the env key is ours
+
+    assert botocore_provider.is_installed()
+    client = boto3.client("s3", endpoint_url=local.endpoint_url)
+    assert s3_key(local, client) == os.environ["AWS_ACCESS_KEY_ID"]
+
+
+def test_export_env_never_overwrites_the_users_credentials(make_session, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUSEROWNKEY000001")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "user-secret-0000000000")
+    session = make_session(export_env=True, inject_boto3=False)
+
+    with pytest.warns(UserWarning, match="did not export") as caught:
+        session.sign_in("alice", PASSWORD)
+        session.fetch_auth_session(force_refresh=True)
+
+    assert len([w for w in caught if "did not export" in str(w.message)]) == 1
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "AKIAUSEROWNKEY000001"
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] == "user-secret-0000000000"
+    assert "AWS_SESSION_TOKEN" not in os.environ
+    session.sign_out()
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "AKIAUSEROWNKEY000001"  # never removed either
+
+
+def test_export_env_is_off_by_default(session):
+    session.sign_in("alice", PASSWORD)
+    assert not any(name in os.environ for name in EXPORTED)

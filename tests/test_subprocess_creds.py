@@ -1,0 +1,311 @@
+"""Child processes get the Cognito credentials from the loopback container endpoint.
+
+A real ``python -c`` child with boto3 is started; what the emulator's S3 received from it is
+the proof. The endpoint's own rules (token, loopback, errors, no secrets in logs) are checked
+with plain HTTP requests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import boto3
+import pytest
+
+from nb_cognito import botocore_provider, kernel, subprocess_creds
+from nb_cognito.cognito_session import CognitoSession
+from nb_cognito.subprocess_creds import ENV_TOKEN, ENV_URI
+
+PASSWORD = "Alice-Passw0rd!"
+AWS_NAMES = (
+    ENV_URI, ENV_TOKEN, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+)
+
+CHILD = """
+import boto3
+creds = boto3.Session().get_credentials()
+print(creds.method, creds.get_frozen_credentials().access_key)
+boto3.client("s3").list_buckets()
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean_state(monkeypatch):
+    for name in AWS_NAMES:
+        monkeypatch.setenv(name, "x")  # record it, so that teardown restores the original
+        monkeypatch.delenv(name)
+    yield
+    subprocess_creds.stop()
+    botocore_provider.uninstall()
+    boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def make_session(local, clock):
+    made: list[CognitoSession] = []
+
+    def make(**settings) -> CognitoSession:
+        session = CognitoSession(clock=clock, auto_refresh=False)
+        session.configure(**{**local.settings.as_config(), **settings})
+        kernel._attach_integrations(session)
+        made.append(session)
+        return session
+
+    yield make
+    for session in made:
+        session.sign_out()
+        session.close()
+
+
+@pytest.fixture
+def session(make_session):
+    return make_session(subprocess_credentials=True)
+
+
+def run_child(local, tmp_path, **extra: str) -> str:
+    """Run CHILD with only the endpoint variables (no other credentials); return its output."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "missing-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "missing-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": local.settings.region,
+        "AWS_ENDPOINT_URL": local.endpoint_url,
+        **{name: os.environ[name] for name in (ENV_URI, ENV_TOKEN) if name in os.environ},
+        **extra,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def get(url: str, token: str | None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": token} if token is not None else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # loopback only
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+# -- the child's story ----------------------------------------------------------------------------
+
+
+def test_a_child_process_gets_credentials_and_a_new_key_after_a_refresh(session, local, clock, tmp_path):
+    session.sign_in("alice", PASSWORD)
+    assert os.environ[ENV_URI].startswith("http://127.0.0.1:")
+    key = session.current_credentials().access_key_id
+
+    assert run_child(local, tmp_path) == f"container-role {key}"
+    assert local.received_access_keys("s3")[-1] == key
+
+    issued = local.request_counts()["GetCredentialsForIdentity"]
+    clock.advance(session.current_credentials().expiration.timestamp() - clock.time() - 60)
+    output = run_child(local, tmp_path)  # the endpoint refreshes when the child asks
+
+    new_key = session.current_credentials().access_key_id
+    assert new_key != key
+    assert output == f"container-role {new_key}"
+    assert local.received_access_keys("s3")[-1] == new_key
+    assert local.request_counts()["GetCredentialsForIdentity"] == issued + 1
+
+
+def test_sign_out_stops_the_endpoint_and_removes_the_variables(session):
+    session.sign_in("alice", PASSWORD)
+    url, token = os.environ[ENV_URI], os.environ[ENV_TOKEN]
+    assert get(url, token)[0] == 200
+
+    session.sign_out()
+
+    assert ENV_URI not in os.environ
+    assert ENV_TOKEN not in os.environ
+    assert subprocess_creds.current() is None
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": token}), timeout=5)
+
+
+def test_off_by_default(make_session):
+    session = make_session()
+    session.sign_in("alice", PASSWORD)
+
+    assert subprocess_creds.current() is None
+    assert ENV_URI not in os.environ
+
+
+def test_a_new_sign_in_starts_a_new_endpoint_with_a_new_token(session):
+    session.sign_in("alice", PASSWORD)
+    first_url, first_token = os.environ[ENV_URI], os.environ[ENV_TOKEN]
+    session.sign_out()
+    session.sign_in("alice", PASSWORD)
+
+    assert os.environ[ENV_TOKEN] != first_token
+    assert os.environ[ENV_URI] != first_url
+    assert get(os.environ[ENV_URI], first_token)[0] == 403
+    assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 200
+
+
+# -- the endpoint's rules ------------------------------------------------------------------------
+
+
+def test_the_endpoint_serves_the_container_format(session):
+    session.sign_in("alice", PASSWORD)
+    creds = session.current_credentials()
+
+    status, body = get(os.environ[ENV_URI], os.environ[ENV_TOKEN])
+
+    assert status == 200
+    assert body["AccessKeyId"] == creds.access_key_id
+    assert body["SecretAccessKey"] == creds.secret_access_key
+    assert body["Token"] == creds.session_token
+    assert body["Expiration"] == creds.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong-token", "Bearer wrong-token"])
+def test_a_missing_or_wrong_token_gets_403(session, token):
+    session.sign_in("alice", PASSWORD)
+    secret = session.current_credentials().secret_access_key
+
+    status, body = get(os.environ[ENV_URI], token)
+
+    assert status == 403
+    assert "SecretAccessKey" not in body
+    assert secret not in json.dumps(body)
+
+
+def test_the_token_is_also_accepted_as_a_bearer_header(session):
+    session.sign_in("alice", PASSWORD)
+    assert get(os.environ[ENV_URI], f"Bearer {os.environ[ENV_TOKEN]}")[0] == 200
+
+
+def test_another_path_gets_404(session):
+    session.sign_in("alice", PASSWORD)
+    base = os.environ[ENV_URI].rsplit("/", 1)[0]
+    assert get(base + "/guess", os.environ[ENV_TOKEN])[0] == 404
+
+
+def test_the_endpoint_listens_on_loopback_only(session):
+    session.sign_in("alice", PASSWORD)
+    server = subprocess_creds.current()
+    assert server is not None
+    assert server._httpd.server_address[0] == "127.0.0.1"
+
+
+def test_signed_out_answers_a_json_error_not_credentials(make_session):
+    session = make_session(subprocess_credentials=True)
+    server = subprocess_creds.start(session)  # running while nobody is signed in
+
+    status, body = get(server.url, server.token)
+
+    assert status == 401
+    assert body["code"] == "SignedOutError"
+    assert "sign in" in body["message"].lower()
+    assert "AccessKeyId" not in body
+
+
+def test_an_expired_session_answers_a_json_error(session, local, clock):
+    session.sign_in("alice", PASSWORD)
+    local.global_sign_out("alice")  # the refresh token is revoked on the server
+    clock.advance(session.current_credentials().expiration.timestamp() - clock.time() + 1)
+
+    status, body = get(os.environ[ENV_URI], os.environ[ENV_TOKEN])
+
+    assert status == 401
+    assert body["code"] == "SessionExpiredError"
+    assert "AccessKeyId" not in body
+
+
+def test_cognito_unavailable_answers_503(make_session, fault_proxy, clock):
+    session = make_session(subprocess_credentials=True, endpoint_url=fault_proxy.url)
+    session.sign_in("alice", PASSWORD)
+    clock.advance(session.current_credentials().expiration.timestamp() - clock.time() + 1)
+    fault_proxy.inject("5xx", times=None)
+
+    status, body = get(os.environ[ENV_URI], os.environ[ENV_TOKEN])
+
+    assert status == 503
+    assert body["code"] == "ServiceUnavailableError"
+
+
+def test_other_methods_are_refused(session):
+    session.sign_in("alice", PASSWORD)
+    request = urllib.request.Request(
+        os.environ[ENV_URI], method="POST", data=b"{}", headers={"Authorization": os.environ[ENV_TOKEN]}
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 405
+
+
+def test_no_secret_in_logs_or_stderr(session, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    session.sign_in("alice", PASSWORD)
+    url, token = os.environ[ENV_URI], os.environ[ENV_TOKEN]
+    creds = session.current_credentials()
+
+    get(url, token)
+    get(url, "wrong")
+    get(url, None)
+    session.sign_out()
+
+    captured = capfd.readouterr()
+    text = caplog.text + captured.out + captured.err
+    path = url.split("/", 3)[3]
+    for secret in (token, path, creds.secret_access_key, creds.session_token):
+        assert secret not in text
+    assert "GET /" not in text  # no request line at all
+
+
+def test_concurrent_requests_are_all_served(session):
+    session.sign_in("alice", PASSWORD)
+    url, token = os.environ[ENV_URI], os.environ[ENV_TOKEN]
+    key = session.current_credentials().access_key_id
+    results: list[tuple[int, str]] = []
+
+    def fetch() -> None:
+        status, body = get(url, token)
+        results.append((status, body.get("AccessKeyId", "")))
+
+    threads = [threading.Thread(target=fetch) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert results == [(200, key)] * 30
+    assert all(t.daemon for t in threading.enumerate() if t.name.startswith("nb-cognito-credentials"))
+
+
+def test_variables_set_before_are_put_back_after_sign_out(session, monkeypatch):
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/ecs")
+    session.sign_in("alice", PASSWORD)
+
+    assert "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" not in os.environ  # botocore would prefer it
+
+    session.sign_out()
+    assert os.environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] == "/v2/credentials/ecs"
+
+
+def test_the_kernel_session_wires_the_endpoint(local, monkeypatch):
+    monkeypatch.setattr(kernel, "_session", None)
+    try:
+        session = kernel.kernel_session()
+        session.configure(**local.settings.as_config(), subprocess_credentials=True)
+        session.sign_in("alice", PASSWORD)
+        server = subprocess_creds.current()
+        assert server is not None and server.session is session
+        assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 200
+    finally:
+        kernel.reset_kernel_session()
+    assert subprocess_creds.current() is None
+    assert ENV_URI not in os.environ
