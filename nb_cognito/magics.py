@@ -1,0 +1,666 @@
+"""IPython magics: ``%cognito_login``, ``%cognito_logout`` and ``%cognito_session``.
+
+Load them with ``%load_ext nb_cognito``, or for every session in ``ipython_config.py``::
+
+    c.InteractiveShellApp.extensions = ["nb_cognito"]
+    c.CognitoMagics.default_username = "alice"     # optional; see CognitoMagics
+
+A password is never an argument: the text of a magic's line is kept in ``In``, ``_ih``,
+IPython's history database and the saved notebook. ``%cognito_login`` asks for it with
+hidden input (``getpass``), reads ``NB_COGNITO_PASSWORD``, or shows the sign-in widget.
+
+The magics drive the kernel-wide session (:func:`nb_cognito.kernel.kernel_session`), which
+``%reload_ext nb_cognito`` does not replace: the user stays signed in across a reload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import datetime as dt
+import html
+import importlib
+import logging
+import os
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from IPython.core import magic_arguments
+from IPython.core.error import StdinNotImplementedError, UsageError
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+from traitlets import Bool, Int, Unicode
+
+from . import botocore_provider
+from .exceptions import AuthError, CodeMismatchError, InvalidParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cognito_session import CognitoSession
+    from .models import SessionStatus, SignInNextStep
+
+__all__ = ["CognitoMagics", "SessionReport", "load_extension", "unload_extension"]
+
+log = logging.getLogger("nb_cognito")
+
+_MAGICS_NAME = "CognitoMagics"
+_HOOK_NAME = "_nb_cognito_pre_run_cell"
+
+#: The offline emulator started by ``%cognito_login --local``; it lives as long as the kernel.
+_local_emulator: Any = None
+
+_NO_PASSWORD_ON_LINE = (
+    "Never type a password on the %cognito_login line: the line is kept in In, _ih, IPython's "
+    "history and the saved notebook. Run `%cognito_login USERNAME` and type it at the hidden "
+    "prompt, use `%cognito_login --widget`, or set NB_COGNITO_PASSWORD in the kernel's "
+    "environment. (What you typed is not repeated here; if it was a real password, change it.)"
+)
+_NO_STDIN = (
+    "This frontend cannot ask for input (it has no stdin). Sign in with `%cognito_login --widget`, "
+    "or set NB_COGNITO_USERNAME and NB_COGNITO_PASSWORD in the kernel's environment."
+)
+# --password, --passwd, --pw, --pass=..., -p, -pSECRET: options that can only mean a password.
+_PASSWORD_OPTION = re.compile(r"^(--?(pass|pw)|-p)", re.IGNORECASE)
+# A word such as password=... among the positional arguments.
+_PASSWORD_ASSIGNMENT = re.compile(r"^(password|passwd|passwort|pass|pwd|pw)\s*[=:]", re.IGNORECASE)
+
+
+# -- parsing a line without ever repeating it ---------------------------------------------------
+
+
+def _parse(magic: Any, line: str) -> argparse.Namespace:
+    """Parse ``line`` for ``magic``; every error message leaves out what the user typed.
+
+    magic_arguments' own errors repeat the offending value, which may be a password
+    typed by mistake, so they are replaced.
+    """
+    from IPython.utils.process import arg_split
+
+    name = magic_arguments.real_name(magic)
+    argv = arg_split(line, strict=False)
+    if any(_PASSWORD_OPTION.match(word) or _PASSWORD_ASSIGNMENT.match(word) for word in argv):
+        raise UsageError(_NO_PASSWORD_ON_LINE)
+    parser = magic.parser
+    problem: str | None = None
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except UsageError as error:  # argparse's message, maybe quoting a value
+        problem = _scrub_argparse_message(str(error), argv, parser)
+    if problem is not None:  # raised outside the except block: no __context__ holding the value
+        raise UsageError(f"%{name}: {problem} See %{name}? for help.")
+    if extra:
+        if any(word.startswith("-") for word in extra):
+            raise UsageError(
+                f"%{name} got an option it does not know; its options are "
+                f"{', '.join(_option_names(parser))}. See %{name}? for help. "
+                "(The line is not repeated here, in case it held a password.)"
+            )
+        if name == "cognito_login":
+            raise UsageError(_NO_PASSWORD_ON_LINE + " %cognito_login takes at most one word: the username.")
+        raise UsageError(f"%{name} takes no positional arguments. See %{name}? for help.")
+    return args
+
+
+def _option_names(parser: argparse.ArgumentParser) -> list[str]:
+    return [s for action in parser._actions for s in action.option_strings if s.startswith("--")]
+
+
+def _scrub_argparse_message(message: str, argv: list[str], parser: argparse.ArgumentParser) -> str:
+    """argparse's message with every piece of the line that could be a password hidden.
+
+    Pieces shorter than Cognito's minimum password length (6) are left, as are our own
+    option names, so that the message stays readable.
+    """
+    known = sorted({s for action in parser._actions for s in action.option_strings}, key=len, reverse=True)
+    typed: set[str] = set()
+    for word in argv:  # every piece argparse may quote: the word, --opt=VALUE, -xVALUE
+        typed.add(word)
+        typed.update(word.split("=", 1))
+        if word.startswith("-") and not word.startswith("--"):
+            typed.add(word[2:])
+    typed |= {repr(word)[1:-1] for word in typed}  # argparse quotes some values with %r
+    for index, option in enumerate(known):  # keep option names out of harm's way
+        message = message.replace(option, f"\0{index}\0")
+    for word in sorted(typed, key=len, reverse=True):
+        if len(word) >= 6:
+            message = message.replace(word, "<hidden>")
+    for index, option in enumerate(known):
+        message = message.replace(f"\0{index}\0", option)
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith(".") else message + "."
+
+
+# -- the magics ------------------------------------------------------------------------------------
+
+
+@magics_class
+class CognitoMagics(Magics):
+    """Sign in to AWS Cognito from IPython. Configure with ``c.CognitoMagics.<option>``."""
+
+    default_username = Unicode(
+        None,
+        allow_none=True,
+        help="Username %cognito_login uses when none is given (before NB_COGNITO_USERNAME).",
+    ).tag(config=True)
+    widget_by_default = Bool(
+        False,
+        help="Show the sign-in widget instead of text prompts when a password must be asked for.",
+    ).tag(config=True)
+    max_attempts = Int(
+        3,
+        help="How many times %cognito_login asks again for a wrong code or mismatched new password.",
+    ).tag(config=True)
+    clear_prompts = Bool(
+        True,
+        help="In Jupyter, clear the sign-in prompts (and any TOTP setup secret) once signed in.",
+    ).tag(config=True)
+
+    # -- %cognito_login ---------------------------------------------------------------------------
+
+    @no_var_expand
+    @magic_arguments.magic_arguments()
+    @magic_arguments.argument("username", nargs="?", default=None, metavar="USERNAME",
+                              help="Cognito username (default: c.CognitoMagics.default_username, "
+                              "then NB_COGNITO_USERNAME, then a prompt).")
+    @magic_arguments.argument("--user-pool-id", metavar="ID", help="User pool id, like us-east-1_AbC123.")
+    @magic_arguments.argument("--client-id", metavar="ID", help="The user pool's app client id.")
+    @magic_arguments.argument("--identity-pool-id", metavar="ID",
+                              help="Identity pool that turns the sign-in into AWS credentials.")
+    @magic_arguments.argument("--region", metavar="R", help="AWS region (default: from the pool id).")
+    @magic_arguments.argument("--endpoint-url", metavar="URL",
+                              help="Cognito endpoint (a private endpoint or an emulator).")
+    @magic_arguments.argument("--amplify-config", metavar="PATH",
+                              help="Amplify outputs file to read the settings from.")
+    @magic_arguments.argument("--role-arn", metavar="ARN",
+                              help="IAM role to assume with the ID token instead of an identity pool.")
+    @magic_arguments.argument("--widget", action="store_true",
+                              help="Show the sign-in widget instead of text prompts.")
+    @magic_arguments.argument("--local", action="store_true",
+                              help="Start the offline Cognito emulator and sign in as its demo user.")
+    @magic_arguments.argument("--remember", action="store_true",
+                              help="Remember the session across kernel restarts.")
+    @line_magic
+    def cognito_login(self, line: str = "") -> None:
+        """Sign in to AWS Cognito; then boto3 in any cell uses the Cognito credentials.
+
+        The password is never part of the line (the line is saved in the notebook and in
+        IPython's history). It is read from NB_COGNITO_PASSWORD when set, else asked for
+        with hidden input. Codes (MFA, TOTP) and a new password, when Cognito asks for
+        them, are asked for the same way. Options on the line are applied to the kernel's
+        session; the others come from IPython config, NB_COGNITO_* variables or an
+        Amplify file.
+
+        Examples
+        --------
+        ::
+
+          %cognito_login alice
+          %cognito_login alice --user-pool-id us-east-1_AbC123 --client-id 1example23456789
+          %cognito_login --amplify-config amplify_outputs.json
+          %cognito_login --widget
+          %cognito_login --local          # offline demo: no AWS account needed
+        """
+        args = _parse(self.cognito_login, line)
+        session = _kernel_session()
+        demo_password = None
+        if args.local:
+            demo_password = self._start_local(session, args)
+        self._configure(session, args)
+        no_env_password = "NB_COGNITO_PASSWORD" not in os.environ
+        if args.widget or (self.widget_by_default and no_env_password and demo_password is None):
+            self._show_widget(args.username or self.default_username)
+            return
+        username = args.username or self.default_username or os.environ.get("NB_COGNITO_USERNAME")
+        if _signed_in_as(session, username):
+            note = ""
+            if args.remember and _store_call("save", session):
+                note = "; this session is now remembered"
+            print(f"Already signed in as {session.get_current_user().username}{note}.")
+            return
+        if demo_password is None and no_env_password and self._resume_remembered(session, username):
+            print(_summary(session, resumed=True))
+            return
+        if not username:
+            username = self._input("Cognito username: ").strip()
+            if not username:
+                raise UsageError("No username given. Run `%cognito_login USERNAME`.")
+            if _signed_in_as(session, username):
+                print(f"Already signed in as {session.get_current_user().username}.")
+                return
+        self._sign_in(session, username, demo_password)
+
+    def _configure(self, session: CognitoSession, args: argparse.Namespace) -> None:
+        line_settings = {
+            name: getattr(args, name)
+            for name in (
+                "user_pool_id", "client_id", "identity_pool_id", "region",
+                "endpoint_url", "amplify_config", "role_arn",
+            )
+            if getattr(args, name) is not None
+        }
+        if args.remember:
+            line_settings["remember"] = True
+        try:
+            if line_settings:
+                session.configure(**line_settings)
+            if not args.widget:
+                session.settings.require_sign_in_settings()  # before anyone types a password
+        except AuthError as error:
+            raise _usage_error(error) from None
+
+    @staticmethod
+    def _resume_remembered(session: CognitoSession, username: str | None) -> bool:
+        """Sign in from a remembered session (``remember`` on), with no password; True if done."""
+        try:
+            if not session.settings.remember:
+                return False
+            result = session.sign_in(username)  # resumes, else "no username/password given"
+        except InvalidParameterError:
+            failure = getattr(_store(), "last_resume_failure", None)
+            if failure:
+                print(failure)
+            return False
+        except AuthError as error:
+            raise _usage_error(error, "Resuming the remembered session failed") from None
+        return result.is_signed_in
+
+    def _sign_in(self, session: CognitoSession, username: str, password: str | None) -> None:
+        """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
+        prompted = False
+        if password is None and "NB_COGNITO_PASSWORD" not in os.environ:
+            password = self._getpass(f"Password for {username}: ")
+            prompted = True
+            if not password:
+                raise UsageError("No password entered; nothing was sent. Run %cognito_login again.")
+        shown: list[Any] = []  # display handles of TOTP setup secrets, cleared once done
+        failure: AuthError | None = None
+        try:
+            result = session.sign_in(username, password)  # None: the session reads NB_COGNITO_PASSWORD
+            password = None
+            while not result.is_signed_in:
+                prompted = True
+                result = self._answer(session, result.next_step, shown)
+        except AuthError as error:
+            failure = error
+        finally:
+            password = None  # the traceback's frame keeps no password
+            for handle in shown:
+                handle.update(_Text("TOTP setup ended; the secret is no longer shown."))
+        if failure is not None:
+            raise _usage_error(failure, "Sign-in failed")
+        if prompted and self.clear_prompts and _in_kernel(self.shell):
+            from IPython.display import clear_output
+
+            clear_output()
+        print(_summary(session))
+
+    def _answer(self, session: CognitoSession, step: SignInNextStep, shown: list[Any]) -> Any:
+        """Ask for what ``step`` needs and send it; asks again after a wrong code."""
+        from .models import SignInStep
+
+        kind = step.sign_in_step
+        if kind is SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP:
+            from IPython.display import display
+
+            text = (
+                "Set up an authenticator app (TOTP): scan or open this URI\n"
+                f"  {step.totp_setup_uri}\nor enter the secret key {step.totp_shared_secret}"
+            )
+            handle = display(_Text(text), display_id=True)
+            if handle is not None:
+                shown.append(handle)
+        for attempt in range(1, self.max_attempts + 1):
+            if kind is SignInStep.CONFIRM_SIGN_IN_WITH_NEW_PASSWORD:
+                answer = self._new_password(step)
+            elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION:
+                choices = "/".join(step.allowed_mfa_types)
+                answer = self._input(f"Choose an MFA method ({choices}): ").strip()
+            elif kind is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE:
+                where = f" sent to {step.code_destination}" if step.code_destination else ""
+                answer = self._input(f"SMS code{where}: ").strip()
+            elif kind in (SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE,
+                          SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP):
+                answer = self._input("Code from your authenticator app: ").strip()
+            else:  # pragma: no cover - every step the session returns is handled above
+                raise UsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
+            try:
+                return session.confirm_sign_in(answer)
+            except (CodeMismatchError, InvalidParameterError) as error:
+                if attempt == self.max_attempts:
+                    raise
+                print(f"{error} ({self.max_attempts - attempt} more tries)")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _new_password(self, step: SignInNextStep) -> str:
+        if step.missing_attributes:
+            print(f"Note: Cognito also requires {', '.join(step.missing_attributes)}, "
+                  "which %cognito_login cannot set.")
+        print("Cognito requires a new password for this account.")
+        for _ in range(self.max_attempts):
+            first = self._getpass("New password: ")
+            if first and first == self._getpass("New password again: "):
+                return first
+            print("The two passwords differ (or are empty); try again.")
+        raise UsageError("The new passwords did not match. Run %cognito_login again.")
+
+    def _start_local(self, session: CognitoSession, args: argparse.Namespace) -> str | None:
+        """Start (once per kernel) the offline emulator and point the session and boto3 at it."""
+        global _local_emulator
+        try:
+            from .local import DEMO_PASSWORD, DEMO_USERNAME, LocalCognito, demo_spec
+        except ImportError as error:
+            raise UsageError(
+                f"--local needs the emulator's extra dependencies ({error.name} is missing). "
+                "Install them with: pip install 'nb-cognito[local]'"
+            ) from None
+        started = _local_emulator is None or not _local_emulator.running
+        if started:
+            _local_emulator = LocalCognito(demo_spec()).start()
+        local = _local_emulator
+        os.environ["AWS_ENDPOINT_URL"] = local.endpoint_url  # boto3.client("s3") reaches the emulator
+        try:
+            session.configure(**local.settings.as_config())
+        except AuthError as error:
+            raise _usage_error(error) from None
+        if args.username is None:
+            args.username = DEMO_USERNAME
+        if args.username != DEMO_USERNAME:
+            return None
+        if started:
+            print(f"Offline Cognito running at {local.endpoint_url} (demo user {DEMO_USERNAME!r}, "
+                  f"password {DEMO_PASSWORD!r}; it exists only here).")
+        return DEMO_PASSWORD
+
+    def _show_widget(self, username: str | None) -> None:
+        try:
+            from .widget import SignInWidget
+        except ImportError as error:
+            raise UsageError(
+                f"The sign-in widget is not available ({error}). Install ipywidgets, or run "
+                "%cognito_login without --widget."
+            ) from None
+        from IPython.display import display
+
+        display(SignInWidget(username=username) if username else SignInWidget())
+
+    # ipykernel swaps input() and getpass() for every request: look them up at call time.
+    def _input(self, prompt: str) -> str:
+        return self._ask(lambda: builtins.input(prompt))
+
+    def _getpass(self, prompt: str) -> str:
+        import getpass
+
+        return self._ask(lambda: getpass.getpass(prompt))
+
+    @staticmethod
+    def _ask(read: Callable[[], str]) -> str:
+        problem: str | None = None
+        try:
+            return read()
+        except (StdinNotImplementedError, EOFError):
+            problem = _NO_STDIN
+        except KeyboardInterrupt:
+            problem = "Sign-in cancelled."
+        raise UsageError(problem)
+
+    # -- %cognito_logout --------------------------------------------------------------------------
+
+    @magic_arguments.magic_arguments()
+    @magic_arguments.argument("--global", dest="global_sign_out", action="store_true",
+                              help="Also revoke the tokens everywhere (Cognito GlobalSignOut).")
+    @magic_arguments.argument("--forget-all", action="store_true",
+                              help="Also forget every remembered session on this machine.")
+    @line_magic
+    def cognito_logout(self, line: str = "") -> None:
+        """Sign out of AWS Cognito; boto3 stops using the Cognito credentials.
+
+        Examples
+        --------
+        ::
+
+          %cognito_logout
+          %cognito_logout --global        # revoke the session on every device
+          %cognito_logout --forget-all    # and forget remembered sessions
+        """
+        args = _parse(self.cognito_logout, line)
+        session = _kernel_session()
+        user = session.status().user
+        result = session.sign_out(global_sign_out=args.global_sign_out)
+        if user is None:
+            message = "Nobody was signed in."
+        elif args.global_sign_out and result.global_sign_out_error is not None:
+            message = (f"Signed out {user.username} here; the global sign-out failed "
+                       f"({result.global_sign_out_error}).")
+        elif args.global_sign_out:
+            message = f"Signed out {user.username} everywhere."
+        else:
+            message = f"Signed out {user.username}."
+        if args.forget_all:
+            message += " " + _forget_all()
+        print(message)
+
+    # -- %cognito_session -------------------------------------------------------------------------
+
+    @magic_arguments.magic_arguments()
+    @magic_arguments.argument("--refresh", action="store_true",
+                              help="Refresh the tokens and AWS credentials now.")
+    @line_magic
+    def cognito_session(self, line: str = "") -> SessionReport:
+        """Show the Cognito session: user, expiries, identity, refresh state, boto3 injection.
+
+        Nothing secret is shown: the access key appears as its last four characters.
+
+        Examples
+        --------
+        ::
+
+          %cognito_session
+          %cognito_session --refresh
+          report = %cognito_session
+        """
+        args = _parse(self.cognito_session, line)
+        session = _kernel_session()
+        if args.refresh:
+            if not session.is_signed_in:
+                raise UsageError("Nobody is signed in, so there is nothing to refresh. Run %cognito_login.")
+            snapshot = session.fetch_auth_session(force_refresh=True)
+            failed = snapshot.user_pool_tokens_result.error or snapshot.aws_credentials_result.error
+            if failed is not None and session.status().credentials_expiration is not None:
+                print(f"The refresh failed: {failed}")
+        return SessionReport(
+            session.status(),
+            boto3=botocore_provider.is_installed(),
+            remembered=_store_call("describe", session),
+            now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
+        )
+
+
+# -- what %cognito_session returns ----------------------------------------------------------------
+
+
+class SessionReport:
+    """A secret-free view of the session at one moment: a table in Jupyter, text in a terminal."""
+
+    def __init__(
+        self,
+        status: SessionStatus,
+        *,
+        boto3: bool,
+        remembered: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.status = status
+        self.boto3 = boto3
+        self.remembered = remembered
+        self.now = now or dt.datetime.now(dt.timezone.utc)
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, text) pairs, relative times measured from ``now``."""
+        rows = [*self.status.rows(self.now), ("boto3 injection", "on" if self.boto3 else "off")]
+        if self.remembered:
+            rows.append(("remembered", self.remembered))
+        return rows
+
+    def __str__(self) -> str:
+        rows = self.rows()
+        width = max(len(label) for label, _ in rows)
+        return "\n".join(f"{label:<{width}}  {text}" for label, text in rows)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+            f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+            for label, text in self.rows()
+        )
+        return f"<table class='nb-cognito-session'><caption>AWS Cognito session</caption>{cells}</table>"
+
+
+class _Text:
+    """Plain text for ``display`` (a handle can replace it later)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.text)}</pre>"
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _kernel_session() -> CognitoSession:
+    from .kernel import kernel_session
+
+    return kernel_session()
+
+
+def _signed_in_as(session: CognitoSession, username: str | None) -> bool:
+    """True when someone is signed in and ``username`` (None: anyone) is that user, as Cognito
+    knows it or as it was typed."""
+    if not session.is_signed_in:
+        return False
+    try:
+        user = session.get_current_user()
+    except AuthError:
+        return False
+    return username is None or username in (user.username, getattr(session, "_typed_username", None))
+
+
+def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
+    """The one line %cognito_login prints once signed in. Nothing secret."""
+    status = session.status()
+    who = (status.user.username if status.user else "?") + (" (remembered session)" if resumed else "")
+    identity = f" (identity {status.identity_id})" if status.identity_id else ""
+    refresh = "they refresh automatically" if status.auto_refresh else "they refresh when used"
+    if status.credentials_expiration is None:
+        reason = f": {status.last_error}" if status.last_error else ""
+        return f"Signed in as {who}{identity}; no AWS credentials yet{reason}"
+    if botocore_provider.is_installed():
+        return f"Signed in as {who}{identity}. boto3 now uses its AWS credentials; {refresh}."
+    return (f"Signed in as {who}{identity}. boto3's default session keeps its own credentials; "
+            f"use nb_cognito.session.boto3_session() for the Cognito ones ({refresh}).")
+
+
+def _usage_error(error: AuthError, doing: str = "") -> UsageError:
+    """A plain UsageError (IPython prints a subclass with a full traceback)."""
+    text = str(error)
+    return UsageError(f"{doing}: {text}" if doing else text)
+
+
+def _store() -> Any:
+    """nb_cognito.store (remembered sessions), or None where it is not available."""
+    try:
+        return importlib.import_module(".store", __package__)
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.store":
+            raise
+        return None
+
+
+def _store_call(name: str, *args: Any) -> Any:
+    function = getattr(_store(), name, None)
+    return function(*args) if callable(function) else None
+
+
+def _forget_all() -> str:
+    function = getattr(_store(), "forget_all", None)
+    if not callable(function):
+        return "--forget-all: remembered sessions are not available in this version."
+    count = function()
+    return f"Forgot {count} remembered session{'s' if count != 1 else ''}."
+
+
+def _in_kernel(shell: Any) -> bool:
+    """True in a Jupyter kernel (where clear_output clears the cell) rather than a terminal."""
+    return getattr(shell, "kernel", None) is not None
+
+
+def _pre_run_cell(*_: Any) -> None:
+    """Before each cell: put the provider back if user code replaced boto3's default session."""
+    try:
+        botocore_provider.ensure_installed()
+    except Exception:  # never break the user's cell
+        log.debug("nb_cognito could not re-install its boto3 provider.", exc_info=True)
+
+
+_pre_run_cell.__name__ = _HOOK_NAME
+
+
+def _our_hooks(shell: Any) -> list[Callable[..., Any]]:
+    return [
+        callback
+        for callback in shell.events.callbacks.get("pre_run_cell", [])
+        if getattr(callback, "__name__", None) == _HOOK_NAME
+    ]
+
+
+# -- the extension ------------------------------------------------------------------------------------
+
+
+def load_extension(shell: Any) -> None:
+    """Register the magics and the ``pre_run_cell`` hook (idempotent); keep boto3 wired."""
+    if shell is None:
+        return
+    if shell.magics_manager.registry.get(_MAGICS_NAME) is None:
+        shell.register_magics(CognitoMagics(shell=shell))
+    if not _our_hooks(shell):
+        shell.events.register("pre_run_cell", _pre_run_cell)
+    # After %reload_ext (unload, then load) the session may still be signed in: re-install
+    # the boto3 provider that the unload removed.
+    session = _kernel_session()
+    if session.is_signed_in:
+        try:
+            botocore_provider.install(session)
+        except Exception:
+            log.warning("Could not put Cognito credentials into boto3's default session.", exc_info=True)
+
+
+def unload_extension(shell: Any) -> None:
+    """Remove what :func:`load_extension` added: the magics, the hook and the boto3 provider.
+
+    The session itself (and whoever is signed in) is kept, so a reload does not sign out.
+    """
+    if shell is None:
+        return
+    manager = shell.magics_manager
+    magics = manager.registry.pop(_MAGICS_NAME, None)
+    if magics is not None:
+        for kind, names in CognitoMagics.magics.items():
+            table = manager.magics.get(kind, {})
+            for name in names:
+                if getattr(table.get(name), "__self__", None) is magics:
+                    del table[name]
+        configurables = getattr(shell, "configurables", None)
+        if configurables is not None and magics in configurables:
+            configurables.remove(magics)
+    for callback in _our_hooks(shell):
+        shell.events.unregister("pre_run_cell", callback)
+    botocore_provider.uninstall()

@@ -1,0 +1,682 @@
+"""%cognito_login / %cognito_logout / %cognito_session in a real IPython shell, against the emulator.
+
+The story: load the extension, sign in (the password asked with hidden input or read from
+NB_COGNITO_PASSWORD, never typed on the line), use boto3, look at the session, refresh it,
+sign out. The shell is a real ``InteractiveShell`` with a SQLite history file; its
+``run_cell`` raises the cell's error, so a test sees the exact exception IPython would show.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from IPython.core.error import StdinNotImplementedError, UsageError
+from testing_shell import TestingShell, close_shell, new_shell
+
+import nb_cognito
+from nb_cognito import botocore_provider, kernel, magics
+from nb_cognito.cognito_session import CognitoSession
+from nb_cognito.config import CognitoConfig
+from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
+
+PASSWORD = "Alice-Passw0rd!"
+# Short on purpose: redact_text() hides 40+ character runs, which would hide a leak from the test.
+CANARY = "Canary-7f3a-Pw!"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"
+REFRESHER = "nb-cognito-refresher"
+
+
+# -- fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shell(tmp_path) -> Iterator[TestingShell]:
+    sh = new_shell(tmp_path)
+    yield sh
+    if "CognitoMagics" in sh.magics_manager.registry:
+        magics.unload_extension(sh)
+    close_shell(sh)
+
+
+def use_emulator(monkeypatch: pytest.MonkeyPatch, emulator) -> None:
+    """Point NB_COGNITO_* at the emulator, as a user's environment would."""
+    for name, value in emulator.settings.as_env().items():
+        monkeypatch.setenv(name, value)
+
+
+def kernel_session_on(clock, shell) -> CognitoSession:
+    """What kernel_session() builds, on the test's clock."""
+    s = CognitoSession(CognitoConfig(parent=shell), clock=clock)
+    kernel._attach_integrations(s)
+    return s
+
+
+@pytest.fixture
+def session(shell, local, clock, monkeypatch, tmp_path) -> Iterator[CognitoSession]:
+    """The kernel-wide session, on the test's clock."""
+    use_emulator(monkeypatch, local)
+    monkeypatch.setenv("NB_COGNITO_STORE_DIR", str(tmp_path / "store"))  # remembered sessions
+    monkeypatch.setenv("NB_COGNITO_KEYRING", "0")
+    s = kernel_session_on(clock, shell)
+    monkeypatch.setattr(kernel, "_session", s)
+    yield s
+    s.sign_out()
+    s.close()
+
+
+@pytest.fixture
+def ext(shell, session) -> TestingShell:
+    shell.run_cell("%load_ext nb_cognito")
+    return shell
+
+
+class Prompts:
+    """Stand-ins for ``getpass.getpass`` and ``input``: queued answers, prompts recorded."""
+
+    def __init__(self) -> None:
+        self.secret: list[str | Callable[[], str]] = []
+        self.text: list[str | Callable[[], str]] = []
+        self.asked: list[str] = []
+
+    def _next(self, queue: list, prompt: str) -> str:
+        self.asked.append(prompt)
+        if not queue:
+            raise AssertionError(f"unexpected prompt {prompt!r}")
+        answer = queue.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer() if callable(answer) else answer
+
+    def getpass(self, prompt: str = "Password: ", stream=None) -> str:
+        return self._next(self.secret, prompt)
+
+    def input(self, prompt: str = "") -> str:
+        return self._next(self.text, prompt)
+
+
+@pytest.fixture
+def prompts(monkeypatch) -> Prompts:
+    p = Prompts()
+    monkeypatch.setattr(getpass, "getpass", p.getpass)
+    monkeypatch.setattr("builtins.input", p.input)
+    return p
+
+
+def refresher_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == REFRESHER}
+
+
+def wrong(code: str) -> str:
+    return str((int(code) + 1) % 1_000_000).zfill(6)
+
+
+def one_line(out: str) -> str:
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+# -- loading ----------------------------------------------------------------------------------------
+
+
+def test_load_registers_magics_and_hook_once(shell, session):
+    for _ in range(2):
+        shell.run_cell("%load_ext nb_cognito")
+        magics.load_extension(shell)  # idempotent, even when called directly
+    line_magics = shell.magics_manager.magics["line"]
+    assert {"cognito_login", "cognito_logout", "cognito_session"} <= set(line_magics)
+    hooks = [cb for cb in shell.events.callbacks["pre_run_cell"] if "nb_cognito" in cb.__name__]
+    assert len(hooks) == 1
+    assert sum(isinstance(c, magics.CognitoMagics) for c in shell.configurables) == 1
+
+
+def test_unload_removes_magics_hook_and_boto3_provider_but_keeps_the_session(ext, session, monkeypatch):
+    monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    assert botocore_provider.is_installed()
+
+    ext.run_cell("%unload_ext nb_cognito")
+    assert not {"cognito_login", "cognito_logout", "cognito_session"} & set(ext.magics_manager.magics["line"])
+    assert not [cb for cb in ext.events.callbacks["pre_run_cell"] if "nb_cognito" in cb.__name__]
+    assert not botocore_provider.is_installed()
+    assert session.is_signed_in
+    with pytest.raises(UsageError):
+        ext.run_cell("%cognito_session")
+
+    ext.run_cell("%load_ext nb_cognito")  # a signed-in session gets its boto3 provider back
+    assert botocore_provider.is_installed()
+
+
+def test_reload_keeps_one_session_and_one_refresher(ext, session, local, monkeypatch, capsys):
+    monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    before_sign_in = refresher_threads()
+    ext.run_cell("%cognito_login alice")
+    threads = refresher_threads()
+    assert len(threads - before_sign_in) == 1
+    capsys.readouterr()
+
+    ext.run_cell("%reload_ext nb_cognito")
+
+    assert nb_cognito.session is session
+    assert refresher_threads() == threads
+    assert botocore_provider.is_installed()
+    local.reset_counts()
+    ext.run_cell("%cognito_login alice")
+    assert one_line(capsys.readouterr().out) == "Already signed in as alice."
+    assert sum(local.request_counts().values()) == 0
+
+
+def test_extension_loads_from_ipython_config(tmp_path):
+    code = (
+        "ip = get_ipython(); "
+        "print(sorted(m for m in ip.magics_manager.magics['line'] if m.startswith('cognito'))); "
+        "print(ip.magics_manager.registry['CognitoMagics'].default_username)"
+    )
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path)}
+    out = subprocess.run(
+        [
+            sys.executable, "-m", "IPython", "--no-banner", "--HistoryManager.hist_file=:memory:",
+            "--InteractiveShellApp.extensions=['nb_cognito']", "--CognitoMagics.default_username=alice",
+            "-c", code,
+        ],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    ).stdout
+    assert "['cognito_login', 'cognito_logout', 'cognito_session']" in out
+    assert "alice" in out
+
+
+def test_help_has_usage_and_examples(ext):
+    doc = ext.magics_manager.magics["line"]["cognito_login"].__doc__
+    assert "--user-pool-id" in doc and "Examples" in doc and "%cognito_login alice" in doc
+    assert "password" not in doc.split("options:")[1].lower()  # there is no password option
+
+
+# -- signing in -------------------------------------------------------------------------------------
+
+
+def test_login_with_env_password_then_boto3_uses_the_credentials(ext, session, local, monkeypatch, capsys):
+    monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    ext.run_cell("%cognito_login alice")
+
+    line = one_line(capsys.readouterr().out)
+    identity_id = session.status().identity_id
+    assert identity_id
+    assert line == (
+        f"Signed in as alice (identity {identity_id}). "
+        "boto3 now uses its AWS credentials; they refresh automatically."
+    )
+    ext.run_cell(f"import boto3; s3 = boto3.client('s3', endpoint_url={local.endpoint_url!r})")
+    ext.run_cell("buckets = s3.list_buckets()")
+    assert "nb-cognito-test" in [b["Name"] for b in ext.user_ns["buckets"]["Buckets"]]
+    assert local.received_access_keys("s3")[-1] == session.current_credentials().access_key_id
+
+
+def test_login_prompts_for_username_and_password(ext, session, prompts, capsys):
+    prompts.text.append("alice")
+    prompts.secret.append(PASSWORD)
+    ext.run_cell("%cognito_login")
+    assert session.get_current_user().username == "alice"
+    assert prompts.asked == ["Cognito username: ", "Password for alice: "]
+    assert one_line(capsys.readouterr().out).startswith("Signed in as alice (identity ")
+
+
+def test_prompts_are_cleared_in_jupyter_once_signed_in(ext, session, prompts, monkeypatch, capsys):
+    cleared: list[bool] = []
+    monkeypatch.setattr("IPython.display.clear_output", lambda wait=False: cleared.append(wait))
+    monkeypatch.setattr(ext, "kernel", object(), raising=False)  # as in ipykernel's shell
+    prompts.secret.extend(["", PASSWORD])
+    with pytest.raises(UsageError, match="No password entered"):
+        ext.run_cell("%cognito_login alice")
+    assert cleared == []  # an error keeps the prompts visible
+    ext.run_cell("%cognito_login alice")
+    assert cleared == [False]
+    assert one_line(capsys.readouterr().out).startswith("Signed in as alice")
+
+
+def test_default_username_comes_from_config(ext, session, prompts, capsys):
+    ext.run_cell("%config CognitoMagics.default_username = 'alice'")
+    prompts.secret.append(PASSWORD)
+    ext.run_cell("%cognito_login")
+    assert session.get_current_user().username == "alice"
+    assert prompts.asked == ["Password for alice: "]
+
+
+def test_settings_on_the_line_configure_the_session(ext, session, local, prompts, monkeypatch, capsys):
+    for name in local.settings.as_env():
+        monkeypatch.delenv(name)
+    s = local.settings
+    prompts.secret.append(PASSWORD)
+    ext.run_cell(
+        f"%cognito_login alice --user-pool-id {s.user_pool_id} --client-id {s.client_id} "
+        f"--identity-pool-id {s.identity_pool_id} --endpoint-url {s.endpoint_url} --region {s.region}"
+    )
+    assert session.is_signed_in
+    assert session.settings.sources["user_pool_id"] == "configure()"
+    assert session.settings.endpoint_url == s.endpoint_url
+
+
+def test_missing_settings_are_reported_before_the_password_is_asked(ext, session, local, prompts,
+                                                                   monkeypatch):
+    for name in local.settings.as_env():
+        monkeypatch.delenv(name)
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    assert type(info.value) is UsageError
+    assert "user_pool_id" in str(info.value) and "client_id" in str(info.value)
+    assert prompts.asked == []
+
+
+def test_already_signed_in_makes_no_network_call(ext, session, local, prompts, monkeypatch, capsys):
+    monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    capsys.readouterr()
+    local.reset_counts()
+
+    ext.run_cell("%cognito_login alice")
+
+    assert one_line(capsys.readouterr().out) == "Already signed in as alice."
+    assert sum(local.request_counts().values()) == 0
+    assert prompts.asked == []
+
+
+def test_wrong_password_is_a_plain_usage_error(ext, session, prompts, capsys):
+    prompts.secret.append("Wrong-Passw0rd!")
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    assert type(info.value) is UsageError  # a subclass would make IPython print a traceback
+    assert str(info.value) == (
+        "Sign-in failed: Incorrect username or password. Check the username and password."
+    )
+    assert "Wrong-Passw0rd!" not in capsys.readouterr().err
+    assert not session.is_signed_in
+
+
+def test_no_stdin_points_to_the_widget_and_the_environment(ext, session, prompts):
+    prompts.secret.append(StdinNotImplementedError("getpass was called, but this frontend has no stdin."))
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    assert type(info.value) is UsageError
+    assert "--widget" in str(info.value) and "NB_COGNITO_PASSWORD" in str(info.value)
+
+
+def test_no_stdin_for_the_username_either(ext, session, prompts):
+    prompts.text.append(StdinNotImplementedError("raw_input was called, but this frontend has no stdin."))
+    with pytest.raises(UsageError, match="--widget"):
+        ext.run_cell("%cognito_login")
+
+
+# -- challenges -------------------------------------------------------------------------------------
+
+
+def test_new_password_is_asked_twice_and_must_match(ext, session, make_local, prompts, capsys):
+    emulator = make_local(LocalSpec(users=(UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),)))
+    session.configure(**emulator.settings.as_config())
+    prompts.secret.extend(["Temp-Passw0rd!", "New-Passw0rd!1", "New-Passw0rd!2"])  # the two differ
+    prompts.secret.extend(["New-Passw0rd!1", "New-Passw0rd!1"])
+
+    ext.run_cell("%cognito_login carol")
+
+    assert session.get_current_user().username == "carol"
+    out = capsys.readouterr().out
+    assert "requires a new password" in out and "differ" in out
+    assert out.strip().splitlines()[-1].startswith("Signed in as carol")
+    assert prompts.asked == ["Password for carol: "] + ["New password: ", "New password again: "] * 2
+
+
+def test_totp_code_is_asked_again_after_a_wrong_one(ext, session, make_local, prompts, capsys):
+    emulator = make_local(
+        LocalSpec(pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP",)),
+                  users=(UserSpec("dave", PASSWORD, totp_secret=TOTP_SECRET),))
+    )
+    session.configure(**emulator.settings.as_config())
+    prompts.secret.append(PASSWORD)
+    prompts.text.extend([lambda: wrong(emulator.totp_code("dave")), lambda: emulator.totp_code("dave")])
+
+    ext.run_cell("%cognito_login dave")
+
+    assert session.get_current_user().username == "dave"
+    assert prompts.asked[1:] == ["Code from your authenticator app: "] * 2
+    out = capsys.readouterr().out
+    assert "wrong" in out and "2 more tries" in out
+
+
+def test_totp_codes_run_out(ext, session, make_local, prompts):
+    emulator = make_local(
+        LocalSpec(pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP",)),
+                  users=(UserSpec("dave", PASSWORD, totp_secret=TOTP_SECRET),))
+    )
+    session.configure(**emulator.settings.as_config())
+    prompts.secret.append(PASSWORD)
+    prompts.text.extend([lambda: wrong(emulator.totp_code("dave"))] * 3)
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login dave")
+    assert type(info.value) is UsageError and "code is wrong" in str(info.value)
+    assert not session.is_signed_in
+
+
+def test_totp_setup_shows_the_secret_then_hides_it(ext, session, make_local, prompts, capsys):
+    pyotp = pytest.importorskip("pyotp")
+    emulator = make_local(
+        LocalSpec(pool=PoolSpec(mfa="ON", mfa_types=("TOTP",)), users=(UserSpec("erin", PASSWORD),))
+    )
+    session.configure(**emulator.settings.as_config())
+    prompts.secret.append(PASSWORD)
+    seen: dict[str, str] = {}
+
+    def code_from_the_shown_uri() -> str:
+        out = capsys.readouterr().out
+        uri = next(word for word in out.split() if word.startswith("otpauth://"))
+        seen["secret"] = pyotp.parse_uri(uri).secret
+        assert seen["secret"] in out
+        return pyotp.TOTP(seen["secret"]).at(emulator.clock.time())
+
+    prompts.text.append(code_from_the_shown_uri)
+    ext.run_cell("%cognito_login erin")
+
+    assert session.get_current_user().username == "erin"
+    out = capsys.readouterr().out
+    assert "no longer shown" in out and seen["secret"] not in out
+
+
+def test_sms_code(ext, session, make_local, prompts, capsys):
+    emulator = make_local(
+        LocalSpec(pool=PoolSpec(mfa="OPTIONAL", mfa_types=("SMS",)),
+                  users=(UserSpec("frank", PASSWORD, phone_number="+15555550123", sms_mfa=True),))
+    )
+    session.configure(**emulator.settings.as_config())
+    prompts.secret.append(PASSWORD)
+    prompts.text.append(lambda: emulator.last_sms_code("frank"))
+    ext.run_cell("%cognito_login frank")
+    assert session.get_current_user().username == "frank"
+    assert prompts.asked[1].startswith("SMS code sent to ")
+
+
+def test_mfa_selection_then_totp(ext, session, make_local, prompts, capsys):
+    emulator = make_local(
+        LocalSpec(
+            pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP", "SMS")),
+            users=(
+                UserSpec("gina", PASSWORD, totp_secret=TOTP_SECRET, phone_number="+15555550124",
+                         sms_mfa=True),
+            ),
+        )
+    )
+    session.configure(**emulator.settings.as_config())
+    prompts.secret.append(PASSWORD)
+    prompts.text.extend(["carrier pigeon", "totp", lambda: emulator.totp_code("gina")])
+    ext.run_cell("%cognito_login gina")
+    assert session.get_current_user().username == "gina"
+    choose, again, code = prompts.asked[1:]
+    assert choose == again
+    assert choose in ("Choose an MFA method (TOTP/SMS): ", "Choose an MFA method (SMS/TOTP): ")
+    assert code == "Code from your authenticator app: "
+
+
+# -- what must never be accepted or repeated ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"alice --password {CANARY}",
+        f"alice --password={CANARY}",
+        f"alice --pw {CANARY}",
+        f"alice --passwd {CANARY}",
+        f"alice -p {CANARY}",
+        f"alice -p{CANARY}",
+        f"alice {CANARY}",
+        f"alice password={CANARY}",
+        f"--region us-east-1 alice {CANARY}",
+    ],
+)
+def test_a_password_on_the_line_is_refused_without_echo(ext, session, local, prompts, capsys, line):
+    local.reset_counts()
+    with pytest.raises(UsageError) as info:
+        ext.run_cell(f"%cognito_login {line}")
+    assert type(info.value) is UsageError
+    message = str(info.value)
+    assert CANARY not in message
+    assert "hidden prompt" in message and "NB_COGNITO_PASSWORD" in message and "--widget" in message
+    captured = capsys.readouterr()
+    assert CANARY not in captured.out + captured.err
+    assert prompts.asked == [] and sum(local.request_counts().values()) == 0
+    assert not session.is_signed_in
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"alice --secret {CANARY}",
+        f"alice --bogus={CANARY}",
+        f"--re={CANARY} alice",
+        f"alice --{CANARY}",
+        f"alice --widget={CANARY}",
+        f"alice --widget='{CANARY}\\x'",
+    ],
+)
+def test_a_bad_option_is_refused_without_echo(ext, session, prompts, capsys, line):
+    with pytest.raises(UsageError) as info:
+        ext.run_cell(f"%cognito_login {line}")
+    assert type(info.value) is UsageError
+    assert CANARY not in str(info.value)
+    assert "%cognito_login?" in str(info.value)
+    captured = capsys.readouterr()
+    assert CANARY not in captured.out + captured.err
+    assert info.value.__context__ is None  # no chained argparse error quoting the line
+    assert prompts.asked == []
+
+
+def test_variables_are_not_expanded_on_the_line(ext, session, prompts):
+    ext.user_ns["secret"] = CANARY
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice $secret")
+    assert CANARY not in str(info.value)
+
+
+@pytest.mark.parametrize("via", ["getpass", "environment"])
+def test_the_password_never_lands_in_history_outputs_or_logs(
+    ext, session, local, prompts, monkeypatch, capsys, caplog, via
+):
+    local.add_user(UserSpec("canary", CANARY))
+    caplog.set_level(logging.DEBUG)
+    for name in ("botocore", "boto3", "urllib3", "nb_cognito"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    if via == "getpass":
+        prompts.secret.append(CANARY)
+    else:
+        monkeypatch.setenv("NB_COGNITO_PASSWORD", CANARY)
+
+    ext.run_cell("%cognito_login canary")
+    ext.run_cell("%cognito_session")
+    ext.run_cell("%cognito_session --refresh")
+    ext.run_cell(f"import boto3; boto3.client('s3', endpoint_url={local.endpoint_url!r}).list_buckets()")
+    ext.run_cell("nb_cognito_session = %cognito_session")
+    ext.run_cell("import nb_cognito; nb_cognito.session")
+    ext.run_cell("%cognito_logout")
+
+    assert session.refresh_count >= 1 and local.received_access_keys("s3")
+    ns = ext.user_ns
+    places = {
+        "In": repr(ns["In"]),
+        "_ih": repr(ns["_ih"]),
+        "_i*": repr({k: v for k, v in ns.items() if k.startswith("_i")}),
+        "Out": repr(ns["Out"]) + "".join(getattr(v, "_repr_html_", lambda: "")() for v in ns["Out"].values()),
+        "_oh": repr(ns["_oh"]),
+        "history.sqlite": ext.history_text(),
+        "stdout+stderr": "".join(capsys.readouterr()),
+        "log records": "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records),
+        "prompts": repr(prompts.asked),
+    }
+    assert "%cognito_login canary" in places["history.sqlite"]  # the database is really written
+    assert caplog.records  # and DEBUG logging really was on
+    leaked = [where for where, text in places.items() if CANARY in text]
+    assert leaked == []
+
+
+# -- the widget and the local emulator --------------------------------------------------------------
+
+
+def test_widget_instead_of_prompts(ext, session, prompts, monkeypatch):
+    widget = pytest.importorskip("nb_cognito.widget", reason="nb_cognito/widget.py is not there yet")
+    shown: list[object] = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    try:
+        ext.run_cell("%cognito_login --widget alice")
+        ext.run_cell("%config CognitoMagics.widget_by_default = True")
+        ext.run_cell("%cognito_login")
+        assert [type(w) for w in shown] == [widget.SignInWidget] * 2
+        assert shown[0]._username.value == "alice"
+        assert prompts.asked == []
+    finally:
+        for w in shown:
+            w.close()
+
+
+def test_local_starts_the_demo_and_signs_in(ext, session, prompts, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "restored-after-the-test")
+    try:
+        ext.run_cell("%cognito_login --local")
+        out = capsys.readouterr().out
+        emulator = magics._local_emulator
+        assert emulator is not None and emulator.running
+        assert os.environ["AWS_ENDPOINT_URL"] == emulator.endpoint_url
+        assert session.get_current_user().username == "demo"
+        assert out.strip().splitlines()[-1].startswith("Signed in as demo (identity ")
+        ext.run_cell("import boto3; listing = boto3.client('s3').list_buckets()")
+        names = [b["Name"] for b in ext.user_ns["listing"]["Buckets"]]
+        assert "nb-cognito-demo" in names
+        assert prompts.asked == []
+    finally:
+        session.sign_out()
+        if magics._local_emulator is not None:
+            magics._local_emulator.stop()
+            magics._local_emulator = None
+
+
+# -- the session view, refresh, sign-out ----------------------------------------------------------------
+
+
+def test_session_view_text_and_html(ext, session, local, monkeypatch, capsys):
+    view = ext.run_cell("%cognito_session").result
+    assert "signed out" in str(view) and "boto3 injection  off" in str(view)
+
+    monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    capsys.readouterr()
+    result = ext.run_cell("%cognito_session")
+    view = result.result
+    text = str(view)
+    status = session.status()
+    creds = session.current_credentials()
+    for expected in [
+        "user                    alice",
+        f"sub                     {status.user.user_id}",
+        f"identity id             {status.identity_id}",
+        f"access key              …{creds.access_key_id[-4:]}",
+        "last refresh            just now",
+        "boto3 injection         on",
+    ]:
+        assert expected in text
+    assert re.search(r"tokens expire           in (59|60) min", text)
+    assert "next refresh            in " in text and "AWS credentials expire  in " in text
+    assert capsys.readouterr().out.strip().endswith(text.splitlines()[-1])  # shown as Out[n]
+    page = view._repr_html_()
+    assert page.startswith("<table") and "<th style='text-align:left'>identity id</th>" in page
+    for secret in (creds.access_key_id, creds.secret_access_key, creds.session_token):
+        assert secret not in text and secret not in page and secret not in repr(view)
+
+
+def test_session_refresh(ext, session, local, clock, monkeypatch, capsys):
+    with pytest.raises(UsageError, match="Nobody is signed in"):
+        ext.run_cell("%cognito_session --refresh")
+    monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    clock.advance(120)
+    local.reset_counts()
+    refreshes = session.refresh_count
+
+    view = ext.run_cell("%cognito_session --refresh").result
+
+    assert session.refresh_count == refreshes + 1
+    counts = local.request_counts()
+    assert counts["InitiateAuth"] + counts.get("GetTokensFromRefreshToken", 0) == 1
+    assert counts["GetCredentialsForIdentity"] == 1
+    assert "last refresh            just now" in str(view)
+    assert re.search(r"tokens expire           in (59|60) min", str(view))
+
+
+def test_logout(ext, session, local, monkeypatch, capsys):
+    monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    capsys.readouterr()
+    ext.run_cell("%cognito_logout")
+    assert one_line(capsys.readouterr().out) == "Signed out alice."
+    assert not session.is_signed_in and not botocore_provider.is_installed()
+
+    ext.run_cell("%cognito_logout")
+    assert one_line(capsys.readouterr().out) == "Nobody was signed in."
+
+
+def test_global_logout_and_forget_all(ext, session, local, monkeypatch, capsys):
+    monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    capsys.readouterr()
+    local.reset_counts()
+    ext.run_cell("%cognito_logout --global --forget-all")
+    line = one_line(capsys.readouterr().out)
+    assert line.startswith("Signed out alice everywhere. ")
+    assert line.endswith(("Forgot 0 remembered sessions.", "not available in this version."))
+    assert local.request_counts()["GlobalSignOut"] == 1
+
+
+def test_logout_refuses_extra_words_without_echo(ext, session):
+    with pytest.raises(UsageError) as info:
+        ext.run_cell(f"%cognito_logout {CANARY}")
+    assert type(info.value) is UsageError and CANARY not in str(info.value)
+
+
+def test_remembered_session_resumes_in_a_new_kernel_without_password(
+    ext, session, local, clock, prompts, monkeypatch, capsys
+):
+    pytest.importorskip("nb_cognito.store", reason="nb_cognito/store.py is not there yet")
+    prompts.secret.append(PASSWORD)
+    ext.run_cell("%cognito_login alice --remember")
+    assert "remembered in " in str(ext.run_cell("%cognito_session").result)
+    session.close()  # the kernel restarts: the old session is gone without signing out
+
+    restarted = kernel_session_on(clock, ext)
+    monkeypatch.setattr(kernel, "_session", restarted)
+    try:
+        capsys.readouterr()
+        local.reset_counts()
+        ext.run_cell("%cognito_login --remember")
+        line = one_line(capsys.readouterr().out)
+        assert line.startswith("Signed in as alice (remembered session) (identity ")
+        assert prompts.asked == ["Password for alice: "]  # only the first time
+        assert local.request_counts()["RespondToAuthChallenge"] == 0  # no password sign-in
+
+        ext.run_cell("%cognito_logout --forget-all")
+        assert one_line(capsys.readouterr().out) == "Signed out alice. Forgot 0 remembered sessions."
+    finally:
+        restarted.sign_out()
+        restarted.close()
+
+
+def test_remember_while_signed_in_saves_the_session(ext, session, prompts, capsys):
+    pytest.importorskip("nb_cognito.store", reason="nb_cognito/store.py is not there yet")
+    prompts.secret.append(PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    capsys.readouterr()
+    ext.run_cell("%cognito_login alice --remember")
+    assert one_line(capsys.readouterr().out) == "Already signed in as alice; this session is now remembered."
+    ext.run_cell("%cognito_logout --forget-all")
+    # sign-out already forgot this user's entry, so forget-all finds none left
+    assert one_line(capsys.readouterr().out) == "Signed out alice. Forgot 0 remembered sessions."
