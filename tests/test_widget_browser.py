@@ -1,0 +1,236 @@
+"""The widget in a real kernel: JupyterLab in headless Chromium, and an nbclient run.
+
+The emulator runs in this test process on the real clock; the kernel is another process, so it
+gets the emulator's settings as ``NB_COGNITO_*`` variables and ``AWS_ENDPOINT_URL`` (for S3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nb_cognito.clock import SYSTEM_CLOCK
+from nb_cognito.local import LocalSpec, UserSpec
+
+CANARY = "Canary-Passw0rd!-b8Wy"
+BUCKET = "nb-cognito-widget-test"
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture
+def kernel_env(make_local, tmp_path, monkeypatch) -> dict[str, str]:
+    """Start the emulator with alice (whose password is the canary) and a bucket; the kernel's env."""
+    local = make_local(
+        LocalSpec(
+            users=(UserSpec("alice", CANARY, attributes={"email": "alice@example.com"}),),
+            buckets={BUCKET: {"hello.txt": b"hello\n"}},
+        )
+    )
+    local.use_clock(SYSTEM_CLOCK)  # the kernel lives on the real clock
+    env = {
+        **local.settings.as_env(),
+        "AWS_ENDPOINT_URL": local.endpoint_url,
+        "AWS_DEFAULT_REGION": local.settings.region,
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # nbclient's kernel inherits this process's environment
+    return {**os.environ, **env}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _write_notebook(path: Path, sources: list[str]) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
+    nb.metadata["kernelspec"] = {
+        "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"
+    }
+    nbformat.write(nb, str(path))
+
+
+@contextlib.contextmanager
+def _jupyter_lab(root: Path, env: dict[str, str], tmp: Path) -> Iterator[tuple[str, str]]:
+    """Run JupyterLab on a free port; yields (base URL, token); always stops it."""
+    port, token = _free_port(), secrets.token_hex(16)
+    log_path = tmp / "jupyterlab.log"
+    settings = tmp / "lab-user-settings"
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))  # no news toast
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={tmp / 'lab-workspaces'}",
+    ]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise AssertionError(f"JupyterLab exited:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield base, token
+    finally:
+        server.terminate()  # the server shuts its kernels down on SIGTERM
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)  # the group this test started
+            server.wait(timeout=10)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, tmp_path):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed")
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    _write_notebook(
+        root / "widget.ipynb",
+        [
+            "import nb_cognito; nb_cognito.SignInWidget()",
+            "import boto3; print(boto3.client('s3').list_buckets()['Buckets'][0]['Name'])",
+        ],
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with _jupyter_lab(root, kernel_env, tmp_path) as (base, token), playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.set_default_timeout(60_000)
+            expect = playwright_api.expect
+            page.goto(f"{base}/lab/tree/widget.ipynb?token={token}", timeout=60_000)
+
+            # The kernel status in the status bar ("Python 3 (ipykernel) | Idle"); the toolbar
+            # indicator says idle before any kernel exists, so it is no signal.
+            kernel_status = page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\|\s*Idle$"))
+            expect(kernel_status.first).to_be_visible(timeout=90_000)
+
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            page.locator("[data-command='runmenu:run-all']").click()
+
+            username = page.locator("input[placeholder='username']")
+            expect(username).to_be_visible(timeout=60_000)
+            username.fill("alice")
+            password = page.locator("input[type='password']")
+            password.fill("Wrong-Passw0rd!")
+            password.press("Enter")  # Enter submits; the error shows and the field is emptied
+            alert = page.locator(".nb-cognito-sign-in [role='alert']")
+            expect(alert).to_contain_text("Incorrect username or password", timeout=30_000)
+            expect(password).to_have_value("")
+
+            password.fill(CANARY)
+            page.locator("button.jupyter-button", has_text="Sign in").click()
+
+            status = page.locator("table.nb-cognito-widget-status")
+            expect(status).to_be_visible(timeout=30_000)
+            expect(status).to_contain_text("alice")
+            expect(status).to_contain_text("identity id")
+            expect(status).to_contain_text("AWS credentials expire")
+            expect(page.locator(".nb-cognito-sign-in [role='alert']")).to_have_count(0)
+
+            second = page.locator(".jp-Notebook .jp-Cell").nth(1)
+            second.locator(".cm-content").click()
+            page.keyboard.press("Shift+Enter")
+            expect(second.locator(".jp-OutputArea-output")).to_contain_text(BUCKET, timeout=30_000)
+
+            page.locator(".jp-Notebook .jp-Cell").nth(0).scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "widget-signed-in.png"))
+            assert CANARY not in page.content()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(ARTIFACTS / "widget-failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+@pytest.mark.kernel
+@pytest.mark.timeout(180)
+def test_nbclient_run_of_the_example_notebook_saves_no_password(kernel_env, tmp_path, monkeypatch):
+    """Run notebooks/widget.ipynb, signing in through its widget, and read what would be saved."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell
+
+    monkeypatch.setenv("WIDGET_TEST_PASSWORD", CANARY)  # so that the canary is in no cell source
+    nb = nbformat.read(str(ROOT / "notebooks" / "widget.ipynb"), as_version=4)
+    first = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+    assert nb.cells[first].source == "import nb_cognito; w = nb_cognito.SignInWidget(); w"
+    nb.cells.insert(
+        first + 1,
+        new_code_cell(
+            "import os\n"
+            "w._username.value = 'alice'\n"
+            "w._password.value = os.environ.pop('WIDGET_TEST_PASSWORD')  # as Enter syncs it\n"
+            "assert w.view == 'signed_in', w.message\n"
+            "print(w.view)"
+        ),
+    )
+
+    NotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    saved = tmp_path / "executed.ipynb"
+    nbformat.write(nb, str(saved))
+
+    text = saved.read_text()
+    outputs = json.dumps([cell.get("outputs", []) for cell in nb.cells])
+    assert "signed_in" in outputs
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert BUCKET in outputs  # boto3 signed with the Cognito credentials
+    assert "Signed out." in json.dumps(state)  # the last cell's sign-out reached the widget
+    passwords = [m["state"] for m in state.values() if m["model_name"] == "PasswordModel"]
+    assert passwords and all(p.get("value", "") == "" for p in passwords)
+    assert CANARY not in json.dumps(state)
+    assert CANARY not in text
+    assert not any(CANARY in path.read_text(errors="replace") for path in tmp_path.rglob("*.ipynb"))
