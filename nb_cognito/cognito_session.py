@@ -560,8 +560,14 @@ class CognitoSession:
             mandatory = mandatory or creds_left < self.policy.mandatory_lead(state.credentials_lifetime)
         return due, mandatory
 
-    def _refresh(self, *, force_tokens: bool, force_credentials: bool, blocking: bool) -> None:
-        """Single-flight refresh. Non-blocking callers return at once if one is in flight."""
+    def _refresh(
+        self, *, force_tokens: bool, force_credentials: bool, blocking: bool, early: float = 0.0
+    ) -> None:
+        """Single-flight refresh. Non-blocking callers return at once if one is in flight.
+
+        ``early``: also refresh what falls due within that many seconds (the background
+        refresher wakes up its jitter ahead of the advisory window, and must then refresh).
+        """
         with self._lock:
             flight, owner = self._flight, False
             if flight is None:
@@ -574,16 +580,21 @@ class CognitoSession:
                     raise flight.error
             return
         try:
-            self._do_refresh(force_tokens, force_credentials)
+            self._do_refresh(force_tokens, force_credentials, early)
         except AuthError as error:
             flight.error = error
             raise
+        except Exception as error:  # a bug or a malformed answer: waiters still get a typed error
+            flight.error = AuthError(
+                f"The refresh failed unexpectedly ({type(error).__name__}); the previous values are kept."
+            )
+            raise flight.error from error
         finally:
             with self._lock:
                 self._flight = None
             flight.done.set()
 
-    def _do_refresh(self, force_tokens: bool, force_credentials: bool) -> None:
+    def _do_refresh(self, force_tokens: bool, force_credentials: bool, early: float = 0.0) -> None:
         state = self._state
         if isinstance(state, _Expired):
             raise state.error
@@ -593,10 +604,10 @@ class CognitoSession:
         server_now = now + state.skew
         wants_credentials = self._wants_credentials()
         token_left = state.tokens.expiration.timestamp() - server_now
-        token_lead = self.policy.lead(state.token_lifetime)
+        token_lead = self.policy.lead(state.token_lifetime) + early
         creds = state.credentials
         creds_left = creds.expiration.timestamp() - server_now if creds else -math.inf
-        creds_lead = self.policy.lead(state.credentials_lifetime or state.token_lifetime)
+        creds_lead = self.policy.lead(state.credentials_lifetime or state.token_lifetime) + early
         refresh_credentials = wants_credentials and (force_credentials or force_tokens or creds_left < creds_lead)
         # Tokens are refreshed when due, and before credentials whenever the ID token has less
         # than a lead left: an expired ID token is never sent to the identity pool.
@@ -716,10 +727,12 @@ class CognitoSession:
         return due - state.jitter
 
     def _refresh_in_background(self) -> None:
-        if not isinstance(self._state, _SignedIn):
+        state = self._state
+        if not isinstance(state, _SignedIn):
             return
-        try:
-            self._refresh(force_tokens=False, force_credentials=False, blocking=True)
+        try:  # refresh what _next_background_refresh planned for: due within lead + jitter
+            self._refresh(force_tokens=False, force_credentials=False, blocking=True,
+                          early=state.jitter + 1e-3)
         except AuthError:
             if isinstance(self._state, _Expired):
                 raise SessionExpiredError("The session has ended.") from None
