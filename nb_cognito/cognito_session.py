@@ -335,7 +335,9 @@ class CognitoSession:
         if not isinstance(challenge_response, str):
             raise InvalidParameterError("The answer must be text.")
         client, challenge = pending.client, pending.challenge
-        answer = challenge_response.strip() if challenge.name != "NEW_PASSWORD_REQUIRED" else challenge_response
+        answer = (
+            challenge_response.strip() if challenge.name != "NEW_PASSWORD_REQUIRED" else challenge_response
+        )
         try:
             if challenge.name == "MFA_SETUP":
                 session = client.verify_software_token(pending.totp_session, answer)
@@ -537,7 +539,9 @@ class CognitoSession:
             except AuthError as error:
                 if isinstance(self._state, _Expired):
                     raise
-                log.warning("Refresh failed in the advisory window; the current values stay in use: %s", error)
+                log.warning(
+                    "Refresh failed in the advisory window; the current values stay in use: %s", error
+                )
 
     def _wants_credentials(self) -> bool:
         try:
@@ -608,7 +612,9 @@ class CognitoSession:
         creds = state.credentials
         creds_left = creds.expiration.timestamp() - server_now if creds else -math.inf
         creds_lead = self.policy.lead(state.credentials_lifetime or state.token_lifetime) + early
-        refresh_credentials = wants_credentials and (force_credentials or force_tokens or creds_left < creds_lead)
+        refresh_credentials = wants_credentials and (
+            force_credentials or force_tokens or creds_left < creds_lead
+        )
         # Tokens are refreshed when due, and before credentials whenever the ID token has less
         # than a lead left: an expired ID token is never sent to the identity pool.
         refresh_tokens = force_tokens or token_left < token_lead
@@ -630,7 +636,9 @@ class CognitoSession:
         client = self._client("userpool")
         try:
             try:
-                tokens = client.refresh(state.tokens.refresh_token, state.user.username, rotation=self._rotation)
+                tokens = client.refresh(
+                    state.tokens.refresh_token, state.user.username, rotation=self._rotation
+                )
             except AuthError as error:
                 if self._rotation or "rotation" not in str(error).lower():
                     raise
@@ -657,11 +665,19 @@ class CognitoSession:
         settings = self.settings
         try:
             if settings.identity_pool_id:
-                identity_id = state.identity_id or identity.identity_id(state.user.user_id, state.tokens.id_token)
+                identity_id = state.identity_id or identity.identity_id(
+                    state.user.user_id, state.tokens.id_token
+                )
                 creds = identity.credentials(identity_id, state.tokens.id_token)
             else:
                 identity_id = None
                 creds = identity.assume_role(state.tokens.id_token, f"nb-cognito-{state.user.username}")
+            server_now = self.clock.time() + state.skew
+            lifetime = creds.expiration.timestamp() - server_now
+            if lifetime <= self.policy.min_lead:  # botocore: "refreshed credentials are still expired"
+                raise AuthError(
+                    "AWS returned credentials that have already expired; the previous ones are kept."
+                )
         except AuthError as error:
             with self._lock:
                 if self._state is state:
@@ -670,20 +686,19 @@ class CognitoSession:
             self.last_error = error
             self._emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
             raise
-        server_now = self.clock.time() + state.skew
-        lifetime = creds.expiration.timestamp() - server_now
-        if lifetime <= 0:
-            error = AuthError("AWS returned credentials that have already expired; the previous ones are kept.")
-            self.last_error = error
-            raise error
         new_state = replace(
-            state, identity_id=identity_id, credentials=creds, credentials_lifetime=lifetime,
-            credentials_error=None, last_refresh=self.clock.time(),
+            state,
+            identity_id=identity_id,
+            credentials=creds,
+            credentials_lifetime=lifetime,
+            credentials_error=None,
+            last_refresh=self.clock.time(),
         )
         with self._lock:
             if self._state is not state:
                 raise SignedOutError("The session ended during the refresh.")
             self._state = new_state
+            self.last_error = None  # no sticky error once the credentials came back
             self._invalidate()
         self._emit(AuthEvent.CREDENTIALS_REFRESH, new_state.user)
         return new_state
@@ -721,8 +736,11 @@ class CognitoSession:
         token_due = state.tokens.expiration.timestamp() - state.skew - self.policy.lead(state.token_lifetime)
         due = token_due
         if state.credentials is not None and self._wants_credentials():
-            creds_due = (state.credentials.expiration.timestamp() - state.skew
-                         - self.policy.lead(state.credentials_lifetime))
+            creds_due = (
+                state.credentials.expiration.timestamp()
+                - state.skew
+                - self.policy.lead(state.credentials_lifetime)
+            )
             due = min(due, creds_due)
         return due - state.jitter
 
@@ -731,8 +749,9 @@ class CognitoSession:
         if not isinstance(state, _SignedIn):
             return
         try:  # refresh what _next_background_refresh planned for: due within lead + jitter
-            self._refresh(force_tokens=False, force_credentials=False, blocking=True,
-                          early=state.jitter + 1e-3)
+            self._refresh(
+                force_tokens=False, force_credentials=False, blocking=True, early=state.jitter + 1e-3
+            )
         except AuthError:
             if isinstance(self._state, _Expired):
                 raise SessionExpiredError("The session has ended.") from None
@@ -780,11 +799,15 @@ class CognitoSession:
             identity_id_result=identity,
             aws_credentials_result=credentials,
             user_pool_tokens_result=(
-                AuthSessionResult.success(state.tokens) if tokens_ok else AuthSessionResult.failure(pending_error)
+                AuthSessionResult.success(state.tokens)
+                if tokens_ok
+                else AuthSessionResult.failure(pending_error)
             ),
         )
         if error is None and tokens_ok and (creds_ok or not wants_credentials) and self._state is state:
-            fresh_until = state.tokens.expiration.timestamp() - state.skew - self.policy.lead(state.token_lifetime)
+            fresh_until = (
+                state.tokens.expiration.timestamp() - state.skew - self.policy.lead(state.token_lifetime)
+            )
             if wants_credentials and creds is not None:
                 fresh_until = min(
                     fresh_until,
@@ -792,15 +815,20 @@ class CognitoSession:
                 )
             # After a failed advisory refresh, answer from memory until the retry time, but
             # never past the start of the mandatory window.
-            mandatory_at = (state.tokens.expiration.timestamp() - state.skew
-                            - self.policy.mandatory_lead(state.token_lifetime))
+            mandatory_at = (
+                state.tokens.expiration.timestamp()
+                - state.skew
+                - self.policy.mandatory_lead(state.token_lifetime)
+            )
             fresh_until = max(fresh_until, min(self._retry_not_before, mandatory_at))
             with self._lock:
                 if self._state is state:
                     self._snapshot, self._fresh_until = snapshot, fresh_until
         return snapshot
 
-    def _failed_snapshot(self, error: AuthError, *, signed_in: bool, user: AuthUser | None = None) -> CognitoAuthSession:
+    def _failed_snapshot(
+        self, error: AuthError, *, signed_in: bool, user: AuthUser | None = None
+    ) -> CognitoAuthSession:
         failure: AuthSessionResult[Any] = AuthSessionResult.failure(error)
         return CognitoAuthSession(
             is_signed_in=signed_in,
@@ -822,10 +850,16 @@ class CognitoSession:
         try:
             identity_id, creds = self._guest_credentials()
         except AuthError as error:
-            return replace(snapshot, identity_id_result=AuthSessionResult.failure(error),
-                           aws_credentials_result=AuthSessionResult.failure(error))
-        return replace(snapshot, identity_id_result=AuthSessionResult.success(identity_id),
-                       aws_credentials_result=AuthSessionResult.success(creds))
+            return replace(
+                snapshot,
+                identity_id_result=AuthSessionResult.failure(error),
+                aws_credentials_result=AuthSessionResult.failure(error),
+            )
+        return replace(
+            snapshot,
+            identity_id_result=AuthSessionResult.success(identity_id),
+            aws_credentials_result=AuthSessionResult.success(creds),
+        )
 
     def _guest_credentials(self) -> tuple[str, AWSCredentials]:
         """Unauthenticated identity-pool credentials, when ``allow_guest`` is set."""

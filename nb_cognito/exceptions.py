@@ -195,9 +195,7 @@ def from_aws_error(error: BaseException, *, action: str = "") -> AuthError:
     if isinstance(error, ParamValidationError):
         return InvalidParameterError(f"A value could not be sent{doing}: {error}")
     if isinstance(error, network_errors):
-        return ServiceUnavailableError(
-            f"Cognito could not be reached{doing} ({type(error).__name__})."
-        )
+        return ServiceUnavailableError(f"Cognito could not be reached{doing} ({type(error).__name__}).")
     if isinstance(error, ClientError):
         return _from_client_error(error, doing)
     if isinstance(error, BotoCoreError):
@@ -217,9 +215,7 @@ def _from_client_error(error: Any, doing: str) -> AuthError:
 
     if code in ("UserNotFoundException",):
         # Never reveal whether the user exists.
-        return NotAuthorizedError(
-            _WRONG_CREDENTIALS, recovery_suggestion="Check the username and password."
-        )
+        return NotAuthorizedError(_WRONG_CREDENTIALS, recovery_suggestion="Check the username and password.")
     if code == "NotAuthorizedException":
         lowered = message.lower()
         if "refresh token" in lowered:
@@ -230,9 +226,7 @@ def _from_client_error(error: Any, doing: str) -> AuthError:
                 recovery_suggestion="Wait a few minutes before trying again.",
             )
         if "disabled" in lowered:
-            return NotAuthorizedError(
-                "This user is disabled.", recovery_suggestion="Ask your administrator."
-            )
+            return NotAuthorizedError("This user is disabled.", recovery_suggestion="Ask your administrator.")
         if "incorrect username or password" in lowered or "password" in lowered:
             return NotAuthorizedError(
                 _WRONG_CREDENTIALS, recovery_suggestion="Check the username and password."

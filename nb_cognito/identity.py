@@ -46,10 +46,16 @@ class IdentityClient:
             region = self.settings.region
             if service == "cognito-identity" and self.settings.identity_pool_id:
                 region = self.settings.identity_pool_id.split(":", 1)[0]
-            setattr(self, attr, aws_client.make_client(
-                service, region=region, endpoint_url=self.settings.endpoint_url,
-                timeout=self.settings.network_timeout,
-            ))
+            setattr(
+                self,
+                attr,
+                aws_client.make_client(
+                    service,
+                    region=region,
+                    endpoint_url=self.settings.endpoint_url,
+                    timeout=self.settings.network_timeout,
+                ),
+            )
         return getattr(self, attr)
 
     def _logins(self, id_token: str | None) -> dict[str, dict[str, str]]:
@@ -70,9 +76,12 @@ class IdentityClient:
         client = self._client("cognito-identity")
         response = aws_client.call(
             lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
-            action="get the identity id", clock=self._clock,
+            action="get the identity id",
+            clock=self._clock,
         )
-        identity_id = response["IdentityId"]
+        identity_id = response.get("IdentityId") if isinstance(response, dict) else None
+        if not identity_id or not isinstance(identity_id, str):
+            raise AuthError("The identity pool answered without an identity id.")
         if user_sub:
             with _ids_lock:
                 _identity_ids[key] = identity_id
@@ -82,14 +91,14 @@ class IdentityClient:
         """Fresh credentials for ``identity_id`` from the identity pool."""
         client = self._client("cognito-identity")
         response = aws_client.call(
-            lambda: client.get_credentials_for_identity(
-                IdentityId=identity_id, **self._logins(id_token)
-            ),
-            action="get AWS credentials", clock=self._clock,
+            lambda: client.get_credentials_for_identity(IdentityId=identity_id, **self._logins(id_token)),
+            action="get AWS credentials",
+            clock=self._clock,
         )
-        raw = response["Credentials"]
-        return self._credentials(raw["AccessKeyId"], raw["SecretKey"], raw["SessionToken"],
-                                 raw["Expiration"])
+        raw = _mapping(response, "Credentials")
+        return self._credentials(
+            raw.get("AccessKeyId"), raw.get("SecretKey"), raw.get("SessionToken"), raw.get("Expiration")
+        )
 
     def assume_role(self, id_token: str, session_name: str) -> AWSCredentials:
         """Credentials for ``settings.role_arn`` through STS ``AssumeRoleWithWebIdentity``."""
@@ -100,15 +109,17 @@ class IdentityClient:
                 RoleSessionName=session_name[:64] or "nb-cognito",
                 WebIdentityToken=id_token,
             ),
-            action="assume the IAM role", clock=self._clock,
+            action="assume the IAM role",
+            clock=self._clock,
         )
-        raw = response["Credentials"]
-        return self._credentials(raw["AccessKeyId"], raw["SecretAccessKey"], raw["SessionToken"],
-                                 raw["Expiration"])
+        raw = _mapping(response, "Credentials")
+        return self._credentials(
+            raw.get("AccessKeyId"), raw.get("SecretAccessKey"), raw.get("SessionToken"), raw.get("Expiration")
+        )
 
     @staticmethod
-    def _credentials(key: str, secret: str, token: str, expiration: Any) -> AWSCredentials:
-        if not (key and secret and token):
+    def _credentials(key: Any, secret: Any, token: Any, expiration: Any) -> AWSCredentials:
+        if not all(isinstance(value, str) and value for value in (key, secret, token)):
             raise AuthError("AWS returned incomplete credentials; the previous ones are kept.")
         if isinstance(expiration, int | float):
             expiration = dt.datetime.fromtimestamp(expiration, dt.timezone.utc)
@@ -118,6 +129,14 @@ class IdentityClient:
             expiration = expiration.replace(tzinfo=dt.timezone.utc)
         secrets.add(secret, token)
         return AWSCredentials(key, secret, token, expiration)
+
+
+def _mapping(response: Any, key: str) -> dict[str, Any]:
+    """``response[key]`` when it is a mapping; a clear error for a malformed answer."""
+    value = response.get(key) if isinstance(response, dict) else None
+    if not isinstance(value, dict):
+        raise AuthError("AWS answered without credentials; the previous ones are kept.")
+    return value
 
 
 def forget_identity_ids() -> None:

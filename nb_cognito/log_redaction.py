@@ -113,11 +113,7 @@ _install_lock = threading.Lock()
 def install_filters() -> None:
     """Attach the filter to every botocore/boto3/urllib3 logger that exists (idempotent)."""
     names = set(_KNOWN_LOGGERS)
-    names.update(
-        name
-        for name in list(logging.root.manager.loggerDict)
-        if name.startswith(_WATCHED_PREFIXES)
-    )
+    names.update(name for name in list(logging.root.manager.loggerDict) if name.startswith(_WATCHED_PREFIXES))
     new = names - _installed
     if not new:
         return

@@ -148,11 +148,7 @@ class CognitoAuthSession:
             if result.is_success:
                 value = result.value
                 if isinstance(value, UserPoolTokens | AWSCredentials):
-                    hint = (
-                        f"key {value.access_key_hint}, "
-                        if isinstance(value, AWSCredentials)
-                        else ""
-                    )
+                    hint = f"key {value.access_key_hint}, " if isinstance(value, AWSCredentials) else ""
                     return f"SUCCESS ({hint}expires {_utc(value.expiration)})"
                 return f"SUCCESS ({value})"
             return f"FAILURE ({type(result.error).__name__}: {result.error})"
@@ -277,9 +273,7 @@ def _relative(moment: dt.datetime | None, now: dt.datetime | None = None) -> str
     span = abs(seconds)
     if span == 0:
         return "just now"
-    text = (
-        f"{span} s" if span < 120 else f"{span // 60} min" if span < 7200 else f"{span // 3600} h"
-    )
+    text = f"{span} s" if span < 120 else f"{span // 60} min" if span < 7200 else f"{span // 3600} h"
     return f"in {text}" if seconds >= 0 else f"{text} ago"
 
 

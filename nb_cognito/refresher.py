@@ -2,7 +2,8 @@
 
 The session tells it *when* (``next_due``) and *how* (``refresh_due``); the refresher only
 waits on the injected clock and calls back. A failed refresh is retried with bounded,
-jittered exponential backoff; a definitive failure (the session has ended) stops the thread.
+jittered exponential backoff; only the end of the session (expired or signed out) stops the
+thread.
 The thread is a daemon, so it never keeps the interpreter alive, and a forked child starts
 without one.
 """
@@ -17,7 +18,7 @@ import weakref
 from collections.abc import Callable
 
 from .clock import Clock
-from .exceptions import AuthError
+from .exceptions import AuthError, SessionExpiredError, SignedOutError
 
 __all__ = ["BackgroundRefresher"]
 
@@ -107,13 +108,16 @@ class BackgroundRefresher:
             self._refresh_due()
         except AuthError as error:
             self.last_error = error
-            if not error.retryable:
+            if isinstance(error, SessionExpiredError | SignedOutError):  # the session has ended
                 log.info("Background refresh stopped: %s", error)
                 self._retry_at = None
                 self._stop.set()
                 return
+            # Anything else (a transient fault, a malformed answer) is never a reason to stop
+            # for good: retry, sooner for a retryable error, after the longest pause otherwise.
             self._failures += 1
-            delay = min(self.MAX_BACKOFF, 2.0**self._failures) * random.uniform(0.5, 1.0)
+            base = 2.0**self._failures if error.retryable else self.MAX_BACKOFF
+            delay = min(self.MAX_BACKOFF, base) * random.uniform(0.5, 1.0)
             self._retry_at = self._clock.time() + delay
             log.warning("Background refresh failed (%s); retrying in %.0f s.", error, delay)
         except Exception:  # never let the thread die silently on a bug
@@ -122,6 +126,10 @@ class BackgroundRefresher:
             self._retry_at = self._clock.time() + self.MAX_BACKOFF
         else:
             self._failures, self._retry_at, self.last_error = 0, None, None
+            due = self._next_due()
+            if due is not None and due <= self._clock.time():
+                # The refresh left nothing later to wait for: never spin, look again shortly.
+                self._retry_at = self._clock.time() + 1.0
 
     def _after_fork_in_child(self) -> None:
         # The thread does not exist in the child; let the next start() make a new one.

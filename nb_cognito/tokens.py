@@ -38,9 +38,7 @@ def _split(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         return _b64_json(header), _b64_json(payload)
     except (ValueError, UnicodeError) as error:
-        raise TokenValidationError(
-            "Cognito returned a malformed token (undecodable JWT)."
-        ) from error
+        raise TokenValidationError("Cognito returned a malformed token (undecodable JWT).") from error
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
@@ -134,8 +132,13 @@ class TokenVerifier:
                 token,
                 key=key,
                 algorithms=["RS256"],
-                options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
-                         "verify_nbf": False, "verify_iss": False},
+                options={
+                    "verify_exp": False,
+                    "verify_aud": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                    "verify_iss": False,
+                },
             )
         except jwt.PyJWTError as error:
             raise TokenValidationError(

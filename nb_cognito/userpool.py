@@ -92,14 +92,12 @@ class UserPoolClient:
 
     def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
         method = getattr(self.client, operation)
-        return aws_client.call(lambda: method(**params), action=action, clock=self._clock,
-                               attempts=attempts)
+        return aws_client.call(lambda: method(**params), action=action, clock=self._clock, attempts=attempts)
 
     def _secret_hash(self, username: str) -> dict[str, str]:
         if not self.settings.client_secret:
             return {}
-        return {"SECRET_HASH": secret_hash(username, self.settings.client_id,
-                                           self.settings.client_secret)}
+        return {"SECRET_HASH": secret_hash(username, self.settings.client_id, self.settings.client_secret)}
 
     # -- sign-in -------------------------------------------------------------------------
 
@@ -111,11 +109,16 @@ class UserPoolClient:
         try:
             if self.settings.auth_flow == "USER_PASSWORD_AUTH":
                 response = self._call(
-                    "sign in", "initiate_auth", attempts=2,
+                    "sign in",
+                    "initiate_auth",
+                    attempts=2,
                     AuthFlow="USER_PASSWORD_AUTH",
                     ClientId=self.settings.client_id,
-                    AuthParameters={"USERNAME": username, "PASSWORD": password,
-                                    **self._secret_hash(username)},
+                    AuthParameters={
+                        "USERNAME": username,
+                        "PASSWORD": password,
+                        **self._secret_hash(username),
+                    },
                 )
                 return self._outcome(response, username)
             return self._srp_sign_in(username, password)
@@ -135,30 +138,39 @@ class UserPoolClient:
         )
         auth_params = srp.get_auth_params()
         response = self._call(
-            "sign in", "initiate_auth", attempts=2,
-            AuthFlow="USER_SRP_AUTH", ClientId=self.settings.client_id, AuthParameters=auth_params,
+            "sign in",
+            "initiate_auth",
+            attempts=2,
+            AuthFlow="USER_SRP_AUTH",
+            ClientId=self.settings.client_id,
+            AuthParameters=auth_params,
         )
         if response.get("ChallengeName") != "PASSWORD_VERIFIER":
             return self._outcome(response, username)
         challenge_responses = srp.process_challenge(response["ChallengeParameters"], auth_params)
         response = self._call(
-            "sign in", "respond_to_auth_challenge", attempts=1,
+            "sign in",
+            "respond_to_auth_challenge",
+            attempts=1,
             ClientId=self.settings.client_id,
             ChallengeName="PASSWORD_VERIFIER",
             ChallengeResponses=challenge_responses,
             **({"Session": response["Session"]} if response.get("Session") else {}),
         )
-        return self._outcome(response, response.get("ChallengeParameters", {}).get("USERNAME")
-                             or challenge_responses["USERNAME"])
+        return self._outcome(
+            response,
+            response.get("ChallengeParameters", {}).get("USERNAME") or challenge_responses["USERNAME"],
+        )
 
     def respond(self, challenge: Challenge, answers: dict[str, str]) -> AuthTokens | Challenge:
         """Answer ``challenge``; ``answers`` are the ChallengeResponses other than USERNAME."""
         for value in answers.values():
             check_text("answer", value)
-        responses = {"USERNAME": challenge.username, **answers,
-                     **self._secret_hash(challenge.username)}
+        responses = {"USERNAME": challenge.username, **answers, **self._secret_hash(challenge.username)}
         response = self._call(
-            "answer the sign-in challenge", "respond_to_auth_challenge", attempts=1,
+            "answer the sign-in challenge",
+            "respond_to_auth_challenge",
+            attempts=1,
             ClientId=self.settings.client_id,
             ChallengeName=challenge.name,
             ChallengeResponses=responses,
@@ -168,15 +180,21 @@ class UserPoolClient:
 
     def associate_software_token(self, challenge: Challenge) -> tuple[str, str | None]:
         """Start TOTP setup for an ``MFA_SETUP`` challenge: (shared secret, new session)."""
-        response = self._call("set up TOTP", "associate_software_token", attempts=2,
-                              Session=challenge.session)
+        response = self._call(
+            "set up TOTP", "associate_software_token", attempts=2, Session=challenge.session
+        )
         return response["SecretCode"], response.get("Session")
 
     def verify_software_token(self, session: str | None, code: str) -> str | None:
         """Verify the first TOTP code during setup; returns the session to finish the challenge."""
         check_text("code", code)
-        response = self._call("verify the TOTP code", "verify_software_token", attempts=1,
-                              Session=session, UserCode=code.strip())
+        response = self._call(
+            "verify the TOTP code",
+            "verify_software_token",
+            attempts=1,
+            Session=session,
+            UserCode=code.strip(),
+        )
         if response.get("Status") not in (None, "SUCCESS"):
             from .exceptions import CodeMismatchError
 
@@ -221,15 +239,16 @@ class UserPoolClient:
         """
         if rotation:
             response = self._call(
-                "refresh the session", "get_tokens_from_refresh_token",
+                "refresh the session",
+                "get_tokens_from_refresh_token",
                 ClientId=self.settings.client_id,
                 RefreshToken=refresh_token,
-                **({"ClientSecret": self.settings.client_secret}
-                   if self.settings.client_secret else {}),
+                **({"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}),
             )
         else:
             response = self._call(
-                "refresh the session", "initiate_auth",
+                "refresh the session",
+                "initiate_auth",
                 AuthFlow="REFRESH_TOKEN_AUTH",
                 ClientId=self.settings.client_id,
                 AuthParameters={"REFRESH_TOKEN": refresh_token, **self._secret_hash(username)},
@@ -244,8 +263,10 @@ class UserPoolClient:
 
     def revoke_token(self, refresh_token: str) -> None:
         self._call(
-            "revoke the refresh token", "revoke_token", attempts=1,
-            Token=refresh_token, ClientId=self.settings.client_id,
-            **({"ClientSecret": self.settings.client_secret}
-               if self.settings.client_secret else {}),
+            "revoke the refresh token",
+            "revoke_token",
+            attempts=1,
+            Token=refresh_token,
+            ClientId=self.settings.client_id,
+            **({"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}),
         )
