@@ -28,7 +28,6 @@ _botocore_session: Any = None
 
 def make_client(service: str, *, region: str, endpoint_url: str | None, timeout: float) -> Any:
     """A new unsigned boto3 client for ``service`` with our timeouts and no botocore retries."""
-    import botocore.session
     from botocore import UNSIGNED
     from botocore.config import Config
 
@@ -44,13 +43,31 @@ def make_client(service: str, *, region: str, endpoint_url: str | None, timeout:
         # A private botocore session: never boto3.DEFAULT_SESSION, whose provider chain is ours.
         # One for all our clients, so that the service models and endpoints load only once.
         if _botocore_session is None:
-            _botocore_session = botocore.session.Session()
+            _botocore_session = _private_botocore_session()
         return _botocore_session.create_client(
             service,
             region_name=region,
             endpoint_url=endpoint_url,
             config=config,
         )
+
+
+def _private_botocore_session() -> Any:
+    """A botocore session that the user's AWS profile and endpoint settings cannot steer.
+
+    Our calls go where the nb_cognito settings say (``endpoint_url``), whatever AWS_PROFILE,
+    AWS_ENDPOINT_URL or ~/.aws/config say; a profile that does not exist cannot break sign-in.
+    """
+    import botocore.session
+
+    # (config file name, env vars, default, conversion): read neither AWS_PROFILE nor the
+    # configured endpoint URLs.
+    return botocore.session.Session(
+        session_vars={
+            "profile": (None, None, None, None),
+            "ignore_configured_endpoint_urls": (None, None, True, None),
+        }
+    )
 
 
 class Backoff:

@@ -27,9 +27,8 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import AuthError, ConfigurationError, SignedOutError
-from .models import AuthEvent, AWSCredentials
-
 if TYPE_CHECKING:
+    from .models import AWSCredentials
     from .cognito_session import CognitoSession
 
 __all__ = ["CANONICAL_NAME", "attach", "ensure_installed", "install", "is_installed", "uninstall"]
@@ -250,6 +249,8 @@ def attach(session: CognitoSession) -> None:
                 _session_ref = session  # keep the pre_run_cell hook informed
         except Exception:
             log.exception("Could not put Cognito credentials into boto3's default session.")
+
+    from .models import AuthEvent
 
     session.on(AuthEvent.SIGNED_IN, on_signed_in)
     session.on(AuthEvent.SIGNED_OUT, lambda _: uninstall())

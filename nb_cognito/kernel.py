@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cognito_session import CognitoSession
-from .config import CognitoConfig
+if TYPE_CHECKING:
+    from .cognito_session import CognitoSession
 
-__all__ = ["kernel_session", "reset_kernel_session"]
+__all__ = ["existing_session", "kernel_session", "reset_kernel_session"]
 
 _lock = threading.Lock()
 _session: CognitoSession | None = None
@@ -29,6 +29,11 @@ def _ipython_config_parent() -> Any:
     return get_ipython()
 
 
+def existing_session() -> CognitoSession | None:
+    """The kernel-wide session if one was made already; never creates it (cheap)."""
+    return _session
+
+
 def kernel_session() -> CognitoSession:
     """The one :class:`CognitoSession` of this process."""
     global _session
@@ -37,21 +42,24 @@ def kernel_session() -> CognitoSession:
         return session
     with _lock:
         if _session is None:
+            from .cognito_session import CognitoSession
+            from .config import CognitoConfig
+
             shell = _ipython_config_parent()
             config = CognitoConfig(parent=shell) if shell is not None else CognitoConfig()
+            if shell is not None:  # so that %config CognitoConfig reaches it
+                shell.configurables.append(config)
             _session = CognitoSession(config)
             _attach_integrations(_session)
         return _session
 
 
 def _attach_integrations(session: CognitoSession) -> None:
-    from . import botocore_provider, env_export, subprocess_creds
+    from . import botocore_provider, env_export, store, subprocess_creds
 
-    botocore_provider.attach(session)
-    subprocess_creds.attach(session)
-    env_export.attach(session)
-    from . import store
-
+    botocore_provider.attach(session)  # boto3's default session (inject_boto3)
+    subprocess_creds.attach(session)  # the container-credentials endpoint (opt-in)
+    env_export.attach(session)  # AWS_* variables (opt-in)
     store.attach(session)  # remembered sessions (opt-in: remember=True)
 
 

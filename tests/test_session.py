@@ -551,3 +551,10 @@ def test_canary_password_and_tokens_never_leak(session, local, caplog, capsys):
             assert secret not in text
         assert secret not in records
         assert secret not in captured.out + captured.err
+
+
+def test_the_users_aws_profile_and_endpoint_settings_do_not_steer_our_calls(session, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "a-profile-that-does-not-exist")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    assert session.sign_in("alice", PASSWORD).is_signed_in
+    assert session.fetch_auth_session(force_refresh=True).aws_credentials_result.is_success
