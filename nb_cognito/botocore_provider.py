@@ -27,9 +27,10 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import AuthError, ConfigurationError, SignedOutError
+
 if TYPE_CHECKING:
-    from .models import AWSCredentials
     from .cognito_session import CognitoSession
+    from .models import AWSCredentials
 
 __all__ = ["CANONICAL_NAME", "attach", "ensure_installed", "install", "is_installed", "uninstall"]
 

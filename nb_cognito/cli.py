@@ -38,8 +38,28 @@ def add_local_command(subparsers: Any) -> None:
     parser.set_defaults(handler=run_local)
 
 
+def add_demo_command(subparsers: Any) -> None:
+    """Register ``nb-cognito demo`` (implemented in :mod:`nb_cognito.demo`)."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="run notebooks/quickstart.ipynb against an offline Cognito (no AWS account needed)",
+        description="Start the offline Cognito with the demo pool, run notebooks/quickstart.ipynb "
+        "in a Jupyter kernel and print what each cell does.",
+    )
+    parser.add_argument(
+        "--open", action="store_true", help="open the notebooks in JupyterLab instead (needs a browser)"
+    )
+    parser.set_defaults(handler=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from .demo import main as demo_main
+
+    return demo_main(args)
+
+
 #: Functions that each add one subcommand to the parser's subparsers.
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_local_command]
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_local_command, add_demo_command]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -122,8 +122,8 @@ def test_bad_arguments_exit_with_usage(capsys):
 
 def test_subcommands_can_be_added_without_touching_local(monkeypatch):
     def add_demo(subparsers: Any) -> None:
-        subparsers.add_parser("demo").set_defaults(handler=lambda args: 7)
+        subparsers.add_parser("hello").set_defaults(handler=lambda args: 7)
 
     monkeypatch.setattr(cli, "SUBCOMMANDS", [*cli.SUBCOMMANDS, add_demo])
-    assert cli.main(["demo"]) == 7
+    assert cli.main(["hello"]) == 7
     assert cli.build_parser().parse_args(["local", "--json"]).json is True

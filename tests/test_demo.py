@@ -1,0 +1,165 @@
+"""``nb-cognito demo``: what a newcomer runs first (``make demo``), end to end, in a subprocess."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from nb_cognito import demo
+
+pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+pytest.importorskip("pandas")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nb_cognito.cli", "demo", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+
+
+@pytest.mark.kernel
+def test_demo_runs_the_quickstart_and_says_what_happened():
+    before = (ROOT / "notebooks" / "quickstart.ipynb").read_bytes()
+    result = run_cli()
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for line in (
+        "nb-cognito demo: no AWS account needed",
+        "Running notebooks/quickstart.ipynb in a Jupyter kernel",
+        "1. Sign in",
+        "Signed in as demo (identity us-east-1:",
+        "boto3 injection         on",
+        "virginica",
+        "the same s3 client still works: ",
+        "Signed out demo.",
+        "SignedOutError: Nobody is signed in.",
+        "every cell ran",
+    ):
+        assert line in out, f"missing {line!r} in:\n{out}"
+    old, new = re.search(r"access key (\S+) -> (\S+)", out).groups()
+    assert old != new  # the forced refresh brought new credentials
+    assert "Traceback" not in out + result.stderr
+    assert "WARNING" not in result.stderr
+    assert (ROOT / "notebooks" / "quickstart.ipynb").read_bytes() == before  # the repo copy is not written
+
+
+@pytest.mark.kernel
+def test_a_failing_cell_fails_the_demo_with_a_clear_message(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Broken\n\n## 1. Fail"),
+        nbformat.v4.new_code_cell("raise RuntimeError('boom')"),
+        nbformat.v4.new_code_cell("print('never runs')"),
+    ])
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, str(tmp_path / "notebooks" / demo.DEMO_NOTEBOOK))
+    code = (
+        "import sys, pathlib; from nb_cognito import demo; "
+        "sys.exit(demo.run_demo(pathlib.Path(sys.argv[1])))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "notebooks")],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "RuntimeError: boom" in result.stdout
+    assert "nb-cognito demo FAILED: a cell of quickstart.ipynb raised RuntimeError" in result.stdout
+    assert "never runs" not in result.stdout
+
+
+def test_a_missing_notebooks_folder_is_explained(tmp_path, monkeypatch, capsys):
+    with pytest.raises(demo.DemoError, match=r"does not exist.*make demo"):
+        demo.notebooks_dir(tmp_path)
+    real = demo.notebooks_dir
+    monkeypatch.setattr(demo, "notebooks_dir", lambda root=None: real(tmp_path))
+    assert demo.main(argparse.Namespace(open=False)) == 2
+    assert "nb-cognito demo: The demo notebook" in capsys.readouterr().err
+
+
+def test_missing_packages_are_named_with_the_install_command(monkeypatch, capsys):
+    monkeypatch.setattr(demo, "_HEADLESS_NEEDS", (("no_such_module_for_nb_cognito", "no-such-pkg"),))
+    assert demo.main(argparse.Namespace(open=False)) == 2
+    err = capsys.readouterr().err
+    assert "needs no-such-pkg, which is not installed" in err
+    assert "make demo" in err and "pip install -e '.[test]'" in err
+
+
+def test_demo_env_leaves_the_machines_aws_setup_out(emulator, tmp_path):
+    base = {"AWS_PROFILE": "work", "AWS_ACCESS_KEY_ID": "AKIAUSER", "NB_COGNITO_USER_POOL_ID": "x"}
+    base["HOME"] = "/h"
+    env = demo.demo_env(emulator, tmp_path, base)
+    assert "AWS_PROFILE" not in env and "AWS_ACCESS_KEY_ID" not in env
+    assert env["NB_COGNITO_USER_POOL_ID"] == emulator.settings.user_pool_id
+    assert env["AWS_ENDPOINT_URL"] == emulator.endpoint_url
+    assert env["NB_COGNITO_USERNAME"] == "demo" and env["HOME"] == "/h"
+    assert env["IPYTHONDIR"].startswith(str(tmp_path))
+
+
+def json_get(url: str, wait: float = 30) -> dict:
+    """GET ``url`` (no proxy), retrying while the server is not accepting yet."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with direct.open(url, timeout=30) as response:
+                return json.load(response)
+        except urllib.error.URLError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_open_starts_jupyterlab_with_the_emulator_and_stops_both(tmp_path):
+    pytest.importorskip("jupyterlab")
+    env = {**os.environ, "BROWSER": "true", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nb_cognito.cli", "demo", "--open"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+    )
+    try:
+        lines, url = [], None
+        deadline = time.monotonic() + 90
+        while url is None and time.monotonic() < deadline and process.poll() is None:
+            line = process.stdout.readline()
+            lines.append(line)
+            match = re.search(r"(http://127\.0\.0\.1:\d+)/lab\?token=(\w+)", line)
+            if match:
+                url = match.groups()
+        assert url, "".join(lines)
+        text = "".join(lines)
+        assert "offline Cognito at http://127.0.0.1:" in text and "the repository's stay clean" in text
+        base, token = url
+        names = json_get(f"{base}/api/contents?token={token}")
+        assert {"quickstart.ipynb", "session_api.ipynb", "widget.ipynb"} <= {
+            item["name"] for item in names["content"]
+        }
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert "JupyterLab and the offline Cognito stopped." in rest
+
+
+def test_the_readme_names_every_setting_and_the_two_commands():
+    from nb_cognito.config import SETTING_NAMES, env_var
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in SETTING_NAMES:
+        assert f"| {name} | `c.CognitoConfig.{name}` | `{env_var(name)}` |" in readme, name
+    assert "make demo" in readme and "make test" in readme
