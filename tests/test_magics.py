@@ -12,9 +12,12 @@ import getpass
 import logging
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
+import types
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -449,6 +452,141 @@ def test_a_password_on_the_line_is_refused_without_echo(ext, session, local, pro
     assert CANARY not in captured.out + captured.err
     assert prompts.asked == [] and sum(local.request_counts().values()) == 0
     assert not session.is_signed_in
+    # ... and the line is gone from the session's history
+    assert "removed from this session's history" in message and "change it" in message
+    assert "from this cell" not in message  # a terminal: the cell is not touched
+    assert getattr(ext, "rl_next_input", None) is None
+    assert CANARY not in inputs_seen(ext) + ext.history_text()
+
+
+# -- a refused line is taken out of the history -----------------------------------------------------
+
+
+def inputs_seen(shell: TestingShell) -> str:
+    """Every input IPython keeps in memory: In, _ih, the _i* variables and the write cache."""
+    ns = shell.user_ns
+    hm = shell.history_manager
+    return repr([ns["In"], ns["_ih"], {k: v for k, v in ns.items() if k.startswith("_i")},
+                 hm.input_hist_raw, hm.input_hist_parsed, hm.db_input_cache, hm._i00])
+
+
+def history_rows(shell: TestingShell, session_number: int) -> dict[int, tuple[str, str]]:
+    """line -> (source, source_raw) of one session, as the SQLite file holds them."""
+    with sqlite3.connect(shell.history_manager.hist_file) as db:
+        rows = db.execute("SELECT line, source, source_raw FROM history WHERE session=?", (session_number,))
+        return {line: (source, raw) for line, source, raw in rows}
+
+
+def wait_for_the_saving_thread(shell: TestingShell) -> None:
+    hm = shell.history_manager
+    assert hm.save_thread is not None and hm.save_thread.is_alive()
+    hm.save_flag.set()
+    deadline = time.monotonic() + 10
+    while hm.db_input_cache and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with hm.db_input_cache_lock:  # the thread empties the cache after it has committed
+        assert hm.db_input_cache == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "redacted"),
+    [
+        (f"%cognito_login alice --password {CANARY}", "%cognito_login alice"),
+        (f"%cognito_login alice -p {CANARY}", "%cognito_login alice"),
+        (f"%cognito_login alice -p{CANARY}", "%cognito_login alice"),
+        (f"%cognito_login alice password={CANARY}", "%cognito_login alice"),
+        (f"%cognito_login alice {CANARY}", "%cognito_login alice"),
+        (f"%cognito_login --password {CANARY} alice --region us-east-1",
+         "%cognito_login alice --region us-east-1"),
+        (f"%cognito_login --region us-east-1 alice {CANARY} --widget",
+         "%cognito_login --region us-east-1 alice --widget"),
+        (f"before = 1\n%cognito_login alice --password {CANARY}\nafter = 2",
+         "before = 1\n%cognito_login alice\nafter = 2"),
+        (f"before = 1\n%cognito_login alice \\\n  --password {CANARY}", "before = 1\n%cognito_login alice"),
+    ],
+    ids=["--password", "-p", "-pVALUE", "password=", "extra-word", "password-first", "options-kept",
+         "multi-line-cell", "continued-line"],
+)
+@pytest.mark.parametrize("flush", ["cached", "written", "saving-thread"])
+def test_a_refused_line_is_removed_from_the_history(ext, session, prompts, monkeypatch, cell, redacted,
+                                                    flush):
+    hm = ext.history_manager
+    if flush == "cached":  # nothing is written while the magic runs: the write cache is redacted
+        hm.db_cache_size = 1000
+        hm.writeout_cache()
+        monkeypatch.setattr(hm, "writeout_cache", lambda conn=None: None)
+    elif flush == "written":  # the row is already in the database when the magic runs
+        cell = "get_ipython().history_manager.writeout_cache()\n" + cell
+        redacted = "get_ipython().history_manager.writeout_cache()\n" + redacted
+    number = len(hm.input_hist_raw)  # the line number this cell gets
+    session_number = hm.session_number
+
+    with pytest.raises(UsageError) as info:
+        ext.run_cell(cell)
+
+    assert "removed from this session's history" in str(info.value)
+    assert CANARY not in str(info.value)
+    assert prompts.asked == []
+    assert hm.input_hist_raw[number] == ext.user_ns[f"_i{number}"] == redacted
+    assert "cognito_login" in ext.user_ns["In"][number]
+    assert ext.user_ns["In"] is ext.user_ns["_ih"] is hm.input_hist_parsed
+    if flush == "cached":
+        assert [entry[2] for entry in hm.db_input_cache if entry[0] == number] == [redacted]
+        monkeypatch.undo()
+    if flush == "written":
+        assert hm.db_input_cache == []  # the UPDATE, not the cache, redacted the row
+    if flush == "saving-thread":
+        wait_for_the_saving_thread(ext)
+    hm.writeout_cache()
+    assert history_rows(ext, session_number)[number][1] == redacted
+    assert CANARY not in inputs_seen(ext) + ext.history_text()
+
+    for n in range(3):  # _i00 rotates into _i, _ii and _iii
+        ext.run_cell(f"rotate = {n}")
+        assert CANARY not in inputs_seen(ext)
+    assert ext.user_ns["_iii"] == redacted
+    wait_for_the_saving_thread(ext)
+    hm.end_session()
+    assert CANARY not in ext.history_text()
+    rows = history_rows(ext, session_number)
+    assert rows[number][1] == redacted and rows[number + 3][1] == "rotate = 2"
+    if "before = 1" in cell:  # the rest of the cell ran and is kept
+        assert ext.user_ns["before"] == 1 and "before = 1" in rows[number][0]
+
+
+def test_in_jupyter_the_cell_itself_is_replaced(ext, session, prompts, monkeypatch):
+    from ipykernel.zmqshell import ZMQInteractiveShell
+
+    monkeypatch.setattr(ext, "kernel", object(), raising=False)  # as in ipykernel's shell
+    monkeypatch.setattr(ext, "set_next_input", types.MethodType(ZMQInteractiveShell.set_next_input, ext))
+    ext.payload_manager.clear_payload()
+    with pytest.raises(UsageError) as info:
+        ext.run_cell(f"x = 1\n%cognito_login alice --password {CANARY}\ny = 2")
+    assert "and from this cell" in str(info.value)
+    assert ext.payload_manager.read_payload() == [
+        {"source": "set_next_input", "text": "x = 1\n%cognito_login alice\ny = 2", "replace": True}
+    ]
+    assert CANARY not in inputs_seen(ext) + ext.history_text()
+
+
+def test_other_usage_errors_leave_the_history_alone(ext, session, prompts, monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(ext, "kernel", object(), raising=False)
+    monkeypatch.setattr(ext, "set_next_input", lambda text, replace=False: calls.append(text))
+    for cell in ["%cognito_login alice --bogus=1", "%cognito_logout extra", "%cognito_session --refresh"]:
+        with pytest.raises(UsageError) as info:
+            ext.run_cell(cell)
+        assert "history" not in str(info.value).split("kept in")[-1]
+        assert ext.history_manager.input_hist_raw[-1] == cell
+    assert calls == []
+
+
+def test_a_line_built_in_code_is_refused_but_the_cell_is_left(ext, session, prompts):
+    cell = "words = ['alice', '-p', 'x' * 3]\nget_ipython().run_line_magic('cognito_login', ' '.join(words))"
+    with pytest.raises(UsageError) as info:
+        ext.run_cell(cell)
+    assert "removed" not in str(info.value) and "change it" in str(info.value)
+    assert ext.history_manager.input_hist_raw[-1] == cell
 
 
 @pytest.mark.parametrize(
