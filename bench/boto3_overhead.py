@@ -15,9 +15,9 @@ from typing import Any
 from .common import (
     BenchResult,
     Context,
-    end_session,
     fmt_ratio,
     fmt_seconds,
+    injected_s3_client,
     interleave,
     median,
     median_ratio,
@@ -40,18 +40,10 @@ def _sampler(client: Any, bucket: str, calls: int) -> Any:
 def run(ctx: Context) -> BenchResult:
     import boto3
 
-    from nb_cognito import botocore_provider
-
     result = BenchResult(NAME, TITLE)
     local = ctx.fresh_local()
-    session = ctx.sign_in(local)
-    try:
-        if not botocore_provider.install(session):
-            raise RuntimeError("botocore_provider.install refused (AWS_* set in the environment?)")
-        injected = boto3.client("s3", endpoint_url=local.endpoint_url)
-        method = boto3.DEFAULT_SESSION.get_credentials().method
-        if method != botocore_provider.CANONICAL_NAME:
-            raise RuntimeError(f"the injected client signs with {method!r} credentials")
+    with ctx.signed_in(local) as session:
+        injected = injected_s3_client(session, local)
         creds = session.current_credentials()
         static = boto3.client(
             "s3", endpoint_url=local.endpoint_url, region_name=local.settings.region,
@@ -91,6 +83,4 @@ def run(ctx: Context) -> BenchResult:
                         "(tens of ms per call) the share is smaller still.")
         result.note(f"{rounds} interleaved rounds of {calls} calls per client; both clients keep "
                     "their HTTP connection pools warm.")
-    finally:
-        end_session(session)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.metadata
 import os
@@ -11,7 +12,7 @@ import sys
 import tempfile
 import time
 import timeit
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,22 +129,29 @@ class Context:
             self._local.reset(self.spec)
         return self._local
 
-    def sign_in(self, local: Any, *, clock: Any = None, identity_pool: bool = True,
-                auto_refresh: bool = True) -> Any:
-        """A new CognitoSession signed in to ``local`` as the spec's user (SRP, the default flow)."""
+    @contextlib.contextmanager
+    def signed_in(self, local: Any, *, clock: Any = None, identity_pool: bool = True,
+                  auto_refresh: bool = True) -> Iterator[Any]:
+        """A new CognitoSession signed in to ``local`` as the spec's user (SRP, the default flow).
+
+        Signed out and closed, and the boto3 provider uninstalled, when the block ends.
+        """
         from nb_cognito.clock import SYSTEM_CLOCK
         from nb_cognito.cognito_session import CognitoSession
 
         session = CognitoSession(clock=clock or SYSTEM_CLOCK, auto_refresh=auto_refresh)
-        config = local.settings.as_config()
-        if not identity_pool:
-            config.pop("identity_pool_id", None)
-        session.configure(**config)
-        username, password = self.user
-        result = session.sign_in(username, password)
-        if not result.is_signed_in:
-            raise RuntimeError(f"sign-in stopped at {result.next_step.sign_in_step}")
-        return session
+        try:
+            config = local.settings.as_config()
+            if not identity_pool:
+                config.pop("identity_pool_id", None)
+            session.configure(**config)
+            username, password = self.user
+            result = session.sign_in(username, password)
+            if not result.is_signed_in:
+                raise RuntimeError(f"sign-in stopped at {result.next_step.sign_in_step}")
+            yield session
+        finally:
+            _end_session(session)
 
     def use_system_clock(self) -> None:
         """Give the emulator the real clock back (after a benchmark on a ManualClock)."""
@@ -158,7 +166,7 @@ class Context:
             self._local = None
 
 
-def end_session(session: Any) -> None:
+def _end_session(session: Any) -> None:
     """Sign out and stop the refresher; never raises (a benchmark's cleanup)."""
     from nb_cognito import botocore_provider
 
@@ -167,6 +175,24 @@ def end_session(session: Any) -> None:
         session.close()
     finally:
         botocore_provider.uninstall()
+
+
+def injected_s3_client(session: Any, local: Any) -> Any:
+    """``boto3.client("s3")`` on the default session, after installing ``session``'s provider there.
+
+    Raises RuntimeError unless the client signs with nb_cognito's credentials.
+    """
+    import boto3
+
+    from nb_cognito import botocore_provider
+
+    if not botocore_provider.install(session):
+        raise RuntimeError("botocore_provider.install refused (AWS_* set in the environment?)")
+    client = boto3.client("s3", endpoint_url=local.endpoint_url)
+    method = boto3.DEFAULT_SESSION.get_credentials().method
+    if method != botocore_provider.CANONICAL_NAME:
+        raise RuntimeError(f"the injected S3 client signs with {method!r} credentials, not nb_cognito's")
+    return client
 
 
 def unsigned_client(service: str, local: Any) -> Any:

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .common import BenchResult, Context, cognito_provider, end_session, unsigned_client
+from .common import BenchResult, Context, cognito_provider, injected_s3_client, unsigned_client
 
 NAME = "refresh_counts"
 TITLE = "Network calls over 8 simulated hours, 64 threads"
@@ -174,21 +174,12 @@ def _counts(local: Any) -> dict[str, int]:
 
 
 def _nb_cognito(ctx: Context, steps: int, step_seconds: float, threads: int, total: int) -> dict[str, Any]:
-    import boto3
-
-    from nb_cognito import botocore_provider
     from nb_cognito.clock import ManualClock
 
     clock = ManualClock()
     local = ctx.fresh_local(clock)
-    session = ctx.sign_in(local, clock=clock)
-    try:
-        if not botocore_provider.install(session):
-            raise RuntimeError("botocore_provider.install refused (AWS_* set in the environment?)")
-        s3 = boto3.client("s3", endpoint_url=local.endpoint_url)
-        method = boto3.DEFAULT_SESSION.get_credentials().method
-        if method != botocore_provider.CANONICAL_NAME:
-            raise RuntimeError(f"the S3 client signs with {method!r} credentials, not nb_cognito's")
+    with ctx.signed_in(local, clock=clock) as session:
+        s3 = injected_s3_client(session, local)
         watch = _RefreshWatch(session, clock)
         bucket = ctx.bucket
         drive = _Drive(clock, lambda: s3.head_bucket(Bucket=bucket), threads=threads, total=total)
@@ -201,8 +192,6 @@ def _nb_cognito(ctx: Context, steps: int, step_seconds: float, threads: int, tot
         return {"counts": counts, "errors": drive.errors, "seconds": seconds, "watch": watch,
                 "distinct_keys": len(keys), "still_signed_in": session.is_signed_in,
                 "refresher_cpu": refresher_cpu}
-    finally:
-        end_session(session)
 
 
 def _naive(ctx: Context, steps: int, step_seconds: float, threads: int, total: int) -> dict[str, Any]:

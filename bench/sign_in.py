@@ -27,7 +27,6 @@ from typing import Any
 from .common import (
     BenchResult,
     Context,
-    end_session,
     fmt_ratio,
     fmt_seconds,
     interleave,
@@ -162,10 +161,12 @@ def run(ctx: Context) -> BenchResult:
     local = ctx.fresh_local()
     settings = local.settings
     username, password = ctx.user
-    with_pool = ctx.sign_in(local, auto_refresh=True)
-    pool_only = ctx.sign_in(local, identity_pool=False, auto_refresh=True)
-    idp = unsigned_client("cognito-idp", local)
-    try:
+    with (
+        ctx.signed_in(local, auto_refresh=True) as with_pool,
+        ctx.signed_in(local, identity_pool=False, auto_refresh=True) as pool_only,
+    ):
+        idp = unsigned_client("cognito-idp", local)
+
         def nb_sign_in(session: Any) -> Any:
             def sample() -> float:
                 session.sign_out()  # not timed (it revokes the refresh token)
@@ -202,9 +203,6 @@ def run(ctx: Context) -> BenchResult:
         for sampler in samplers.values():
             sampler()  # warm: clients, JWKS cache, identity id
         samples = interleave(samplers, ctx.pick(7, 1))
-    finally:
-        end_session(with_pool)
-        end_session(pool_only)
 
     for name, values in samples.items():
         result.add(f"{name}: median", fmt_seconds(median(values)))

@@ -22,7 +22,6 @@ from .common import (
     BenchResult,
     Context,
     calibrate,
-    end_session,
     fmt_ratio,
     fmt_seconds,
     interleave,
@@ -72,8 +71,7 @@ def _pycognito(local: Any, session: Any) -> Any:
 def run(ctx: Context) -> BenchResult:
     result = BenchResult(NAME, TITLE)
     local = ctx.fresh_local()
-    session = ctx.sign_in(local)
-    try:
+    with ctx.signed_in(local) as session:
         auth = session.fetch_auth_session()
         creds = auth.aws_credentials_result.unwrap()
         left = creds.expiration - dt.datetime.now(dt.timezone.utc)
@@ -127,6 +125,4 @@ def run(ctx: Context) -> BenchResult:
                     + ", ".join(f"{name} {n:,}" for name, n in numbers.items()) + ".")
         result.note("The baseline holds the same credentials with the same expiry, refresh_using "
                     "never called; pycognito's Cognito holds the same tokens (check_token(renew=True)).")
-    finally:
-        end_session(session)
     return result

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -161,26 +160,6 @@ def _indented(text: str, prefix: str = "       ") -> str:
 # -- running the notebook ------------------------------------------------------------------------
 
 
-def _kernel_manager(scratch: Path) -> Any:
-    """A kernel running this interpreter, from a kernelspec in ``scratch`` (not the user's)."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-
-    spec_dir = scratch / "kernels" / "nb-cognito-demo"
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "nb_cognito demo",
-        "language": "python",
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    specs = KernelSpecManager(kernel_dirs=[str(scratch / "kernels")])
-    # IPC sockets in the scratch directory: nothing listens on TCP, and ipykernel does not warn.
-    return KernelManager(
-        kernel_name="nb-cognito-demo", kernel_spec_manager=specs, transport="ipc", ip=str(scratch / "kernel")
-    )
-
-
 def run_notebook(
     path: Path, env: Mapping[str, str], scratch: Path, echo: Callable[[str], None] = _say
 ) -> Any:
@@ -191,6 +170,8 @@ def run_notebook(
     """
     import nbclient
     import nbformat
+
+    from ._kernelspec import kernel_manager
 
     nb = nbformat.read(str(path), as_version=4)
     count = iter(range(1, len(nb.cells) + 1))
@@ -214,7 +195,11 @@ def run_notebook(
 
     workdir = scratch / "work"
     workdir.mkdir(exist_ok=True)
-    km = _kernel_manager(scratch)
+    # A kernel running this interpreter, from a kernelspec in ``scratch`` (not the user's); IPC
+    # sockets in the scratch directory: nothing listens on TCP, and ipykernel does not warn.
+    km = kernel_manager(
+        scratch, "nb-cognito-demo", "nb_cognito demo", transport="ipc", ip=str(scratch / "kernel")
+    )
     client = nbclient.NotebookClient(
         nb,
         km=km,

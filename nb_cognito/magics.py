@@ -718,12 +718,9 @@ class SessionReport:
         printer.text(str(self))
 
     def _repr_html_(self) -> str:
-        cells = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-            f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
-            for label, text in self.rows()
-        )
-        return f"<table class='nb-cognito-session'><caption>AWS Cognito session</caption>{cells}</table>"
+        from .models import html_table
+
+        return html_table(self.rows(), "nb-cognito-session", caption="AWS Cognito session")
 
 
 class _Text:

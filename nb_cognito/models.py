@@ -10,6 +10,7 @@ import datetime as dt
 import enum
 import hashlib
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -42,6 +43,17 @@ def fingerprint(secret: str | None) -> str:
 
 def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def html_table(rows: Iterable[tuple[str, str]], css_class: str, caption: str = "") -> str:
+    """(label, text) rows as a left-aligned HTML table, every string escaped."""
+    cells = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+        f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+        for label, text in rows
+    )
+    title = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table class='{css_class}'>{title}{cells}</table>"
 
 
 @dataclass(frozen=True)
@@ -177,12 +189,7 @@ class CognitoAuthSession:
         return "\n".join(f"{name:>17}: {value}" for name, value in self._rows())
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
-            for k, v in self._rows()
-        )
-        return f"<table class='nb-cognito-session'>{rows}</table>"
+        return html_table(self._rows(), "nb-cognito-session")
 
 
 class SignInStep(enum.Enum):
@@ -322,9 +329,4 @@ class SessionStatus:
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
     def _repr_html_(self) -> str:
-        cells = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
-            for k, v in self.rows()
-        )
-        return f"<table class='nb-cognito-status'>{cells}</table>"
+        return html_table(self.rows(), "nb-cognito-status")

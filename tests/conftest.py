@@ -7,6 +7,11 @@ Fixtures
 ``local``       ``emulator``, reset to ``default_test_spec()`` and using ``clock``.
 ``make_local``  ``make_local(spec)`` resets ``emulator`` to ``spec`` (same clock) and returns it.
 ``fault_proxy`` a :class:`~nb_cognito.local.FaultProxy` in front of the emulator, cleared per test.
+``new_session`` ``new_session(settings=None, *, attach=False, auto_refresh=False, **overrides)``
+                makes a :class:`~nb_cognito.cognito_session.CognitoSession` on ``clock``, configured
+                with ``settings`` (default: ``local``'s) plus ``overrides``; ``attach=True`` wires it
+                as the kernel wires its own. Each is signed out and closed at teardown. (Not named
+                ``make_session``: a conftest fixture would shadow the reliability suite's own.)
 
 Every test also runs isolated from the machine's AWS setup: no ``AWS_*`` / ``NB_COGNITO_*``
 variables, config files that do not exist, no instance metadata lookups, and no boto3 default
@@ -17,10 +22,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from nb_cognito.clock import ManualClock
+from nb_cognito.cognito_session import CognitoSession
 from nb_cognito.local import FaultProxy, LocalCognito, LocalSpec, default_test_spec
 
 
@@ -72,3 +79,30 @@ def fault_proxy(emulator: LocalCognito) -> Iterator[FaultProxy]:
     with FaultProxy(emulator.endpoint_url) as proxy:
         yield proxy
         proxy.clear()
+
+
+@pytest.fixture
+def new_session(local: LocalCognito, clock: ManualClock) -> Iterator[Callable[..., CognitoSession]]:
+    made: list[CognitoSession] = []
+
+    def make(
+        settings: dict[str, Any] | None = None,
+        *,
+        attach: bool = False,
+        auto_refresh: bool = False,
+        **overrides: Any,
+    ) -> CognitoSession:
+        session = CognitoSession(clock=clock, auto_refresh=auto_refresh)
+        base = local.settings.as_config() if settings is None else settings
+        session.configure(**{**base, **overrides})
+        if attach:
+            from nb_cognito import kernel
+
+            kernel._attach_integrations(session)  # the kernel's wiring, on a session with our clock
+        made.append(session)
+        return session
+
+    yield make
+    for session in made:
+        session.sign_out()
+        session.close()

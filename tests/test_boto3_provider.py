@@ -14,8 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import NoCredentialsError
 
-from nb_cognito import botocore_provider, kernel
-from nb_cognito.cognito_session import CognitoSession
+from nb_cognito import botocore_provider
 from nb_cognito.exceptions import ServiceUnavailableError, SignedOutError
 from nb_cognito.models import AuthEvent
 
@@ -59,25 +58,8 @@ def clean_aws(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def make_session(local, clock):
-    made: list[CognitoSession] = []
-
-    def make(**settings) -> CognitoSession:
-        session = CognitoSession(clock=clock, auto_refresh=False)
-        session.configure(**{**local.settings.as_config(), **settings})
-        kernel._attach_integrations(session)  # the kernel's wiring, on a session with our clock
-        made.append(session)
-        return session
-
-    yield make
-    for session in made:
-        session.sign_out()
-        session.close()
-
-
-@pytest.fixture
-def session(make_session):
-    return make_session()
+def session(new_session):
+    return new_session(attach=True)
 
 
 def s3_key(local, client) -> str:
@@ -126,8 +108,8 @@ def test_install_is_idempotent(session):
     assert provider_count() == 1
 
 
-def test_inject_boto3_false_leaves_boto3_alone(make_session, local):
-    session = make_session(inject_boto3=False)
+def test_inject_boto3_false_leaves_boto3_alone(new_session, local):
+    session = new_session(attach=True, inject_boto3=False)
     session.sign_in("alice", PASSWORD)
 
     assert not botocore_provider.is_installed()
@@ -162,10 +144,10 @@ def test_aws_profile_takes_precedence_too(session, monkeypatch, tmp_path):
     assert not botocore_provider.is_installed()
 
 
-def test_inject_boto3_always_goes_first_and_says_so(make_session, local, monkeypatch):
+def test_inject_boto3_always_goes_first_and_says_so(new_session, local, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", USER_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "user-secret-0000000000")
-    session = make_session(inject_boto3="always")
+    session = new_session(attach=True, inject_boto3="always")
     early = s3(local)  # the default session has resolved (and cached) the env credentials
     assert s3_key(local, early) == USER_KEY
 
@@ -318,8 +300,8 @@ def test_ensure_installed_does_nothing_when_signed_out(session):
 # -- an independent session -------------------------------------------------------------------------
 
 
-def test_boto3_session_is_independent_and_refreshing(make_session, local):
-    session = make_session(inject_boto3=False)
+def test_boto3_session_is_independent_and_refreshing(new_session, local):
+    session = new_session(attach=True, inject_boto3=False)
     session.sign_in("alice", PASSWORD)
     own = session.boto3_session()
     client = own.client("s3", endpoint_url=local.endpoint_url)
@@ -353,7 +335,7 @@ def test_no_warning_without_env_credentials(session):
     assert botocore_provider.is_installed()
 
 
-def test_no_injection_when_the_session_earns_no_aws_credentials(make_local, make_session, tmp_path):
+def test_no_injection_when_the_session_earns_no_aws_credentials(make_local, new_session, tmp_path):
     """User-pool sign-in only (no identity pool, no role): boto3 keeps the machine's own chain."""
     from nb_cognito.local import LocalSpec, UserSpec
 
@@ -361,7 +343,7 @@ def test_no_injection_when_the_session_earns_no_aws_credentials(make_local, make
     (tmp_path / "aws-credentials").write_text(
         f"[default]\naws_access_key_id = {USER_KEY}\naws_secret_access_key = s\n"
     )
-    session = make_session(**server.settings.as_config())
+    session = new_session(attach=True, **server.settings.as_config())
     session.sign_in("alice", PASSWORD)
 
     assert not botocore_provider.is_installed()
@@ -369,13 +351,13 @@ def test_no_injection_when_the_session_earns_no_aws_credentials(make_local, make
 
 
 def test_while_credentials_are_unavailable_a_new_client_does_not_fall_back(
-    make_session, local, fault_proxy, clock, tmp_path
+    new_session, local, fault_proxy, clock, tmp_path
 ):
     """Signed in, Cognito unreachable: a new client must not silently use ~/.aws instead."""
     (tmp_path / "aws-credentials").write_text(
         f"[default]\naws_access_key_id = {USER_KEY}\naws_secret_access_key = s\n"
     )
-    session = make_session(endpoint_url=fault_proxy.url)
+    session = new_session(attach=True, endpoint_url=fault_proxy.url)
     session.sign_in("alice", PASSWORD)
     clock.advance(session.current_credentials().expiration.timestamp() - clock.time() + 1)
     fault_proxy.set_down(True)

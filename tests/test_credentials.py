@@ -14,8 +14,7 @@ import os
 import boto3
 import pytest
 
-from nb_cognito import botocore_provider, env_export, identity, kernel
-from nb_cognito.cognito_session import CognitoSession
+from nb_cognito import botocore_provider, env_export, identity
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthSessionResultType
 
@@ -47,25 +46,8 @@ def clean_state(monkeypatch):
 
 
 @pytest.fixture
-def make_session(local, clock):
-    made: list[CognitoSession] = []
-
-    def make(server=None, **settings) -> CognitoSession:
-        session = CognitoSession(clock=clock, auto_refresh=False)
-        session.configure(**{**(server or local).settings.as_config(), **settings})
-        kernel._attach_integrations(session)
-        made.append(session)
-        return session
-
-    yield make
-    for session in made:
-        session.sign_out()
-        session.close()
-
-
-@pytest.fixture
-def session(make_session):
-    return make_session()
+def session(new_session):
+    return new_session(attach=True)
 
 
 def s3_key(local, client) -> str:
@@ -112,10 +94,10 @@ def test_get_id_is_called_once_per_user_across_refreshes_and_sign_ins(session, l
     assert counts(local, "GetId", "GetCredentialsForIdentity") == (1, 5)
 
 
-def test_get_id_is_asked_again_for_another_user(make_local, make_session):
+def test_get_id_is_asked_again_for_another_user(make_local, new_session):
     identity.forget_identity_ids()
     server = make_local(LocalSpec(users=(alice(), UserSpec("bob", "Bob-Passw0rd!!"))))
-    session = make_session(server)
+    session = new_session(server.settings.as_config(), attach=True)
     session.sign_in("alice", PASSWORD)
     alice_id = session.fetch_auth_session().identity_id_result.unwrap()
     session.sign_out()
@@ -128,9 +110,9 @@ def test_get_id_is_asked_again_for_another_user(make_local, make_session):
 # -- STS with role_arn ----------------------------------------------------------------------------
 
 
-def test_role_arn_without_identity_pool_uses_sts_web_identity(make_local, make_session):
+def test_role_arn_without_identity_pool_uses_sts_web_identity(make_local, new_session):
     server = make_local(LocalSpec(users=(alice(),), identity_pool=None))
-    session = make_session(server, role_arn=ROLE_ARN)
+    session = new_session(server.settings.as_config(), attach=True, role_arn=ROLE_ARN)
     assert session.settings.identity_pool_id is None
 
     session.sign_in("alice", PASSWORD)
@@ -150,11 +132,11 @@ def test_role_arn_without_identity_pool_uses_sts_web_identity(make_local, make_s
 # -- guests -----------------------------------------------------------------------------------------
 
 
-def test_guest_credentials_while_signed_out(make_local, make_session):
+def test_guest_credentials_while_signed_out(make_local, new_session):
     server = make_local(
         LocalSpec(users=(alice(),), identity_pool=IdentityPoolSpec(allow_unauthenticated=True))
     )
-    session = make_session(server, allow_guest=True)
+    session = new_session(server.settings.as_config(), attach=True, allow_guest=True)
 
     auth = session.fetch_auth_session()
 
@@ -168,11 +150,11 @@ def test_guest_credentials_while_signed_out(make_local, make_session):
     assert counts(server, "GetId", "GetCredentialsForIdentity") == (1, 1)  # cached while fresh
 
 
-def test_no_guest_credentials_unless_allowed(make_local, make_session):
+def test_no_guest_credentials_unless_allowed(make_local, new_session):
     server = make_local(
         LocalSpec(users=(alice(),), identity_pool=IdentityPoolSpec(allow_unauthenticated=True))
     )
-    session = make_session(server)  # allow_guest defaults to False
+    session = new_session(server.settings.as_config(), attach=True)  # allow_guest defaults to False
 
     auth = session.fetch_auth_session()
 
@@ -183,8 +165,8 @@ def test_no_guest_credentials_unless_allowed(make_local, make_session):
 # -- export_env ---------------------------------------------------------------------------------------
 
 
-def test_export_env_writes_and_rewrites_the_variables(make_session):
-    session = make_session(export_env=True)
+def test_export_env_writes_and_rewrites_the_variables(new_session):
+    session = new_session(attach=True, export_env=True)
     session.sign_in("alice", PASSWORD)
     creds = session.current_credentials()
 
@@ -204,8 +186,8 @@ def test_export_env_writes_and_rewrites_the_variables(make_session):
     assert not any(name in os.environ for name in EXPORTED)
 
 
-def test_export_env_follows_a_lazy_refresh(make_session, clock):
-    session = make_session(export_env=True)
+def test_export_env_follows_a_lazy_refresh(new_session, clock):
+    session = new_session(attach=True, export_env=True)
     session.sign_in("alice", PASSWORD)
     first = os.environ["AWS_ACCESS_KEY_ID"]
 
@@ -215,8 +197,8 @@ def test_export_env_follows_a_lazy_refresh(make_session, clock):
     assert os.environ["AWS_ACCESS_KEY_ID"] == session.current_credentials().access_key_id != first
 
 
-def test_exported_variables_are_not_mistaken_for_the_users_own(make_session, local):
-    session = make_session(export_env=True)
+def test_exported_variables_are_not_mistaken_for_the_users_own(new_session, local):
+    session = new_session(attach=True, export_env=True)
     session.sign_in("alice", PASSWORD)
     assert os.environ["AWS_ACCESS_KEY_ID"]
     boto3.setup_default_session()  # user code replaces the default session
@@ -228,10 +210,10 @@ def test_exported_variables_are_not_mistaken_for_the_users_own(make_session, loc
     assert s3_key(local, client) == os.environ["AWS_ACCESS_KEY_ID"]
 
 
-def test_export_env_never_overwrites_the_users_credentials(make_session, monkeypatch):
+def test_export_env_never_overwrites_the_users_credentials(new_session, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUSEROWNKEY000001")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "user-secret-0000000000")
-    session = make_session(export_env=True, inject_boto3=False)
+    session = new_session(attach=True, export_env=True, inject_boto3=False)
 
     with pytest.warns(UserWarning, match="did not export") as caught:
         session.sign_in("alice", PASSWORD)

@@ -7,12 +7,11 @@ this interpreter (a kernelspec in tmp_path) and without stdin, like a headless r
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 
 import pytest
 
+from nb_cognito import _kernelspec
 from nb_cognito.local import LocalSpec, UserSpec
 
 nbformat = pytest.importorskip("nbformat")
@@ -26,19 +25,7 @@ pytestmark = pytest.mark.kernel
 
 
 def kernel_manager(tmp_path):
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-
-    spec_dir = tmp_path / "kernels" / "nb-cognito-test"
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "nb_cognito test",
-        "language": "python",
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
-    return KernelManager(kernel_name="nb-cognito-test", kernel_spec_manager=specs)
+    return _kernelspec.kernel_manager(tmp_path, "nb-cognito-test", "nb_cognito test")
 
 
 def text_of(cell) -> str:

@@ -12,7 +12,6 @@ import pyotp
 import pytest
 
 from nb_cognito import exceptions as errors
-from nb_cognito.cognito_session import CognitoSession
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import AuthEvent, AuthSessionResultType, SignInStep
 
@@ -29,25 +28,8 @@ def totp_code(secret: str, at: float) -> str:
 
 
 @pytest.fixture
-def make_session(local, clock):
-    made: list[CognitoSession] = []
-
-    def make(settings=None, **options) -> CognitoSession:
-        options.setdefault("auto_refresh", False)
-        session = CognitoSession(clock=clock, **options)
-        session.configure(**(settings or local.settings.as_config()))
-        made.append(session)
-        return session
-
-    yield make
-    for session in made:
-        session.sign_out()
-        session.close()
-
-
-@pytest.fixture
-def session(make_session):
-    return make_session()
+def session(new_session):
+    return new_session()
 
 
 def counts(local, *actions):
@@ -99,17 +81,17 @@ def test_wrong_password_and_unknown_user_read_the_same(session, username):
     assert not session.fetch_auth_session().is_signed_in
 
 
-def test_user_password_auth_flow(make_session, local):
-    session = make_session({**local.settings.as_config(), "auth_flow": "USER_PASSWORD_AUTH"})
+def test_user_password_auth_flow(new_session, local):
+    session = new_session({**local.settings.as_config(), "auth_flow": "USER_PASSWORD_AUTH"})
     assert session.sign_in("alice", PASSWORD).is_signed_in
     assert counts(local, "RespondToAuthChallenge") == (0,)
     with pytest.raises(errors.NotAuthorizedError):
-        make_session({**local.settings.as_config(), "auth_flow": "USER_PASSWORD_AUTH"}).sign_in(
+        new_session({**local.settings.as_config(), "auth_flow": "USER_PASSWORD_AUTH"}).sign_in(
             "alice", "nope-Passw0rd!"
         )
 
 
-def test_client_secret_with_email_alias_refreshes_with_the_cognito_username(make_local, make_session, local):
+def test_client_secret_with_email_alias_refreshes_with_the_cognito_username(make_local, new_session, local):
     make_local(
         LocalSpec(
             pool=PoolSpec(username_attributes=("email",)),
@@ -117,7 +99,7 @@ def test_client_secret_with_email_alias_refreshes_with_the_cognito_username(make
             users=(UserSpec("bob@example.com", PASSWORD, attributes={"email": "bob@example.com"}),),
         )
     )
-    session = make_session(local.settings.as_config())
+    session = new_session(local.settings.as_config())
     assert local.settings.client_secret
     assert session.sign_in("bob@example.com", PASSWORD).is_signed_in
     cognito_username = session.get_current_user().username
@@ -129,9 +111,9 @@ def test_client_secret_with_email_alias_refreshes_with_the_cognito_username(make
     assert counts(local, "InitiateAuth")[0] == before + 1
 
 
-def test_new_password_challenge(make_local, make_session, local):
+def test_new_password_challenge(make_local, new_session, local):
     make_local(LocalSpec(users=(UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),)))
-    session = make_session(local.settings.as_config())
+    session = new_session(local.settings.as_config())
 
     result = session.sign_in("carol", "Temp-Passw0rd!")
     assert not result.is_signed_in
@@ -146,14 +128,14 @@ def test_new_password_challenge(make_local, make_session, local):
     assert session.sign_in("carol", "Brand-New-Passw0rd!").is_signed_in
 
 
-def test_totp_challenge_with_a_real_code(make_local, make_session, local, clock):
+def test_totp_challenge_with_a_real_code(make_local, new_session, local, clock):
     make_local(
         LocalSpec(
             pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP",)),
             users=(UserSpec("dave", PASSWORD, totp_secret=TOTP_SECRET),),
         )
     )
-    session = make_session(local.settings.as_config())
+    session = new_session(local.settings.as_config())
     result = session.sign_in("dave", PASSWORD)
     assert result.next_step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE
 
@@ -163,9 +145,9 @@ def test_totp_challenge_with_a_real_code(make_local, make_session, local, clock)
     assert session.confirm_sign_in(totp_code(TOTP_SECRET, clock.time())).is_signed_in
 
 
-def test_totp_setup_then_first_code(make_local, make_session, local, clock):
+def test_totp_setup_then_first_code(make_local, new_session, local, clock):
     make_local(LocalSpec(pool=PoolSpec(mfa="ON", mfa_types=("TOTP",)), users=(UserSpec("erin", PASSWORD),)))
-    session = make_session(local.settings.as_config())
+    session = new_session(local.settings.as_config())
 
     result = session.sign_in("erin", PASSWORD)
     step = result.next_step
@@ -177,14 +159,14 @@ def test_totp_setup_then_first_code(make_local, make_session, local, clock):
     assert session.confirm_sign_in(totp_code(step.totp_shared_secret, clock.time())).is_signed_in
 
 
-def test_sms_challenge(make_local, make_session, local):
+def test_sms_challenge(make_local, new_session, local):
     make_local(
         LocalSpec(
             pool=PoolSpec(mfa="OPTIONAL", mfa_types=("SMS",)),
             users=(UserSpec("frank", PASSWORD, phone_number="+15555550123", sms_mfa=True),),
         )
     )
-    session = make_session(local.settings.as_config())
+    session = new_session(local.settings.as_config())
     result = session.sign_in("frank", PASSWORD)
     assert result.next_step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE
     assert result.next_step.code_destination and "0123" in result.next_step.code_destination
@@ -195,7 +177,7 @@ def test_sms_challenge(make_local, make_session, local):
     assert session.confirm_sign_in(local.last_sms_code("frank")).is_signed_in
 
 
-def test_mfa_selection(make_local, make_session, local, clock):
+def test_mfa_selection(make_local, new_session, local, clock):
     make_local(
         LocalSpec(
             pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP", "SMS")),
@@ -206,7 +188,7 @@ def test_mfa_selection(make_local, make_session, local, clock):
             ),
         )
     )
-    session = make_session(local.settings.as_config())
+    session = new_session(local.settings.as_config())
     result = session.sign_in("gina", PASSWORD)
     assert result.next_step.sign_in_step is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION
     assert set(result.next_step.allowed_mfa_types) == {"TOTP", "SMS"}
@@ -248,10 +230,10 @@ def test_signed_out_session_is_all_failures(session):
         session.get_current_user()
 
 
-def test_without_identity_pool_credentials_fail_with_configuration_error(make_session, local):
+def test_without_identity_pool_credentials_fail_with_configuration_error(new_session, local):
     config = {**local.settings.as_config()}
     config.pop("identity_pool_id")
-    session = make_session(config)
+    session = new_session(config)
     session.sign_in("alice", PASSWORD)
     auth = session.fetch_auth_session()
     assert auth.user_pool_tokens_result.is_success
@@ -295,8 +277,8 @@ def test_force_refresh_always_refreshes_tokens_and_credentials(session, local):
     assert second.aws_credentials_result.value != first.aws_credentials_result.value
 
 
-def test_background_refresh_before_expiry(make_session, local, clock):
-    session = make_session(auto_refresh=True)
+def test_background_refresh_before_expiry(new_session, local, clock):
+    session = new_session(auto_refresh=True)
     session.sign_in("alice", PASSWORD)
     refreshed = threading.Event()
     session.on(AuthEvent.CREDENTIALS_REFRESH, lambda _: refreshed.set())
@@ -344,8 +326,8 @@ def test_fifty_threads_in_the_mandatory_window_cause_one_refresh(session, local,
 
 
 @pytest.fixture
-def proxied_session(make_session, local, fault_proxy):
-    return make_session({**local.settings.as_config(), "endpoint_url": fault_proxy.url})
+def proxied_session(new_session, local, fault_proxy):
+    return new_session({**local.settings.as_config(), "endpoint_url": fault_proxy.url})
 
 
 @pytest.mark.parametrize("fault", ["throttle", "5xx", "drop"])

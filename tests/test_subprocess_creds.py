@@ -20,7 +20,6 @@ import boto3
 import pytest
 
 from nb_cognito import botocore_provider, kernel, subprocess_creds
-from nb_cognito.cognito_session import CognitoSession
 from nb_cognito.subprocess_creds import ENV_TOKEN, ENV_URI
 
 PASSWORD = "Alice-Passw0rd!"
@@ -49,25 +48,8 @@ def clean_state(monkeypatch):
 
 
 @pytest.fixture
-def make_session(local, clock):
-    made: list[CognitoSession] = []
-
-    def make(**settings) -> CognitoSession:
-        session = CognitoSession(clock=clock, auto_refresh=False)
-        session.configure(**{**local.settings.as_config(), **settings})
-        kernel._attach_integrations(session)
-        made.append(session)
-        return session
-
-    yield make
-    for session in made:
-        session.sign_out()
-        session.close()
-
-
-@pytest.fixture
-def session(make_session):
-    return make_session(subprocess_credentials=True)
+def session(new_session):
+    return new_session(attach=True, subprocess_credentials=True)
 
 
 def run_child(local, tmp_path, **extra: str) -> str:
@@ -135,8 +117,8 @@ def test_sign_out_stops_the_endpoint_and_removes_the_variables(session):
         urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": token}), timeout=5)
 
 
-def test_off_by_default(make_session):
-    session = make_session()
+def test_off_by_default(new_session):
+    session = new_session(attach=True)
     session.sign_in("alice", PASSWORD)
 
     assert subprocess_creds.current() is None
@@ -201,8 +183,8 @@ def test_the_endpoint_listens_on_loopback_only(session):
     assert server._httpd.server_address[0] == "127.0.0.1"
 
 
-def test_signed_out_answers_a_json_error_not_credentials(make_session):
-    session = make_session(subprocess_credentials=True)
+def test_signed_out_answers_a_json_error_not_credentials(new_session):
+    session = new_session(attach=True, subprocess_credentials=True)
     server = subprocess_creds.start(session)  # running while nobody is signed in
 
     status, body = get(server.url, server.token)
@@ -225,8 +207,8 @@ def test_an_expired_session_answers_a_json_error(session, local, clock):
     assert "AccessKeyId" not in body
 
 
-def test_cognito_unavailable_answers_503(make_session, fault_proxy, clock):
-    session = make_session(subprocess_credentials=True, endpoint_url=fault_proxy.url)
+def test_cognito_unavailable_answers_503(new_session, fault_proxy, clock):
+    session = new_session(attach=True, subprocess_credentials=True, endpoint_url=fault_proxy.url)
     session.sign_in("alice", PASSWORD)
     clock.advance(session.current_credentials().expiration.timestamp() - clock.time() + 1)
     fault_proxy.inject("5xx", times=None)

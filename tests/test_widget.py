@@ -15,7 +15,6 @@ import pytest
 from ipywidgets.widgets.widget import _instances
 
 from nb_cognito import widget as widget_module
-from nb_cognito.cognito_session import CognitoSession
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import AuthEvent
 from nb_cognito.widget import SignInWidget
@@ -26,24 +25,8 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @pytest.fixture
-def make_session(local, clock):
-    made: list[CognitoSession] = []
-
-    def make(**settings) -> CognitoSession:
-        session = CognitoSession(clock=clock, auto_refresh=False)
-        session.configure(**{**local.settings.as_config(), **settings})
-        made.append(session)
-        return session
-
-    yield make
-    for session in made:
-        session.sign_out()
-        session.close()
-
-
-@pytest.fixture
-def session(make_session):
-    return make_session()
+def session(new_session):
+    return new_session()
 
 
 @pytest.fixture
@@ -178,8 +161,8 @@ def test_unexpected_errors_are_shown_not_swallowed(make_widget, session, monkeyp
     assert w._sign_in_button.disabled is False
 
 
-def test_network_failure_is_a_plain_error(make_session, make_widget, fault_proxy):
-    session = make_session(endpoint_url=fault_proxy.url)
+def test_network_failure_is_a_plain_error(new_session, make_widget, fault_proxy):
+    session = new_session(endpoint_url=fault_proxy.url)
     w = make_widget(on=session)
     fault_proxy.set_down(True)
     sign_in(w, "alice", PASSWORD)
@@ -198,9 +181,9 @@ def test_network_failure_is_a_plain_error(make_session, make_widget, fault_proxy
 # -- challenges ---------------------------------------------------------------------------------
 
 
-def test_new_password_mismatch_then_success(make_local, make_session, make_widget, local):
+def test_new_password_mismatch_then_success(make_local, new_session, make_widget, local):
     make_local(LocalSpec(users=(UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),)))
-    session = make_session()
+    session = new_session()
     w = make_widget(on=session)
     sign_in(w, "carol", "Temp-Passw0rd!")
     assert w.view == "new_password"
@@ -219,9 +202,9 @@ def test_new_password_mismatch_then_success(make_local, make_session, make_widge
     assert session.get_current_user().username == "carol"
 
 
-def test_new_password_refused_by_the_policy(make_local, make_session, make_widget):
+def test_new_password_refused_by_the_policy(make_local, new_session, make_widget):
     make_local(LocalSpec(users=(UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),)))
-    session = make_session()
+    session = new_session()
     w = make_widget(on=session)
     sign_in(w, "carol", "Temp-Passw0rd!")
 
@@ -235,14 +218,14 @@ def test_new_password_refused_by_the_policy(make_local, make_session, make_widge
     assert w.view == "signed_in"
 
 
-def test_totp_challenge_with_a_real_code(make_local, make_session, make_widget, local):
+def test_totp_challenge_with_a_real_code(make_local, new_session, make_widget, local):
     make_local(
         LocalSpec(
             pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP",)),
             users=(UserSpec("dave", PASSWORD, totp_secret=TOTP_SECRET),),
         )
     )
-    w = make_widget(on=make_session())
+    w = make_widget(on=new_session())
     sign_in(w, "dave", PASSWORD)
     assert w.view == "code"
     assert "authenticator app" in w._code_prompt.value
@@ -259,10 +242,10 @@ def test_totp_challenge_with_a_real_code(make_local, make_session, make_widget, 
 
 
 def test_totp_setup_shows_a_qr_code_then_asks_for_the_first_code(
-    make_local, make_session, make_widget, local
+    make_local, new_session, make_widget, local
 ):
     make_local(LocalSpec(pool=PoolSpec(mfa="ON", mfa_types=("TOTP",)), users=(UserSpec("erin", PASSWORD),)))
-    w = make_widget(on=make_session())
+    w = make_widget(on=new_session())
     sign_in(w, "erin", PASSWORD)
 
     assert w.view == "totp_setup"
@@ -282,11 +265,11 @@ def test_totp_setup_shows_a_qr_code_then_asks_for_the_first_code(
 
 
 def test_totp_setup_without_a_qr_package_shows_the_secret(
-    make_local, make_session, make_widget, local, monkeypatch
+    make_local, new_session, make_widget, local, monkeypatch
 ):
     monkeypatch.setattr(widget_module, "_qr_image", lambda uri: None)
     make_local(LocalSpec(pool=PoolSpec(mfa="ON", mfa_types=("TOTP",)), users=(UserSpec("erin", PASSWORD),)))
-    w = make_widget(on=make_session())
+    w = make_widget(on=new_session())
     sign_in(w, "erin", PASSWORD)
 
     assert w.view == "totp_setup"
@@ -300,14 +283,14 @@ def test_totp_setup_without_a_qr_package_shows_the_secret(
     assert secret not in all_widget_state()
 
 
-def test_sms_code_shows_the_masked_destination(make_local, make_session, make_widget, local):
+def test_sms_code_shows_the_masked_destination(make_local, new_session, make_widget, local):
     make_local(
         LocalSpec(
             pool=PoolSpec(mfa="OPTIONAL", mfa_types=("SMS",)),
             users=(UserSpec("frank", PASSWORD, phone_number="+15555550123", sms_mfa=True),),
         )
     )
-    w = make_widget(on=make_session())
+    w = make_widget(on=new_session())
     sign_in(w, "frank", PASSWORD)
     assert w.view == "code"
     assert "SMS" in w._code_prompt.value and "0123" in w._code_prompt.value
@@ -321,7 +304,7 @@ def test_sms_code_shows_the_masked_destination(make_local, make_session, make_wi
     assert w.view == "signed_in" and w.message == ""
 
 
-def test_mfa_selection_then_totp(make_local, make_session, make_widget, local):
+def test_mfa_selection_then_totp(make_local, new_session, make_widget, local):
     make_local(
         LocalSpec(
             pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP", "SMS")),
@@ -332,7 +315,7 @@ def test_mfa_selection_then_totp(make_local, make_session, make_widget, local):
             ),
         )
     )
-    w = make_widget(on=make_session())
+    w = make_widget(on=new_session())
     sign_in(w, "gina", PASSWORD)
     assert w.view == "mfa_selection"
     assert set(w._mfa_choice.options) == {"TOTP", "SMS"}
@@ -346,14 +329,14 @@ def test_mfa_selection_then_totp(make_local, make_session, make_widget, local):
     assert w.view == "signed_in"
 
 
-def test_an_expired_challenge_starts_over(make_local, make_session, make_widget, local, clock):
+def test_an_expired_challenge_starts_over(make_local, new_session, make_widget, local, clock):
     make_local(
         LocalSpec(
             pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP",)),
             users=(UserSpec("dave", PASSWORD, totp_secret=TOTP_SECRET),),
         )
     )
-    w = make_widget(on=make_session())
+    w = make_widget(on=new_session())
     sign_in(w, "dave", PASSWORD)
     clock.advance(600)  # Cognito's sign-in sessions last 3 minutes
 
@@ -364,9 +347,9 @@ def test_an_expired_challenge_starts_over(make_local, make_session, make_widget,
     assert w._username.value == "dave"
 
 
-def test_cancel_goes_back_to_the_form(make_local, make_session, make_widget):
+def test_cancel_goes_back_to_the_form(make_local, new_session, make_widget):
     make_local(LocalSpec(users=(UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),)))
-    w = make_widget(on=make_session())
+    w = make_widget(on=new_session())
     sign_in(w, "carol", "Temp-Passw0rd!")
     w._new_password.value = "Half-Typed-Passw0rd!"
     w._cancel_button.click()
@@ -410,9 +393,9 @@ def test_events_from_another_thread_update_the_view(make_widget, session, clock)
 
 
 def test_refresh_failure_is_shown_and_cleared_by_the_next_refresh(
-    make_session, make_widget, fault_proxy, clock
+    new_session, make_widget, fault_proxy, clock
 ):
-    session = make_session(endpoint_url=fault_proxy.url)
+    session = new_session(endpoint_url=fault_proxy.url)
     w = make_widget(on=session)
     sign_in(w, "alice", PASSWORD)
 
@@ -499,10 +482,10 @@ def test_default_is_the_kernel_session(monkeypatch, session):
 # -- secrets ------------------------------------------------------------------------------------
 
 
-def test_no_canary_in_any_widget_state(make_local, make_session, make_widget, local):
+def test_no_canary_in_any_widget_state(make_local, new_session, make_widget, local):
     make_local(LocalSpec(users=(UserSpec("carol", CANARY, must_change_password=True),)))
     new_canary = CANARY + "-new"
-    session = make_session()
+    session = new_session()
     w = make_widget(on=session)
 
     sign_in(w, "carol", "Wrong-" + CANARY)  # a failed attempt

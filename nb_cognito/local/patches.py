@@ -51,6 +51,7 @@ import string
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import moto
@@ -540,7 +541,7 @@ def _respond_to_auth_challenge(
     if named and pool._get_user(named) is not user:
         raise _not_authorized(WRONG_PASSWORD)
     _check_secret_hash(client, responses.get("SECRET_HASH"), [named or "", user.username])
-    return handler(self, state, session, auth, pool, client, user, responses)
+    return handler(_Answer(self, state, session, auth, pool, client, user, responses))
 
 
 def _live_session(
@@ -556,119 +557,80 @@ def _live_session(
     return auth
 
 
-def _finish(backend: idp.CognitoIdpBackend, state: EmulatorState, session_id: str) -> None:
-    state.close_session(session_id)
-    backend.sessions.pop(session_id, None)
+@dataclass(frozen=True)
+class _Answer:
+    """One RespondToAuthChallenge call, checked against the live sign-in session it answers."""
+
+    backend: Any
+    state: EmulatorState
+    session_id: str
+    auth: AuthSession
+    pool: Any
+    client: Any
+    user: Any
+    responses: dict[str, str]
+
+    def finish(self) -> None:
+        """Close the sign-in session: it takes no second answer."""
+        self.state.close_session(self.session_id)
+        self.backend.sessions.pop(self.session_id, None)
+
+    def signed_in(self) -> dict[str, Any]:
+        self.finish()
+        return self.backend._log_user_in(self.pool, self.client, self.user.username)
 
 
-def _answer_password_verifier(
-    backend: Any,
-    state: EmulatorState,
-    session_id: str,
-    auth: AuthSession,
-    pool: Any,
-    client: Any,
-    user: Any,
-    responses: dict[str, str],
-) -> dict[str, Any]:
-    _check_may_try_password(state, pool, user)
-    assert auth.srp is not None
+def _answer_password_verifier(a: _Answer) -> dict[str, Any]:
+    _check_may_try_password(a.state, a.pool, a.user)
+    assert a.auth.srp is not None
     signature_ok = srp.verify_password_claim(
-        auth.srp, responses.get("TIMESTAMP", ""), responses.get("PASSWORD_CLAIM_SIGNATURE", "")
+        a.auth.srp, a.responses.get("TIMESTAMP", ""), a.responses.get("PASSWORD_CLAIM_SIGNATURE", "")
     )
-    _finish(backend, state, session_id)
+    a.finish()
     if not signature_ok:
-        _password_failed(state, pool, user)
-    state.password_ok((pool.id, user.username))
-    return _after_password(backend, state, pool, client, user)
+        _password_failed(a.state, a.pool, a.user)
+    a.state.password_ok((a.pool.id, a.user.username))
+    return _after_password(a.backend, a.state, a.pool, a.client, a.user)
 
 
-def _answer_new_password(
-    backend: Any,
-    state: EmulatorState,
-    session_id: str,
-    auth: AuthSession,
-    pool: Any,
-    client: Any,
-    user: Any,
-    responses: dict[str, str],
-) -> dict[str, Any]:
-    new_password = _required(responses, "NEW_PASSWORD")
-    backend._validate_password(pool.id, new_password)
-    user.password = new_password
-    user.status = UserStatus.CONFIRMED
-    _finish(backend, state, session_id)
-    return _mfa_or_tokens(backend, state, pool, client, user)
+def _answer_new_password(a: _Answer) -> dict[str, Any]:
+    new_password = _required(a.responses, "NEW_PASSWORD")
+    a.backend._validate_password(a.pool.id, new_password)
+    a.user.password = new_password
+    a.user.status = UserStatus.CONFIRMED
+    a.finish()
+    return _mfa_or_tokens(a.backend, a.state, a.pool, a.client, a.user)
 
 
-def _answer_totp(
-    backend: Any,
-    state: EmulatorState,
-    session_id: str,
-    auth: AuthSession,
-    pool: Any,
-    client: Any,
-    user: Any,
-    responses: dict[str, str],
-) -> dict[str, Any]:
-    code = _required(responses, "SOFTWARE_TOKEN_MFA_CODE")
-    secret = state.totp_secrets.get((pool.id, user.username))
-    if secret is None or not srp.totp_matches(secret, code, state.now()):
+def _answer_totp(a: _Answer) -> dict[str, Any]:
+    code = _required(a.responses, "SOFTWARE_TOKEN_MFA_CODE")
+    secret = a.state.totp_secrets.get((a.pool.id, a.user.username))
+    if secret is None or not srp.totp_matches(secret, code, a.state.now()):
         raise _error("CodeMismatchException", "Invalid code received for user")
-    _finish(backend, state, session_id)
-    return backend._log_user_in(pool, client, user.username)
+    return a.signed_in()
 
 
-def _answer_sms(
-    backend: Any,
-    state: EmulatorState,
-    session_id: str,
-    auth: AuthSession,
-    pool: Any,
-    client: Any,
-    user: Any,
-    responses: dict[str, str],
-) -> dict[str, Any]:
-    code = _required(responses, "SMS_MFA_CODE")
-    if not auth.sms_code or not secrets.compare_digest(auth.sms_code, code.strip()):
+def _answer_sms(a: _Answer) -> dict[str, Any]:
+    code = _required(a.responses, "SMS_MFA_CODE")
+    if not a.auth.sms_code or not secrets.compare_digest(a.auth.sms_code, code.strip()):
         raise _error("CodeMismatchException", "Invalid code or auth state for the user.")
-    _finish(backend, state, session_id)
-    return backend._log_user_in(pool, client, user.username)
+    return a.signed_in()
 
 
-def _answer_mfa_setup(
-    backend: Any,
-    state: EmulatorState,
-    session_id: str,
-    auth: AuthSession,
-    pool: Any,
-    client: Any,
-    user: Any,
-    responses: dict[str, str],
-) -> dict[str, Any]:
-    if not auth.mfa_setup_done:
+def _answer_mfa_setup(a: _Answer) -> dict[str, Any]:
+    if not a.auth.mfa_setup_done:
         raise idp.InvalidParameterException(
             "MFA setup is not complete: call AssociateSoftwareToken and VerifySoftwareToken first."
         )
-    _finish(backend, state, session_id)
-    return backend._log_user_in(pool, client, user.username)
+    return a.signed_in()
 
 
-def _answer_select_mfa(
-    backend: Any,
-    state: EmulatorState,
-    session_id: str,
-    auth: AuthSession,
-    pool: Any,
-    client: Any,
-    user: Any,
-    responses: dict[str, str],
-) -> dict[str, Any]:
-    answer = _required(responses, "ANSWER")
-    if answer not in _enabled_mfa(state, pool, user):
+def _answer_select_mfa(a: _Answer) -> dict[str, Any]:
+    answer = _required(a.responses, "ANSWER")
+    if answer not in _enabled_mfa(a.state, a.pool, a.user):
         raise idp.InvalidParameterException(f"{answer} is not an MFA type set up for the user")
-    _finish(backend, state, session_id)
-    return _mfa_challenge(backend, state, pool, client, user, answer)
+    a.finish()
+    return _mfa_challenge(a.backend, a.state, a.pool, a.client, a.user, answer)
 
 
 # ---------------------------------------------------------------------------------------------
