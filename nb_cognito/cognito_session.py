@@ -26,6 +26,7 @@ import math
 import os
 import random
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -173,8 +174,7 @@ class CognitoSession:
             clock=clock, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
         )
         self._auto_refresh = auto_refresh
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._after_fork_in_child)
+        _live_sessions.add(self)  # weakly: a fork hook must not keep every session alive
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -779,7 +779,7 @@ class CognitoSession:
         if state.identity_id:
             identity = AuthSessionResult.success(state.identity_id)
         elif wants_credentials and self.settings.identity_pool_id:
-            identity = AuthSessionResult.failure(state.credentials_error or pending_error)
+            identity = AuthSessionResult.failure(pending_error)
         else:
             identity = AuthSessionResult.failure(no_pool)
         if not wants_credentials:
@@ -792,7 +792,7 @@ class CognitoSession:
         elif creds_ok:
             credentials = AuthSessionResult.success(creds)
         else:
-            credentials = AuthSessionResult.failure(state.credentials_error or pending_error)
+            credentials = AuthSessionResult.failure(pending_error)
         snapshot = CognitoAuthSession(
             is_signed_in=True,
             user_sub_result=AuthSessionResult.success(state.user.user_id),
@@ -976,6 +976,18 @@ class CognitoSession:
         self._refresher.stop()
 
 
+_live_sessions: weakref.WeakSet[CognitoSession] = weakref.WeakSet()
+
+
+def _reset_sessions_after_fork() -> None:
+    for session in list(_live_sessions):
+        session._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_sessions_after_fork)
+
+
 def _json_list(raw: str | None) -> list[str]:
     if not raw:
         return []
@@ -987,5 +999,7 @@ def _json_list(raw: str | None) -> list[str]:
 
 
 def _reason(error: AuthError) -> str:
-    text = str(error)
+    """The first sentence of the error's own message (without its recovery suggestion)."""
+    text = str(error.args[0]) if error.args else ""
+    text = text.removeprefix("Your Cognito session has ended: ")
     return text.split(". ")[0].rstrip(".") if text else type(error).__name__

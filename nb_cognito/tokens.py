@@ -32,7 +32,7 @@ def _b64_json(segment: str) -> dict[str, Any]:
 
 
 def _split(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    if not isinstance(token, str) or token.count(".") != 2:
+    if not isinstance(token, str) or token.count(".") != 2 or not token.isascii():
         raise TokenValidationError("Cognito returned a malformed token (not a JWT).")
     header, payload, _ = token.split(".")
     try:

@@ -17,7 +17,7 @@ from typing import Any
 from . import aws_client
 from .clock import Clock
 from .config import Settings
-from .exceptions import InvalidParameterError, NotAuthorizedError
+from .exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
 from .log_redaction import secrets
 
 __all__ = ["AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
@@ -209,9 +209,12 @@ class UserPoolClient:
     def _outcome(self, response: dict, username: str) -> AuthTokens | Challenge:
         result = response.get("AuthenticationResult")
         if result:
+            id_token, access_token = result.get("IdToken"), result.get("AccessToken")
+            if not all(isinstance(token, str) and token for token in (id_token, access_token)):
+                raise TokenValidationError("Cognito answered without an ID or access token.")
             tokens = AuthTokens(
-                id_token=result["IdToken"],
-                access_token=result["AccessToken"],
+                id_token=id_token,
+                access_token=access_token,
                 refresh_token=result.get("RefreshToken"),
                 expires_in=int(result.get("ExpiresIn", 3600)),
             )

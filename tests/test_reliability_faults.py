@@ -1,0 +1,292 @@
+"""Transient faults during a refresh, and a refresher that answers with bad credentials.
+
+Faults come from the fault proxy between the client and the emulator: throttling
+(``TooManyRequestsException``), a 5xx, a dropped connection, a server slower than
+``network_timeout`` (read timeout), and a server that is down, then back. Whatever the fault,
+the tokens are kept, retries are bounded (3 attempts per call, jittered backoff on the injected
+clock), the error is typed and retryable, and recovery needs no user action.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from test_reliability_support import PASSWORD, Events, delta, refresher_idle, wait_until
+
+from nb_cognito import exceptions as errors
+from nb_cognito.local import ClientSpec, IdentityPoolSpec, LocalSpec, UserSpec
+from nb_cognito.models import AuthEvent
+
+pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
+
+FAULTS = ["throttle", "5xx", "drop", "timeout", "down"]
+ATTEMPTS = 3  # aws_client.call's bound for a refresh
+TIMEOUT = 0.25  # network_timeout while the server is slow; the proxy holds requests twice as long
+
+
+def inject(fault_proxy, fault: str, target: str = "InitiateAuth", session=None) -> None:
+    if fault == "down":
+        fault_proxy.set_down(True)
+    elif fault == "timeout":  # a short network_timeout only while the server is slow
+        session.configure(network_timeout=TIMEOUT)
+        fault_proxy.inject("delay", target=target, times=None, delay=TIMEOUT * 2)
+    else:
+        fault_proxy.inject(fault, target=target, times=None)
+
+
+def heal(fault_proxy, session) -> None:
+    fault_proxy.clear()
+    session.configure(network_timeout=10.0)
+
+
+def attempts_seen(fault_proxy, fault: str, target: str = "InitiateAuth") -> int | None:
+    """Requests that met the fault (None when the port was closed: nothing to count)."""
+    return None if fault == "down" else fault_proxy.fault_counts()[target]
+
+
+@pytest.fixture
+def signed_in(make_session, proxied_settings):
+    def make(**options):
+        session = make_session(proxied_settings, **options)
+        session.sign_in("alice", PASSWORD)
+        return session
+
+    return make
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_expired_tokens_and_a_fault_give_a_retryable_error_and_the_next_call_recovers(
+    signed_in, fault_proxy, local, clock, fault
+):
+    session = signed_in()
+    refresh_token = session.fetch_auth_session().user_pool_tokens_result.unwrap().refresh_token
+    events = Events(session, AuthEvent.TOKEN_REFRESH_FAILURE, AuthEvent.SESSION_EXPIRED)
+    clock.advance(60 * 60 + 5)  # tokens and credentials expired: the mandatory case
+    inject(fault_proxy, fault, session=session)
+    sleeps = len(clock.sleeps)
+    at_fault = local.request_counts()
+
+    for call in (1, 2):
+        with pytest.raises(errors.ServiceUnavailableError) as caught:
+            session.current_credentials()
+        assert caught.value.retryable
+        assert "sign in" not in str(caught.value).lower()  # not a "sign in again" error
+        if fault != "down":
+            assert attempts_seen(fault_proxy, fault) == ATTEMPTS * call, "retries are bounded"
+    backoffs = clock.sleeps[sleeps:]
+    assert len(backoffs) == 2 * (ATTEMPTS - 1)
+    assert all(0 <= s <= 0.2 * 2**i for s, i in zip(backoffs, [0, 1, 0, 1], strict=True))
+    assert len(set(backoffs)) == len(backoffs), "the backoff is jittered"
+
+    assert session.is_signed_in and events.count(AuthEvent.SESSION_EXPIRED) == 0
+    assert session._state.tokens.refresh_token == refresh_token  # the refresh token is kept
+    auth = session.fetch_auth_session()
+    assert auth.is_signed_in
+    assert isinstance(auth.user_pool_tokens_result.error, errors.ServiceUnavailableError)
+
+    if fault == "timeout":  # the proxy still passes on what it held after the client gave up
+        held = fault_proxy.fault_counts()["InitiateAuth"]
+        assert wait_until(lambda: delta(local, at_fault, "InitiateAuth") == (held,))
+    heal(fault_proxy, session)
+    before = local.request_counts()
+    creds = session.current_credentials()  # no sticky error: the next call just works
+    assert creds.expiration.timestamp() > local.clock.time() + 50 * 60
+    assert delta(local, before, "InitiateAuth", "GetCredentialsForIdentity") == (1, 1)
+    assert session.status().last_error is None
+
+
+@pytest.mark.parametrize("fault", ["throttle", "down"])
+def test_advisory_window_fault_warns_keeps_the_old_credentials_and_retries_later(
+    signed_in, fault_proxy, local, clock, caplog, fault
+):
+    session = signed_in()
+    old = session.current_credentials()
+    clock.advance(56 * 60)  # 4 min left: advisory
+    inject(fault_proxy, fault, session=session)
+
+    with caplog.at_level(logging.WARNING, logger="nb_cognito"):
+        assert session.current_credentials() is old  # no error: the old ones are still valid
+    assert any("advisory" in r.getMessage() for r in caplog.records if r.name.startswith("nb_cognito"))
+    failed = attempts_seen(fault_proxy, fault)
+    for _ in range(5):  # within the retry pause: memory reads, no hammering
+        clock.advance(2)
+        assert session.current_credentials() is old
+    assert attempts_seen(fault_proxy, fault) == failed
+
+    fault_proxy.clear()
+    clock.advance(30)  # past the retry pause, still before the mandatory window
+    before = local.request_counts()
+    new = session.current_credentials()
+    assert new != old and delta(local, before, "InitiateAuth") == (1,)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_background_refresher_recovers_by_itself_once_the_fault_clears(
+    signed_in, fault_proxy, local, clock, fault
+):
+    session = signed_in(auto_refresh=True)
+    first = session.fetch_auth_session().user_pool_tokens_result.unwrap()
+    events = Events(
+        session, AuthEvent.TOKEN_REFRESH, AuthEvent.TOKEN_REFRESH_FAILURE, AuthEvent.SESSION_EXPIRED
+    )
+    inject(fault_proxy, fault, session=session)
+    clock.advance(56 * 60)  # past the planned background refresh
+
+    assert events.wait(AuthEvent.TOKEN_REFRESH_FAILURE), "the background refresh was not attempted"
+    assert wait_until(lambda: session._refresher._retry_at is not None)
+    assert session._refresher.running
+    assert session.fetch_auth_session().user_pool_tokens_result.unwrap() == first  # tokens kept
+    if fault != "down":
+        assert attempts_seen(fault_proxy, fault) == ATTEMPTS  # one bounded call, then a pause
+
+    heal(fault_proxy, session)
+    retry_at = session._refresher.next_attempt
+    assert 0 < retry_at - clock.time() <= 2.0  # jittered backoff: 2 s * [0.5, 1) after one failure
+    clock.advance(retry_at - clock.time() + 0.01)
+    assert events.wait(AuthEvent.TOKEN_REFRESH), "no recovery without user action"
+    assert wait_until(lambda: refresher_idle(session))
+    assert events.count(AuthEvent.SESSION_EXPIRED) == 0
+    status = session.status()
+    assert status.last_error is None and status.auto_refresh  # no sticky error
+    assert session.fetch_auth_session().user_pool_tokens_result.unwrap().expiration > first.expiration
+
+
+def test_throttled_identity_pool_keeps_the_tokens_and_recovers(signed_in, fault_proxy, local, clock):
+    session = signed_in()
+    tokens = session.fetch_auth_session().user_pool_tokens_result.unwrap()
+    clock.advance(60 * 60 + 5)
+    inject(fault_proxy, "throttle", target="GetCredentialsForIdentity")
+    auth = session.fetch_auth_session()
+    assert auth.user_pool_tokens_result.is_success  # the token refresh itself worked
+    assert isinstance(auth.aws_credentials_result.error, errors.ServiceUnavailableError)
+    assert attempts_seen(fault_proxy, "throttle", "GetCredentialsForIdentity") == ATTEMPTS
+    assert auth.user_pool_tokens_result.unwrap().refresh_token == tokens.refresh_token
+    fault_proxy.clear()
+    assert session.current_credentials().expiration.timestamp() > local.clock.time()
+
+
+# -- a refresher that answers with partial or already-expired credentials -------------------------
+#
+# No server produces these, so (as COGNITO_EMULATION.md allows) an ``after-call`` handler on the
+# session's own identity client rewrites the parsed answer of GetCredentialsForIdentity.
+
+
+def _drop(field):
+    def corrupt(credentials, now):
+        credentials.pop(field)
+
+    return corrupt
+
+
+def _blank(field):
+    def corrupt(credentials, now):
+        credentials[field] = ""
+
+    return corrupt
+
+
+def _expires(seconds):
+    def corrupt(credentials, now):
+        credentials["Expiration"] = dt.datetime.fromtimestamp(now + seconds, dt.timezone.utc)
+
+    return corrupt
+
+
+def _no_credentials(credentials, now):
+    credentials.clear()
+
+
+def _garbage_expiration(credentials, now):
+    credentials["Expiration"] = "soon"
+
+
+BAD_ANSWERS = {
+    "no-session-token": _drop("SessionToken"),
+    "no-secret": _drop("SecretKey"),
+    "blank-key": _blank("AccessKeyId"),
+    "no-expiration": _drop("Expiration"),
+    "garbage-expiration": _garbage_expiration,
+    "no-credentials": _no_credentials,
+    "already-expired": _expires(-60),
+    "expires-now": _expires(0),
+}
+
+
+def corrupt_credentials(session, local, corrupt):
+    client = session._client("identity")._client("cognito-identity")
+    active = {"on": True}
+
+    def handler(parsed, **_):
+        if active["on"] and "Credentials" in parsed:
+            corrupt(parsed["Credentials"], local.clock.time())
+
+    client.meta.events.register("after-call.cognito-identity.GetCredentialsForIdentity", handler)
+    return active
+
+
+@pytest.fixture
+def short_credentials(local, make_local):
+    """Credentials that live 10 min, tokens 1 h: a credentials-only refresh is easy to reach."""
+    return make_local(
+        LocalSpec(
+            identity_pool=IdentityPoolSpec(credentials_lifetime=600),
+            client=ClientSpec(),
+            users=(UserSpec("alice", PASSWORD),),
+        )
+    )
+
+
+@pytest.mark.parametrize("answer", list(BAD_ANSWERS))
+def test_partial_or_expired_credentials_are_a_clear_error_and_change_nothing(
+    short_credentials, make_session, clock, answer
+):
+    local = short_credentials
+    session = make_session()
+    session.sign_in("alice", PASSWORD)
+    events = Events(session, AuthEvent.CREDENTIALS_REFRESH, AuthEvent.SESSION_EXPIRED)
+    state = session._state
+    corrupt_credentials(session, local, BAD_ANSWERS[answer])
+
+    clock.advance(9 * 60 + 50)  # 10 s left of 10 min: mandatory, but still valid
+    assert session.current_credentials() is state.credentials  # MSAL: aging + failure -> old ones
+    assert session._state.credentials is state.credentials
+
+    clock.advance(20)  # now expired: the failure must surface, typed and readable
+    with pytest.raises(errors.AuthError) as caught:
+        session.current_credentials()
+    message = str(caught.value)
+    assert "credentials" in message.lower()
+    assert not isinstance(caught.value, errors.SessionExpiredError | errors.SignedOutError)
+    after = session._state
+    assert after.credentials is state.credentials  # the previous state is unchanged
+    assert after.tokens is state.tokens and after.identity_id == state.identity_id
+    assert events.count(AuthEvent.CREDENTIALS_REFRESH) == 0
+    assert events.count(AuthEvent.SESSION_EXPIRED) == 0 and session.is_signed_in
+    auth = session.fetch_auth_session()
+    assert auth.user_pool_tokens_result.is_success
+    assert isinstance(auth.aws_credentials_result.error, errors.AuthError)
+
+
+def test_background_refresher_survives_a_bad_answer_and_recovers(short_credentials, make_session, clock):
+    local = short_credentials
+    session = make_session(auto_refresh=True)
+    session.sign_in("alice", PASSWORD)
+    events = Events(session, AuthEvent.CREDENTIALS_REFRESH)
+    corruption = corrupt_credentials(session, local, BAD_ANSWERS["no-session-token"])
+    old = session.current_credentials()
+
+    clock.advance(9 * 60)  # past the planned background refresh of the credentials
+    assert wait_until(lambda: session._refresher._retry_at is not None), "no background attempt"
+    assert session._refresher.running, "a bad answer is no reason to stop refreshing for good"
+    assert session.current_credentials() is old
+
+    corruption["on"] = False
+    retry_at = session._refresher.next_attempt
+    assert 0 < retry_at - clock.time() <= 60  # a later retry, after the longest pause
+    clock.advance(retry_at - clock.time() + 0.01)
+    assert events.wait(AuthEvent.CREDENTIALS_REFRESH)
+    assert events.count(AuthEvent.CREDENTIALS_REFRESH) == 1
+    assert session.current_credentials() != old
+    assert session.status().last_error is None
