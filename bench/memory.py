@@ -71,9 +71,7 @@ def run(ctx: Context) -> BenchResult:
     pycognito = median(steps.get("import pycognito.aws_srp", [0.0]))
     result.note(f"No target was set. Where to save if needed: importing pycognito for its SRP maths "
                 f"costs +{pycognito:.1f} MiB (pycognito/__init__ also loads requests and envs), which "
-                "vendoring the client SRP maths would remove; and aws_client.make_client gives each "
-                "Cognito client its own botocore Session, so their loaders and endpoint data are not "
-                "shared.")
+                "vendoring the client SRP maths would remove.")
     result.note(f"Median of {rounds} fresh interpreters per mode; VmRSS from /proc/self/status. "
                 "nb_cognito's figure includes boto3/botocore (it makes its Cognito calls with them), "
                 "pycognito's SRP module, PyJWT and cryptography.")
