@@ -241,9 +241,9 @@ def _spin_reason(cpu: float | None) -> str:
         "BackgroundRefresher._run called again at once, a busy loop until the un-jittered window "
         "opened (~49,000 empty attempts in 2 s; on the real clock a core spun for up to a minute "
         "every token lifetime). If this shows again, check that _refresh_in_background passes "
-        "early=state.jitter and that _next_background_refresh and _do_refresh agree on when "
-        "something is due; as a safety net, BackgroundRefresher should back off (e.g. 1 s) when a "
-        "successful attempt leaves next_due() <= now."
+        "early=state.jitter and that next_background_refresh and refresh_plan (session_state.py) "
+        "agree on when something is due; as a safety net, BackgroundRefresher should back off "
+        "(e.g. 1 s) when a successful attempt leaves next_due() <= now."
     )
 
 
@@ -271,7 +271,7 @@ def run(ctx: Context) -> BenchResult:
     result.add("token refreshes (InitiateAuth minus sign-ins)", counts["token refreshes"], "8 ± 1",
                abs(counts["token refreshes"] - 8) <= 1,
                "Tokens were refreshed more or less often than once per lifetime; see the refresh "
-               "policy (RefreshPolicy.lead, jitter) in cognito_session.py.")
+               "policy (RefreshPolicy.lead, jitter) in session_state.py.")
     result.add("GetCredentialsForIdentity", counts["GetCredentialsForIdentity"], "8 ± 1",
                abs(counts["GetCredentialsForIdentity"] - 8) <= 1,
                "Credentials were fetched more or less often than once per lifetime.")

@@ -15,21 +15,21 @@ Windows scale with the lifetime of what is refreshed (see :class:`RefreshPolicy`
 
 A background thread (:mod:`nb_cognito.refresher`) refreshes ahead of the advisory window,
 so a long-running cell never meets an expired token.
+
+The states and the rules on them (what is due when, what a caller sees) are in
+:mod:`nb_cognito.session_state`; the sign-in challenges are in :mod:`nb_cognito.sign_in_steps`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import math
 import os
-import random
 import threading
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from .clock import SYSTEM_CLOCK, Clock
 from .config import CognitoConfig, Settings
@@ -38,16 +38,13 @@ from .exceptions import (
     ConfigurationError,
     InvalidParameterError,
     NotAuthorizedError,
-    PasswordResetRequiredError,
     SessionExpiredError,
     SignedOutError,
-    UserNotConfirmedError,
 )
 from .log_redaction import secrets
 from .models import (
     AuthEvent,
     AuthEventPayload,
-    AuthSessionResult,
     AuthUser,
     AWSCredentials,
     CognitoAuthSession,
@@ -56,72 +53,30 @@ from .models import (
     SignInResult,
     SignInStep,
     SignOutResult,
-    UserPoolTokens,
 )
 from .refresher import BackgroundRefresher
+from .session_state import Expired as _Expired
+from .session_state import (
+    RefreshPolicy,
+    due,
+    ended_by,
+    failed_snapshot,
+    fresh_until,
+    next_background_refresh,
+    refresh_plan,
+    session_status,
+    signed_in_snapshot,
+    signed_in_state,
+    signed_out_snapshot,
+)
+from .session_state import SignedIn as _SignedIn
+
+if TYPE_CHECKING:
+    from .sign_in_steps import PendingSignIn
 
 __all__ = ["CognitoSession", "RefreshPolicy"]
 
 log = logging.getLogger("nb_cognito")
-
-# Errors after which the refresh token can never work again (amplify-js PR #14568).
-_DEFINITIVE = (
-    NotAuthorizedError,
-    SessionExpiredError,
-    PasswordResetRequiredError,
-    UserNotConfirmedError,
-)
-
-
-@dataclass(frozen=True)
-class RefreshPolicy:
-    """When to refresh something that lives ``lifetime`` seconds.
-
-    The advisory lead is 10 % of the lifetime, capped at ``max_lead`` (5 min for 1-hour
-    tokens, 30 s for 5-minute ones), so short lifetimes never cause refresh storms and 1-hour
-    tokens are refreshed about once an hour. The mandatory lead is 40 % of that.
-    The background refresher starts up to ``jitter`` of the lead earlier.
-    """
-
-    fraction: float = 0.10
-    max_lead: float = 300.0
-    min_lead: float = 1.0
-    mandatory_fraction: float = 0.4
-    jitter: float = 0.2
-
-    def lead(self, lifetime: float) -> float:
-        return max(self.min_lead, min(self.max_lead, lifetime * self.fraction))
-
-    def mandatory_lead(self, lifetime: float) -> float:
-        return self.lead(lifetime) * self.mandatory_fraction
-
-
-@dataclass(frozen=True)
-class _SignedIn:
-    user: AuthUser
-    tokens: UserPoolTokens
-    token_lifetime: float
-    skew: float  # server time minus local time, estimated from the ID token's iat
-    jitter: float  # seconds the background refresh starts early, chosen per token generation
-    identity_id: str | None = None
-    credentials: AWSCredentials | None = None
-    credentials_lifetime: float = 0.0
-    credentials_error: AuthError | None = None
-    last_refresh: float | None = None
-
-
-@dataclass(frozen=True)
-class _Expired:
-    user: AuthUser
-    error: SessionExpiredError
-
-
-@dataclass
-class _PendingSignIn:
-    client: Any
-    challenge: Any = field(repr=False)
-    totp_secret: str | None = field(default=None, repr=False)
-    totp_session: str | None = field(default=None, repr=False)
 
 
 class _Flight:
@@ -130,10 +85,6 @@ class _Flight:
     def __init__(self) -> None:
         self.done = threading.Event()
         self.error: AuthError | None = None
-
-
-def _at(timestamp: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
 
 
 class CognitoSession:
@@ -156,7 +107,7 @@ class CognitoSession:
         self.policy = policy or RefreshPolicy()
         self._lock = threading.RLock()
         self._state: _SignedIn | _Expired | None = None
-        self._pending: _PendingSignIn | None = None
+        self._pending: PendingSignIn | None = None
         self._flight: _Flight | None = None
         self._snapshot: CognitoAuthSession | None = None
         self._fresh_until = -math.inf
@@ -334,36 +285,20 @@ class CognitoSession:
             )
         if not isinstance(challenge_response, str):
             raise InvalidParameterError("The answer must be text.")
-        client, challenge = pending.client, pending.challenge
-        answer = (
-            challenge_response.strip() if challenge.name != "NEW_PASSWORD_REQUIRED" else challenge_response
-        )
+        from .sign_in_steps import respond
+
         try:
-            if challenge.name == "MFA_SETUP":
-                session = client.verify_software_token(pending.totp_session, answer)
-                outcome = client.respond(replace(challenge, session=session), {})
-            elif challenge.name == "NEW_PASSWORD_REQUIRED":
-                outcome = client.respond(challenge, {"NEW_PASSWORD": answer})
-            elif challenge.name == "SOFTWARE_TOKEN_MFA":
-                outcome = client.respond(challenge, {"SOFTWARE_TOKEN_MFA_CODE": answer})
-            elif challenge.name == "SMS_MFA":
-                outcome = client.respond(challenge, {"SMS_MFA_CODE": answer})
-            elif challenge.name == "SELECT_MFA_TYPE":
-                choice = {"TOTP": "SOFTWARE_TOKEN_MFA", "SMS": "SMS_MFA"}.get(answer.upper(), answer)
-                if choice not in ("SOFTWARE_TOKEN_MFA", "SMS_MFA"):
-                    raise InvalidParameterError("Answer 'TOTP' or 'SMS' to choose an MFA method.")
-                outcome = client.respond(challenge, {"ANSWER": choice})
-            else:  # pragma: no cover - _advance refuses unknown challenges
-                raise AuthError(f"Unsupported challenge {challenge.name}.")
+            outcome = respond(pending, challenge_response)
         except NotAuthorizedError:
             with self._lock:  # Cognito ended this sign-in attempt (session expired, too many tries)
                 self._pending = None
             raise
         # Any other error (a wrong code, a refused new password, a network failure) leaves the
         # same step open, to be answered again.
-        return self._advance(client, outcome)
+        return self._advance(pending.client, outcome)
 
     def _advance(self, client: Any, outcome: Any) -> SignInResult:
+        from .sign_in_steps import next_step
         from .userpool import AuthTokens
 
         if isinstance(outcome, AuthTokens):
@@ -371,41 +306,7 @@ class CognitoSession:
                 self._pending = None
             self._complete_sign_in(outcome)
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
-        challenge = outcome
-        params = challenge.parameters
-        pending = _PendingSignIn(client, challenge)
-        if challenge.name == "NEW_PASSWORD_REQUIRED":
-            required = _json_list(params.get("requiredAttributes"))
-            step = SignInNextStep(
-                SignInStep.CONFIRM_SIGN_IN_WITH_NEW_PASSWORD,
-                missing_attributes=tuple(a.removeprefix("userAttributes.") for a in required),
-            )
-        elif challenge.name == "SOFTWARE_TOKEN_MFA":
-            step = SignInNextStep(SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE)
-        elif challenge.name == "SMS_MFA":
-            step = SignInNextStep(
-                SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE,
-                code_destination=params.get("CODE_DELIVERY_DESTINATION"),
-            )
-        elif challenge.name == "SELECT_MFA_TYPE":
-            names = {"SOFTWARE_TOKEN_MFA": "TOTP", "SMS_MFA": "SMS"}
-            allowed = tuple(names.get(m, m) for m in _json_list(params.get("MFAS_CAN_CHOOSE")))
-            step = SignInNextStep(
-                SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION, allowed_mfa_types=allowed or ("TOTP", "SMS")
-            )
-        elif challenge.name == "MFA_SETUP":
-            secret, session = client.associate_software_token(challenge)
-            pending.totp_secret, pending.totp_session = secret, session
-            step = SignInNextStep(
-                SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP,
-                totp_setup_uri=client.totp_uri(secret, challenge.username),
-                totp_shared_secret=secret,
-            )
-        else:
-            raise AuthError(
-                f"Cognito asked for the {challenge.name} challenge, which nb_cognito does not support.",
-                recovery_suggestion="Use a different app client or sign-in flow.",
-            )
+        step, pending = next_step(client, outcome)
         with self._lock:
             self._pending = pending
         return SignInResult(False, step)
@@ -415,35 +316,11 @@ class CognitoSession:
         verifier = self._client("verifier")
         id_claims = verifier.verify(tokens.id_token, token_use="id")
         access_claims = verifier.verify(tokens.access_token, token_use="access")
-        if id_claims.get("sub") != access_claims.get("sub"):
-            from .exceptions import TokenValidationError
-
-            raise TokenValidationError("The ID and access tokens belong to different users.")
-        refresh_token = tokens.refresh_token or (previous.tokens.refresh_token if previous else None)
-        if not refresh_token:
-            raise NotAuthorizedError("Cognito signed in without a refresh token.")
-        issued, expires = float(id_claims["iat"]), float(min(id_claims["exp"], access_claims["exp"]))
-        lifetime = expires - issued
-        user = AuthUser(
-            username=str(id_claims.get("cognito:username") or access_claims.get("username")),
-            user_id=str(id_claims["sub"]),
+        state = signed_in_state(
+            tokens, id_claims, access_claims, previous=previous, policy=self.policy, now=self.clock.time()
         )
-        if previous is not None and previous.user.user_id != user.user_id:
-            from .exceptions import TokenValidationError
-
-            raise TokenValidationError("The refreshed tokens belong to another user.")
-        secrets.add(tokens.id_token, tokens.access_token, refresh_token)
-        return _SignedIn(
-            user=user,
-            tokens=UserPoolTokens(tokens.id_token, tokens.access_token, refresh_token, _at(expires)),
-            token_lifetime=lifetime,
-            skew=issued - self.clock.time(),
-            jitter=random.uniform(0, self.policy.jitter * self.policy.lead(lifetime)),
-            identity_id=previous.identity_id if previous else None,
-            credentials=previous.credentials if previous else None,
-            credentials_lifetime=previous.credentials_lifetime if previous else 0.0,
-            last_refresh=self.clock.time(),
-        )
+        secrets.add(state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token)
+        return state
 
     def _complete_sign_in(self, tokens: Any) -> None:
         state = self._new_state(tokens, previous=None)
@@ -507,7 +384,7 @@ class CognitoSession:
         if state is None:
             return self._signed_out_snapshot()
         if isinstance(state, _Expired):
-            return self._failed_snapshot(state.error, signed_in=True, user=state.user)
+            return failed_snapshot(state.error, signed_in=True, user=state.user)
         error: AuthError | None = None
         try:
             self._ensure_fresh(force)
@@ -515,7 +392,7 @@ class CognitoSession:
             error = failure
         state = self._state
         if isinstance(state, _Expired):
-            return self._failed_snapshot(state.error, signed_in=True, user=state.user)
+            return failed_snapshot(state.error, signed_in=True, user=state.user)
         if state is None:
             return self._signed_out_snapshot()
         return self._build_snapshot(state, error)
@@ -528,8 +405,8 @@ class CognitoSession:
         if force:
             self._refresh(force_tokens=True, force_credentials=True, blocking=True)
             return
-        due, mandatory = self._due(state, now)
-        if not due:
+        is_due, mandatory = due(state, self.policy, now, wants_credentials=self._wants_credentials())
+        if not is_due:
             return
         if mandatory:
             self._refresh(force_tokens=False, force_credentials=False, blocking=True)
@@ -548,21 +425,6 @@ class CognitoSession:
             return self._client("identity").enabled
         except ConfigurationError:
             return False
-
-    def _due(self, state: _SignedIn, now: float) -> tuple[bool, bool]:
-        """(refresh due, mandatory) at local time ``now``."""
-        server_now = now + state.skew
-        token_left = state.tokens.expiration.timestamp() - server_now
-        due = token_left < self.policy.lead(state.token_lifetime)
-        mandatory = token_left < self.policy.mandatory_lead(state.token_lifetime)
-        if self._wants_credentials():
-            creds = state.credentials
-            if creds is None:
-                return True, True
-            creds_left = creds.expiration.timestamp() - server_now
-            due = due or creds_left < self.policy.lead(state.credentials_lifetime)
-            mandatory = mandatory or creds_left < self.policy.mandatory_lead(state.credentials_lifetime)
-        return due, mandatory
 
     def _refresh(
         self, *, force_tokens: bool, force_credentials: bool, blocking: bool, early: float = 0.0
@@ -604,25 +466,15 @@ class CognitoSession:
             raise state.error
         if state is None:
             raise SignedOutError("Nobody is signed in.")
-        now = self.clock.time()
-        server_now = now + state.skew
-        wants_credentials = self._wants_credentials()
-        token_left = state.tokens.expiration.timestamp() - server_now
-        token_lead = self.policy.lead(state.token_lifetime) + early
-        creds = state.credentials
-        creds_left = creds.expiration.timestamp() - server_now if creds else -math.inf
-        creds_lead = self.policy.lead(state.credentials_lifetime or state.token_lifetime) + early
-        refresh_credentials = wants_credentials and (
-            force_credentials or force_tokens or creds_left < creds_lead
+        refresh_tokens, refresh_credentials = refresh_plan(
+            state,
+            self.policy,
+            self.clock.time(),
+            wants_credentials=self._wants_credentials(),
+            force_tokens=force_tokens,
+            force_credentials=force_credentials,
+            early=early,
         )
-        # Tokens are refreshed when due, and before credentials whenever the ID token has less
-        # than a lead left: an expired ID token is never sent to the identity pool.
-        refresh_tokens = force_tokens or token_left < token_lead
-        if refresh_tokens and wants_credentials and creds_left < 2 * creds_lead:
-            refresh_credentials = True  # keep both on one schedule: one wake-up per lifetime
-        if refresh_credentials and token_left < token_lead:
-            refresh_tokens = True
-
         if refresh_tokens:
             state = self._refresh_tokens(state)
         if refresh_credentials:
@@ -706,10 +558,8 @@ class CognitoSession:
     def _refresh_failed(self, state: _SignedIn, error: AuthError) -> None:
         """Record a failed token refresh; end the session if the error is definitive. Raises."""
         self.last_error = error
-        if isinstance(error, _DEFINITIVE):
-            expired = SessionExpiredError(
-                f"Your Cognito session has ended and cannot be refreshed ({_reason(error)})."
-            )
+        expired = ended_by(error)
+        if expired is not None:
             with self._lock:
                 ended = self._state is state
                 if ended:
@@ -733,16 +583,7 @@ class CognitoSession:
         state = self._state
         if not isinstance(state, _SignedIn):
             return None
-        token_due = state.tokens.expiration.timestamp() - state.skew - self.policy.lead(state.token_lifetime)
-        due = token_due
-        if state.credentials is not None and self._wants_credentials():
-            creds_due = (
-                state.credentials.expiration.timestamp()
-                - state.skew
-                - self.policy.lead(state.credentials_lifetime)
-            )
-            due = min(due, creds_due)
-        return due - state.jitter
+        return next_background_refresh(state, self.policy, wants_credentials=self._wants_credentials())
 
     def _refresh_in_background(self) -> None:
         state = self._state
@@ -765,101 +606,40 @@ class CognitoSession:
 
     def _build_snapshot(self, state: _SignedIn, error: AuthError | None) -> CognitoAuthSession:
         now = self.clock.time()
-        server_now = now + state.skew
-        tokens_ok = state.tokens.expiration.timestamp() > server_now
-        creds = state.credentials
-        creds_ok = creds is not None and creds.expiration.timestamp() > server_now
         wants_credentials = self._wants_credentials()
-        no_pool = ConfigurationError(
-            "No identity pool is configured, so there is no identity id.",
-            recovery_suggestion="Set identity_pool_id (configure(), %cognito_login --identity-pool-id, "
-            "or NB_COGNITO_IDENTITY_POOL_ID).",
+        snapshot = signed_in_snapshot(
+            state,
+            now,
+            error=error,
+            last_error=self.last_error,
+            wants_credentials=wants_credentials,
+            identity_pool=wants_credentials and bool(self.settings.identity_pool_id),
         )
-        pending_error = error or state.credentials_error or self.last_error or AuthError("Not available yet.")
-        if state.identity_id:
-            identity = AuthSessionResult.success(state.identity_id)
-        elif wants_credentials and self.settings.identity_pool_id:
-            identity = AuthSessionResult.failure(pending_error)
-        else:
-            identity = AuthSessionResult.failure(no_pool)
-        if not wants_credentials:
-            credentials = AuthSessionResult.failure(
-                ConfigurationError(
-                    "No identity pool or role ARN is configured, so there are no AWS credentials.",
-                    recovery_suggestion=no_pool.recovery_suggestion,
-                )
+        if error is None:
+            until = fresh_until(
+                state,
+                self.policy,
+                now,
+                wants_credentials=wants_credentials,
+                retry_not_before=self._retry_not_before,
             )
-        elif creds_ok:
-            credentials = AuthSessionResult.success(creds)
-        else:
-            credentials = AuthSessionResult.failure(pending_error)
-        snapshot = CognitoAuthSession(
-            is_signed_in=True,
-            user_sub_result=AuthSessionResult.success(state.user.user_id),
-            identity_id_result=identity,
-            aws_credentials_result=credentials,
-            user_pool_tokens_result=(
-                AuthSessionResult.success(state.tokens)
-                if tokens_ok
-                else AuthSessionResult.failure(pending_error)
-            ),
-        )
-        if error is None and tokens_ok and (creds_ok or not wants_credentials) and self._state is state:
-            fresh_until = (
-                state.tokens.expiration.timestamp() - state.skew - self.policy.lead(state.token_lifetime)
-            )
-            if wants_credentials and creds is not None:
-                fresh_until = min(
-                    fresh_until,
-                    creds.expiration.timestamp() - state.skew - self.policy.lead(state.credentials_lifetime),
-                )
-            # After a failed advisory refresh, answer from memory until the retry time, but
-            # never past the start of the mandatory window.
-            mandatory_at = (
-                state.tokens.expiration.timestamp()
-                - state.skew
-                - self.policy.mandatory_lead(state.token_lifetime)
-            )
-            fresh_until = max(fresh_until, min(self._retry_not_before, mandatory_at))
-            with self._lock:
-                if self._state is state:
-                    self._snapshot, self._fresh_until = snapshot, fresh_until
+            if until is not None:
+                with self._lock:
+                    if self._state is state:
+                        self._snapshot, self._fresh_until = snapshot, until
         return snapshot
 
-    def _failed_snapshot(
-        self, error: AuthError, *, signed_in: bool, user: AuthUser | None = None
-    ) -> CognitoAuthSession:
-        failure: AuthSessionResult[Any] = AuthSessionResult.failure(error)
-        return CognitoAuthSession(
-            is_signed_in=signed_in,
-            user_sub_result=AuthSessionResult.success(user.user_id) if user and not signed_in else failure,
-            identity_id_result=failure,
-            aws_credentials_result=failure,
-            user_pool_tokens_result=failure,
-        )
-
     def _signed_out_snapshot(self) -> CognitoAuthSession:
-        signed_out = SignedOutError("Nobody is signed in.")
-        snapshot = self._failed_snapshot(signed_out, signed_in=False)
         try:
             settings = self.settings
         except ConfigurationError:
-            return snapshot
+            return signed_out_snapshot()
         if not (settings.allow_guest and settings.identity_pool_id):
-            return snapshot
+            return signed_out_snapshot()
         try:
-            identity_id, creds = self._guest_credentials()
+            return signed_out_snapshot(self._guest_credentials())
         except AuthError as error:
-            return replace(
-                snapshot,
-                identity_id_result=AuthSessionResult.failure(error),
-                aws_credentials_result=AuthSessionResult.failure(error),
-            )
-        return replace(
-            snapshot,
-            identity_id_result=AuthSessionResult.success(identity_id),
-            aws_credentials_result=AuthSessionResult.success(creds),
-        )
+            return signed_out_snapshot(error)
 
     def _guest_credentials(self) -> tuple[str, AWSCredentials]:
         """Unauthenticated identity-pool credentials, when ``allow_guest`` is set."""
@@ -932,28 +712,11 @@ class CognitoSession:
     def status(self) -> SessionStatus:
         """What ``%cognito_session`` and the widget show: who, until when, and the refresh state."""
         state = self._state
-        next_attempt = self._refresher.next_attempt if isinstance(state, _SignedIn) else None
-        error = self.last_error or self._refresher.last_error
-        if isinstance(state, _SignedIn):
-            creds = state.credentials
-            return SessionStatus(
-                signed_in=True,
-                expired=False,
-                user=state.user,
-                identity_id=state.identity_id,
-                tokens_expiration=state.tokens.expiration,
-                credentials_expiration=creds.expiration if creds else None,
-                access_key_hint=creds.access_key_hint if creds else None,
-                last_refresh=_at(state.last_refresh) if state.last_refresh else None,
-                next_refresh=_at(next_attempt) if next_attempt is not None else None,
-                last_error=str(error) if error else None,
-                auto_refresh=self._refresher.running,
-            )
-        return SessionStatus(
-            signed_in=False,
-            expired=isinstance(state, _Expired),
-            user=state.user if isinstance(state, _Expired) else None,
-            last_error=str(state.error) if isinstance(state, _Expired) else None,
+        return session_status(
+            state,
+            next_attempt=self._refresher.next_attempt if isinstance(state, _SignedIn) else None,
+            error=self.last_error or self._refresher.last_error,
+            auto_refresh=self._refresher.running,
         )
 
     def __repr__(self) -> str:
@@ -986,20 +749,3 @@ def _reset_sessions_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_sessions_after_fork)
-
-
-def _json_list(raw: str | None) -> list[str]:
-    if not raw:
-        return []
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def _reason(error: AuthError) -> str:
-    """The first sentence of the error's own message (without its recovery suggestion)."""
-    text = str(error.args[0]) if error.args else ""
-    text = text.removeprefix("Your Cognito session has ended: ")
-    return text.split(". ")[0].rstrip(".") if text else type(error).__name__

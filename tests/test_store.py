@@ -304,20 +304,21 @@ _CRASH = """
 import os, signal, sys
 from nb_cognito import store
 from nb_cognito.config import Settings
+from nb_cognito.store import file_backend
 
 entry = store.RememberedEntry(
     user_pool_id="us-east-1_Crash", client_id="crashclient", username="alice", login_name=None,
     user_id=None, region="us-east-1", endpoint_url=None, identity_pool_id=None, identity_id=None,
     saved_at=2.0, location="", refresh_token=sys.argv[2],
 )
-real_write = store._write_all
+real_write = file_backend._write_all
 def crash(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 if sys.argv[1] == "mid-write":
     def half(fd, payload):
         real_write(fd, payload[: len(payload) // 2])
         crash()
-    store._write_all = half
+    file_backend._write_all = half
 else:
     os.replace = crash
 store._FileStore(store.store_directory()).save(entry)
@@ -407,7 +408,7 @@ def test_a_directory_others_can_read_is_refused(make_session, store_dir, caplog)
 def test_a_store_owned_by_someone_else_is_refused(make_session, store_dir, monkeypatch, caplog):
     session = make_session()
     session.sign_in("alice", PASSWORD)
-    monkeypatch.setattr(store.os, "getuid", lambda: os.stat(store_dir).st_uid + 1)
+    monkeypatch.setattr(os, "getuid", lambda: os.stat(store_dir).st_uid + 1)
     assert store.remembered(session.settings) is None
     assert any("belongs to another user" in r.getMessage() for r in caplog.records)
 

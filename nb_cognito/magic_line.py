@@ -1,0 +1,313 @@
+"""A magic's line must never leak a password: parse it without repeating it, refuse a password
+typed on it, and take a refused line out of the history.
+
+The text of a magic's line is kept in ``In``, ``_ih``, IPython's history database and the
+saved notebook. So :func:`_parse` refuses a line that holds a password option or a
+``password=...`` word, and its error messages never quote what was typed; before refusing,
+:func:`_forget_current_line` replaces the line, wherever IPython keeps it, by one with only
+the safe arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import shlex
+from typing import Any, NoReturn
+
+from IPython.core import magic_arguments
+from IPython.core.error import UsageError
+
+log = logging.getLogger("nb_cognito")
+
+_NO_PASSWORD_ON_LINE = (
+    "Never type a password on the %cognito_login line: the line is kept in In, _ih, IPython's "
+    "history and the saved notebook. Run `%cognito_login USERNAME` and type it at the hidden "
+    "prompt, use `%cognito_login --widget`, or set NB_COGNITO_PASSWORD in the kernel's "
+    "environment. (What you typed is not repeated here; if it was a real password, change it.)"
+)
+_NO_PASSWORD_ON_LINE_FORGOTTEN = (
+    "Never type a password on the %cognito_login line: the line is kept in In, _ih, IPython's "
+    "history and the saved notebook. Run `%cognito_login USERNAME` and type it at the hidden "
+    "prompt, use `%cognito_login --widget`, or set NB_COGNITO_PASSWORD in the kernel's "
+    "environment. (What you typed is not repeated here. The line was removed from {where}; "
+    "if it was a real password, still change it if the notebook was saved or shared before now.)"
+)
+
+# --password, --passwd, --pw, --pass=..., -p, -pSECRET: options that can only mean a password.
+_PASSWORD_OPTION = re.compile(r"^(--?(pass|pw)|-p)", re.IGNORECASE)
+# -pSECRET: a short option with its value attached (but -p, -pw, -pass... take the next word).
+_ATTACHED_VALUE = re.compile(r"^-(?!-)(?!(p|pw|pwd|pass|passwd|password)$)..", re.IGNORECASE)
+# A word such as password=... among the positional arguments.
+_PASSWORD_ASSIGNMENT = re.compile(r"^(password|passwd|passwort|pass|pwd|pw)\s*[=:]", re.IGNORECASE)
+
+
+# -- parsing a line without ever repeating it ---------------------------------------------------
+
+
+def _parse(magic: Any, line: str) -> argparse.Namespace:
+    """Parse ``line`` for ``magic``; every error message leaves out what the user typed.
+
+    magic_arguments' own errors repeat the offending value, which may be a password
+    typed by mistake, so they are replaced.
+    """
+    from IPython.utils.process import arg_split
+
+    name = magic_arguments.real_name(magic)
+    argv = arg_split(line, strict=False)
+    if any(_PASSWORD_OPTION.match(word) or _PASSWORD_ASSIGNMENT.match(word) for word in argv):
+        _refuse_password_on_line(magic, name, line)
+    parser = magic.parser
+    problem: str | None = None
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except UsageError as error:  # argparse's message, maybe quoting a value
+        problem = _scrub_argparse_message(str(error), argv, parser)
+    if problem is not None:  # raised outside the except block: no __context__ holding the value
+        raise UsageError(f"%{name}: {problem} See %{name}? for help.")
+    if extra:
+        if any(word.startswith("-") for word in extra):
+            raise UsageError(
+                f"%{name} got an option it does not know; its options are "
+                f"{', '.join(_option_names(parser))}. See %{name}? for help. "
+                "(The line is not repeated here, in case it held a password.)"
+            )
+        if name == "cognito_login":
+            _refuse_password_on_line(
+                magic, name, line, " %cognito_login takes at most one word: the username."
+            )
+        raise UsageError(f"%{name} takes no positional arguments. See %{name}? for help.")
+    return args
+
+
+def _refuse_password_on_line(magic: Any, name: str, line: str, detail: str = "") -> NoReturn:
+    """Take the line out of the session's history (and the cell), then refuse it."""
+    shell = getattr(getattr(magic, "__self__", None), "shell", None)
+    where = _forget_current_line(shell, line, magic.parser, name=name)
+    message = _NO_PASSWORD_ON_LINE_FORGOTTEN.format(where=where) if where else _NO_PASSWORD_ON_LINE
+    raise UsageError(message + detail)
+
+
+# -- taking a refused line out of the history ------------------------------------------------------
+
+
+def _forget_current_line(
+    shell: Any, line: str, parser: argparse.ArgumentParser, *, name: str = "cognito_login"
+) -> str | None:
+    """Replace the current cell's ``%name line`` by ``%name <safe arguments>`` (the words
+    ``parser`` knows to be safe) wherever IPython keeps it: In/_ih, _i<N> (and, through
+    ``_i00``, the later _i/_ii/_iii), the history database (its write cache and its row) and,
+    in a Jupyter kernel, the cell itself.
+
+    Returns where the line was removed from, for the message; None when the current cell does
+    not hold the line (e.g. the magic was called from code) or something failed. Never raises.
+    """
+    try:
+        return _forget(shell, line, parser, name)
+    except Exception:  # the refusal must still happen; say nothing was removed
+        log.debug("nb_cognito could not remove the refused line from the history.", exc_info=True)
+        return None
+
+
+def _forget(shell: Any, line: str, parser: argparse.ArgumentParser, name: str) -> str | None:
+    history = getattr(shell, "history_manager", None)
+    if history is None or not line.strip():
+        return None
+    kept, dropped = _safe_words(parser, _split(line))
+    safe = " ".join(shlex.quote(word) for word in kept)
+    raws, parseds = history.input_hist_raw, history.input_hist_parsed
+    if len(raws) < 2 or len(parseds) != len(raws):
+        return None
+    number = len(raws) - 1  # the cell being run: stored before it runs
+    raw, parsed = raws[-1], parseds[-1]
+    new_raw = _redact(raw, name, line, safe, dropped, parsed=False)
+    new_parsed = _redact(parsed, name, line, safe, dropped, parsed=True)
+    if new_raw is None and new_parsed is None:
+        return None
+    new_raw = raw if new_raw is None else new_raw
+    new_parsed = parsed if new_parsed is None else new_parsed
+    swap = {raw: new_raw, parsed: new_parsed}
+    raws[-1], parseds[-1] = new_raw, new_parsed
+    ns = shell.user_ns
+    for key in ("In", "_ih"):  # both are input_hist_parsed, unless someone rebound them
+        hist = ns.get(key)
+        if isinstance(hist, list) and len(hist) > number and hist[number] == parsed:
+            hist[number] = new_parsed
+    for key in (f"_i{number}", "_i", "_ii", "_iii"):
+        if isinstance(ns.get(key), str) and ns[key] in swap:
+            ns[key] = swap[ns[key]]
+    for trait in ("_i00", "_i", "_ii", "_iii"):  # _i00 becomes _i, then _ii, _iii in later cells
+        if getattr(history, trait, None) in swap:
+            setattr(history, trait, swap[getattr(history, trait)])
+    _forget_in_database(history, number, raw, parsed, new_raw, new_parsed)
+    where = "this session's history (In, _ih, the _i variables and IPython's history database)"
+    if _in_kernel(shell):  # Jupyter: a payload that replaces the cell's text in the notebook
+        shell.set_next_input(new_raw, replace=True)
+        where += " and from this cell"
+    return where
+
+
+def _forget_in_database(history: Any, number: int, raw: str, parsed: str, new_raw: str,
+                        new_parsed: str) -> None:
+    """Redact line ``number`` in the write cache (so any later flush writes the redacted text),
+    flush, then fix the row if the saving thread had already written it.
+
+    Both the saving thread's flush and this run under ``db_input_cache_lock``; a row the
+    thread wrote is committed before it lets the lock go.
+    """
+    lock = history.db_input_cache_lock
+    with lock:
+        cache = history.db_input_cache
+        for index, (line_number, source, source_raw) in enumerate(cache):
+            if line_number == number:
+                cache[index] = (
+                    line_number,
+                    new_parsed if source == parsed else source,
+                    new_raw if source_raw == raw else source_raw,
+                )
+    if not getattr(history, "enabled", False):
+        return
+    history.writeout_cache()
+    with lock, history.db:
+        history.db.execute(
+            "UPDATE history SET source=?, source_raw=? WHERE session=? AND line=? "
+            "AND (source=? OR source_raw=?)",
+            (new_parsed, new_raw, history.session_number, number, parsed, raw),
+        )
+
+
+def _split(line: str) -> list[str]:
+    from IPython.utils.process import arg_split
+
+    return arg_split(line, strict=False)
+
+
+def _safe_words(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[list[str], list[str]]:
+    """(kept, dropped): the words of ``argv`` that are known options (with their values), known
+    flags and the first positional word; the rest (password options and their values,
+    ``password=...``, unknown options, extra words) is dropped. Doubtful words are dropped."""
+    options = {s: action for action in parser._actions for s in action.option_strings}
+    positionals = sum(1 for action in parser._actions if not action.option_strings)
+    kept: list[str] = []
+    dropped: list[str] = []
+    index = 0
+
+    def take_value() -> None:  # the next word, when it is not an option, is this option's value
+        nonlocal index
+        if index < len(argv) and not argv[index].startswith("-"):
+            dropped.append(argv[index])
+            index += 1
+
+    while index < len(argv):
+        word = argv[index]
+        index += 1
+        if word.startswith("-"):
+            option, equals, _ = word.partition("=")
+            action = options.get(option)
+            if action is None:  # a password option, or one we do not know: drop it and its value
+                dropped.append(word)
+                if not equals and not _ATTACHED_VALUE.match(word):
+                    take_value()
+            elif action.nargs == 0:
+                (dropped if equals else kept).append(word)
+            elif equals:
+                kept.append(word)
+            elif index < len(argv) and not argv[index].startswith("-"):
+                kept += [word, argv[index]]
+                index += 1
+            else:
+                dropped.append(word)
+        elif _PASSWORD_ASSIGNMENT.match(word):
+            dropped.append(word)
+            if word.rstrip().endswith(("=", ":")):
+                take_value()
+        elif positionals:
+            positionals -= 1
+            kept.append(word)
+        else:
+            dropped.append(word)
+    return kept, dropped
+
+
+def _redact(text: str, name: str, line: str, safe: str, dropped: list[str], *, parsed: bool) -> str | None:
+    """``text`` (a cell, raw or as IPython transformed it) with the ``%name line`` in it
+    replaced by ``%name safe``; None when it does not hold that line.
+
+    Only the lines (with their ``\\`` continuations) that call the magic change. If the line
+    cannot be found as such but the text still holds what was dropped, the whole text is
+    replaced by the redacted magic line: losing the rest of the cell beats keeping a password.
+    """
+    needle, replacement = (repr(line), repr(safe)) if parsed else (line, safe)
+    pieces = text.split("\n")
+    out: list[str] = []
+    found = False
+    start = 0
+    while start < len(pieces):
+        end = start
+        while end < len(pieces) - 1 and pieces[end].rstrip().endswith("\\"):
+            end += 1
+        block = pieces[start:end + 1]
+        joined = " ".join([p.rstrip()[:-1] for p in block[:-1]] + [block[-1]])  # as IPython joins them
+        at = joined.find(name)
+        position = joined.find(needle, at + len(name)) if at >= 0 else -1
+        if position < 0:
+            out.extend(block)
+        else:
+            found = True
+            before, after = joined[:position], joined[position + len(needle):]
+            out.append(before + replacement + after if replacement else before.rstrip() + after)
+        start = end + 1
+    if found:
+        return "\n".join(out)
+    if name in text and any(secret in text for secret in _secret_pieces(dropped)):
+        magic = f"%{name} {safe}".rstrip()
+        return f"get_ipython().run_line_magic({name!r}, {safe!r})" if parsed else magic
+    return None
+
+
+def _secret_pieces(dropped: list[str]) -> set[str]:
+    """What in the dropped words may be a password: values, not option names."""
+    pieces: set[str] = set()
+    for word in dropped:
+        if word.startswith("--"):
+            pieces.add(word.partition("=")[2])
+        elif word.startswith("-"):
+            pieces.add(word.partition("=")[2] if "=" in word else word[2:])
+        else:
+            pieces |= {word, re.split(r"[=:]", word, maxsplit=1)[-1]}
+    return {piece for piece in pieces if len(piece) > 1}
+
+
+def _option_names(parser: argparse.ArgumentParser) -> list[str]:
+    return [s for action in parser._actions for s in action.option_strings if s.startswith("--")]
+
+
+def _scrub_argparse_message(message: str, argv: list[str], parser: argparse.ArgumentParser) -> str:
+    """argparse's message with every piece of the line that could be a password hidden.
+
+    Pieces shorter than Cognito's minimum password length (6) are left, as are our own
+    option names, so that the message stays readable.
+    """
+    known = sorted({s for action in parser._actions for s in action.option_strings}, key=len, reverse=True)
+    typed: set[str] = set()
+    for word in argv:  # every piece argparse may quote: the word, --opt=VALUE, -xVALUE
+        typed.add(word)
+        typed.update(word.split("=", 1))
+        if word.startswith("-") and not word.startswith("--"):
+            typed.add(word[2:])
+    typed |= {repr(word)[1:-1] for word in typed}  # argparse quotes some values with %r
+    for index, option in enumerate(known):  # keep option names out of harm's way
+        message = message.replace(option, f"\0{index}\0")
+    for word in sorted(typed, key=len, reverse=True):
+        if len(word) >= 6:
+            message = message.replace(word, "<hidden>")
+    for index, option in enumerate(known):
+        message = message.replace(f"\0{index}\0", option)
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith(".") else message + "."
+
+
+def _in_kernel(shell: Any) -> bool:
+    """True in a Jupyter kernel (where clear_output clears the cell) rather than a terminal."""
+    return getattr(shell, "kernel", None) is not None

@@ -1,0 +1,362 @@
+"""The session's values and the rules on them: no lock, no network, time passed in.
+
+:class:`RefreshPolicy` sets the windows; :class:`SignedIn` and :class:`Expired` are the
+immutable states :class:`~nb_cognito.cognito_session.CognitoSession` swaps under its lock.
+The functions here say, for a state at local time ``now``, what is due, when the background
+refresher should wake, and what a caller sees (:class:`CognitoAuthSession`, :class:`SessionStatus`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import (
+    AuthError,
+    ConfigurationError,
+    NotAuthorizedError,
+    PasswordResetRequiredError,
+    SessionExpiredError,
+    SignedOutError,
+    TokenValidationError,
+    UserNotConfirmedError,
+)
+from .models import (
+    AuthSessionResult,
+    AuthUser,
+    AWSCredentials,
+    CognitoAuthSession,
+    SessionStatus,
+    UserPoolTokens,
+)
+
+if TYPE_CHECKING:
+    from .userpool import AuthTokens
+
+__all__ = [
+    "Expired",
+    "RefreshPolicy",
+    "SignedIn",
+    "due",
+    "ended_by",
+    "failed_snapshot",
+    "fresh_until",
+    "next_background_refresh",
+    "refresh_plan",
+    "session_status",
+    "signed_in_snapshot",
+    "signed_in_state",
+    "signed_out_snapshot",
+]
+
+# Errors after which the refresh token can never work again (amplify-js PR #14568).
+_DEFINITIVE = (
+    NotAuthorizedError,
+    SessionExpiredError,
+    PasswordResetRequiredError,
+    UserNotConfirmedError,
+)
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    """When to refresh something that lives ``lifetime`` seconds.
+
+    The advisory lead is 10 % of the lifetime, capped at ``max_lead`` (5 min for 1-hour
+    tokens, 30 s for 5-minute ones), so short lifetimes never cause refresh storms and 1-hour
+    tokens are refreshed about once an hour. The mandatory lead is 40 % of that.
+    The background refresher starts up to ``jitter`` of the lead earlier.
+    """
+
+    fraction: float = 0.10
+    max_lead: float = 300.0
+    min_lead: float = 1.0
+    mandatory_fraction: float = 0.4
+    jitter: float = 0.2
+
+    def lead(self, lifetime: float) -> float:
+        return max(self.min_lead, min(self.max_lead, lifetime * self.fraction))
+
+    def mandatory_lead(self, lifetime: float) -> float:
+        return self.lead(lifetime) * self.mandatory_fraction
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: AuthUser
+    tokens: UserPoolTokens
+    token_lifetime: float
+    skew: float  # server time minus local time, estimated from the ID token's iat
+    jitter: float  # seconds the background refresh starts early, chosen per token generation
+    identity_id: str | None = None
+    credentials: AWSCredentials | None = None
+    credentials_lifetime: float = 0.0
+    credentials_error: AuthError | None = None
+    last_refresh: float | None = None
+
+
+@dataclass(frozen=True)
+class Expired:
+    user: AuthUser
+    error: SessionExpiredError
+
+
+def _at(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
+
+
+# -- transitions -----------------------------------------------------------------------------
+
+
+def signed_in_state(
+    tokens: AuthTokens,
+    id_claims: dict[str, Any],
+    access_claims: dict[str, Any],
+    *,
+    previous: SignedIn | None,
+    policy: RefreshPolicy,
+    now: float,
+) -> SignedIn:
+    """The state that verified ``tokens`` (with their claims) define; ``previous`` on a refresh."""
+    if id_claims.get("sub") != access_claims.get("sub"):
+        raise TokenValidationError("The ID and access tokens belong to different users.")
+    refresh_token = tokens.refresh_token or (previous.tokens.refresh_token if previous else None)
+    if not refresh_token:
+        raise NotAuthorizedError("Cognito signed in without a refresh token.")
+    issued, expires = float(id_claims["iat"]), float(min(id_claims["exp"], access_claims["exp"]))
+    lifetime = expires - issued
+    user = AuthUser(
+        username=str(id_claims.get("cognito:username") or access_claims.get("username")),
+        user_id=str(id_claims["sub"]),
+    )
+    if previous is not None and previous.user.user_id != user.user_id:
+        raise TokenValidationError("The refreshed tokens belong to another user.")
+    return SignedIn(
+        user=user,
+        tokens=UserPoolTokens(tokens.id_token, tokens.access_token, refresh_token, _at(expires)),
+        token_lifetime=lifetime,
+        skew=issued - now,
+        jitter=random.uniform(0, policy.jitter * policy.lead(lifetime)),
+        identity_id=previous.identity_id if previous else None,
+        credentials=previous.credentials if previous else None,
+        credentials_lifetime=previous.credentials_lifetime if previous else 0.0,
+        last_refresh=now,
+    )
+
+
+def ended_by(error: AuthError) -> SessionExpiredError | None:
+    """The error that ends the session, if ``error`` (from a token refresh) is definitive."""
+    if not isinstance(error, _DEFINITIVE):
+        return None
+    return SessionExpiredError(f"Your Cognito session has ended and cannot be refreshed ({_reason(error)}).")
+
+
+def _reason(error: AuthError) -> str:
+    """The first sentence of the error's own message (without its recovery suggestion)."""
+    text = str(error.args[0]) if error.args else ""
+    text = text.removeprefix("Your Cognito session has ended: ")
+    return text.split(". ")[0].rstrip(".") if text else type(error).__name__
+
+
+# -- time ------------------------------------------------------------------------------------
+
+
+def due(state: SignedIn, policy: RefreshPolicy, now: float, *, wants_credentials: bool) -> tuple[bool, bool]:
+    """(refresh due, mandatory) at local time ``now``."""
+    server_now = now + state.skew
+    token_left = state.tokens.expiration.timestamp() - server_now
+    is_due = token_left < policy.lead(state.token_lifetime)
+    mandatory = token_left < policy.mandatory_lead(state.token_lifetime)
+    if wants_credentials:
+        creds = state.credentials
+        if creds is None:
+            return True, True
+        creds_left = creds.expiration.timestamp() - server_now
+        is_due = is_due or creds_left < policy.lead(state.credentials_lifetime)
+        mandatory = mandatory or creds_left < policy.mandatory_lead(state.credentials_lifetime)
+    return is_due, mandatory
+
+
+def refresh_plan(
+    state: SignedIn,
+    policy: RefreshPolicy,
+    now: float,
+    *,
+    wants_credentials: bool,
+    force_tokens: bool,
+    force_credentials: bool,
+    early: float = 0.0,
+) -> tuple[bool, bool]:
+    """(refresh tokens, refresh credentials) at local time ``now``.
+
+    ``early``: also refresh what falls due within that many seconds (the background
+    refresher wakes up its jitter ahead of the advisory window, and must then refresh).
+    """
+    server_now = now + state.skew
+    token_left = state.tokens.expiration.timestamp() - server_now
+    token_lead = policy.lead(state.token_lifetime) + early
+    creds = state.credentials
+    creds_left = creds.expiration.timestamp() - server_now if creds else -math.inf
+    creds_lead = policy.lead(state.credentials_lifetime or state.token_lifetime) + early
+    refresh_credentials = wants_credentials and (force_credentials or force_tokens or creds_left < creds_lead)
+    # Tokens are refreshed when due, and before credentials whenever the ID token has less
+    # than a lead left: an expired ID token is never sent to the identity pool.
+    refresh_tokens = force_tokens or token_left < token_lead
+    if refresh_tokens and wants_credentials and creds_left < 2 * creds_lead:
+        refresh_credentials = True  # keep both on one schedule: one wake-up per lifetime
+    if refresh_credentials and token_left < token_lead:
+        refresh_tokens = True
+    return refresh_tokens, refresh_credentials
+
+
+def next_background_refresh(state: SignedIn, policy: RefreshPolicy, *, wants_credentials: bool) -> float:
+    """Local time at which the background refresher should refresh ``state``."""
+    return _advisory_at(state, policy, wants_credentials=wants_credentials) - state.jitter
+
+
+def fresh_until(
+    state: SignedIn, policy: RefreshPolicy, now: float, *, wants_credentials: bool, retry_not_before: float
+) -> float | None:
+    """Until when a snapshot of ``state`` may be served from memory; None if not at all."""
+    server_now = now + state.skew
+    if state.tokens.expiration.timestamp() <= server_now:
+        return None
+    creds = state.credentials
+    if wants_credentials and (creds is None or creds.expiration.timestamp() <= server_now):
+        return None
+    until = _advisory_at(state, policy, wants_credentials=wants_credentials)
+    # After a failed advisory refresh, answer from memory until the retry time, but
+    # never past the start of the mandatory window.
+    mandatory_at = (
+        state.tokens.expiration.timestamp() - state.skew - policy.mandatory_lead(state.token_lifetime)
+    )
+    return max(until, min(retry_not_before, mandatory_at))
+
+
+def _advisory_at(state: SignedIn, policy: RefreshPolicy, *, wants_credentials: bool) -> float:
+    """Local time the advisory window opens, for the tokens or (if wanted) the credentials."""
+    at = state.tokens.expiration.timestamp() - state.skew - policy.lead(state.token_lifetime)
+    creds = state.credentials
+    if creds is not None and wants_credentials:
+        at = min(at, creds.expiration.timestamp() - state.skew - policy.lead(state.credentials_lifetime))
+    return at
+
+
+# -- what callers see ------------------------------------------------------------------------
+
+
+def signed_in_snapshot(
+    state: SignedIn,
+    now: float,
+    *,
+    error: AuthError | None,
+    last_error: AuthError | None,
+    wants_credentials: bool,
+    identity_pool: bool,
+) -> CognitoAuthSession:
+    """``state`` as SUCCESS/FAILURE results at local time ``now``.
+
+    ``error``: why the refresh just attempted failed; ``identity_pool``: one is configured
+    (the identity id comes from it).
+    """
+    server_now = now + state.skew
+    tokens_ok = state.tokens.expiration.timestamp() > server_now
+    creds = state.credentials
+    creds_ok = creds is not None and creds.expiration.timestamp() > server_now
+    no_pool = ConfigurationError(
+        "No identity pool is configured, so there is no identity id.",
+        recovery_suggestion="Set identity_pool_id (configure(), %cognito_login --identity-pool-id, "
+        "or NB_COGNITO_IDENTITY_POOL_ID).",
+    )
+    pending_error = error or state.credentials_error or last_error or AuthError("Not available yet.")
+    if state.identity_id:
+        identity = AuthSessionResult.success(state.identity_id)
+    elif wants_credentials and identity_pool:
+        identity = AuthSessionResult.failure(pending_error)
+    else:
+        identity = AuthSessionResult.failure(no_pool)
+    if not wants_credentials:
+        credentials = AuthSessionResult.failure(
+            ConfigurationError(
+                "No identity pool or role ARN is configured, so there are no AWS credentials.",
+                recovery_suggestion=no_pool.recovery_suggestion,
+            )
+        )
+    elif creds_ok:
+        credentials = AuthSessionResult.success(creds)
+    else:
+        credentials = AuthSessionResult.failure(pending_error)
+    return CognitoAuthSession(
+        is_signed_in=True,
+        user_sub_result=AuthSessionResult.success(state.user.user_id),
+        identity_id_result=identity,
+        aws_credentials_result=credentials,
+        user_pool_tokens_result=(
+            AuthSessionResult.success(state.tokens) if tokens_ok else AuthSessionResult.failure(pending_error)
+        ),
+    )
+
+
+def failed_snapshot(error: AuthError, *, signed_in: bool, user: AuthUser | None = None) -> CognitoAuthSession:
+    """Every result a FAILURE with ``error`` (the user sub stays known when signed out)."""
+    failure: AuthSessionResult[Any] = AuthSessionResult.failure(error)
+    return CognitoAuthSession(
+        is_signed_in=signed_in,
+        user_sub_result=AuthSessionResult.success(user.user_id) if user and not signed_in else failure,
+        identity_id_result=failure,
+        aws_credentials_result=failure,
+        user_pool_tokens_result=failure,
+    )
+
+
+def signed_out_snapshot(guest: tuple[str, AWSCredentials] | AuthError | None = None) -> CognitoAuthSession:
+    """Nobody signed in; with the guest identity and credentials (or why they failed) if allowed."""
+    snapshot = failed_snapshot(SignedOutError("Nobody is signed in."), signed_in=False)
+    if guest is None:
+        return snapshot
+    if isinstance(guest, AuthError):
+        return replace(
+            snapshot,
+            identity_id_result=AuthSessionResult.failure(guest),
+            aws_credentials_result=AuthSessionResult.failure(guest),
+        )
+    identity_id, creds = guest
+    return replace(
+        snapshot,
+        identity_id_result=AuthSessionResult.success(identity_id),
+        aws_credentials_result=AuthSessionResult.success(creds),
+    )
+
+
+def session_status(
+    state: SignedIn | Expired | None,
+    *,
+    next_attempt: float | None,
+    error: AuthError | None,
+    auto_refresh: bool,
+) -> SessionStatus:
+    """The secret-free summary of ``state``; ``next_attempt`` is the refresher's local time."""
+    if isinstance(state, SignedIn):
+        creds = state.credentials
+        return SessionStatus(
+            signed_in=True,
+            expired=False,
+            user=state.user,
+            identity_id=state.identity_id,
+            tokens_expiration=state.tokens.expiration,
+            credentials_expiration=creds.expiration if creds else None,
+            access_key_hint=creds.access_key_hint if creds else None,
+            last_refresh=_at(state.last_refresh) if state.last_refresh else None,
+            next_refresh=_at(next_attempt) if next_attempt is not None else None,
+            last_error=str(error) if error else None,
+            auto_refresh=auto_refresh,
+        )
+    return SessionStatus(
+        signed_in=False,
+        expired=isinstance(state, Expired),
+        user=state.user if isinstance(state, Expired) else None,
+        last_error=str(state.error) if isinstance(state, Expired) else None,
+    )

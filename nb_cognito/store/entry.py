@@ -1,0 +1,89 @@
+"""A remembered session and how it is written down (a versioned JSON object)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+_VERSION = 1
+
+
+@dataclass(frozen=True, repr=False)
+class RememberedEntry:
+    """A remembered session. ``repr``/``str`` never show the refresh token."""
+
+    user_pool_id: str
+    client_id: str
+    username: str  # the username Cognito knows (``cognito:username``)
+    login_name: str | None  # what was typed to sign in, when it was an alias
+    user_id: str | None
+    region: str | None
+    endpoint_url: str | None
+    identity_pool_id: str | None
+    identity_id: str | None
+    saved_at: float
+    location: str = field(compare=False)
+    refresh_token: str = field(repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"<RememberedEntry {self.username!r} pool={self.user_pool_id!r} "
+            f"client={self.client_id!r} in {self.location}>"
+        )
+
+    __str__ = __repr__
+
+    def matches(self, settings: Settings, username: str | None = None) -> bool:
+        """True if this entry may be used with ``settings`` (and ``username``, if given)."""
+        same_place = (
+            self.user_pool_id == settings.user_pool_id
+            and self.client_id == settings.client_id
+            and self.region == settings.region
+            and self.endpoint_url == settings.endpoint_url
+        )
+        return same_place and (username is None or username in (self.username, self.login_name))
+
+    def _data(self) -> dict[str, Any]:
+        return {
+            "version": _VERSION,
+            "user_pool_id": self.user_pool_id,
+            "client_id": self.client_id,
+            "username": self.username,
+            "login_name": self.login_name,
+            "user_id": self.user_id,
+            "region": self.region,
+            "endpoint_url": self.endpoint_url,
+            "identity_pool_id": self.identity_pool_id,
+            "identity_id": self.identity_id,
+            "saved_at": self.saved_at,
+            "refresh_token": self.refresh_token,
+        }
+
+    @classmethod
+    def _from_data(cls, data: Any, location: str) -> RememberedEntry | None:
+        if not isinstance(data, dict) or data.get("version") != _VERSION:
+            return None
+        required = ("user_pool_id", "client_id", "username", "refresh_token")
+        optional = ("login_name", "user_id", "region", "endpoint_url", "identity_pool_id", "identity_id")
+        if not all(isinstance(data.get(name), str) and data[name] for name in required):
+            return None
+        if not all(data.get(name) is None or isinstance(data[name], str) for name in optional):
+            return None
+        saved_at = data.get("saved_at")
+        return cls(
+            **{name: data[name] for name in required},
+            **{name: data.get(name) for name in optional},
+            saved_at=float(saved_at) if isinstance(saved_at, int | float) else 0.0,
+            location=location,
+        )
+
+    @property
+    def key(self) -> str:
+        return _key(self.user_pool_id, self.client_id, self.username)
+
+
+def _key(user_pool_id: str, client_id: str, username: str) -> str:
+    return f"{user_pool_id}/{client_id}/{username}"
