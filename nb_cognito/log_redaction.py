@@ -52,27 +52,38 @@ def our_call() -> Iterator[None]:
 
 
 class SecretRegistry:
-    """The secrets to scrub from log records: tokens, keys, the password during sign-in."""
+    """The secrets to scrub from log records: tokens, keys, the password during sign-in.
+
+    Bounded: the most recent ``capacity`` values are kept (a dozen refreshes' worth), so a
+    kernel that runs for weeks does not accumulate every token it ever held, while tokens a
+    request signed a moment before a refresh are still scrubbed from its late log records.
+    """
 
     _MIN_LENGTH = 8  # shorter strings would scrub ordinary words
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = 64) -> None:
         self._lock = threading.Lock()
-        self._values: dict[str, int] = {}
+        self._values: dict[str, None] = {}  # insertion-ordered: the oldest first
+        self._capacity = capacity
 
     def add(self, *values: str | None) -> None:
         with self._lock:
             for value in values:
                 if value and len(value) >= self._MIN_LENGTH:
-                    self._values[value] = self._values.get(value, 0) + 1
+                    self._values.pop(value, None)
+                    self._values[value] = None
+            while len(self._values) > self._capacity:
+                del self._values[next(iter(self._values))]
 
     def discard(self, *values: str | None) -> None:
+        """Forget values now (a password once sign-in is over)."""
         with self._lock:
             for value in values:
-                if value in self._values:
-                    self._values[value] -= 1
-                    if self._values[value] <= 0:
-                        del self._values[value]
+                if value:
+                    self._values.pop(value, None)
+
+    def __contains__(self, value: str) -> bool:
+        return value in self._values
 
     def scrub(self, text: str) -> str:
         for value in list(self._values):
@@ -82,6 +93,9 @@ class SecretRegistry:
 
     def __bool__(self) -> bool:
         return bool(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     def __repr__(self) -> str:
         return f"SecretRegistry({len(self._values)} secrets)"
