@@ -161,6 +161,15 @@ class CognitoSession:
             self._clients.clear()
             self._invalidate()
 
+    def _reread_settings(self) -> None:
+        """Resolve the settings again; drop the clients if they changed."""
+        fresh = self.config.resolve()
+        with self._lock:
+            if fresh != self._settings:
+                self._settings = fresh
+                self._clients.clear()
+                self._invalidate()
+
     def _settings_key(self, settings: Settings | None = None) -> tuple | None:
         try:
             s = settings or self.settings
@@ -250,6 +259,8 @@ class CognitoSession:
         signed_in_as = (state.user.username, self._typed_username) if isinstance(state, _SignedIn) else ()
         if username and username in signed_in_as:
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
+        if state is None:
+            self._reread_settings()  # the environment or the Amplify file may have changed
         if password is None:
             for resume in list(self._resumers):
                 if resume(username or None):

@@ -540,3 +540,22 @@ def test_the_users_aws_profile_and_endpoint_settings_do_not_steer_our_calls(sess
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
     assert session.sign_in("alice", PASSWORD).is_signed_in
     assert session.fetch_auth_session(force_refresh=True).aws_credentials_result.is_success
+
+
+def test_settings_changed_in_the_environment_after_a_failed_sign_in_are_used(make_local, clock, monkeypatch):
+    # A user fixes NB_COGNITO_* in a cell after a first attempt: the next sign-in uses the new value.
+    from nb_cognito.cognito_session import CognitoSession
+
+    local = make_local(LocalSpec(users=(UserSpec("alice", PASSWORD),)))
+    for name, value in local.settings.as_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NB_COGNITO_CLIENT_ID", "wrongclient123")
+    session = CognitoSession(clock=clock, auto_refresh=False)
+    with pytest.raises(errors.AuthError):
+        session.sign_in("alice", PASSWORD)
+    monkeypatch.setenv("NB_COGNITO_CLIENT_ID", local.settings.client_id)
+    try:
+        assert session.sign_in("alice", PASSWORD).is_signed_in
+    finally:
+        session.sign_out()
+        session.close()
