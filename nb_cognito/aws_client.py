@@ -26,7 +26,7 @@ _client_lock = threading.Lock()
 _botocore_session: Any = None
 
 
-def make_client(service: str, *, region: str, endpoint_url: str | None, timeout: float) -> Any:
+def make_client(service: str, *, region: str | None, endpoint_url: str | None, timeout: float) -> Any:
     """A new unsigned boto3 client for ``service`` with our timeouts and no botocore retries."""
     from botocore import UNSIGNED
     from botocore.config import Config

@@ -24,6 +24,7 @@ import os
 import sys
 import threading
 import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import AuthError, ConfigurationError, SignedOutError
@@ -269,7 +270,7 @@ def new_boto3_session(session: CognitoSession, region_name: str | None = None) -
     )
 
 
-def note_exported(values: dict[str, str | None]) -> None:
+def note_exported(values: Mapping[str, str | None]) -> None:
     """Record env values nb_cognito wrote itself, so they are not mistaken for the user's."""
     for name, value in values.items():
         if value is None:

@@ -193,6 +193,8 @@ class CognitoSession:
                 from .tokens import TokenVerifier
 
                 settings.require_sign_in_settings()
+                # A valid user_pool_id (checked just above) always gives Settings a region.
+                assert settings.region is not None
                 client = TokenVerifier(
                     region=settings.region,
                     user_pool_id=settings.user_pool_id or "",

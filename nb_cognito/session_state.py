@@ -278,6 +278,7 @@ def signed_in_snapshot(
         identity = AuthSessionResult.failure(pending_error)
     else:
         identity = AuthSessionResult.failure(no_pool)
+    credentials: AuthSessionResult[AWSCredentials]
     if not wants_credentials:
         credentials = AuthSessionResult.failure(
             ConfigurationError(
@@ -285,7 +286,7 @@ def signed_in_snapshot(
                 recovery_suggestion=no_pool.recovery_suggestion,
             )
         )
-    elif creds_ok:
+    elif creds_ok and creds is not None:  # creds_ok implies creds; this tells mypy
         credentials = AuthSessionResult.success(creds)
     else:
         credentials = AuthSessionResult.failure(pending_error)

@@ -102,7 +102,12 @@ class TokenVerifier:
         for attempt in range(2):
             if cached is None or (attempt and kid not in cached.keys):
                 document = self._fetch(self.jwks_url, self._timeout)
-                keys = {k.get("kid"): k for k in document.get("keys", []) if isinstance(k, dict)}
+                # Only string kids can match (the header's kid is looked up as a string).
+                keys = {
+                    k["kid"]: k
+                    for k in document.get("keys", [])
+                    if isinstance(k, dict) and isinstance(k.get("kid"), str)
+                }
                 cached = _CachedJwks(keys)
                 with _JWKS_LOCK:
                     _JWKS_CACHE[self.jwks_url] = cached

@@ -97,7 +97,9 @@ class UserPoolClient:
     def _secret_hash(self, username: str) -> dict[str, str]:
         if not self.settings.client_secret:
             return {}
-        return {"SECRET_HASH": secret_hash(username, self.settings.client_id, self.settings.client_secret)}
+        client_id = self.settings.client_id
+        assert client_id is not None  # __init__ checked require_sign_in_settings()
+        return {"SECRET_HASH": secret_hash(username, client_id, self.settings.client_secret)}
 
     # -- sign-in -------------------------------------------------------------------------
 
@@ -241,12 +243,15 @@ class UserPoolClient:
         new refresh token, which the caller must store before using the new tokens.
         """
         if rotation:
+            client_secret: dict[str, Any] = (
+                {"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}
+            )
             response = self._call(
                 "refresh the session",
                 "get_tokens_from_refresh_token",
                 ClientId=self.settings.client_id,
                 RefreshToken=refresh_token,
-                **({"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}),
+                **client_secret,
             )
         else:
             response = self._call(

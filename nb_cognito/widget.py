@@ -48,8 +48,8 @@ def _qr_image(uri: str) -> tuple[bytes, str] | None:
     try:
         import segno
     except ImportError:
-        segno = None
-    if segno is not None:
+        pass
+    else:
         buffer = io.BytesIO()
         segno.make(uri, error="m").save(buffer, kind="png", scale=5, border=2)
         return buffer.getvalue(), "png"

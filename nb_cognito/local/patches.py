@@ -88,7 +88,7 @@ from .state import AuthSession, EmulatorState, Identity, RefreshMeta, current  #
 __all__ = ["apply", "find_user", "refresh_token_revoked", "set_user_totp"]
 
 UserStatus = idp.UserStatus
-_ORIGINAL: dict[str, Callable[..., Any]] = {}
+_ORIGINAL: dict[str, Any] = {}  # the replaced moto functions, and joserfc.jwk
 _APPLY_LOCK = threading.Lock()
 
 WRONG_PASSWORD = "Incorrect username or password."
@@ -116,7 +116,8 @@ def apply() -> None:
             return
         pool, backend = idp.CognitoIdpUserPool, idp.CognitoIdpBackend
         _ORIGINAL["cognitoidp.models.jwk"] = idp.jwk
-        idp.jwk = _JwkWithCachedImport(idp.jwk)
+        # A duck-typed stand-in for the joserfc.jwk module that moto imported.
+        idp.jwk = _JwkWithCachedImport(idp.jwk)  # type: ignore[assignment]
         _replace(pool, "create_jwt", _create_jwt)
         _replace(pool, "create_refresh_token", _create_refresh_token)
         _replace(backend, "initiate_auth", _initiate_auth)
@@ -162,7 +163,7 @@ class _JwkWithCachedImport:
 
 
 def _replace(owner: type, name: str, function: Callable[..., Any]) -> None:
-    _ORIGINAL[f"{owner.__name__}.{name}"] = getattr(owner, name, None)  # type: ignore[assignment]
+    _ORIGINAL[f"{owner.__name__}.{name}"] = getattr(owner, name, None)
     setattr(owner, name, function)
 
 
@@ -871,8 +872,8 @@ def _get_id(self: CognitoIdentityResponse) -> str:
     if not logins:
         if not pool.allow_unauthenticated_identities:
             raise _not_authorized("Unauthenticated access is not supported for this identity pool.")
-        identity_id = _new_identity(backend, identity_pool_id, Identity(identity_pool_id, None, None), state)
-        return json.dumps({"IdentityId": identity_id})
+        guest_id = _new_identity(backend, identity_pool_id, Identity(identity_pool_id, None, None), state)
+        return json.dumps({"IdentityId": guest_id})
     provider, sub = _verify_login(pool, logins, state)
     identity_id = state.identity_ids.get((identity_pool_id, provider, sub))
     if identity_id is None:

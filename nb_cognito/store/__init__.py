@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import AuthError, ConfigurationError
 from ..models import AuthEvent
+from ..session_state import SignedIn
 from .entry import RememberedEntry, _key
 from .file_backend import ENV_DIR, _FileStore, _Refused, _warn_refused, store_directory
 from .keyring_backend import ENV_KEYRING, _keyring_store, _KeyringStore
@@ -315,8 +316,7 @@ def attach(session: CognitoSession) -> Callable[[], None]:
         if not _remember_on(session):
             return
         state = session._state
-        tokens = getattr(state, "tokens", None)
-        if tokens is None or not state.identity_id:
+        if not isinstance(state, SignedIn) or not state.identity_id:  # only a signed-in state has tokens
             return
         key = _key(session.settings.user_pool_id or "", session.settings.client_id or "", state.user.username)
         previous = attachment.saved.get(key)

@@ -73,9 +73,11 @@ class RememberedEntry:
         if not all(data.get(name) is None or isinstance(data[name], str) for name in optional):
             return None
         saved_at = data.get("saved_at")
+        # Checked above: the required fields are non-empty strings, the optional ones str or None.
+        fields: dict[str, Any] = {name: data[name] for name in required}
+        fields.update({name: data.get(name) for name in optional})
         return cls(
-            **{name: data[name] for name in required},
-            **{name: data.get(name) for name in optional},
+            **fields,
             saved_at=float(saved_at) if isinstance(saved_at, int | float) else 0.0,
             location=location,
         )
