@@ -42,8 +42,10 @@ def _print_result(result: BenchResult, quick: bool) -> None:
     if result.error:
         print(f"   ERROR: {result.error}")
     for figure in result.figures:
-        judged = "" if figure.target is None else (
-            f"   (target {figure.target}{'' if quick else ': ' + figure.verdict})"
+        judged = (
+            ""
+            if figure.target is None
+            else (f"   (target {figure.target}{'' if quick else ': ' + figure.verdict})")
         )
         print(f"   {figure.label}: {figure.value}{judged}")
     for note in result.notes:
@@ -80,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - started
     failed = [r.name for r in results if r.error]
     misses = [(r.name, f.label) for r in results for f in r.figures if f.passed is False]
-    print(f"ran {len(results)} benchmarks in {total:.1f} s; "
-          f"{len(failed)} failed to run" + ("" if args.quick else f", {len(misses)} missed targets"))
+    print(
+        f"ran {len(results)} benchmarks in {total:.1f} s; "
+        f"{len(failed)} failed to run" + ("" if args.quick else f", {len(misses)} missed targets")
+    )
     if not args.quick and not args.no_write:
         from .report import write_results
 

@@ -26,9 +26,13 @@ def main(mode: str) -> None:
     if mode == "boto3":
         import boto3
 
-        boto3.client("s3", endpoint_url=settings["endpoint_url"], region_name=settings["region"],
-                     aws_access_key_id="ASIABENCHMARK0000000", aws_secret_access_key="bench",
-                     ).head_bucket(Bucket=bucket)
+        boto3.client(
+            "s3",
+            endpoint_url=settings["endpoint_url"],
+            region_name=settings["region"],
+            aws_access_key_id="ASIABENCHMARK0000000",
+            aws_secret_access_key="bench",
+        ).head_bucket(Bucket=bucket)
     else:
         from nb_cognito import botocore_provider
         from nb_cognito.cognito_session import CognitoSession
@@ -54,8 +58,9 @@ def main(mode: str) -> None:
                 raise SystemExit("botocore_provider.install refused")
             boto3.client("s3", endpoint_url=settings["endpoint_url"]).head_bucket(Bucket=bucket)
     after = _rss_mib()
-    print(json.dumps({"mode": mode, "before": before, "after": after, "refresher": refresher,
-                      "steps": steps}))
+    print(
+        json.dumps({"mode": mode, "before": before, "after": after, "refresher": refresher, "steps": steps})
+    )
 
 
 if __name__ == "__main__":

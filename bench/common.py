@@ -49,8 +49,14 @@ class BenchResult:
     seconds: float = 0.0
     error: str | None = None
 
-    def add(self, label: str, value: Any, target: str | None = None, passed: bool | None = None,
-            reason: str | None = None) -> Figure:
+    def add(
+        self,
+        label: str,
+        value: Any,
+        target: str | None = None,
+        passed: bool | None = None,
+        reason: str | None = None,
+    ) -> Figure:
         figure = Figure(label, value, target, passed, reason if passed is False else None)
         self.figures.append(figure)
         return figure
@@ -130,8 +136,9 @@ class Context:
         return self._local
 
     @contextlib.contextmanager
-    def signed_in(self, local: Any, *, clock: Any = None, identity_pool: bool = True,
-                  auto_refresh: bool = True) -> Iterator[Any]:
+    def signed_in(
+        self, local: Any, *, clock: Any = None, identity_pool: bool = True, auto_refresh: bool = True
+    ) -> Iterator[Any]:
         """A new CognitoSession signed in to ``local`` as the spec's user (SRP, the default flow).
 
         Signed out and closed, and the boto3 provider uninstalled, when the block ends.
@@ -202,7 +209,9 @@ def unsigned_client(service: str, local: Any) -> Any:
     from botocore.config import Config
 
     return boto3.client(
-        service, endpoint_url=local.endpoint_url, region_name=local.settings.region,
+        service,
+        endpoint_url=local.endpoint_url,
+        region_name=local.settings.region,
         config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
     )
 

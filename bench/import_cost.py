@@ -23,8 +23,20 @@ from .common import REPO_ROOT, BenchResult, Context, fmt_ratio, fmt_seconds, med
 NAME = "import_cost"
 TITLE = "Import and %load_ext cost"
 
-HEAVY = ("boto3", "botocore", "pycognito", "ipywidgets", "moto", "IPython", "jwt", "cryptography",
-         "requests", "urllib3", "traitlets", "s3transfer")
+HEAVY = (
+    "boto3",
+    "botocore",
+    "pycognito",
+    "ipywidgets",
+    "moto",
+    "IPython",
+    "jwt",
+    "cryptography",
+    "requests",
+    "urllib3",
+    "traitlets",
+    "s3transfer",
+)
 
 _SHELL = "from IPython.core.interactiveshell import InteractiveShell; shell = InteractiveShell.instance()"
 _LOAD_EXT = _SHELL + "; shell.run_line_magic('load_ext', 'nb_cognito')"
@@ -54,22 +66,35 @@ _ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONT
 
 def _run(code: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=_ENV, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=_ENV,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     return time.perf_counter() - start
 
 
 def _new_modules(setup: str, action: str) -> list[str]:
     code = _MODULES_PROBE.format(setup=setup, action=action)
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=_ENV, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=_ENV, check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _import_times(code: str, packages: set[str]) -> dict[str, float]:
     """Self import time (seconds) of each module of ``packages`` that ``code`` imports."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=REPO_ROOT, env=_ENV,
-                          check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        cwd=REPO_ROOT,
+        env=_ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     times: dict[str, float] = {}
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or line.count("|") != 2:
@@ -121,37 +146,67 @@ def run(ctx: Context) -> BenchResult:
             times[name].append(_run(COMMANDS[name]))
     m = {name: median(values) for name, values in times.items()}
     for name in names:
-        result.add(f"python -c {name!r}: median wall" if name in ("pass", "import nb_cognito", "import boto3")
-                   else f"{name}: median wall", fmt_seconds(m[name]))
+        result.add(
+            f"python -c {name!r}: median wall"
+            if name in ("pass", "import nb_cognito", "import boto3")
+            else f"{name}: median wall",
+            fmt_seconds(m[name]),
+        )
 
     raw = m["import nb_cognito"] / m["import boto3"]
     net = (m["import nb_cognito"] - m["pass"]) / max(1e-9, m["import boto3"] - m["pass"])
-    reason = ("import nb_cognito costs as much as boto3: something heavy is imported at package "
-              "import time (see the module list below).")
+    reason = (
+        "import nb_cognito costs as much as boto3: something heavy is imported at package "
+        "import time (see the module list below)."
+    )
     result.add("import nb_cognito / import boto3 (raw)", fmt_ratio(raw), "<= 1.1", raw <= 1.1, reason)
-    result.add("import nb_cognito / import boto3 (net of python -c pass)", fmt_ratio(net), "<= 1.1",
-               net <= 1.1, reason)
+    result.add(
+        "import nb_cognito / import boto3 (net of python -c pass)",
+        fmt_ratio(net),
+        "<= 1.1",
+        net <= 1.1,
+        reason,
+    )
     shell_raw = m["IPython shell + %load_ext nb_cognito"] / m["IPython shell"]
     added = m["IPython shell + %load_ext nb_cognito"] - m["IPython shell"]
     after_shell = _new_modules(_SHELL, "shell.run_line_magic('load_ext', 'nb_cognito')")
     if shell_raw > 1.1 and not ctx.quick:  # find where the time goes, for the written reason
         ctx.shared["load_ext_imports"] = _import_times(_LOAD_EXT, set(after_shell))
-    result.add("shell + %load_ext / shell alone (raw)", fmt_ratio(shell_raw), "<= 1.1", shell_raw <= 1.1,
-               _load_ext_reason(ctx))
+    result.add(
+        "shell + %load_ext / shell alone (raw)",
+        fmt_ratio(shell_raw),
+        "<= 1.1",
+        shell_raw <= 1.1,
+        _load_ext_reason(ctx),
+    )
     result.add("time %load_ext nb_cognito adds (median difference)", fmt_seconds(added))
 
     imported = _new_modules("", "import nb_cognito")
     heavy = [name for name in HEAVY if name in imported]
-    result.add("heavy packages `import nb_cognito` pulls in", ", ".join(heavy) or "none", "none",
-               not heavy, f"nb_cognito/__init__.py (or a module it imports) imports {heavy} at the top.")
+    result.add(
+        "heavy packages `import nb_cognito` pulls in",
+        ", ".join(heavy) or "none",
+        "none",
+        not heavy,
+        f"nb_cognito/__init__.py (or a module it imports) imports {heavy} at the top.",
+    )
     heavy_ext = [name for name in HEAVY if name in after_shell]
-    result.add("heavy packages `%load_ext nb_cognito` adds to a shell", ", ".join(heavy_ext) or "none",
-               "none", not heavy_ext,
-               f"nb_cognito.magics (or what it imports) imports {heavy_ext} at the top.")
-    result.note("Modules `%load_ext nb_cognito` adds (top-level names): "
-                + (", ".join(after_shell) or "none") + ".")
-    result.note(f"{max(rounds, 1)} interleaved rounds of {len(names)} subprocesses, order rotated "
-                "each round; IPython's directory is a fresh temporary one.")
-    result.note("The subprocesses run with bytecode caching on (as after a pip install), "
-                "whatever PYTHONDONTWRITEBYTECODE says; the warm-up run writes missing bytecode.")
+    result.add(
+        "heavy packages `%load_ext nb_cognito` adds to a shell",
+        ", ".join(heavy_ext) or "none",
+        "none",
+        not heavy_ext,
+        f"nb_cognito.magics (or what it imports) imports {heavy_ext} at the top.",
+    )
+    result.note(
+        "Modules `%load_ext nb_cognito` adds (top-level names): " + (", ".join(after_shell) or "none") + "."
+    )
+    result.note(
+        f"{max(rounds, 1)} interleaved rounds of {len(names)} subprocesses, order rotated "
+        "each round; IPython's directory is a fresh temporary one."
+    )
+    result.note(
+        "The subprocesses run with bytecode caching on (as after a pip install), "
+        "whatever PYTHONDONTWRITEBYTECODE says; the warm-up run writes missing bytecode."
+    )
     return result

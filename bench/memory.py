@@ -25,8 +25,14 @@ MODES = ("boto3", "nb_cognito", "nb_cognito+s3")
 
 
 def _measure(mode: str, env: dict[str, str]) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-m", "bench._memory_child", mode], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench._memory_child", mode],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"memory child {mode!r} failed: {done.stderr.strip()[-400:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -63,16 +69,23 @@ def run(ctx: Context) -> BenchResult:
     result.add("boto3 baseline: import boto3 + S3 client + one call", f"+{m['boto3']:.1f} MiB")
     result.add("nb_cognito: import + SRP sign-in + credentials + refresher", f"+{m['nb_cognito']:.1f} MiB")
     result.add("nb_cognito + injected S3 client + one call", f"+{m['nb_cognito+s3']:.1f} MiB")
-    result.add("what nb_cognito adds to a boto3 user (difference of the two above)",
-               f"+{m['nb_cognito+s3'] - m['boto3']:.1f} MiB")
+    result.add(
+        "what nb_cognito adds to a boto3 user (difference of the two above)",
+        f"+{m['nb_cognito+s3'] - m['boto3']:.1f} MiB",
+    )
     breakdown = "; ".join(f"{step} +{median(values):.1f}" for step, values in steps.items())
-    result.note(f"Where the signed-in session's memory goes (median MiB added by each step, in order): "
-                f"{breakdown}.")
+    result.note(
+        f"Where the signed-in session's memory goes (median MiB added by each step, in order): {breakdown}."
+    )
     pycognito = median(steps.get("import pycognito.aws_srp", [0.0]))
-    result.note(f"No target was set. Where to save if needed: importing pycognito for its SRP maths "
-                f"costs +{pycognito:.1f} MiB (pycognito/__init__ also loads requests and envs), which "
-                "vendoring the client SRP maths would remove.")
-    result.note(f"Median of {rounds} fresh interpreters per mode; VmRSS from /proc/self/status. "
-                "nb_cognito's figure includes boto3/botocore (it makes its Cognito calls with them), "
-                "pycognito's SRP module, PyJWT and cryptography.")
+    result.note(
+        f"No target was set. Where to save if needed: importing pycognito for its SRP maths "
+        f"costs +{pycognito:.1f} MiB (pycognito/__init__ also loads requests and envs), which "
+        "vendoring the client SRP maths would remove."
+    )
+    result.note(
+        f"Median of {rounds} fresh interpreters per mode; VmRSS from /proc/self/status. "
+        "nb_cognito's figure includes boto3/botocore (it makes its Cognito calls with them), "
+        "pycognito's SRP module, PyJWT and cryptography."
+    )
     return result

@@ -65,8 +65,10 @@ class _Drive:
 
     def run(self, steps: int, step_seconds: float, after_advance: Callable[[], None]) -> float:
         """Advance the clock ``steps`` times; before each advance wait for that step's calls."""
-        workers = [threading.Thread(target=self._worker, name=f"bench-s3-{i}", daemon=True)
-                   for i in range(self.threads)]
+        workers = [
+            threading.Thread(target=self._worker, name=f"bench-s3-{i}", daemon=True)
+            for i in range(self.threads)
+        ]
         started = time.perf_counter()
         for worker in workers:
             worker.start()
@@ -189,9 +191,15 @@ def _nb_cognito(ctx: Context, steps: int, step_seconds: float, threads: int, tot
         counts = _counts(local)
         keys = set(local.received_access_keys("s3"))
         refresher_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-        return {"counts": counts, "errors": drive.errors, "seconds": seconds, "watch": watch,
-                "distinct_keys": len(keys), "still_signed_in": session.is_signed_in,
-                "refresher_cpu": refresher_cpu}
+        return {
+            "counts": counts,
+            "errors": drive.errors,
+            "seconds": seconds,
+            "watch": watch,
+            "distinct_keys": len(keys),
+            "still_signed_in": session.is_signed_in,
+            "refresher_cpu": refresher_cpu,
+        }
 
 
 def _naive(ctx: Context, steps: int, step_seconds: float, threads: int, total: int) -> dict[str, Any]:
@@ -207,9 +215,14 @@ def _naive(ctx: Context, steps: int, step_seconds: float, threads: int, total: i
     with urllib.request.urlopen(local.jwks_url, timeout=10) as response:
         jwks = json.loads(response.read())
     username, password = ctx.user
-    cognito = Cognito(settings.user_pool_id, settings.client_id, user_pool_region=settings.region,
-                      username=username, botocore_config=Config(signature_version=UNSIGNED),
-                      boto3_client_kwargs={"endpoint_url": local.endpoint_url})
+    cognito = Cognito(
+        settings.user_pool_id,
+        settings.client_id,
+        user_pool_region=settings.region,
+        username=username,
+        botocore_config=Config(signature_version=UNSIGNED),
+        boto3_client_kwargs={"endpoint_url": local.endpoint_url},
+    )
     # pycognito checks iss against endpoint_url/pool, but Cognito (and moto) write the AWS URL;
     # give it the AWS-style issuer and the emulator's keys (see shared/COGNITO_EMULATION.md).
     cognito.pool_domain_url = None
@@ -219,8 +232,9 @@ def _naive(ctx: Context, steps: int, step_seconds: float, threads: int, total: i
     with _pycognito_on(clock):
         local.reset_counts()
         cognito.authenticate(password)
-        identity_id = identity.get_id(IdentityPoolId=settings.identity_pool_id,
-                                      Logins={provider: cognito.id_token})["IdentityId"]
+        identity_id = identity.get_id(
+            IdentityPoolId=settings.identity_pool_id, Logins={provider: cognito.id_token}
+        )["IdentityId"]
 
         def call() -> None:
             cognito.check_token()
@@ -261,57 +275,99 @@ def run(ctx: Context) -> BenchResult:
 
     counts, watch = ours["counts"], ours["watch"]
     s3_errors = sum(ours["errors"].values())
-    result.add(f"S3 head_bucket calls ({threads} threads, {HOURS} h in {steps} steps of "
-               f"{step_seconds / 60:.0f} min)", counts["S3"], str(total), counts["S3"] == total,
-               "Some S3 calls never reached the emulator.")
-    result.add("S3 calls that failed", s3_errors, "0", s3_errors == 0,
-               "S3 calls failed: " + "; ".join(f"{n}x {e}" for e, n in ours["errors"].most_common(3)))
-    result.add("sign-ins", counts["sign-ins"], "1", counts["sign-ins"] == 1,
-               "The session signed in again during the run.")
-    result.add("token refreshes (InitiateAuth minus sign-ins)", counts["token refreshes"], "8 ± 1",
-               abs(counts["token refreshes"] - 8) <= 1,
-               "Tokens were refreshed more or less often than once per lifetime; see the refresh "
-               "policy (RefreshPolicy.lead, jitter) in session_state.py.")
-    result.add("GetCredentialsForIdentity", counts["GetCredentialsForIdentity"], "8 ± 1",
-               abs(counts["GetCredentialsForIdentity"] - 8) <= 1,
-               "Credentials were fetched more or less often than once per lifetime.")
-    result.add("GetId", counts["GetId"], "1", counts["GetId"] == 1,
-               "The identity id was not cached per user.")
+    result.add(
+        f"S3 head_bucket calls ({threads} threads, {HOURS} h in {steps} steps of "
+        f"{step_seconds / 60:.0f} min)",
+        counts["S3"],
+        str(total),
+        counts["S3"] == total,
+        "Some S3 calls never reached the emulator.",
+    )
+    result.add(
+        "S3 calls that failed",
+        s3_errors,
+        "0",
+        s3_errors == 0,
+        "S3 calls failed: " + "; ".join(f"{n}x {e}" for e, n in ours["errors"].most_common(3)),
+    )
+    result.add(
+        "sign-ins",
+        counts["sign-ins"],
+        "1",
+        counts["sign-ins"] == 1,
+        "The session signed in again during the run.",
+    )
+    result.add(
+        "token refreshes (InitiateAuth minus sign-ins)",
+        counts["token refreshes"],
+        "8 ± 1",
+        abs(counts["token refreshes"] - 8) <= 1,
+        "Tokens were refreshed more or less often than once per lifetime; see the refresh "
+        "policy (RefreshPolicy.lead, jitter) in session_state.py.",
+    )
+    result.add(
+        "GetCredentialsForIdentity",
+        counts["GetCredentialsForIdentity"],
+        "8 ± 1",
+        abs(counts["GetCredentialsForIdentity"] - 8) <= 1,
+        "Credentials were fetched more or less often than once per lifetime.",
+    )
+    result.add(
+        "GetId", counts["GetId"], "1", counts["GetId"] == 1, "The identity id was not cached per user."
+    )
     result.add("Cognito requests in all (incl. JWKS)", counts["Cognito total"])
-    result.add("token refreshes done by", ", ".join(f"{who} {n}" for who, n in watch.by_thread.items())
-               or "nobody")
+    result.add(
+        "token refreshes done by", ", ".join(f"{who} {n}" for who, n in watch.by_thread.items()) or "nobody"
+    )
     result.add("distinct access keys S3 saw", ours["distinct_keys"])
-    result.add(f"planned background refreshes not done within {REFRESH_WAIT:.0f} s real time "
-               f"(of {watch.waits} waited for)", watch.timeouts, "0", watch.timeouts == 0,
-               _spin_reason(ours["refresher_cpu"]))
+    result.add(
+        f"planned background refreshes not done within {REFRESH_WAIT:.0f} s real time "
+        f"(of {watch.waits} waited for)",
+        watch.timeouts,
+        "0",
+        watch.timeouts == 0,
+        _spin_reason(ours["refresher_cpu"]),
+    )
     cpu = ours["refresher_cpu"]
     result.add("CPU time of the refresher thread over the run", "n/a" if cpu is None else f"{cpu:.2f} s")
     if watch.failures:
         result.note(f"Refresh failures: {watch.failures}.")
-    result.note("The planned-refresh check is here because an earlier refresher spun at full CPU "
-                "inside its jitter window (fixed by the early= argument of CognitoSession._refresh); "
-                "the refresher thread's CPU time should stay well under a second for the 8 hours.")
+    result.note(
+        "The planned-refresh check is here because an earlier refresher spun at full CPU "
+        "inside its jitter window (fixed by the early= argument of CognitoSession._refresh); "
+        "the refresher thread's CPU time should stay well under a second for the 8 hours."
+    )
     if not ours["still_signed_in"]:
         result.note("The session was no longer signed in at the end of the run.")
-    result.note(f"nb_cognito run: {ours['seconds']:.1f} s real time for {counts['S3']:,} S3 calls. "
-                "GetCredentialsForIdentity includes the one made at sign-in; GetJWKS is fetched once.")
+    result.note(
+        f"nb_cognito run: {ours['seconds']:.1f} s real time for {counts['S3']:,} S3 calls. "
+        "GetCredentialsForIdentity includes the one made at sign-in; GetJWKS is fetched once."
+    )
 
     theirs = naive["counts"]
     naive_errors = sum(naive["errors"].values())
     result.add(f"naive pattern: calls ({threads} threads)", total)
-    result.add("naive: sign-ins / token refreshes / GetId / GetCredentialsForIdentity",
-               f"{theirs['sign-ins']} / {theirs['token refreshes']} / {theirs['GetId']} / "
-               f"{theirs['GetCredentialsForIdentity']:,}")
+    result.add(
+        "naive: sign-ins / token refreshes / GetId / GetCredentialsForIdentity",
+        f"{theirs['sign-ins']} / {theirs['token refreshes']} / {theirs['GetId']} / "
+        f"{theirs['GetCredentialsForIdentity']:,}",
+    )
     if naive_errors:
         result.add("naive: calls that failed", naive_errors)
         worst = "; ".join(f"{n}x {e}" for e, n in naive["errors"].most_common(3))
-        result.note(f"Naive failures: {worst}. pycognito's check_token() renews only once the "
-                    "access token has expired (no margin), so a thread can send an ID token that "
-                    "expires before the call lands, or read the old one while another thread renews.")
+        result.note(
+            f"Naive failures: {worst}. pycognito's check_token() renews only once the "
+            "access token has expired (no margin), so a thread can send an ID token that "
+            "expires before the call lands, or read the old one while another thread renews."
+        )
     ratio = theirs["Cognito total"] / max(1, counts["Cognito total"])
-    result.add("Cognito requests, naive / nb_cognito", f"{theirs['Cognito total']:,} / "
-               f"{counts['Cognito total']} = {ratio:.0f}x")
-    result.note(f"Naive run: {naive['seconds']:.1f} s real time. Its shared pycognito object refreshes "
-                "whenever a thread sees the access token expired, so concurrent threads can refresh "
-                "more than once per expiry.")
+    result.add(
+        "Cognito requests, naive / nb_cognito",
+        f"{theirs['Cognito total']:,} / {counts['Cognito total']} = {ratio:.0f}x",
+    )
+    result.note(
+        f"Naive run: {naive['seconds']:.1f} s real time. Its shared pycognito object refreshes "
+        "whenever a thread sees the access token expired, so concurrent threads can refresh "
+        "more than once per expiry."
+    )
     return result

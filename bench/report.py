@@ -36,12 +36,16 @@ def render(results: list[BenchResult], facts: dict[str, str], total: float, argv
     ]
     for result in results:
         if result.error:
-            lines.append(f"| {order.get(result.name, '?')} | {result.name} | (did not run) | "
-                         f"{_cell(result.error)} | | ERROR |")
+            lines.append(
+                f"| {order.get(result.name, '?')} | {result.name} | (did not run) | "
+                f"{_cell(result.error)} | | ERROR |"
+            )
         for figure in result.figures:
             if figure.target is not None:
-                lines.append(f"| {order.get(result.name, '?')} | {result.name} | {_cell(figure.label)} | "
-                             f"{_cell(figure.value)} | {_cell(figure.target)} | **{figure.verdict}** |")
+                lines.append(
+                    f"| {order.get(result.name, '?')} | {result.name} | {_cell(figure.label)} | "
+                    f"{_cell(figure.value)} | {_cell(figure.target)} | **{figure.verdict}** |"
+                )
     misses = [(result, figure) for result in results for figure in result.figures if figure.passed is False]
     lines += ["", "## Misses: why, and the plan", ""]
     if not misses:
@@ -62,14 +66,17 @@ def render(results: list[BenchResult], facts: dict[str, str], total: float, argv
             lines += [f"Did not run: `{result.error}`", ""]
         lines += ["| figure | value | target | result |", "|---|---|---|---|"]
         for figure in result.figures:
-            lines.append(f"| {_cell(figure.label)} | {_cell(figure.value)} | {_cell(figure.target or '')} | "
-                         f"{figure.verdict if figure.target is not None else ''} |")
+            lines.append(
+                f"| {_cell(figure.label)} | {_cell(figure.value)} | {_cell(figure.target or '')} | "
+                f"{figure.verdict if figure.target is not None else ''} |"
+            )
         lines.append("")
         lines += [f"- {note}" for note in result.notes]
         lines += [f"- Took {result.seconds:.1f} s.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_results(path: Path, results: list[BenchResult], facts: dict[str, str], total: float,
-                  argv: list[str]) -> None:
+def write_results(
+    path: Path, results: list[BenchResult], facts: dict[str, str], total: float, argv: list[str]
+) -> None:
     path.write_text(render(results, facts, total, argv), encoding="utf-8")

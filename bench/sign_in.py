@@ -61,8 +61,13 @@ def _srp_maths(srp_class: type, challenge: dict[str, str]) -> Any:
     client = object()  # never used: no round trips here
 
     def once() -> dict[str, str]:
-        srp = srp_class(username="alice", password="Alice-Passw0rd!", pool_id=_POOL_ID,
-                        client_id="bench-client", client=client)
+        srp = srp_class(
+            username="alice",
+            password="Alice-Passw0rd!",
+            pool_id=_POOL_ID,
+            client_id="bench-client",
+            client=client,
+        )
         params = srp.get_auth_params()
         return srp.process_challenge(challenge, params)
 
@@ -74,7 +79,10 @@ def _fixed_challenge() -> dict[str, str]:
 
     big_b = pow(int(G_HEX, 16), _SMALL_B, int(N_HEX, 16))
     return {
-        "USERNAME": "alice", "USER_ID_FOR_SRP": "alice", "SALT": _SALT_HEX, "SRP_B": f"{big_b:x}",
+        "USERNAME": "alice",
+        "USER_ID_FOR_SRP": "alice",
+        "SALT": _SALT_HEX,
+        "SRP_B": f"{big_b:x}",
         "SECRET_BLOCK": base64.standard_b64encode(b"bench secret block" * 8).decode(),
     }
 
@@ -110,14 +118,21 @@ def _exponentiations() -> list[tuple[int, int, int]]:
 
 def _gmpy2_figures(ctx: Context, result: BenchResult, srp_total: float, sign_in: float) -> None:
     gmpy2 = _import_gmpy2()
-    if gmpy2 is not None and os.environ.get("NB_BENCH_GMPY2_PATH") and gmpy2.__file__.startswith(
-            os.environ["NB_BENCH_GMPY2_PATH"]):
-        result.note(f"gmpy2 {gmpy2.version()} ({gmpy2.mp_version()}) came from PyPI into a separate "
-                    "folder (pip install --target, named by NB_BENCH_GMPY2_PATH); it is not installed "
-                    "in the environment and is no dependency of nb_cognito.")
+    if (
+        gmpy2 is not None
+        and os.environ.get("NB_BENCH_GMPY2_PATH")
+        and gmpy2.__file__.startswith(os.environ["NB_BENCH_GMPY2_PATH"])
+    ):
+        result.note(
+            f"gmpy2 {gmpy2.version()} ({gmpy2.mp_version()}) came from PyPI into a separate "
+            "folder (pip install --target, named by NB_BENCH_GMPY2_PATH); it is not installed "
+            "in the environment and is no dependency of nb_cognito."
+        )
     if gmpy2 is None:
-        result.add("gmpy2.powmod vs pow", "not measured: gmpy2 is not importable (pip install gmpy2, "
-                   "or set NB_BENCH_GMPY2_PATH)")
+        result.add(
+            "gmpy2.powmod vs pow",
+            "not measured: gmpy2 is not importable (pip install gmpy2, or set NB_BENCH_GMPY2_PATH)",
+        )
         return
     work = _exponentiations()
     for base, exponent, modulus in work:
@@ -133,15 +148,22 @@ def _gmpy2_figures(ctx: Context, result: BenchResult, srp_total: float, sign_in:
             gmpy2.powmod(base, exponent, modulus)
 
     number = ctx.pick(5, 1)
-    samples = interleave({"pow": lambda: per_call(python_pow, number),
-                          "gmpy2": lambda: per_call(gmpy2_powmod, number)}, ctx.pick(7, 1))
+    samples = interleave(
+        {"pow": lambda: per_call(python_pow, number), "gmpy2": lambda: per_call(gmpy2_powmod, number)},
+        ctx.pick(7, 1),
+    )
     py, gm = median(samples["pow"]), median(samples["gmpy2"])
     speedup = median_ratio(samples["pow"], samples["gmpy2"])
-    result.add(f"3 SRP exponentiations (3072-bit modulus): pow / gmpy2 {gmpy2.version()}",
-               f"{fmt_seconds(py)} / {fmt_seconds(gm)} = {speedup:.1f}x")
+    result.add(
+        f"3 SRP exponentiations (3072-bit modulus): pow / gmpy2 {gmpy2.version()}",
+        f"{fmt_seconds(py)} / {fmt_seconds(gm)} = {speedup:.1f}x",
+    )
     saved = py - gm
-    result.add("time gmpy2 would save per sign-in", f"{fmt_seconds(saved)} = {saved / sign_in:.1%} "
-               f"of the sign-in, {saved / srp_total:.0%} of the SRP maths")
+    result.add(
+        "time gmpy2 would save per sign-in",
+        f"{fmt_seconds(saved)} = {saved / sign_in:.1%} "
+        f"of the sign-in, {saved / srp_total:.0%} of the SRP maths",
+    )
     result.note(
         f"Is an optional gmpy2 accelerator worth it? It would save {fmt_seconds(saved)} once per "
         f"sign-in ({saved / sign_in:.0%} of it here; a smaller share against real Cognito, where "
@@ -181,14 +203,22 @@ def run(ctx: Context) -> BenchResult:
 
         def pycognito_srp() -> float:
             start = time.perf_counter()
-            AWSSRP(username=username, password=password, pool_id=settings.user_pool_id,
-                   client_id=settings.client_id, client=idp).authenticate_user()
+            AWSSRP(
+                username=username,
+                password=password,
+                pool_id=settings.user_pool_id,
+                client_id=settings.client_id,
+                client=idp,
+            ).authenticate_user()
             return time.perf_counter() - start
 
         def floor() -> float:
             start = time.perf_counter()
-            response = idp.initiate_auth(ClientId=settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                         AuthParameters={"USERNAME": username, "PASSWORD": password})
+            response = idp.initiate_auth(
+                ClientId=settings.client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": username, "PASSWORD": password},
+            )
             spent = time.perf_counter() - start
             if "AuthenticationResult" not in response:
                 raise RuntimeError("USER_PASSWORD_AUTH did not sign in")
@@ -211,8 +241,10 @@ def run(ctx: Context) -> BenchResult:
         ratio = median_ratio(samples[name], samples[floor_name])
         result.add(f"{name.split(':')[0]} / floor", f"{ratio:.1f}x")
     pool_name = "nb_cognito sign_in (SRP, user pool only)"
-    result.add("nb_cognito user-pool sign-in / pycognito SRP sign-in",
-               fmt_ratio(median_ratio(samples[pool_name], samples["pycognito AWSSRP.authenticate_user"])))
+    result.add(
+        "nb_cognito user-pool sign-in / pycognito SRP sign-in",
+        fmt_ratio(median_ratio(samples[pool_name], samples["pycognito AWSSRP.authenticate_user"])),
+    )
 
     challenge = _fixed_challenge()
     maths = _srp_maths(_fixed_srp_class(), challenge)
@@ -221,12 +253,18 @@ def run(ctx: Context) -> BenchResult:
     srp = [per_call(maths, number) for _ in range(ctx.pick(7, 1))]
     srp_total = median(srp)
     sign_in = median(samples[pool_name])
-    result.add("SRP client maths alone (AWSSRP() + get_auth_params + process_challenge)",
-               f"{fmt_seconds(srp_total)} = {srp_total / sign_in:.0%} of the user-pool sign-in")
+    result.add(
+        "SRP client maths alone (AWSSRP() + get_auth_params + process_challenge)",
+        f"{fmt_seconds(srp_total)} = {srp_total / sign_in:.0%} of the user-pool sign-in",
+    )
     _gmpy2_figures(ctx, result, srp_total, sign_in)
-    result.note("The emulator runs in this process and does the server half of SRP (its own "
-                "3072-bit exponentiations), so the SRP sign-ins here also pay for the server's maths; "
-                "USER_PASSWORD_AUTH needs none.")
-    result.note("nb_cognito's sign-in also verifies both JWTs (RS256) and, with an identity pool, "
-                "fetches credentials; the identity id is cached after the first sign-in.")
+    result.note(
+        "The emulator runs in this process and does the server half of SRP (its own "
+        "3072-bit exponentiations), so the SRP sign-ins here also pay for the server's maths; "
+        "USER_PASSWORD_AUTH needs none."
+    )
+    result.note(
+        "nb_cognito's sign-in also verifies both JWTs (RS256) and, with an identity pool, "
+        "fetches credentials; the identity id is cached after the first sign-in."
+    )
     return result

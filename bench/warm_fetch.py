@@ -60,9 +60,13 @@ def _pycognito(local: Any, session: Any) -> Any:
     settings = local.settings
     tokens = session.fetch_auth_session().user_pool_tokens_result.unwrap()
     return Cognito(
-        settings.user_pool_id, settings.client_id, user_pool_region=settings.region,
+        settings.user_pool_id,
+        settings.client_id,
+        user_pool_region=settings.region,
         username=session.get_current_user().username,
-        id_token=tokens.id_token, access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+        id_token=tokens.id_token,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
         botocore_config=Config(signature_version=UNSIGNED),
         boto3_client_kwargs={"endpoint_url": local.endpoint_url},
     )
@@ -75,8 +79,9 @@ def run(ctx: Context) -> BenchResult:
         auth = session.fetch_auth_session()
         creds = auth.aws_credentials_result.unwrap()
         left = creds.expiration - dt.datetime.now(dt.timezone.utc)
-        result.note(f"Signed in (SRP) to the emulator; credentials good for "
-                    f"{left.total_seconds() / 60:.0f} min.")
+        result.note(
+            f"Signed in (SRP) to the emulator; credentials good for {left.total_seconds() / 60:.0f} min."
+        )
 
         baseline = _botocore_credentials(creds)
         cognito = _pycognito(local, session)
@@ -102,27 +107,45 @@ def run(ctx: Context) -> BenchResult:
         requests = sum(local.request_counts().values())
         calls = sum(numbers[name] * rounds for name in fns)
 
-        result.add(f"requests to the emulator during {calls:,} warm calls", requests,
-                   "0", requests == 0,
-                   "A warm read reached the network: fetch_auth_session's snapshot was not used.")
+        result.add(
+            f"requests to the emulator during {calls:,} warm calls",
+            requests,
+            "0",
+            requests == 0,
+            "A warm read reached the network: fetch_auth_session's snapshot was not used.",
+        )
         for name in fns:
             result.add(f"{name}: median per call", fmt_seconds(median(samples[name])))
 
         ratio = median_ratio(samples["fetch_auth_session"], samples["botocore get_frozen_credentials"])
-        result.add("fetch_auth_session / botocore get_frozen_credentials", fmt_ratio(ratio), "<= 1.0",
-                   ratio <= 1.0,
-                   "fetch_auth_session does more than a snapshot read when warm; profile "
-                   "CognitoSession.fetch_auth_session's fast path.")
+        result.add(
+            "fetch_auth_session / botocore get_frozen_credentials",
+            fmt_ratio(ratio),
+            "<= 1.0",
+            ratio <= 1.0,
+            "fetch_auth_session does more than a snapshot read when warm; profile "
+            "CognitoSession.fetch_auth_session's fast path.",
+        )
         speedup = median_ratio(samples["pycognito check_token"], samples["fetch_auth_session"])
-        result.add("speed-up of fetch_auth_session over pycognito check_token", f"{speedup:.0f}x",
-                   ">= 10x", speedup >= 10,
-                   "fetch_auth_session's fast path is slower than expected; profile it.")
-        provider = median_ratio(samples["nb_cognito provider get_frozen_credentials"],
-                                samples["botocore get_frozen_credentials"])
+        result.add(
+            "speed-up of fetch_auth_session over pycognito check_token",
+            f"{speedup:.0f}x",
+            ">= 10x",
+            speedup >= 10,
+            "fetch_auth_session's fast path is slower than expected; profile it.",
+        )
+        provider = median_ratio(
+            samples["nb_cognito provider get_frozen_credentials"], samples["botocore get_frozen_credentials"]
+        )
         result.add("nb_cognito provider credentials / botocore get_frozen_credentials", fmt_ratio(provider))
         ctx.shared["provider_read"] = median(samples["nb_cognito provider get_frozen_credentials"])
-        result.note(f"{rounds} interleaved rounds; calls per sample: "
-                    + ", ".join(f"{name} {n:,}" for name, n in numbers.items()) + ".")
-        result.note("The baseline holds the same credentials with the same expiry, refresh_using "
-                    "never called; pycognito's Cognito holds the same tokens (check_token(renew=True)).")
+        result.note(
+            f"{rounds} interleaved rounds; calls per sample: "
+            + ", ".join(f"{name} {n:,}" for name, n in numbers.items())
+            + "."
+        )
+        result.note(
+            "The baseline holds the same credentials with the same expiry, refresh_using "
+            "never called; pycognito's Cognito holds the same tokens (check_token(renew=True))."
+        )
     return result

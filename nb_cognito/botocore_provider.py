@@ -65,9 +65,12 @@ def _credentials_class() -> type:
             self._seen = first
             self._swap_lock = threading.Lock()
             super().__init__(
-                first.access_key_id if first else "", first.secret_access_key if first else "",
+                first.access_key_id if first else "",
+                first.secret_access_key if first else "",
                 first.session_token if first else "",
-                first.expiration if first else _EPOCH, refresh_using=self._metadata, method=CANONICAL_NAME,
+                first.expiration if first else _EPOCH,
+                refresh_using=self._metadata,
+                method=CANONICAL_NAME,
             )
 
         def _metadata(self) -> dict[str, str]:

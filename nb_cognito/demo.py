@@ -38,8 +38,13 @@ __all__ = ["DEMO_NOTEBOOK", "DemoError", "demo_env", "main", "notebooks_dir", "r
 DEMO_NOTEBOOK = "quickstart.ipynb"
 
 #: What each mode needs beyond nb_cognito itself: (import name, pip name).
-_HEADLESS_NEEDS = (("moto", "moto"), ("nbclient", "nbclient"), ("nbformat", "nbformat"),
-                   ("ipykernel", "ipykernel"), ("pandas", "pandas"))
+_HEADLESS_NEEDS = (
+    ("moto", "moto"),
+    ("nbclient", "nbclient"),
+    ("nbformat", "nbformat"),
+    ("ipykernel", "ipykernel"),
+    ("pandas", "pandas"),
+)
 _LAB_NEEDS = (("moto", "moto"), ("jupyterlab", "jupyterlab"), ("pandas", "pandas"))
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -87,16 +92,18 @@ def demo_env(local: Any, scratch: Path, base: Mapping[str, str] | None = None) -
     base = os.environ if base is None else base
     env = {name: value for name, value in base.items() if not name.startswith(("AWS_", "NB_COGNITO_"))}
     env.update(local.settings.as_env())
-    env.update({
-        "NB_COGNITO_USERNAME": DEMO_USERNAME,
-        "NB_COGNITO_PASSWORD": DEMO_PASSWORD,  # exists only in this emulator
-        "AWS_ENDPOINT_URL": local.endpoint_url,  # boto3.client("s3") reaches the emulator too
-        "AWS_CONFIG_FILE": str(scratch / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "IPYTHONDIR": str(scratch / "ipython"),
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # no debugger warning in the kernel's stderr
-    })
+    env.update(
+        {
+            "NB_COGNITO_USERNAME": DEMO_USERNAME,
+            "NB_COGNITO_PASSWORD": DEMO_PASSWORD,  # exists only in this emulator
+            "AWS_ENDPOINT_URL": local.endpoint_url,  # boto3.client("s3") reaches the emulator too
+            "AWS_CONFIG_FILE": str(scratch / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "no-aws-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "IPYTHONDIR": str(scratch / "ipython"),
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # no debugger warning in the kernel's stderr
+        }
+    )
     return env
 
 
@@ -238,13 +245,17 @@ def run_demo(folder: Path) -> int:
             try:
                 run_notebook(notebook, demo_env(local, scratch), scratch)
             except CellExecutionError as error:
-                _say(f"\nnb-cognito demo FAILED: a cell of {notebook.name} raised "
-                     f"{getattr(error, 'ename', 'an error')} (shown above).")
+                _say(
+                    f"\nnb-cognito demo FAILED: a cell of {notebook.name} raised "
+                    f"{getattr(error, 'ename', 'an error')} (shown above)."
+                )
                 _say("  README.md's Troubleshooting section covers the usual causes.")
                 return 1
             except (DeadKernelError, RuntimeError, TimeoutError) as error:
-                _say(f"\nnb-cognito demo FAILED: the Jupyter kernel did not run the notebook "
-                     f"({type(error).__name__}: {error}).")
+                _say(
+                    f"\nnb-cognito demo FAILED: the Jupyter kernel did not run the notebook "
+                    f"({type(error).__name__}: {error})."
+                )
                 return 1
     finally:
         local.stop()
@@ -278,12 +289,19 @@ def _open_lab(folder: Path) -> int:
         for notebook in sorted(folder.glob("*.ipynb")):
             shutil.copy2(notebook, workdir / notebook.name)
         env = demo_env(local, scratch)
-        _say(f"nb-cognito demo --open: offline Cognito at {local.endpoint_url} (demo user "
-             f"{DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}; it exists only there).")
+        _say(
+            f"nb-cognito demo --open: offline Cognito at {local.endpoint_url} (demo user "
+            f"{DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}; it exists only there)."
+        )
         _say(f"  JupyterLab opens copies of the notebooks in {workdir} (the repository's stay clean).")
         _say("  Stop with Ctrl-C (twice, as JupyterLab asks); the emulator stops with it.")
-        command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={workdir}",
-                   str(workdir / DEMO_NOTEBOOK)]
+        command = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            f"--ServerApp.root_dir={workdir}",
+            str(workdir / DEMO_NOTEBOOK),
+        ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # containers often run as root; JupyterLab refuses otherwise
         process = subprocess.Popen(command, env=env, cwd=workdir)  # noqa: S603 - our own interpreter

@@ -148,8 +148,9 @@ def _forget(shell: Any, line: str, parser: argparse.ArgumentParser, name: str) -
     return where
 
 
-def _forget_in_database(history: Any, number: int, raw: str, parsed: str, new_raw: str,
-                        new_parsed: str) -> None:
+def _forget_in_database(
+    history: Any, number: int, raw: str, parsed: str, new_raw: str, new_parsed: str
+) -> None:
     """Redact line ``number`` in the write cache (so any later flush writes the redacted text),
     flush, then fix the row if the saving thread had already written it.
 
@@ -247,7 +248,7 @@ def _redact(text: str, name: str, line: str, safe: str, dropped: list[str], *, p
         end = start
         while end < len(pieces) - 1 and pieces[end].rstrip().endswith("\\"):
             end += 1
-        block = pieces[start:end + 1]
+        block = pieces[start : end + 1]
         joined = " ".join([p.rstrip()[:-1] for p in block[:-1]] + [block[-1]])  # as IPython joins them
         at = joined.find(name)
         position = joined.find(needle, at + len(name)) if at >= 0 else -1
@@ -255,7 +256,7 @@ def _redact(text: str, name: str, line: str, safe: str, dropped: list[str], *, p
             out.extend(block)
         else:
             found = True
-            before, after = joined[:position], joined[position + len(needle):]
+            before, after = joined[:position], joined[position + len(needle) :]
             out.append(before + replacement + after if replacement else before.rstrip() + after)
         start = end + 1
     if found:

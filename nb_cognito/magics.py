@@ -87,26 +87,40 @@ class CognitoMagics(Magics):
 
     @no_var_expand
     @magic_arguments.magic_arguments()
-    @magic_arguments.argument("username", nargs="?", default=None, metavar="USERNAME",
-                              help="Cognito username (default: c.CognitoMagics.default_username, "
-                              "then NB_COGNITO_USERNAME, then a prompt).")
+    @magic_arguments.argument(
+        "username",
+        nargs="?",
+        default=None,
+        metavar="USERNAME",
+        help="Cognito username (default: c.CognitoMagics.default_username, "
+        "then NB_COGNITO_USERNAME, then a prompt).",
+    )
     @magic_arguments.argument("--user-pool-id", metavar="ID", help="User pool id, like us-east-1_AbC123.")
     @magic_arguments.argument("--client-id", metavar="ID", help="The user pool's app client id.")
-    @magic_arguments.argument("--identity-pool-id", metavar="ID",
-                              help="Identity pool that turns the sign-in into AWS credentials.")
+    @magic_arguments.argument(
+        "--identity-pool-id", metavar="ID", help="Identity pool that turns the sign-in into AWS credentials."
+    )
     @magic_arguments.argument("--region", metavar="R", help="AWS region (default: from the pool id).")
-    @magic_arguments.argument("--endpoint-url", metavar="URL",
-                              help="Cognito endpoint (a private endpoint or an emulator).")
-    @magic_arguments.argument("--amplify-config", metavar="PATH",
-                              help="Amplify outputs file to read the settings from.")
-    @magic_arguments.argument("--role-arn", metavar="ARN",
-                              help="IAM role to assume with the ID token instead of an identity pool.")
-    @magic_arguments.argument("--widget", action="store_true",
-                              help="Show the sign-in widget instead of text prompts.")
-    @magic_arguments.argument("--local", action="store_true",
-                              help="Start the offline Cognito emulator and sign in as its demo user.")
-    @magic_arguments.argument("--remember", action="store_true",
-                              help="Remember the session across kernel restarts.")
+    @magic_arguments.argument(
+        "--endpoint-url", metavar="URL", help="Cognito endpoint (a private endpoint or an emulator)."
+    )
+    @magic_arguments.argument(
+        "--amplify-config", metavar="PATH", help="Amplify outputs file to read the settings from."
+    )
+    @magic_arguments.argument(
+        "--role-arn", metavar="ARN", help="IAM role to assume with the ID token instead of an identity pool."
+    )
+    @magic_arguments.argument(
+        "--widget", action="store_true", help="Show the sign-in widget instead of text prompts."
+    )
+    @magic_arguments.argument(
+        "--local",
+        action="store_true",
+        help="Start the offline Cognito emulator and sign in as its demo user.",
+    )
+    @magic_arguments.argument(
+        "--remember", action="store_true", help="Remember the session across kernel restarts."
+    )
     @line_magic
     def cognito_login(self, line: str = "") -> None:
         """Sign in to AWS Cognito; then boto3 in any cell uses the Cognito credentials.
@@ -161,8 +175,13 @@ class CognitoMagics(Magics):
         line_settings = {
             name: getattr(args, name)
             for name in (
-                "user_pool_id", "client_id", "identity_pool_id", "region",
-                "endpoint_url", "amplify_config", "role_arn",
+                "user_pool_id",
+                "client_id",
+                "identity_pool_id",
+                "region",
+                "endpoint_url",
+                "amplify_config",
+                "role_arn",
             )
             if getattr(args, name) is not None
         }
@@ -246,8 +265,10 @@ class CognitoMagics(Magics):
             elif kind is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE:
                 where = f" sent to {step.code_destination}" if step.code_destination else ""
                 answer = self._input(f"SMS code{where}: ").strip()
-            elif kind in (SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE,
-                          SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP):
+            elif kind in (
+                SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE,
+                SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP,
+            ):
                 answer = self._input("Code from your authenticator app: ").strip()
             else:  # pragma: no cover - every step the session returns is handled above
                 raise UsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
@@ -261,8 +282,10 @@ class CognitoMagics(Magics):
 
     def _new_password(self, step: SignInNextStep) -> str:
         if step.missing_attributes:
-            print(f"Note: Cognito also requires {', '.join(step.missing_attributes)}, "
-                  "which %cognito_login cannot set.")
+            print(
+                f"Note: Cognito also requires {', '.join(step.missing_attributes)}, "
+                "which %cognito_login cannot set."
+            )
         print("Cognito requires a new password for this account.")
         for _ in range(self.max_attempts):
             first = self._getpass("New password: ")
@@ -295,8 +318,10 @@ class CognitoMagics(Magics):
         if args.username != DEMO_USERNAME:
             return None
         if started:
-            print(f"Offline Cognito running at {local.endpoint_url} (demo user {DEMO_USERNAME!r}, "
-                  f"password {DEMO_PASSWORD!r}; it exists only here).")
+            print(
+                f"Offline Cognito running at {local.endpoint_url} (demo user {DEMO_USERNAME!r}, "
+                f"password {DEMO_PASSWORD!r}; it exists only here)."
+            )
         return DEMO_PASSWORD
 
     def _show_widget(self, username: str | None) -> None:
@@ -334,10 +359,15 @@ class CognitoMagics(Magics):
     # -- %cognito_logout --------------------------------------------------------------------------
 
     @magic_arguments.magic_arguments()
-    @magic_arguments.argument("--global", dest="global_sign_out", action="store_true",
-                              help="Also revoke the tokens everywhere (Cognito GlobalSignOut).")
-    @magic_arguments.argument("--forget-all", action="store_true",
-                              help="Also forget every remembered session on this machine.")
+    @magic_arguments.argument(
+        "--global",
+        dest="global_sign_out",
+        action="store_true",
+        help="Also revoke the tokens everywhere (Cognito GlobalSignOut).",
+    )
+    @magic_arguments.argument(
+        "--forget-all", action="store_true", help="Also forget every remembered session on this machine."
+    )
     @line_magic
     def cognito_logout(self, line: str = "") -> None:
         """Sign out of AWS Cognito; boto3 stops using the Cognito credentials.
@@ -357,8 +387,10 @@ class CognitoMagics(Magics):
         if user is None:
             message = "Nobody was signed in."
         elif args.global_sign_out and result.global_sign_out_error is not None:
-            message = (f"Signed out {user.username} here; the global sign-out failed "
-                       f"({result.global_sign_out_error}).")
+            message = (
+                f"Signed out {user.username} here; the global sign-out failed "
+                f"({result.global_sign_out_error})."
+            )
         elif args.global_sign_out:
             message = f"Signed out {user.username} everywhere."
         else:
@@ -370,8 +402,9 @@ class CognitoMagics(Magics):
     # -- %cognito_session -------------------------------------------------------------------------
 
     @magic_arguments.magic_arguments()
-    @magic_arguments.argument("--refresh", action="store_true",
-                              help="Refresh the tokens and AWS credentials now.")
+    @magic_arguments.argument(
+        "--refresh", action="store_true", help="Refresh the tokens and AWS credentials now."
+    )
     @line_magic
     def cognito_session(self, line: str = "") -> SessionReport:
         """Show the Cognito session: user, expiries, identity, refresh state, boto3 injection.
@@ -448,8 +481,10 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
         return f"Signed in as {who}{identity}; no AWS credentials yet{reason}"
     if botocore_provider.is_installed():
         return f"Signed in as {who}{identity}. boto3 now uses its AWS credentials; {refresh}."
-    return (f"Signed in as {who}{identity}. boto3's default session keeps its own credentials; "
-            f"use nb_cognito.session.boto3_session() for the Cognito ones ({refresh}).")
+    return (
+        f"Signed in as {who}{identity}. boto3's default session keeps its own credentials; "
+        f"use nb_cognito.session.boto3_session() for the Cognito ones ({refresh})."
+    )
 
 
 def _usage_error(error: AuthError, doing: str = "") -> UsageError:
@@ -479,7 +514,6 @@ def _forget_all() -> str:
         return "--forget-all: remembered sessions are not available in this version."
     count = function()
     return f"Forgot {count} remembered session{'s' if count != 1 else ''}."
-
 
 
 def _pre_run_cell(*_: Any) -> None:

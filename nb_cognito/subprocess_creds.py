@@ -112,12 +112,15 @@ def _make_server(owner: CredentialsServer) -> Any:
                 log.exception("The credentials endpoint failed.")
                 self._send_json(500, {"code": type(error).__name__, "message": "Internal error."})
                 return
-            self._send_json(200, {
-                "AccessKeyId": creds.access_key_id,
-                "SecretAccessKey": creds.secret_access_key,
-                "Token": creds.session_token,
-                "Expiration": _iso(creds.expiration),
-            })
+            self._send_json(
+                200,
+                {
+                    "AccessKeyId": creds.access_key_id,
+                    "SecretAccessKey": creds.secret_access_key,
+                    "Token": creds.session_token,
+                    "Expiration": _iso(creds.expiration),
+                },
+            )
 
         def _refuse(self) -> None:
             self._send_json(405, {"code": "MethodNotAllowed", "message": "Only GET is supported."})
@@ -186,8 +189,10 @@ class CredentialsServer:
     def start(self) -> None:
         self._httpd = _make_server(self)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
-            name="nb-cognito-credentials-endpoint", daemon=True,
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="nb-cognito-credentials-endpoint",
+            daemon=True,
         )
         self._thread.start()
         secrets.add(self.token)

@@ -535,9 +535,18 @@ class SignInWidget(widgets.VBox):
     def _parts(self) -> list[widgets.Widget]:
         """Every widget this one is made of (for close())."""
         found: list[widgets.Widget] = []
-        stack: list[Any] = [self._signed_out_view, self._new_password_view, self._mfa_view,
-                            self._code_view, self._signed_in_view, self._title, self._body,
-                            self._message, self._qr, self._totp_secret_text]
+        stack: list[Any] = [
+            self._signed_out_view,
+            self._new_password_view,
+            self._mfa_view,
+            self._code_view,
+            self._signed_in_view,
+            self._title,
+            self._body,
+            self._message,
+            self._qr,
+            self._totp_secret_text,
+        ]
         while stack:
             part = stack.pop()
             if isinstance(part, widgets.Widget) and part not in found:

@@ -29,7 +29,11 @@ def _benchmark_names() -> list[str]:
 def test_quick_benchmarks_run_and_name_every_benchmark() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--no-write"],
-        cwd=REPO_ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=280,
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=280,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]

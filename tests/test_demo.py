@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "nb_cognito.cli", "demo", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
     )
 
 
@@ -62,20 +65,23 @@ def test_demo_runs_the_quickstart_and_says_what_happened():
 def test_a_failing_cell_fails_the_demo_with_a_clear_message(tmp_path):
     import nbformat
 
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Broken\n\n## 1. Fail"),
-        nbformat.v4.new_code_cell("raise RuntimeError('boom')"),
-        nbformat.v4.new_code_cell("print('never runs')"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Broken\n\n## 1. Fail"),
+            nbformat.v4.new_code_cell("raise RuntimeError('boom')"),
+            nbformat.v4.new_code_cell("print('never runs')"),
+        ]
+    )
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, str(tmp_path / "notebooks" / demo.DEMO_NOTEBOOK))
     code = (
-        "import sys, pathlib; from nb_cognito import demo; "
-        "sys.exit(demo.run_demo(pathlib.Path(sys.argv[1])))"
+        "import sys, pathlib; from nb_cognito import demo; sys.exit(demo.run_demo(pathlib.Path(sys.argv[1])))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "notebooks")],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "RuntimeError: boom" in result.stdout
@@ -130,7 +136,11 @@ def test_open_starts_jupyterlab_with_the_emulator_and_stops_both(tmp_path):
     env = {**os.environ, "BROWSER": "true", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     process = subprocess.Popen(
         [sys.executable, "-m", "nb_cognito.cli", "demo", "--open"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     try:
         lines, url = [], None

@@ -186,11 +186,21 @@ def test_extension_loads_from_ipython_config(tmp_path):
     env = {**os.environ, "IPYTHONDIR": str(tmp_path)}
     out = subprocess.run(
         [
-            sys.executable, "-m", "IPython", "--no-banner", "--HistoryManager.hist_file=:memory:",
-            "--InteractiveShellApp.extensions=['nb_cognito']", "--CognitoMagics.default_username=alice",
-            "-c", code,
+            sys.executable,
+            "-m",
+            "IPython",
+            "--no-banner",
+            "--HistoryManager.hist_file=:memory:",
+            "--InteractiveShellApp.extensions=['nb_cognito']",
+            "--CognitoMagics.default_username=alice",
+            "-c",
+            code,
         ],
-        capture_output=True, text=True, env=env, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
     ).stdout
     assert "['cognito_login', 'cognito_logout', 'cognito_session']" in out
     assert "alice" in out
@@ -266,8 +276,9 @@ def test_settings_on_the_line_configure_the_session(ext, session, local, prompts
     assert session.settings.endpoint_url == s.endpoint_url
 
 
-def test_missing_settings_are_reported_before_the_password_is_asked(ext, session, local, prompts,
-                                                                   monkeypatch):
+def test_missing_settings_are_reported_before_the_password_is_asked(
+    ext, session, local, prompts, monkeypatch
+):
     for name in local.settings.as_env():
         monkeypatch.delenv(name)
     with pytest.raises(UsageError) as info:
@@ -336,8 +347,10 @@ def test_new_password_is_asked_twice_and_must_match(ext, session, make_local, pr
 
 def test_totp_code_is_asked_again_after_a_wrong_one(ext, session, make_local, prompts, capsys):
     emulator = make_local(
-        LocalSpec(pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP",)),
-                  users=(UserSpec("dave", PASSWORD, totp_secret=TOTP_SECRET),))
+        LocalSpec(
+            pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP",)),
+            users=(UserSpec("dave", PASSWORD, totp_secret=TOTP_SECRET),),
+        )
     )
     session.configure(**emulator.settings.as_config())
     prompts.secret.append(PASSWORD)
@@ -353,8 +366,10 @@ def test_totp_code_is_asked_again_after_a_wrong_one(ext, session, make_local, pr
 
 def test_totp_codes_run_out(ext, session, make_local, prompts):
     emulator = make_local(
-        LocalSpec(pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP",)),
-                  users=(UserSpec("dave", PASSWORD, totp_secret=TOTP_SECRET),))
+        LocalSpec(
+            pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP",)),
+            users=(UserSpec("dave", PASSWORD, totp_secret=TOTP_SECRET),),
+        )
     )
     session.configure(**emulator.settings.as_config())
     prompts.secret.append(PASSWORD)
@@ -391,8 +406,10 @@ def test_totp_setup_shows_the_secret_then_hides_it(ext, session, make_local, pro
 
 def test_sms_code(ext, session, make_local, prompts, capsys):
     emulator = make_local(
-        LocalSpec(pool=PoolSpec(mfa="OPTIONAL", mfa_types=("SMS",)),
-                  users=(UserSpec("frank", PASSWORD, phone_number="+15555550123", sms_mfa=True),))
+        LocalSpec(
+            pool=PoolSpec(mfa="OPTIONAL", mfa_types=("SMS",)),
+            users=(UserSpec("frank", PASSWORD, phone_number="+15555550123", sms_mfa=True),),
+        )
     )
     session.configure(**emulator.settings.as_config())
     prompts.secret.append(PASSWORD)
@@ -407,8 +424,9 @@ def test_mfa_selection_then_totp(ext, session, make_local, prompts, capsys):
         LocalSpec(
             pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP", "SMS")),
             users=(
-                UserSpec("gina", PASSWORD, totp_secret=TOTP_SECRET, phone_number="+15555550124",
-                         sms_mfa=True),
+                UserSpec(
+                    "gina", PASSWORD, totp_secret=TOTP_SECRET, phone_number="+15555550124", sms_mfa=True
+                ),
             ),
         )
     )
@@ -466,8 +484,17 @@ def inputs_seen(shell: TestingShell) -> str:
     """Every input IPython keeps in memory: In, _ih, the _i* variables and the write cache."""
     ns = shell.user_ns
     hm = shell.history_manager
-    return repr([ns["In"], ns["_ih"], {k: v for k, v in ns.items() if k.startswith("_i")},
-                 hm.input_hist_raw, hm.input_hist_parsed, hm.db_input_cache, hm._i00])
+    return repr(
+        [
+            ns["In"],
+            ns["_ih"],
+            {k: v for k, v in ns.items() if k.startswith("_i")},
+            hm.input_hist_raw,
+            hm.input_hist_parsed,
+            hm.db_input_cache,
+            hm._i00,
+        ]
+    )
 
 
 def history_rows(shell: TestingShell, session_number: int) -> dict[int, tuple[str, str]]:
@@ -496,20 +523,36 @@ def wait_for_the_saving_thread(shell: TestingShell) -> None:
         (f"%cognito_login alice -p{CANARY}", "%cognito_login alice"),
         (f"%cognito_login alice password={CANARY}", "%cognito_login alice"),
         (f"%cognito_login alice {CANARY}", "%cognito_login alice"),
-        (f"%cognito_login --password {CANARY} alice --region us-east-1",
-         "%cognito_login alice --region us-east-1"),
-        (f"%cognito_login --region us-east-1 alice {CANARY} --widget",
-         "%cognito_login --region us-east-1 alice --widget"),
-        (f"before = 1\n%cognito_login alice --password {CANARY}\nafter = 2",
-         "before = 1\n%cognito_login alice\nafter = 2"),
+        (
+            f"%cognito_login --password {CANARY} alice --region us-east-1",
+            "%cognito_login alice --region us-east-1",
+        ),
+        (
+            f"%cognito_login --region us-east-1 alice {CANARY} --widget",
+            "%cognito_login --region us-east-1 alice --widget",
+        ),
+        (
+            f"before = 1\n%cognito_login alice --password {CANARY}\nafter = 2",
+            "before = 1\n%cognito_login alice\nafter = 2",
+        ),
         (f"before = 1\n%cognito_login alice \\\n  --password {CANARY}", "before = 1\n%cognito_login alice"),
     ],
-    ids=["--password", "-p", "-pVALUE", "password=", "extra-word", "password-first", "options-kept",
-         "multi-line-cell", "continued-line"],
+    ids=[
+        "--password",
+        "-p",
+        "-pVALUE",
+        "password=",
+        "extra-word",
+        "password-first",
+        "options-kept",
+        "multi-line-cell",
+        "continued-line",
+    ],
 )
 @pytest.mark.parametrize("flush", ["cached", "written", "saving-thread"])
-def test_a_refused_line_is_removed_from_the_history(ext, session, prompts, monkeypatch, cell, redacted,
-                                                    flush):
+def test_a_refused_line_is_removed_from_the_history(
+    ext, session, prompts, monkeypatch, cell, redacted, flush
+):
     hm = ext.history_manager
     if flush == "cached":  # nothing is written while the magic runs: the write cache is redacted
         hm.db_cache_size = 1000

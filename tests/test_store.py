@@ -98,8 +98,11 @@ def test_a_fresh_process_resumes_without_a_password(make_session, local, store_d
         """
     )
     done = subprocess.run(
-        [sys.executable, "-c", child], env=child_env(local, store_dir, NB_COGNITO_REMEMBER="1"),
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", child],
+        env=child_env(local, store_dir, NB_COGNITO_REMEMBER="1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert done.returncode == 0, done.stderr
@@ -128,10 +131,12 @@ def test_a_new_session_resumes_in_process_and_sign_out_forgets(make_session, loc
 
 
 def test_the_typed_alias_finds_the_entry(make_local, make_session, local):
-    make_local(LocalSpec(
-        pool=PoolSpec(username_attributes=("email",)),
-        users=(UserSpec("alice@example.com", PASSWORD),),
-    ))
+    make_local(
+        LocalSpec(
+            pool=PoolSpec(username_attributes=("email",)),
+            users=(UserSpec("alice@example.com", PASSWORD),),
+        )
+    )
     make_session().sign_in("alice@example.com", PASSWORD)
     entry = store.remembered(Settings(**local.settings.as_config()), "alice@example.com")
     assert entry is not None and entry.username == local.username_of("alice@example.com")
@@ -328,11 +333,22 @@ store._FileStore(store.store_directory()).save(entry)
 @pytest.mark.parametrize("where", ["mid-write", "before-rename"])
 def test_a_writer_killed_mid_write_leaves_the_old_entry_whole(store_dir, where):
     settings = Settings(user_pool_id="us-east-1_Crash", client_id="crashclient")
-    store._FileStore(store_dir).save(store.RememberedEntry(
-        user_pool_id="us-east-1_Crash", client_id="crashclient", username="alice", login_name=None,
-        user_id=None, region="us-east-1", endpoint_url=None, identity_pool_id=None, identity_id=None,
-        saved_at=1.0, location="", refresh_token="old-token-old-token",
-    ))
+    store._FileStore(store_dir).save(
+        store.RememberedEntry(
+            user_pool_id="us-east-1_Crash",
+            client_id="crashclient",
+            username="alice",
+            login_name=None,
+            user_id=None,
+            region="us-east-1",
+            endpoint_url=None,
+            identity_pool_id=None,
+            identity_id=None,
+            saved_at=1.0,
+            location="",
+            refresh_token="old-token-old-token",
+        )
+    )
     env = {**os.environ, store.ENV_DIR: str(store_dir)}
     done = subprocess.run([sys.executable, "-c", _CRASH, where, "new-token-new-token"], env=env, timeout=60)
 
@@ -352,9 +368,18 @@ def test_a_reader_never_sees_a_partial_file(store_dir):
 
     def entry(i: int) -> store.RememberedEntry:
         return store.RememberedEntry(
-            user_pool_id="us-east-1_Race", client_id="raceclient", username="alice", login_name=None,
-            user_id=None, region="us-east-1", endpoint_url=None, identity_pool_id=None, identity_id=None,
-            saved_at=float(i), location="", refresh_token=f"token-{i}-" + "x" * (i % 7 * 3000),
+            user_pool_id="us-east-1_Race",
+            client_id="raceclient",
+            username="alice",
+            login_name=None,
+            user_id=None,
+            region="us-east-1",
+            endpoint_url=None,
+            identity_pool_id=None,
+            identity_id=None,
+            saved_at=float(i),
+            location="",
+            refresh_token=f"token-{i}-" + "x" * (i % 7 * 3000),
         )
 
     backend.save(entry(0))
@@ -537,8 +562,12 @@ def test_no_secret_in_any_repr_or_log(make_session, local, store_dir, caplog):
         make_session().sign_in("alice")
 
     shown = [
-        repr(entry), str(entry), store.describe(session) or "", store.location(),
-        store.last_resume_failure or "", *(r.getMessage() for r in caplog.records),
+        repr(entry),
+        str(entry),
+        store.describe(session) or "",
+        store.location(),
+        store.last_resume_failure or "",
+        *(r.getMessage() for r in caplog.records),
     ]
     for text in shown:
         for secret in (token, second, PASSWORD):

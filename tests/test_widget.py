@@ -241,9 +241,7 @@ def test_totp_challenge_with_a_real_code(make_local, new_session, make_widget, l
     assert w._code.value == ""
 
 
-def test_totp_setup_shows_a_qr_code_then_asks_for_the_first_code(
-    make_local, new_session, make_widget, local
-):
+def test_totp_setup_shows_a_qr_code_then_asks_for_the_first_code(make_local, new_session, make_widget, local):
     make_local(LocalSpec(pool=PoolSpec(mfa="ON", mfa_types=("TOTP",)), users=(UserSpec("erin", PASSWORD),)))
     w = make_widget(on=new_session())
     sign_in(w, "erin", PASSWORD)

@@ -130,8 +130,10 @@ def forget(settings: Settings, username: str) -> bool:
             with _guarded("delete"):
                 keys = {_key(settings.user_pool_id or "", settings.client_id or "", username)}
                 keys.update(
-                    e.key for e in backend.load_all()
-                    if e.user_pool_id == settings.user_pool_id and e.client_id == settings.client_id
+                    e.key
+                    for e in backend.load_all()
+                    if e.user_pool_id == settings.user_pool_id
+                    and e.client_id == settings.client_id
                     and username in (e.username, e.login_name)
                 )
                 for key in keys:
@@ -266,9 +268,8 @@ def _save_state(
         region=settings.region,
         endpoint_url=settings.endpoint_url,
         identity_pool_id=settings.identity_pool_id,
-        identity_id=state.identity_id or (
-            known.identity_id if known and known.identity_pool_id == settings.identity_pool_id else None
-        ),
+        identity_id=state.identity_id
+        or (known.identity_id if known and known.identity_pool_id == settings.identity_pool_id else None),
         saved_at=time.time(),
         location="",
         refresh_token=state.tokens.refresh_token,

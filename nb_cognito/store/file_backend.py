@@ -130,8 +130,9 @@ class _FileStore:
         payload = json.dumps(entry._data(), sort_keys=True).encode()
         self._remove_stale_temps(final)
         temp = final.with_name(f".{final.stem}.{os.urandom(6).hex()}.tmp")
-        flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                 | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        flags = (
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        )
         fd = os.open(temp, flags, 0o600)  # 0600 from creation: never readable by others
         try:
             try:
@@ -228,4 +229,3 @@ def _warn_refused(reason: str) -> None:
         "%%cognito_logout --forget-all).",
         reason,
     )
-

@@ -120,4 +120,3 @@ def _keyring_store() -> _KeyringStore | None:
     except Exception:
         return None
     return _KeyringStore(keyring, backend) if _is_secure_keyring(backend) else None
-
