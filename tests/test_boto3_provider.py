@@ -13,6 +13,7 @@ import warnings
 import boto3
 import pytest
 from botocore.exceptions import NoCredentialsError
+from emulator_checks import s3_key
 
 from nb_cognito import botocore_provider
 from nb_cognito.exceptions import ServiceUnavailableError, SignedOutError
@@ -60,15 +61,6 @@ def clean_aws(monkeypatch, tmp_path):
 @pytest.fixture
 def session(new_session):
     return new_session(attach=True)
-
-
-def s3_key(local, client) -> str:
-    """Make one S3 call; return the access key the server received for it."""
-    before = len(local.received_access_keys("s3"))
-    client.list_buckets()
-    keys = local.received_access_keys("s3")
-    assert len(keys) == before + 1
-    return keys[-1]
 
 
 def s3(local):

@@ -13,6 +13,7 @@ import os
 
 import boto3
 import pytest
+from emulator_checks import counts, s3_key
 
 from nb_cognito import botocore_provider, env_export, identity
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
@@ -51,19 +52,6 @@ def clean_state(monkeypatch):
 @pytest.fixture
 def session(new_session):
     return new_session(attach=True)
-
-
-def s3_key(local, client) -> str:
-    before = len(local.received_access_keys("s3"))
-    client.list_buckets()
-    keys = local.received_access_keys("s3")
-    assert len(keys) == before + 1
-    return keys[-1]
-
-
-def counts(local, *actions: str) -> tuple[int, ...]:
-    snapshot = local.request_counts()
-    return tuple(snapshot.get(action, 0) for action in actions)
 
 
 # -- the identity pool --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import threading
 
 import pyotp
 import pytest
+from emulator_checks import counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec
@@ -19,10 +20,6 @@ PASSWORD = "Alice-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
-class _Totp(pyotp.TOTP):
-    pass
-
-
 def totp_code(secret: str, at: float) -> str:
     return pyotp.TOTP(secret).at(int(at))
 
@@ -30,11 +27,6 @@ def totp_code(secret: str, at: float) -> str:
 @pytest.fixture
 def session(new_session):
     return new_session()
-
-
-def counts(local, *actions):
-    snapshot = local.request_counts()
-    return tuple(snapshot.get(a, 0) for a in actions)
 
 
 def recorder(session, *events):

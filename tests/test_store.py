@@ -19,6 +19,7 @@ import threading
 import types
 
 import pytest
+from emulator_checks import counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito import store
@@ -57,11 +58,6 @@ def make_session(local, clock):
 
 def entry_files(directory):
     return sorted(p for p in directory.glob("*.json")) if directory.exists() else []
-
-
-def counts(local, *actions):
-    snapshot = local.request_counts()
-    return tuple(snapshot.get(a, 0) for a in actions)
 
 
 def refresh_token(session) -> str:
