@@ -257,8 +257,15 @@ def attach(session: CognitoSession) -> None:
 
     from .models import AuthEvent
 
+    def apply_settings() -> None:  # inject_boto3 changed while signed in
+        if session.settings.inject_boto3 is False:
+            uninstall()
+        else:
+            on_signed_in(None)
+
     session.on(AuthEvent.SIGNED_IN, on_signed_in)
     session.on(AuthEvent.SIGNED_OUT, lambda _: uninstall())
+    session._add_settings_listener(apply_settings)
 
 
 def new_boto3_session(session: CognitoSession, region_name: str | None = None) -> Any:

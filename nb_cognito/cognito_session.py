@@ -116,6 +116,7 @@ class CognitoSession:
         self._clients: dict[str, Any] = {}
         self._listeners: dict[AuthEvent, list[Callable[[AuthEventPayload], None]]] = {}
         self._persisters: list[Callable[[str, _SignedIn], None]] = []
+        self._settings_listeners: list[Callable[[], None]] = []
         self._resumers: list[Callable[[str | None], bool]] = []
         self._guest: tuple[str, AWSCredentials] | None = None
         self._rotation = False
@@ -160,6 +161,12 @@ class CognitoSession:
             self._settings = None
             self._clients.clear()
             self._invalidate()
+        if self.is_signed_in:  # e.g. subprocess_credentials turned on after sign-in: apply now
+            for listener in list(self._settings_listeners):
+                try:
+                    listener()
+                except Exception:
+                    log.exception("An nb_cognito integration could not apply the new settings.")
 
     def _reread_settings(self) -> None:
         """Resolve the settings again; drop the clients if they changed."""
@@ -235,6 +242,13 @@ class CognitoSession:
         """Internal: ``persist(reason, state)`` runs before a new state is used (remembered sessions)."""
         self._persisters.append(persist)
         return lambda: self._persisters.remove(persist) if persist in self._persisters else None
+
+    def _add_settings_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Internal: ``listener()`` runs after configure() while signed in (integrations re-apply)."""
+        self._settings_listeners.append(listener)
+        return lambda: (
+            self._settings_listeners.remove(listener) if listener in self._settings_listeners else None
+        )
 
     def _add_resumer(self, resume: Callable[[str | None], bool]) -> Callable[[], None]:
         """Internal: ``resume(username)`` may sign in without a password (remembered sessions)."""

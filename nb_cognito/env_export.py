@@ -121,6 +121,13 @@ def attach(session: CognitoSession) -> None:
         except Exception:
             log.exception("Could not export Cognito credentials to the environment.")
 
+    def apply_settings() -> None:  # export_env turned on or off while signed in
+        if session.settings.export_env:
+            sync(None)
+        else:
+            clear()
+
     session.on(AuthEvent.SIGNED_IN, sync)
     session.on(AuthEvent.CREDENTIALS_REFRESH, sync)
     session.on(AuthEvent.SIGNED_OUT, lambda _: clear())
+    session._add_settings_listener(apply_settings)

@@ -277,3 +277,4 @@ def attach(session: CognitoSession) -> None:
 
     session.on(AuthEvent.SIGNED_IN, on_signed_in)
     session.on(AuthEvent.SIGNED_OUT, lambda _: stop(session))
+    session._add_settings_listener(lambda: on_signed_in(None))  # turned on or off while signed in

@@ -110,6 +110,19 @@ def test_inject_boto3_false_leaves_boto3_alone(new_session, local):
     assert local.received_access_keys("s3") == []
 
 
+def test_inject_boto3_changed_while_signed_in_applies_at_once(new_session, local):
+    session = new_session(attach=True, inject_boto3=False)
+    session.sign_in("alice", PASSWORD)
+    assert not botocore_provider.is_installed()
+
+    session.configure(inject_boto3=True)
+    assert botocore_provider.is_installed()
+    assert s3_key(local, s3(local)) == session.current_credentials().access_key_id
+
+    session.configure(inject_boto3=False)
+    assert not botocore_provider.is_installed()
+
+
 def test_user_env_credentials_take_precedence_with_one_warning(session, local, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", USER_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "user-secret-0000000000")

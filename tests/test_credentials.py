@@ -177,6 +177,19 @@ def test_export_env_writes_and_rewrites_the_variables(new_session):
     assert not any(name in os.environ for name in EXPORTED)
 
 
+def test_export_env_turned_on_and_off_while_signed_in_applies_at_once(new_session):
+    session = new_session(attach=True)
+    session.sign_in("alice", PASSWORD)
+    assert "AWS_ACCESS_KEY_ID" not in os.environ
+
+    session.configure(export_env=True)
+    assert os.environ["AWS_ACCESS_KEY_ID"] == session.current_credentials().access_key_id
+
+    session.configure(export_env=False)
+    assert not any(name in os.environ for name in EXPORTED)
+    assert session.is_signed_in
+
+
 def test_export_env_follows_a_lazy_refresh(new_session, clock):
     session = new_session(attach=True, export_env=True)
     session.sign_in("alice", PASSWORD)

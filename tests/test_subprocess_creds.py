@@ -131,6 +131,22 @@ def test_off_by_default(new_session):
     assert ENV_URI not in os.environ
 
 
+def test_turned_on_and_off_while_signed_in_it_applies_at_once(new_session):
+    session = new_session(attach=True)
+    session.sign_in("alice", PASSWORD)
+    assert subprocess_creds.current() is None
+
+    session.configure(subprocess_credentials=True)  # no second sign-in needed
+    status, body = get(os.environ[ENV_URI], os.environ[ENV_TOKEN])
+    assert status == 200
+    assert body["AccessKeyId"] == session.current_credentials().access_key_id
+
+    session.configure(subprocess_credentials=False)
+    assert subprocess_creds.current() is None
+    assert ENV_URI not in os.environ
+    assert session.is_signed_in
+
+
 def test_a_new_sign_in_starts_a_new_endpoint_with_a_new_token(session):
     session.sign_in("alice", PASSWORD)
     first_url, first_token = os.environ[ENV_URI], os.environ[ENV_TOKEN]
