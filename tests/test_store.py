@@ -301,6 +301,24 @@ def test_default_directory_follows_xdg(monkeypatch, tmp_path):
     assert store.location() == str(tmp_path / "home" / ".local" / "share" / "nb_cognito")
 
 
+def file_entry(user_pool_id: str, client_id: str, refresh_token: str, *, saved_at: float):
+    """An entry for user alice in us-east-1, as the file backend stores it."""
+    return store.RememberedEntry(
+        user_pool_id=user_pool_id,
+        client_id=client_id,
+        username="alice",
+        login_name=None,
+        user_id=None,
+        region="us-east-1",
+        endpoint_url=None,
+        identity_pool_id=None,
+        identity_id=None,
+        saved_at=saved_at,
+        location="",
+        refresh_token=refresh_token,
+    )
+
+
 _CRASH = """
 import os, signal, sys
 from nb_cognito import store
@@ -330,20 +348,7 @@ store._FileStore(store.store_directory()).save(entry)
 def test_a_writer_killed_mid_write_leaves_the_old_entry_whole(store_dir, where):
     settings = Settings(user_pool_id="us-east-1_Crash", client_id="crashclient")
     store._FileStore(store_dir).save(
-        store.RememberedEntry(
-            user_pool_id="us-east-1_Crash",
-            client_id="crashclient",
-            username="alice",
-            login_name=None,
-            user_id=None,
-            region="us-east-1",
-            endpoint_url=None,
-            identity_pool_id=None,
-            identity_id=None,
-            saved_at=1.0,
-            location="",
-            refresh_token="old-token-old-token",
-        )
+        file_entry("us-east-1_Crash", "crashclient", "old-token-old-token", saved_at=1.0)
     )
     env = {**os.environ, store.ENV_DIR: str(store_dir)}
     done = subprocess.run([sys.executable, "-c", _CRASH, where, "new-token-new-token"], env=env, timeout=60)
@@ -363,19 +368,8 @@ def test_a_reader_never_sees_a_partial_file(store_dir):
     backend = store._FileStore(store_dir)
 
     def entry(i: int) -> store.RememberedEntry:
-        return store.RememberedEntry(
-            user_pool_id="us-east-1_Race",
-            client_id="raceclient",
-            username="alice",
-            login_name=None,
-            user_id=None,
-            region="us-east-1",
-            endpoint_url=None,
-            identity_pool_id=None,
-            identity_id=None,
-            saved_at=float(i),
-            location="",
-            refresh_token=f"token-{i}-" + "x" * (i % 7 * 3000),
+        return file_entry(
+            "us-east-1_Race", "raceclient", f"token-{i}-" + "x" * (i % 7 * 3000), saved_at=float(i)
         )
 
     backend.save(entry(0))
