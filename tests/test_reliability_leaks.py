@@ -131,7 +131,7 @@ def test_canary_password_tokens_and_keys_never_leak(
 
     # Garbage from the server: credentials without a session token, then an ID token whose
     # signature does not match (PyJWT's error is chained under ours).
-    identity = session._client("identity")._client("cognito-identity")
+    identity = session.clients.identity.cognito_identity
 
     def drop_token(parsed, **_):
         parsed.get("Credentials", {}).pop("SessionToken", None)
