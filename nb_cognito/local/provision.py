@@ -4,7 +4,8 @@ Provisioning uses boto3 against the emulator's own endpoint, as an administrator
 AWS. Its requests carry the header ``x-nb-cognito-local-admin`` so that the emulator's request
 log (``request_counts``, ``received_access_keys``) shows only what the code under test sent.
 The one thing no API can do, give a user a *known* TOTP secret, goes through
-:func:`nb_cognito.local.patches.set_user_totp`.
+:func:`nb_cognito.local.patches.set_user_totp`; what moto has no setting for (the issuer form,
+EMAIL_OTP, device tracking) is read by the patches from the pool's spec in the emulator state.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def provision(spec: LocalSpec, admin: AdminClients, state: EmulatorState) -> Pro
     """Create the spec's pool, client, users, identity pool and buckets; return their ids."""
     idp = admin["cognito-idp"]
     pool_id = _create_pool(idp, spec.pool)
+    with state.lock:
+        state.pool_specs[pool_id] = spec.pool
     client_id, secret = _create_client(idp, pool_id, spec.client)
     for user in spec.users:
         add_user(admin, state, pool_id, client_id, secret, user)

@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 MfaMode = Literal["OFF", "OPTIONAL", "ON"]
+Issuer = Literal["original", "updated"]
 
 #: The demo user of ``nb-cognito local`` / ``demo_spec()``. Local only: it exists nowhere else.
 DEMO_USERNAME = "demo"
@@ -44,6 +45,7 @@ _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # The characters Cognito (and moto) count as symbols in a password.
 _SYMBOLS = frozenset("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-")
 _MFA_MODES = ("OFF", "OPTIONAL", "ON")
+_ISSUERS = ("original", "updated")
 _MFA_KINDS = ("TOTP", "SMS")
 _USERNAME_ATTRIBUTES = ("email", "phone_number")
 
@@ -109,16 +111,24 @@ class PasswordPolicy:
 
 @dataclass(frozen=True)
 class PoolSpec:
-    """A Cognito user pool. ``mfa_types`` is a subset of ``{"TOTP", "SMS"}``."""
+    """A Cognito user pool. ``mfa_types`` is a subset of ``{"TOTP", "SMS"}``.
+
+    ``issuer="updated"`` makes the pool's tokens carry the ``IssuerConfiguration: UPDATED`` form
+    ``https://issuer-cognito-idp.<region>.amazonaws.com/<pool>`` instead of the original
+    ``https://cognito-idp.<region>.amazonaws.com/<pool>``.
+    """
 
     name: str = "nb-cognito-local"
     password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
     mfa: MfaMode = "OFF"
     mfa_types: tuple[str, ...] = ("TOTP",)
     username_attributes: tuple[str, ...] = ()
+    issuer: Issuer = "original"
 
     def __post_init__(self) -> None:
         _check_name("PoolSpec.name", self.name)
+        if self.issuer not in _ISSUERS:
+            raise _fail("PoolSpec.issuer", f"must be one of {_ISSUERS}, not {self.issuer!r}")
         if not isinstance(self.password_policy, PasswordPolicy):
             raise _fail("PoolSpec.password_policy", "must be a PasswordPolicy")
         if self.mfa not in _MFA_MODES:
