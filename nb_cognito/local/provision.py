@@ -92,6 +92,11 @@ def _create_pool(idp: Any, pool: PoolSpec) -> str:
     }
     if pool.username_attributes:
         kwargs["UsernameAttributes"] = list(pool.username_attributes)
+    if pool.device_tracking != "off":
+        kwargs["DeviceConfiguration"] = {
+            "ChallengeRequiredOnNewDevice": pool.challenge_required_on_new_device,
+            "DeviceOnlyRememberedOnUserPrompt": pool.device_tracking == "opt_in",
+        }
     pool_id: str = idp.create_user_pool(**kwargs)["UserPool"]["Id"]
     if pool.mfa != "OFF":
         mfa: dict[str, Any] = {"UserPoolId": pool_id, "MfaConfiguration": pool.mfa}
@@ -113,6 +118,7 @@ def _create_client(idp: Any, pool_id: str, client: ClientSpec) -> tuple[str, str
             "ALLOW_USER_SRP_AUTH",
             "ALLOW_USER_PASSWORD_AUTH",
             "ALLOW_REFRESH_TOKEN_AUTH",
+            "ALLOW_USER_AUTH",
         ],
         AccessTokenValidity=client.access_token_validity,
         IdTokenValidity=client.id_token_validity,
@@ -164,10 +170,17 @@ def add_user(
         idp.admin_set_user_mfa_preference(
             UserPoolId=pool_id,
             Username=user.username,
-            SMSMfaSettings={"Enabled": True, "PreferredMfa": user.totp_secret is None},
+            SMSMfaSettings={"Enabled": True, "PreferredMfa": user.totp_secret is None and not user.email_mfa},
         )
     if user.totp_secret is not None:
-        patches.set_user_totp(state, pool_id, user.username, user.totp_secret, preferred=not user.sms_mfa)
+        patches.set_user_totp(
+            state, pool_id, user.username, user.totp_secret, preferred=not (user.sms_mfa or user.email_mfa)
+        )
+    if user.email_mfa:
+        found = patches.find_user(pool_id, user.username)
+        assert found is not None
+        with state.lock:
+            state.email_mfa.add((pool_id, found.username))
 
 
 def _secret_hash(username: str, client_id: str, client_secret: str) -> str:

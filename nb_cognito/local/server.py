@@ -270,6 +270,15 @@ class LocalCognito:
                 raise LookupError(f"no SMS was sent to {username!r}")
             return codes[-1]
 
+    def last_email_code(self, username: str) -> str:
+        """The last email code (EMAIL_OTP) sent to ``username``; LookupError if none was sent."""
+        key = (self._provisioned().user_pool_id, self.username_of(username))
+        with self._state.lock:
+            codes = self._state.email_outbox.get(key)
+            if not codes:
+                raise LookupError(f"no email code was sent to {username!r}")
+            return codes[-1]
+
     def totp_secret(self, username: str) -> str | None:
         """The user's active TOTP secret (or the one being set up), or None."""
         key = (self._provisioned().user_pool_id, self.username_of(username))

@@ -20,7 +20,16 @@ from .fault_modes import FaultMode
 from .spec import PoolSpec
 from .srp import SrpChallenge
 
-__all__ = ["AuthSession", "EmulatorState", "Identity", "ServerEvent", "activated", "current"]
+__all__ = [
+    "AuthSession",
+    "Device",
+    "EmulatorState",
+    "Identity",
+    "RefreshMeta",
+    "ServerEvent",
+    "activated",
+    "current",
+]
 
 LOCKOUT_AFTER = 5
 LOCKOUT_CAP_SECONDS = 900.0
@@ -39,9 +48,9 @@ class AuthSession:
     sms_code: str | None = field(default=None, repr=False)
     email_code: str | None = field(default=None, repr=False)
     mfa_setup_done: bool = False
-    #: USER_AUTH: the first factor is done (so the next step is MFA or tokens).
-    first_factor_done: bool = False
-    #: DEVICE_SRP_AUTH: the device key being verified.
+    #: EMAIL_OTP answered during MFA_SETUP: a right code turns email MFA on for the user.
+    email_setup: bool = False
+    #: The DEVICE_KEY the client sent (device tracking), carried through the challenges.
     device_key: str | None = None
 
 
@@ -128,9 +137,12 @@ class EmulatorState:
             self.pool_specs: dict[str, PoolSpec] = {}
             self.fault_modes: set[FaultMode] = set()
             self.email_outbox: dict[tuple[str, str], list[str]] = {}
+            self.email_mfa: set[tuple[str, str]] = set()
             self.devices: dict[str, Device] = {}
             #: origin jti of a refresh token -> the device key it was issued to (device tracking)
             self.origin_devices: dict[str, str] = {}
+            #: refresh token -> the device key it was issued to (device tracking)
+            self.refresh_devices: dict[str, str] = {}
             self.clear_requests()
 
     def clear_requests(self) -> None:

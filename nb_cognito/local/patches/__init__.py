@@ -8,9 +8,11 @@ installs the fixes, once, on moto's classes. Each module's docstring names the l
   access-token calls: validity, clock, ``auth_time``, ID-token attributes, the pool's issuer;
   ``moto.cognitoidp.models.jwk`` imports moto's RSA key once (speed, not fidelity);
 * :mod:`.initiate` — ``CognitoIdpBackend.initiate_auth``: USER_PASSWORD_AUTH, real SRP, lockout;
+* :mod:`.user_auth` — the choice-based ``USER_AUTH`` flow (SELECT_CHALLENGE, one-time codes);
 * :mod:`.respond` — ``CognitoIdpBackend.respond_to_auth_challenge``: every answer checked;
-* :mod:`.steps` — the state machine after a password (shared by the two above);
+* :mod:`.steps` — the state machine after a first factor (shared by the three above);
 * :mod:`.totp` — ``associate_software_token`` / ``verify_software_token``: real secrets and codes;
+* :mod:`.devices` — device tracking: NewDeviceMetadata, ConfirmDevice, device SRP, the device API;
 * :mod:`.refresh` — REFRESH_TOKEN_AUTH, ``GetTokensFromRefreshToken`` (rotation), ``RevokeToken``;
 * :mod:`.identity` — ``GetId`` / ``GetCredentialsForIdentity``: verified logins, stable ids;
 * :mod:`.sts` — ``AssumeRoleWithWebIdentity``'s expiry on the emulator clock;
@@ -45,7 +47,7 @@ from moto.cognitoidp import models as idp  # noqa: E402
 from moto.cognitoidp.responses import CognitoIdpResponse  # noqa: E402
 from moto.sts import models as sts_models  # noqa: E402
 
-from . import identity, initiate, refresh, respond, sts, tokens, totp  # noqa: E402
+from . import devices, identity, initiate, refresh, respond, sts, tokens, totp  # noqa: E402
 from .common import ORIGINAL, find_user, replace  # noqa: E402
 from .refresh import refresh_token_revoked  # noqa: E402
 from .totp import set_user_totp  # noqa: E402
@@ -81,6 +83,14 @@ def apply() -> None:
         replace(backend, "verify_software_token", totp.verify_software_token)
         replace(CognitoIdpResponse, "get_tokens_from_refresh_token", refresh.get_tokens_from_refresh_token)
         replace(CognitoIdpResponse, "revoke_token", refresh.revoke_token)
+        for action in (
+            "confirm_device",
+            "update_device_status",
+            "forget_device",
+            "get_device",
+            "list_devices",
+        ):
+            replace(CognitoIdpResponse, action, getattr(devices, action))
         replace(CognitoIdentityResponse, "get_id", identity.get_id)
         replace(
             CognitoIdentityResponse, "get_credentials_for_identity", identity.get_credentials_for_identity

@@ -2,8 +2,9 @@
 
 moto's USER_SRP_AUTH sent a random SALT/SRP_B and never checked the signature, so a wrong
 password signed in. Here SALT/SRP_B come from the user's verifier (:mod:`nb_cognito.local.srp`)
-and :mod:`.respond` checks PASSWORD_CLAIM_SIGNATURE. REFRESH_TOKEN_AUTH goes to :mod:`.refresh`;
-other flows stay moto's.
+and :mod:`.respond` checks PASSWORD_CLAIM_SIGNATURE. REFRESH_TOKEN_AUTH goes to :mod:`.refresh`,
+USER_AUTH to :mod:`.user_auth`; other flows stay moto's. A ``DEVICE_KEY`` in the parameters is
+carried to the end of the sign-in (device tracking, :mod:`.devices`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from moto.cognitoidp import models as idp
 
 from .. import srp
 from ..state import current
-from . import refresh
+from . import refresh, user_auth
 from .common import check_secret_hash, not_authorized, original, pool_and_client, required
 from .steps import after_password, challenge, check_may_try_password, password_failed
 
@@ -30,6 +31,7 @@ def initiate_auth(
         "USER_SRP_AUTH": _user_srp_auth,
         "REFRESH_TOKEN_AUTH": refresh.refresh_token_auth,
         "REFRESH_TOKEN": refresh.refresh_token_auth,
+        "USER_AUTH": user_auth.user_auth,
     }
     handler = handlers.get(auth_flow)
     if handler is None:
@@ -49,7 +51,7 @@ def _user_password_auth(
     if user.password != params.get("PASSWORD"):
         password_failed(state, pool, user)
     state.password_ok((pool.id, user.username))
-    return after_password(backend, state, pool, client, user)
+    return after_password(backend, state, pool, client, user, params.get("DEVICE_KEY"))
 
 
 def _user_srp_auth(
@@ -71,4 +73,7 @@ def _user_srp_auth(
         "USERNAME": user.username,
         "USER_ID_FOR_SRP": user.username,
     }
-    return challenge(backend, current(), pool, client, user, "PASSWORD_VERIFIER", parameters, srp=started)
+    return challenge(
+        backend, current(), pool, client, user, "PASSWORD_VERIFIER", parameters,
+        srp=started, device_key=params.get("DEVICE_KEY"),
+    )  # fmt: skip

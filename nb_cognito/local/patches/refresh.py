@@ -3,8 +3,9 @@
 moto's REFRESH_TOKEN_AUTH ignored expiry, disabled or deleted users (HTTP 500 for a deleted
 one), admin password resets and the client a token was issued to; GetTokensFromRefreshToken
 and RevokeToken were missing (HTTP 500). Here all three behave as the service documents,
-with refresh-token rotation and reuse detection when the app client enables rotation, and the
-refresh fault modes (:class:`~nb_cognito.local.fault_modes.FaultMode`).
+with refresh-token rotation and reuse detection when the app client enables rotation, tokens
+bound to a tracked device (:mod:`.devices`), and the refresh fault modes
+(:class:`~nb_cognito.local.fault_modes.FaultMode`).
 """
 
 from __future__ import annotations
@@ -49,8 +50,14 @@ def refresh_token_revoked(pool_id: str, token: str) -> bool:
     return pool is not None and token in pool.refresh_tokens and pool.refresh_tokens[token] is None
 
 
-def _redeem_refresh_token(state: EmulatorState, pool: Any, client: Any, token: str) -> Any:
-    """The user a refresh token may still renew; NotAuthorized/PasswordResetRequired if none."""
+def _redeem_refresh_token(
+    state: EmulatorState, pool: Any, client: Any, token: str, device_key: str | None
+) -> Any:
+    """The user a refresh token may still renew; NotAuthorized/PasswordResetRequired if none.
+
+    A token issued to a tracked device renews only with that device's key, as the service
+    answers (``Invalid Refresh Token``) a refresh without ``DEVICE_KEY`` / ``DeviceKey``.
+    """
     if token in state.rotated:
         raise error("RefreshTokenReuseException", "Refresh token has been rotated and reused.")
     if token not in pool.refresh_tokens:
@@ -60,6 +67,9 @@ def _redeem_refresh_token(state: EmulatorState, pool: Any, client: Any, token: s
         raise not_authorized("Refresh Token has been revoked")
     client_id, username, _ = entry
     if client_id != client.id:
+        raise not_authorized("Invalid Refresh Token")
+    bound = state.refresh_devices.get(token)
+    if bound is not None and bound != device_key:
         raise not_authorized("Invalid Refresh Token")
     meta = state.refresh.get(token)
     if meta is not None and state.now() >= meta.expires_at:
@@ -103,7 +113,7 @@ def refresh_token_auth(
     entry = pool.refresh_tokens.get(token)
     if entry:  # SECRET_HASH is computed from the username Cognito knows, never an alias
         check_secret_hash(client, params.get("SECRET_HASH"), [entry[1]])
-    _redeem_refresh_token(state, pool, client, token)
+    _redeem_refresh_token(state, pool, client, token, params.get("DEVICE_KEY"))
     access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(token)
     return {
         "ChallengeParameters": {},
@@ -118,12 +128,15 @@ def get_tokens_from_refresh_token(self: CognitoIdpResponse) -> ActionResult:
     pool, client = client_anywhere(self._get_param("ClientId"))
     check_client_secret(client, self._get_param("ClientSecret"))
     token = self._get_param("RefreshToken") or ""
-    user = _redeem_refresh_token(state, pool, client, token)
+    user = _redeem_refresh_token(state, pool, client, token, self._get_param("DeviceKey"))
     if rotation_enabled(client):
         old_origin = pool.refresh_tokens[token][2]
         new_token, new_origin = pool.create_refresh_token(client.id, user.username)
         with state.lock:
             state.auth_times[new_origin] = state.auth_times.get(old_origin, int(state.now()))
+            if token in state.refresh_devices:  # the new token keeps the device binding
+                state.refresh_devices[new_token] = state.refresh_devices[token]
+                state.origin_devices[new_origin] = state.refresh_devices[token]
             state.rotated.add(token)
             del pool.refresh_tokens[token]
         token = new_token
