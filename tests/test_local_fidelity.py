@@ -1,4 +1,4 @@
-"""The offline Cognito tells the truth where moto alone lies (one test per fix in patches.py).
+"""The offline Cognito tells the truth where moto alone lies (one test per fix in the patches package).
 
 Every test talks HTTP to the emulator with boto3 (and pycognito's SRP client), as our client does.
 Time moves only through the shared ManualClock.
