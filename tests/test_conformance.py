@@ -10,8 +10,9 @@ each one left out names the client feature it waits for, so that the gap stays v
   the client could derive one. Needs: non-AWS pool ids with an explicit ``region`` (issue 14,
   item 2). Even then its tokens carry ``iss = <endpoint_url>/<pool>``, which the client does not
   accept yet (issue 14, item 1: "with endpoint_url set, also accept <endpoint_url>/<pool>").
-* cognito-local and plain moto, AWS credentials: cognito-local has no identity pools at all.
-  (plain moto has them: its GetId/GetCredentialsForIdentity answer, without checking the token.)
+* cognito-local, AWS credentials: it has no identity pools at all (plain moto has them; its
+  GetId/GetCredentialsForIdentity answer without checking the token).
+* cognito-local, USER_SRP_AUTH: it has no SRP.
 
 The fixtures start each emulator once per module; cognito-local needs ``make cognito-local``.
 """
@@ -48,6 +49,9 @@ from nb_cognito.local import LocalSpec, UserSpec
 SESSION_EMULATORS = ["ours", "plain-moto"]
 #: Where the session can fetch AWS credentials (an identity pool exists).
 CREDENTIAL_EMULATORS = ["ours", "plain-moto"]
+#: Where USER_SRP_AUTH exists (cognito-local has no SRP; plain moto never checks the signature,
+#: so there only the happy path says anything).
+SRP_EMULATORS = ["ours", "plain-moto"]
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +103,14 @@ def test_sign_in_with_user_password_auth_gives_verified_tokens(target, session):
     assert result.is_signed_in and session.is_signed_in
     tokens = session.fetch_auth_session().user_pool_tokens_result.unwrap()
     assert tokens.id_token and tokens.access_token and tokens.refresh_token
+
+
+@pytest.mark.parametrize("target", SRP_EMULATORS, indirect=True)
+def test_sign_in_with_srp_gives_verified_tokens(target, session):
+    provisioned, _ = target
+    session.configure(auth_flow="USER_SRP_AUTH")
+    assert session.sign_in(provisioned.username, provisioned.password).is_signed_in
+    assert session.fetch_auth_session().user_pool_tokens_result.unwrap().id_token
 
 
 @pytest.mark.parametrize("target", SESSION_EMULATORS, indirect=True)
