@@ -31,9 +31,19 @@ EMAIL = "alice@example.com"
 PHONE = "+15555550100"
 
 
+_SESSIONS: list[boto3.session.Session] = []
+
+
+def _session() -> boto3.session.Session:
+    """One boto3 session for the module, so that service models load once."""
+    if not _SESSIONS:
+        _SESSIONS.append(boto3.session.Session())
+    return _SESSIONS[0]
+
+
 def idp(local: Any) -> Any:
     """An unsigned cognito-idp client of the emulator, as an app would have one."""
-    return boto3.session.Session().client(
+    return _session().client(
         "cognito-idp",
         region_name=local.settings.region,
         endpoint_url=local.settings.endpoint_url,
@@ -93,7 +103,7 @@ def test_updated_issuer_tokens_verify_against_the_served_jwks_and_open_the_ident
     for kind in ("IdToken", "AccessToken"):
         token = jwt.decode(result[kind], key_set, algorithms=["RS256"])
         assert token.claims["iss"] == expected
-    identity = boto3.session.Session().client(
+    identity = _session().client(
         "cognito-identity",
         region_name=settings.region,
         endpoint_url=settings.endpoint_url,
@@ -200,6 +210,29 @@ def test_mfa_setup_offering_only_email_otp_is_answered_with_an_email(make_local)
     done = respond(local, answer, "EMAIL_OTP", EMAIL_OTP_CODE=local.last_email_code("alice"))
     assert claims(done["AuthenticationResult"]["IdToken"])["email"] == EMAIL
     assert password_auth(local)["ChallengeName"] == "EMAIL_OTP"  # set up: asked from now on
+
+
+def test_email_mfa_is_turned_on_with_set_user_mfa_preference(make_local):
+    """``EmailMfaSettings`` in SetUserMFAPreference turns email MFA on (and preferred); GetUser
+    lists it; the next sign-in asks for the emailed code.
+
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SetUserMFAPreference.html
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetUser.html
+    """
+    pool = PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP", "EMAIL"))
+    local = make_local(
+        LocalSpec(pool=pool, users=(UserSpec("alice", PASSWORD, attributes={"email": EMAIL}),))
+    )
+    access = password_auth(local)["AuthenticationResult"]["AccessToken"]
+    client = idp(local)
+    client.set_user_mfa_preference(
+        AccessToken=access, EmailMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    user = client.get_user(AccessToken=access)
+    assert user["UserMFASettingList"] == ["EMAIL_OTP"] and user["PreferredMfaSetting"] == "EMAIL_OTP"
+    assert password_auth(local)["ChallengeName"] == "EMAIL_OTP"
+    client.set_user_mfa_preference(AccessToken=access, EmailMfaSettings={"Enabled": False})
+    assert "AuthenticationResult" in password_auth(local)
 
 
 # -- d. the choice-based USER_AUTH flow ---------------------------------------------------------

@@ -24,8 +24,18 @@ from nb_cognito.local import FaultMode, LocalSpec, UserSpec
 PASSWORD = "Alice-Passw0rd!"
 
 
+_SESSIONS: list[boto3.session.Session] = []
+
+
+def _session() -> boto3.session.Session:
+    """One boto3 session for the module, so that service models load once."""
+    if not _SESSIONS:
+        _SESSIONS.append(boto3.session.Session())
+    return _SESSIONS[0]
+
+
 def client(local: Any, service: str) -> Any:
-    return boto3.session.Session().client(
+    return _session().client(
         service,
         region_name=local.settings.region,
         endpoint_url=local.endpoint_url,

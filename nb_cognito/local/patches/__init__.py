@@ -12,6 +12,7 @@ installs the fixes, once, on moto's classes. Each module's docstring names the l
 * :mod:`.respond` — ``CognitoIdpBackend.respond_to_auth_challenge``: every answer checked;
 * :mod:`.steps` — the state machine after a first factor (shared by the three above);
 * :mod:`.totp` — ``associate_software_token`` / ``verify_software_token``: real secrets and codes;
+* :mod:`.mfa` — ``EmailMfaSettings`` in (Admin)SetUserMFAPreference, EMAIL_OTP in GetUser;
 * :mod:`.devices` — device tracking: NewDeviceMetadata, ConfirmDevice, device SRP, the device API;
 * :mod:`.refresh` — REFRESH_TOKEN_AUTH, ``GetTokensFromRefreshToken`` (rotation), ``RevokeToken``;
 * :mod:`.identity` — ``GetId`` / ``GetCredentialsForIdentity``: verified logins, stable ids;
@@ -47,7 +48,7 @@ from moto.cognitoidp import models as idp  # noqa: E402
 from moto.cognitoidp.responses import CognitoIdpResponse  # noqa: E402
 from moto.sts import models as sts_models  # noqa: E402
 
-from . import devices, identity, initiate, refresh, respond, sts, tokens, totp  # noqa: E402
+from . import devices, identity, initiate, mfa, refresh, respond, sts, tokens, totp  # noqa: E402
 from .common import ORIGINAL, find_user, replace  # noqa: E402
 from .refresh import refresh_token_revoked  # noqa: E402
 from .totp import set_user_totp  # noqa: E402
@@ -83,6 +84,9 @@ def apply() -> None:
         replace(backend, "verify_software_token", totp.verify_software_token)
         replace(CognitoIdpResponse, "get_tokens_from_refresh_token", refresh.get_tokens_from_refresh_token)
         replace(CognitoIdpResponse, "revoke_token", refresh.revoke_token)
+        replace(CognitoIdpResponse, "set_user_mfa_preference", mfa.set_user_mfa_preference)
+        replace(CognitoIdpResponse, "admin_set_user_mfa_preference", mfa.admin_set_user_mfa_preference)
+        replace(idp.CognitoIdpUser, "to_json", mfa.user_to_json)
         for action in (
             "confirm_device",
             "update_device_status",
