@@ -24,6 +24,14 @@ answer missing a token) and ``CREDENTIALS_WITHOUT_SESSION_TOKEN`` (partial AWS c
 To watch what the server does, ``local.subscribe(listener)`` gets each ``ServerEvent``
 (``refresh_requested``, ``login_checked``, ``credentials_issued``).
 
+Cognito features beyond moto, each a spec option (see :class:`PoolSpec`, :class:`UserSpec`):
+``PoolSpec.issuer="updated"`` (the ``issuer-cognito-idp`` issuer), ``required_attributes``
+(NEW_PASSWORD_REQUIRED's ``requiredAttributes``), ``mfa_types`` with ``"EMAIL"`` and
+``UserSpec.email_mfa`` (EMAIL_OTP; codes readable with ``local.last_email_code(user)``, as SMS
+codes with ``last_sms_code`` and TOTP codes with ``totp_code``), ``allowed_first_auth_factors``
+(the ``USER_AUTH`` flow) and ``device_tracking`` (``"always"`` / ``"opt_in"``: NewDeviceMetadata,
+ConfirmDevice, device SRP, refresh tokens bound to the device key).
+
 Needs ``pip install 'nb-cognito[local]'`` (moto). Never imported by nb_cognito's runtime path.
 """
 
