@@ -54,6 +54,7 @@ from .spec import (
     default_test_spec,
     demo_spec,
 )
+from .state import ServerEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     from .faults import FaultProxy
@@ -72,6 +73,7 @@ __all__ = [
     "LocalSpec",
     "PasswordPolicy",
     "PoolSpec",
+    "ServerEvent",
     "UserSpec",
     "default_test_spec",
     "demo_spec",
