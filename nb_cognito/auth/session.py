@@ -49,6 +49,7 @@ from nb_cognito.auth.state import (
 from nb_cognito.auth.state import SignedIn as _SignedIn
 from nb_cognito.clock import SYSTEM_CLOCK, Clock
 from nb_cognito.config import CognitoConfig, Settings
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
@@ -182,7 +183,7 @@ class CognitoSession:
             s = settings or self.settings
         except ConfigurationError:
             return None
-        return (s.user_pool_id, s.client_id, s.identity_pool_id, s.endpoint_url, s.role_arn)
+        return s.sign_in_key()
 
     def _client(self, kind: str) -> Any:
         client = self._clients.get(kind)
@@ -270,7 +271,7 @@ class CognitoSession:
         returns ``DONE`` with no network call. With no password and ``remember`` on, a
         remembered session (:mod:`nb_cognito.store`) is resumed first, if there is one.
         """
-        username = username if username is not None else os.environ.get("NB_COGNITO_USERNAME")
+        username = username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME)
         state = self._state
         signed_in_as = (state.user.username, self._typed_username) if isinstance(state, _SignedIn) else ()
         if username and username in signed_in_as:
@@ -286,7 +287,7 @@ class CognitoSession:
                 "No username given.", recovery_suggestion="Pass a username or set NB_COGNITO_USERNAME."
             )
         if password is None:
-            password = os.environ.get("NB_COGNITO_PASSWORD")
+            password = os.environ.get(Env.NB_COGNITO_PASSWORD)
         if password is None:
             raise InvalidParameterError(
                 "No password given.",

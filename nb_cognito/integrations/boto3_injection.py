@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, SignedOutError
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ def _put_first(botocore_session: Any, provider: Any) -> None:
 
 def _user_credentials_in_env() -> str | None:
     """The name of an env variable through which the *user* chose credentials, if any."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+    for name in (Env.AWS_ACCESS_KEY_ID, Env.AWS_PROFILE, Env.AWS_DEFAULT_PROFILE):
         value = os.environ.get(name)
         if value and _exported.get(name) != value:
             return name

@@ -22,6 +22,7 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.models import AuthEvent, AWSCredentials
 
@@ -30,7 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = ["NAMES", "attach", "clear", "export", "exported"]
 
-NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION")
+NAMES = (
+    Env.AWS_ACCESS_KEY_ID,
+    Env.AWS_SECRET_ACCESS_KEY,
+    Env.AWS_SESSION_TOKEN,
+    Env.AWS_CREDENTIAL_EXPIRATION,
+)
 _USER_NAMES = NAMES[:3]  # a user value in any of these means the user chose credentials
 
 log = logging.getLogger("nb_cognito")
@@ -42,10 +48,10 @@ _warned = False
 
 def _values(creds: AWSCredentials) -> dict[str, str]:
     return {
-        "AWS_ACCESS_KEY_ID": creds.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-        "AWS_SESSION_TOKEN": creds.session_token,
-        "AWS_CREDENTIAL_EXPIRATION": creds.expiration.astimezone(dt.timezone.utc).strftime(
+        Env.AWS_ACCESS_KEY_ID: creds.access_key_id,
+        Env.AWS_SECRET_ACCESS_KEY: creds.secret_access_key,
+        Env.AWS_SESSION_TOKEN: creds.session_token,
+        Env.AWS_CREDENTIAL_EXPIRATION: creds.expiration.astimezone(dt.timezone.utc).strftime(
             "%Y-%m-%dT%H:%M:%SZ"
         ),
     }
