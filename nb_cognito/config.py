@@ -44,6 +44,7 @@ from nb_cognito.settings import (
     AMPLIFY_FILE_SETTING,
     AUTH_FLOWS,
     DEFAULTS,
+    REQUIRED_SETTINGS,
     SETTING_NAMES,
     SETTINGS,
     SETTINGS_BY_NAME,
@@ -132,7 +133,7 @@ class Settings:
 
     def require_sign_in_settings(self) -> Settings:
         """Return ``self`` if a user can sign in with these settings; else say what to set."""
-        missing = [name for name in ("user_pool_id", "client_id") if getattr(self, name) is None]
+        missing = [name for name in REQUIRED_SETTINGS if getattr(self, name) is None]
         if missing:
             raise ConfigurationError(
                 f"Signing in needs {' and '.join(missing)}, which "

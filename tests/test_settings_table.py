@@ -24,6 +24,7 @@ from nb_cognito.settings import (
     AMPLIFY_FILE_SETTING,
     DEFAULTS,
     MAGIC_SETTINGS,
+    REQUIRED_SETTINGS,
     SETTINGS,
     SETTINGS_BY_NAME,
     SIGN_IN_SETTINGS,
@@ -90,6 +91,7 @@ def test_every_row_is_complete_and_its_kind_is_known():
 
 def test_only_the_secret_is_secret_and_the_pool_settings_sign_out():
     assert [s.name for s in SETTINGS if s.secret] == ["client_secret"]
+    assert REQUIRED_SETTINGS == ("user_pool_id", "client_id")
     assert SIGN_IN_SETTINGS == ("user_pool_id", "client_id", "identity_pool_id", "endpoint_url", "role_arn")
 
 

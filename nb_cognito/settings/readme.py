@@ -22,6 +22,8 @@ _NONE = "—"
 def _default(setting: Setting) -> str:
     if setting.doc_default is not None:
         return setting.doc_default
+    if setting.required:
+        return "— (required)"
     if setting.default is None:
         return "none"
     if isinstance(setting.default, str):

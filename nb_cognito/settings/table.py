@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULTS",
     "GEN1_PLUGIN",
     "MAGIC_SETTINGS",
+    "REQUIRED_SETTINGS",
     "SETTINGS",
     "SETTINGS_BY_NAME",
     "SETTING_NAMES",
@@ -64,6 +65,8 @@ class Setting:
     secret: bool = False
     #: It names the pool, client or credential source: a change while signed in signs out.
     sign_in: bool = False
+    #: Signing in needs it (``Settings.require_sign_in_settings``).
+    required: bool = False
     #: Key under ``auth.`` in a Gen 2 ``amplify_outputs.json``.
     amplify_gen2: str | None = None
     #: Path under ``auth.plugins.awsCognitoAuthPlugin`` in a Gen 1 ``amplifyconfiguration.json``.
@@ -143,11 +146,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Cognito user pool id, like 'us-east-1_AbC123'.",
         check=checks.check_user_pool_id,
         sign_in=True,
+        required=True,
         amplify_gen2="user_pool_id",
         amplify_gen1="CognitoUserPool.Default.PoolId",
         aws_exports="aws_user_pools_id",
         magic=MagicOption("User pool id, like us-east-1_AbC123.", "ID"),
-        doc_default="— (required)",
     ),
     Setting(
         "client_id",
@@ -155,11 +158,11 @@ SETTINGS: tuple[Setting, ...] = (
         "The user pool's app client id.",
         check=checks.check_client_id,
         sign_in=True,
+        required=True,
         amplify_gen2="user_pool_client_id",
         amplify_gen1="CognitoUserPool.Default.AppClientId",
         aws_exports="aws_user_pools_web_client_id",
         magic=MagicOption("The user pool's app client id.", "ID"),
-        doc_default="— (required)",
     ),
     Setting(
         "client_secret",
@@ -267,5 +270,7 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
 )
 #: The settings that say which pool, client and credentials: a change while signed in signs out.
 SIGN_IN_SETTINGS: tuple[str, ...] = tuple(setting.name for setting in SETTINGS if setting.sign_in)
+#: The settings signing in needs.
+REQUIRED_SETTINGS: tuple[str, ...] = tuple(setting.name for setting in SETTINGS if setting.required)
 #: The settings ``%cognito_login`` takes as options.
 MAGIC_SETTINGS: tuple[Setting, ...] = tuple(setting for setting in SETTINGS if setting.magic is not None)
