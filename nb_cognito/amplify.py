@@ -18,8 +18,7 @@ from typing import Any
 
 from nb_cognito.environment import env_var
 from nb_cognito.exceptions import ConfigurationError
-from nb_cognito.settings import AMPLIFY_FILE_SETTING, SETTINGS, Setting
-from nb_cognito.settings.table import GEN1_PLUGIN
+from nb_cognito.settings.table import AMPLIFY_FILE_SETTING, GEN1_PLUGIN, SETTINGS, Setting
 
 __all__ = ["AmplifyFile", "read_amplify_file"]
 

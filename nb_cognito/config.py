@@ -40,9 +40,10 @@ from traitlets.config import Configurable
 from nb_cognito.amplify import read_amplify_file
 from nb_cognito.environment import env_var
 from nb_cognito.exceptions import ConfigurationError
-from nb_cognito.settings import (
+from nb_cognito.settings.checks import AUTH_FLOWS, pool_region
+from nb_cognito.settings.errors import CONFIGURE, DEFAULT, NOT_SET
+from nb_cognito.settings.table import (
     AMPLIFY_FILE_SETTING,
-    AUTH_FLOWS,
     DEFAULTS,
     REQUIRED_SETTINGS,
     SETTING_NAMES,
@@ -50,8 +51,6 @@ from nb_cognito.settings import (
     SETTINGS_BY_NAME,
     SIGN_IN_SETTINGS,
 )
-from nb_cognito.settings.checks import pool_region
-from nb_cognito.settings.errors import CONFIGURE, DEFAULT, NOT_SET
 
 __all__ = ["AUTH_FLOWS", "SETTING_NAMES", "CognitoConfig", "Settings", "env_var"]
 

@@ -20,18 +20,18 @@ from traitlets import Union as UnionTrait
 
 from nb_cognito.config import SETTING_NAMES, CognitoConfig, Settings, env_var
 from nb_cognito.environment import SETTING_PREFIX, EnvironmentVariables
-from nb_cognito.settings import (
+from nb_cognito.settings import kinds
+from nb_cognito.settings.readme import render_table, replace_table, table_in
+from nb_cognito.settings.table import (
     AMPLIFY_FILE_SETTING,
     DEFAULTS,
+    GEN1_PLUGIN,
     MAGIC_SETTINGS,
     REQUIRED_SETTINGS,
     SETTINGS,
     SETTINGS_BY_NAME,
     SIGN_IN_SETTINGS,
-    kinds,
 )
-from nb_cognito.settings.readme import render_table, replace_table, table_in
-from nb_cognito.settings.table import GEN1_PLUGIN
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "nb_cognito"

@@ -38,7 +38,7 @@ from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameter
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.notebook.magic_line import _in_kernel, _parse
 from nb_cognito.notebook.report import SessionReport
-from nb_cognito.settings import MAGIC_SETTINGS
+from nb_cognito.settings.table import MAGIC_SETTINGS
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession

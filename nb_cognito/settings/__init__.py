@@ -7,36 +7,8 @@
 which source wins, is :mod:`nb_cognito.config`'s job; reading an Amplify file is
 :mod:`nb_cognito.amplify`'s.
 
+The package holds the table (``table``), the kinds of value (``kinds``), the checks of one value
+(``checks``), the wording of their errors (``errors``) and the README's table (``readme``).
 ``python -m nb_cognito.settings --readme`` prints the README's table; ``--write-readme PATH``
 puts it into a README in place.
 """
-
-from __future__ import annotations
-
-from nb_cognito.settings.checks import AUTH_FLOWS
-from nb_cognito.settings.table import (
-    AMPLIFY_FILE_SETTING,
-    DEFAULTS,
-    MAGIC_SETTINGS,
-    REQUIRED_SETTINGS,
-    SETTING_NAMES,
-    SETTINGS,
-    SETTINGS_BY_NAME,
-    SIGN_IN_SETTINGS,
-    MagicOption,
-    Setting,
-)
-
-__all__ = [
-    "AMPLIFY_FILE_SETTING",
-    "AUTH_FLOWS",
-    "DEFAULTS",
-    "MAGIC_SETTINGS",
-    "REQUIRED_SETTINGS",
-    "SETTINGS",
-    "SETTINGS_BY_NAME",
-    "SETTING_NAMES",
-    "SIGN_IN_SETTINGS",
-    "MagicOption",
-    "Setting",
-]
