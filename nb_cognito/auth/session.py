@@ -39,6 +39,7 @@ from nb_cognito.auth.state import (
 )
 from nb_cognito.clock import SYSTEM_CLOCK, Clock
 from nb_cognito.config import CognitoConfig, Settings
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
@@ -169,7 +170,7 @@ class CognitoSession(RefreshEngine):
             s = settings or self.settings
         except ConfigurationError:
             return None
-        return (s.user_pool_id, s.client_id, s.identity_pool_id, s.endpoint_url, s.role_arn)
+        return s.sign_in_key()
 
     # -- integrations and events -----------------------------------------------------------
 
@@ -275,7 +276,7 @@ class CognitoSession(RefreshEngine):
         returns ``DONE`` with no network call. With no password, an integration that
         remembers sessions (``remember=True``) may resume a remembered one first.
         """
-        username = username if username is not None else os.environ.get("NB_COGNITO_USERNAME")
+        username = username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME)
         if username and self.is_signed_in_as(username):
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
         if self._state is None:
@@ -289,7 +290,7 @@ class CognitoSession(RefreshEngine):
                 "No username given.", recovery_suggestion="Pass a username or set NB_COGNITO_USERNAME."
             )
         if password is None:
-            password = os.environ.get("NB_COGNITO_PASSWORD")
+            password = os.environ.get(Env.NB_COGNITO_PASSWORD)
         if password is None:
             raise InvalidParameterError(
                 "No password given.",
