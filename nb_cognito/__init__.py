@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
         ServiceUnavailableError,
         SessionExpiredError,
         SignedOutError,
+        UnsupportedChallengeError,
         UserNotConfirmedError,
     )
     from nb_cognito.models import (
@@ -61,6 +62,7 @@ _LAZY = {
             "ServiceUnavailableError",
             "SessionExpiredError",
             "SignedOutError",
+            "UnsupportedChallengeError",
             "UserNotConfirmedError",
         )
     },
@@ -122,9 +124,9 @@ def sign_in(username: str | None = None, password: str | None = None) -> SignInR
     return _session().sign_in(username, password)
 
 
-def confirm_sign_in(challenge_response: str) -> SignInResult:
-    """Answer the current sign-in step (a code, a new password, or an MFA choice)."""
-    return _session().confirm_sign_in(challenge_response)
+def confirm_sign_in(challenge_response: str, user_attributes: dict[str, str] | None = None) -> SignInResult:
+    """Answer the current sign-in step (a code, a new password, an MFA or first-factor choice)."""
+    return _session().confirm_sign_in(challenge_response, user_attributes)
 
 
 def sign_out(global_sign_out: bool = False) -> None:

@@ -210,16 +210,19 @@ class RefreshEngine:
 
     # -- what a refresh does ----------------------------------------------------------------------
 
-    def _redeem(self, refresh_token: str, username: str) -> AuthTokens:
-        """New tokens for ``refresh_token``; learns once whether the client rotates them."""
+    def _redeem(self, refresh_token: str, username: str, device_key: str | None = None) -> AuthTokens:
+        """New tokens for ``refresh_token``; learns once whether the client rotates them.
+
+        ``device_key``: the tracked device the token is bound to, sent with every refresh.
+        """
         client = self.clients.userpool
         try:
-            tokens = client.refresh(refresh_token, username, rotation=self._rotation)
+            tokens = client.refresh(refresh_token, username, rotation=self._rotation, device_key=device_key)
         except AuthError as error:
             if self._rotation or "rotation" not in str(error).lower():
                 raise
             self._rotation = True  # the app client rotates refresh tokens: GetTokensFromRefreshToken
-            tokens = client.refresh(refresh_token, username, rotation=True)
+            tokens = client.refresh(refresh_token, username, rotation=True, device_key=device_key)
         if tokens.refresh_token is None:
             tokens = replace(tokens, refresh_token=refresh_token)
         return tokens
@@ -227,7 +230,8 @@ class RefreshEngine:
     def _refresh_tokens(self, state: SignedIn) -> SignedIn:
         """Renew the user-pool tokens; a rotated refresh token is persisted before it is used."""
         try:
-            tokens = self._redeem(state.tokens.refresh_token, state.user.username)
+            device_key = state.device.key if state.device is not None else None
+            tokens = self._redeem(state.tokens.refresh_token, state.user.username, device_key)
             new_state = self._new_state(tokens, previous=state)
         except AuthError as error:
             self._refresh_failed(state, error)

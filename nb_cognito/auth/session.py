@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from nb_cognito import forksafe
 from nb_cognito.auth.background import BackgroundRefresher
 from nb_cognito.auth.clients import SessionClients
+from nb_cognito.auth.device_tracking import DeviceTracking
 from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
 from nb_cognito.auth.refresh import RefreshEngine
 from nb_cognito.auth.state import (
@@ -63,6 +64,7 @@ from nb_cognito.redaction import known_secrets
 
 if TYPE_CHECKING:
     from nb_cognito.auth.challenges import PendingSignIn
+    from nb_cognito.auth.devices import TrackedDevice
     from nb_cognito.auth.userpool import AuthTokens, Challenge
 
 __all__ = ["CognitoSession", "RefreshPolicy"]
@@ -72,7 +74,7 @@ log = logging.getLogger("nb_cognito")
 _I = TypeVar("_I", bound=Integration)
 
 
-class CognitoSession(RefreshEngine):
+class CognitoSession(RefreshEngine, DeviceTracking):
     """The session of one user in one Cognito user pool, and the AWS credentials it earns.
 
     Use the kernel-wide instance, ``nb_cognito.session``. ``clock`` is the one time seam;
@@ -105,6 +107,7 @@ class CognitoSession(RefreshEngine):
         self._integrations: list[Integration] = []
         self._guest: tuple[str, AWSCredentials] | None = None
         self._rotation = False
+        self._devices = {}
         self._refresher = BackgroundRefresher(
             clock=clock, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
         )
@@ -230,6 +233,7 @@ class CognitoSession(RefreshEngine):
             refresh_token=state.tokens.refresh_token,
             identity_id=state.identity_id,
             login_name=state.login_name,
+            device=state.device,
         )
 
     def on(self, event: AuthEvent, callback: Callable[[AuthEventPayload], None]) -> Callable[[], None]:
@@ -291,21 +295,45 @@ class CognitoSession(RefreshEngine):
             )
         if password is None:
             password = os.environ.get(Env.NB_COGNITO_PASSWORD)
-        if password is None:
+        if password is None and self.needs_password:
             raise InvalidParameterError(
                 "No password given.",
                 recovery_suggestion="Use %cognito_login (it asks with hidden input), the sign-in "
                 "widget, or set NB_COGNITO_PASSWORD for automation.",
             )
         client = self.clients.userpool
+        device = self._known_device(username)
         with self._lock:
             self._pending = None
-        outcome = client.start_sign_in(username, password)
+        outcome = client.start_sign_in(username, password, device=device)
         del password
-        return self._advance(client, outcome, login_name=username)
+        return self._advance(client, outcome, login_name=username, device=device)
 
-    def confirm_sign_in(self, challenge_response: str) -> SignInResult:
-        """Answer the current step: a code, a new password, or ``"TOTP"``/``"SMS"`` for MFA selection."""
+    @property
+    def needs_password(self) -> bool:
+        """Whether ``sign_in`` needs a password with the current settings.
+
+        Only the ``USER_AUTH`` flow can do without: with no ``preferred_challenge`` (Cognito
+        offers a choice) or a one-time code as the preferred first factor.
+        """
+        try:
+            settings = self.settings
+        except ConfigurationError:
+            return True
+        if settings.auth_flow != "USER_AUTH":
+            return True
+        return settings.preferred_challenge in ("PASSWORD", "PASSWORD_SRP")
+
+    def confirm_sign_in(
+        self, challenge_response: str, user_attributes: dict[str, str] | None = None
+    ) -> SignInResult:
+        """Answer the current step: a code, a new password, an MFA choice (``"TOTP"``,
+        ``"SMS"``, ``"EMAIL"``), a first factor (``"EMAIL_OTP"``, ``"PASSWORD_SRP"``, ...), the
+        password after choosing a password factor, or an email address for email MFA setup.
+
+        ``user_attributes`` answers ``next_step.missing_attributes`` with the new password
+        (``CONFIRM_SIGN_IN_WITH_NEW_PASSWORD``), e.g. ``{"name": "Ada"}``.
+        """
         pending = self._pending
         if pending is None:
             raise AuthError(
@@ -315,30 +343,45 @@ class CognitoSession(RefreshEngine):
             raise InvalidParameterError("The answer must be text.")
         from nb_cognito.auth.challenges import respond
 
+        if user_attributes is not None and not isinstance(user_attributes, dict):
+            raise InvalidParameterError("user_attributes must be a dict of attribute names to text.")
         try:
-            outcome = respond(pending, challenge_response)
+            outcome = respond(pending, challenge_response, user_attributes)
         except NotAuthorizedError:
             with self._lock:  # Cognito ended this sign-in attempt (session expired, too many tries)
                 self._pending = None
             raise
         # Any other error (a wrong code, a refused new password, a network failure) leaves the
         # same step open, to be answered again.
-        return self._advance(pending.client, outcome, login_name=pending.login_name)
+        if isinstance(outcome, tuple):  # a choice of the client's own: nothing was sent yet
+            step, chosen = outcome
+            with self._lock:
+                self._pending = chosen
+            return SignInResult(False, step)
+        return self._advance(pending.client, outcome, login_name=pending.login_name, device=pending.device)
 
     def _advance(
-        self, client: Any, outcome: AuthTokens | Challenge, *, login_name: str | None
+        self,
+        client: Any,
+        outcome: AuthTokens | Challenge,
+        *,
+        login_name: str | None,
+        device: TrackedDevice | None = None,
     ) -> SignInResult:
         from nb_cognito.auth.challenges import next_step
+        from nb_cognito.auth.devices import prove_device
         from nb_cognito.auth.userpool import AuthTokens
 
+        if not isinstance(outcome, AuthTokens) and outcome.name == "DEVICE_SRP_AUTH":
+            outcome = prove_device(client, outcome, device)  # a remembered device: no MFA
         if isinstance(outcome, AuthTokens):
             with self._lock:
                 self._pending = None
-            self._complete_sign_in(outcome, login_name=login_name)
+            self._complete_sign_in(outcome, login_name=login_name, device=device)
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
         step, pending = next_step(client, outcome)
         with self._lock:
-            self._pending = replace(pending, login_name=login_name)
+            self._pending = replace(pending, login_name=login_name, device=device)
         return SignInResult(False, step)
 
     def _new_state(self, tokens: AuthTokens, *, previous: SignedIn | None) -> SignedIn:
@@ -352,10 +395,20 @@ class CognitoSession(RefreshEngine):
         known_secrets.add(state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token)
         return state
 
-    def _complete_sign_in(self, tokens: AuthTokens, *, login_name: str | None) -> None:
+    def _complete_sign_in(
+        self, tokens: AuthTokens, *, login_name: str | None, device: TrackedDevice | None = None
+    ) -> None:
+        from nb_cognito.auth.devices import confirm_new_device
+
         state = self._new_state(tokens, previous=None)
         if login_name is not None and login_name != state.user.username:
             state = replace(state, login_name=login_name)
+        if tokens.new_device is not None:  # the pool tracks devices and this one is new to it
+            client = self.clients.userpool
+            device = confirm_new_device(client, tokens, remember=self.settings.remember_device)
+        if device is not None:
+            state = self._opt_in_device(replace(state, device=device))
+            self._keep_device(state.device, state.user.username, login_name)
         self._notify("persist", self._saved("sign_in", state))
         with self._lock:
             self._state = state
@@ -381,8 +434,9 @@ class CognitoSession(RefreshEngine):
         """
         if saved.settings.user_pool_id != self.settings.user_pool_id:
             raise ConfigurationError("The remembered sign-in belongs to another user pool.")
-        tokens = self._redeem(saved.refresh_token, saved.user.username)
-        self._complete_sign_in(tokens, login_name=saved.login_name)
+        device = saved.device
+        tokens = self._redeem(saved.refresh_token, saved.user.username, device.key if device else None)
+        self._complete_sign_in(tokens, login_name=saved.login_name, device=device)
 
     # -- the session -----------------------------------------------------------------------
 
