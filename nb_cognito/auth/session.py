@@ -38,7 +38,7 @@ from nb_cognito.auth.state import (
     signed_in_state,
     signed_out_snapshot,
 )
-from nb_cognito.clock import SYSTEM_CLOCK, Clock
+from nb_cognito.clock import SYSTEM_CLOCK, Clock, SteadyClock
 from nb_cognito.config import CognitoConfig, Settings
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import (
@@ -91,6 +91,7 @@ class CognitoSession(RefreshEngine, DeviceTracking):
     ) -> None:
         self.config = config if config is not None else CognitoConfig()
         self.clock = clock
+        self._time = SteadyClock(clock)  # expiry decisions: immune to steps of the wall clock
         self.policy = policy or RefreshPolicy()
         self.last_error: AuthError | None = None
         self.refresh_count = 0
@@ -109,7 +110,7 @@ class CognitoSession(RefreshEngine, DeviceTracking):
         self._rotation = False
         self._devices = {}
         self._refresher = BackgroundRefresher(
-            clock=clock, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
+            clock=self._time, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
         )
         self._auto_refresh = auto_refresh
         forksafe.register(self)
@@ -389,8 +390,9 @@ class CognitoSession(RefreshEngine, DeviceTracking):
         verifier = self.clients.verifier
         id_claims = verifier.verify(tokens.id_token, token_use="id")
         access_claims = verifier.verify(tokens.access_token, token_use="access")
+        now = self._time.anchor()  # the server just answered: measure the drift from here
         state = signed_in_state(
-            tokens, id_claims, access_claims, previous=previous, policy=self.policy, now=self.clock.time()
+            tokens, id_claims, access_claims, previous=previous, policy=self.policy, now=now
         )
         known_secrets.add(state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token)
         return state
@@ -457,7 +459,7 @@ class CognitoSession(RefreshEngine, DeviceTracking):
         """
         if not force_refresh:
             snapshot = self._snapshot
-            if snapshot is not None and self.clock.time() < self._fresh_until:
+            if snapshot is not None and self._time.time() < self._fresh_until:
                 return snapshot
         return self._fetch(force_refresh)
 
@@ -504,7 +506,7 @@ class CognitoSession(RefreshEngine, DeviceTracking):
         self._fresh_until = -math.inf
 
     def _build_snapshot(self, state: SignedIn, error: AuthError | None) -> CognitoAuthSession:
-        now = self.clock.time()
+        now = self._time.time()
         wants_credentials = self._wants_credentials()
         snapshot = signed_in_snapshot(
             state,
@@ -545,7 +547,7 @@ class CognitoSession(RefreshEngine, DeviceTracking):
         with self._lock:
             guest = self._guest
             lead = self.policy.lead(3600)
-            if guest is not None and guest[1].expiration.timestamp() - self.clock.time() > lead:
+            if guest is not None and guest[1].expiration.timestamp() - self._time.time() > lead:
                 return guest
             identity = self.clients.identity
             identity_id = guest[0] if guest else identity.identity_id(None, None)

@@ -287,7 +287,7 @@ class LocalCognito:
         secret = self.totp_secret(username)
         if secret is None:
             raise LookupError(f"{username!r} has no TOTP secret")
-        return totp_code(secret, self.clock.time() if at is None else at)
+        return totp_code(secret, self._state.now() if at is None else at)
 
     def refresh_token_revoked(self, refresh_token: str) -> bool:
         """True if the pool issued ``refresh_token`` and it was revoked since."""
