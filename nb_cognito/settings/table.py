@@ -210,7 +210,9 @@ SETTINGS: tuple[Setting, ...] = (
         "With auth_flow USER_AUTH, the first factor to start with: PASSWORD_SRP, PASSWORD, "
         "EMAIL_OTP or SMS_OTP. Unset: with a password, PASSWORD_SRP; without, Cognito offers a choice.",
         check=checks.check_preferred_challenge,
-        magic=MagicOption("First factor for auth_flow USER_AUTH (PASSWORD_SRP, EMAIL_OTP, ...).", "FACTOR"),
+        magic=MagicOption(
+            "First factor for auth_flow USER_AUTH (EMAIL_OTP, SMS_OTP, ...; see the README).", "FACTOR"
+        ),
         doc_default="a choice (`PASSWORD_SRP` when a password is given)",
     ),
     Setting(
