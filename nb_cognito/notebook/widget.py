@@ -29,6 +29,7 @@ import ipywidgets as widgets
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError, ServiceUnavailableError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
+from nb_cognito.notebook.widget_steps import ChoiceSteps
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -41,7 +42,19 @@ log = logging.getLogger("nb_cognito")
 # click) belongs to that same attempt, whose secret field has already been emptied.
 _SAME_ATTEMPT_SECONDS = 2.0
 
-_VIEWS = ("signed_out", "new_password", "mfa_selection", "code", "totp_setup", "signed_in")
+_VIEWS = (
+    "signed_out",
+    "new_password",
+    "mfa_selection",
+    "code",
+    "totp_setup",
+    "first_factor",
+    "password",
+    "email_setup",
+    "signed_in",
+)
+#: The views that hold a secret of a pending challenge (their fields are kept while shown).
+_CHALLENGE_VIEWS = ("code", "totp_setup", "new_password", "password", "email_setup")
 
 
 def _qr_image(uri: str) -> tuple[bytes, str] | None:
@@ -89,12 +102,13 @@ def _describe(error: BaseException, *, signing_in: bool = False) -> str:
     return f"Something went wrong ({type(error).__name__}). The kernel log has the details."
 
 
-class SignInWidget(widgets.VBox):
+class SignInWidget(ChoiceSteps, widgets.VBox):
     """A sign-in form for the kernel-wide Cognito session, with every challenge and a status view.
 
     ``session`` defaults to ``nb_cognito.session``; ``username`` pre-fills the form (default
     ``NB_COGNITO_USERNAME``). ``view`` names what is shown (``"signed_out"``,
-    ``"new_password"``, ``"mfa_selection"``, ``"code"``, ``"totp_setup"``, ``"signed_in"``) and
+    ``"new_password"``, ``"mfa_selection"``, ``"code"``, ``"totp_setup"``, ``"first_factor"``,
+    ``"password"``, ``"email_setup"``, ``"signed_in"``) and
     ``message`` the text of the error or notice under it. ``close()`` unsubscribes from the session.
     """
 
@@ -142,11 +156,13 @@ class SignInWidget(widgets.VBox):
         )
         self._new_password_button = widgets.Button(description="Set password", button_style="primary")
         self._cancel_button = widgets.Button(description="Cancel")
+        self._attributes_box = widgets.VBox([])  # a Text per required attribute, when Cognito asks
         self._new_password_view = widgets.VBox(
             [
                 self._new_password_prompt,
                 self._new_password,
                 self._confirm_password,
+                self._attributes_box,
                 widgets.HBox([self._new_password_button, self._cancel_button]),
             ]
         )
@@ -180,12 +196,20 @@ class SignInWidget(widgets.VBox):
             ]
         )
 
+        self._build_choice_views(wide)
+
         # -- signed in
         self._status = widgets.HTML("")
         self._refresh_button = widgets.Button(description="Refresh now", icon="refresh")
         self._sign_out_button = widgets.Button(description="Sign out", icon="sign-out")
+        self._forget_device_button = widgets.Button(
+            description="Forget this device", icon="unlink", layout=widgets.Layout(display="none")
+        )
         self._signed_in_view = widgets.VBox(
-            [self._status, widgets.HBox([self._refresh_button, self._sign_out_button])]
+            [
+                self._status,
+                widgets.HBox([self._refresh_button, self._sign_out_button, self._forget_device_button]),
+            ]
         )
 
         self._body = widgets.Box([])
@@ -200,6 +224,7 @@ class SignInWidget(widgets.VBox):
         self._code_button.on_click(self._on_code_click)
         self._refresh_button.on_click(self._on_refresh)
         self._sign_out_button.on_click(self._on_sign_out)
+        self._forget_device_button.on_click(self._on_forget_device)
 
         for event in AuthEvent:
             self._unsubscribe.append(session.on(event, self._on_session_event))
@@ -228,7 +253,7 @@ class SignInWidget(widgets.VBox):
     def _show(self, view: str) -> None:
         assert view in _VIEWS
         with self._lock:
-            if view not in ("code", "totp_setup", "new_password"):
+            if view not in _CHALLENGE_VIEWS:
                 self._forget_challenge()
             elif view != "totp_setup":
                 self._forget_totp_setup()
@@ -239,6 +264,9 @@ class SignInWidget(widgets.VBox):
                 "mfa_selection": self._mfa_view,
                 "code": self._code_view,
                 "totp_setup": self._code_view,
+                "first_factor": self._first_factor_view,
+                "password": self._password_view,
+                "email_setup": self._email_setup_view,
                 "signed_in": self._signed_in_view,
             }[view]
             if self._body.children != (panel,):
@@ -264,6 +292,8 @@ class SignInWidget(widgets.VBox):
         self._new_password.value = ""
         self._confirm_password.value = ""
         self._code.value = ""
+        self._factor_password.value = ""
+        self._attributes_box.children = ()
         self._forget_totp_setup()
 
     def _forget_totp_setup(self) -> None:
@@ -283,6 +313,10 @@ class SignInWidget(widgets.VBox):
         ]
         if status.access_key_hint:
             rows.append(("access key", status.access_key_hint))
+        device = self._session.device
+        if device is not None:
+            rows.append(("device", "remembered" if device.remembered else "tracked, not remembered"))
+        self._forget_device_button.layout.display = "" if device is not None and device.can_prove else "none"
         self._status.value = _table(rows)
 
     def _show_session_state(self, notice: str = "") -> None:
@@ -311,12 +345,12 @@ class SignInWidget(widgets.VBox):
         kind = step.sign_in_step
         self._say("")
         if kind is SignInStep.CONFIRM_SIGN_IN_WITH_NEW_PASSWORD:
-            needed = ", ".join(step.missing_attributes)
             prompt = "Your password must be changed. Choose a new password."
-            if needed:
-                prompt += f" (The pool also requires: {needed}; ask your administrator to set them.)"
+            if step.missing_attributes:
+                prompt += f" The pool also requires: {', '.join(step.missing_attributes)}."
             self._new_password_prompt.value = html.escape(prompt)
             self._show("new_password")
+            self._show_attribute_fields(step.missing_attributes)
         elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION:
             options = list(step.allowed_mfa_types) or ["TOTP", "SMS"]
             self._mfa_choice.options = options
@@ -345,7 +379,7 @@ class SignInWidget(widgets.VBox):
                 )
                 self._totp_secret_text.value = f"<code style='user-select:all'>{secret}</code>"
                 self._setup_box.children = (self._totp_secret_text,)
-        else:  # pragma: no cover - a step added to SignInStep later
+        elif not self._show_choice_step(step):  # pragma: no cover - a step added to SignInStep later
             self._say(f"This sign-in step ({kind.value}) is not supported by the widget.", error=True)
             self._show("signed_out")
 
@@ -389,13 +423,13 @@ class SignInWidget(widgets.VBox):
         if not username:
             self._say("Enter your username.", error=True)
             return
-        if not password:
+        if not password and self._session.needs_password:
             self._say("Enter your password.", error=True)
             return
         self._say("")
 
         def sign_in() -> None:
-            result = self._session.sign_in(username, password)
+            result = self._session.sign_in(username, password or None)
             self._show_step(result)
 
         self._attempt(self._sign_in_button, "Signing in…", sign_in)
@@ -422,7 +456,7 @@ class SignInWidget(widgets.VBox):
         if new != again:
             self._say("The two passwords do not match; enter them again.", error=True)
             return
-        self._answer(self._new_password_button, "Setting…", new)
+        self._answer(self._new_password_button, "Setting…", new, self._read_attributes())
 
     def _on_mfa_click(self, _button: Any) -> None:
         choice = self._mfa_choice.value
@@ -449,12 +483,14 @@ class SignInWidget(widgets.VBox):
             return
         self._answer(self._code_button, "Verifying…", code)
 
-    def _answer(self, button: Any, busy_text: str, answer: str) -> None:
+    def _answer(
+        self, button: Any, busy_text: str, answer: str, attributes: dict[str, str] | None = None
+    ) -> None:
         self._say("")
 
         def confirm() -> None:
             try:
-                result = self._session.confirm_sign_in(answer)
+                result = self._session.confirm_sign_in(answer, attributes)
             except NotAuthorizedError as error:
                 # Cognito ended this sign-in attempt (its session expired, too many tries), and
                 # so did the session; other errors leave the same step open to answer again.
@@ -541,6 +577,9 @@ class SignInWidget(widgets.VBox):
             self._new_password_view,
             self._mfa_view,
             self._code_view,
+            self._first_factor_view,
+            self._password_view,
+            self._email_setup_view,
             self._signed_in_view,
             self._title,
             self._body,
