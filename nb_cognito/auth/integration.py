@@ -41,6 +41,8 @@ class SessionChange:
     the session has none at this moment (no identity pool, not fetched yet, signed out).
     ``saved`` is given with :meth:`Integration.settings_changed` while signed in, so that an
     integration turned on later (``remember=True``) can store the sign-in at once.
+    ``local_only`` marks a sign-out in a forked child of the sign-in it inherited: withdraw what
+    this process handed out, but forget nothing its parent still uses.
     """
 
     user: AuthUser | None
@@ -48,6 +50,7 @@ class SessionChange:
     credentials: AWSCredentials | None = None
     identity_id: str | None = None
     saved: SavedSignIn | None = None
+    local_only: bool = False
 
     def __repr__(self) -> str:  # the credentials' own repr is secret-free; keep this one short
         who = self.user.username if self.user else None

@@ -26,6 +26,7 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from nb_cognito import forksafe
 from nb_cognito.auth.state import (
     Expired,
     Freshness,
@@ -70,7 +71,7 @@ class RefreshEngine:
     policy: RefreshPolicy
     last_error: AuthError | None
     refresh_count: int
-    _lock: threading.RLock
+    _lock: forksafe.ForkSafeLock
     _state: SignedIn | Expired | None
     _flight: _Flight | None
     _retry_not_before: float

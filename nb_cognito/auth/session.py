@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -93,7 +92,7 @@ class CognitoSession(RefreshEngine):
         self.policy = policy or RefreshPolicy()
         self.last_error: AuthError | None = None
         self.refresh_count = 0
-        self._lock = threading.RLock()
+        self._lock = forksafe.RLock()
         self._state: SignedIn | Expired | None = None
         self._pending: PendingSignIn | None = None
         self._flight = None
@@ -105,7 +104,9 @@ class CognitoSession(RefreshEngine):
         self._listeners: dict[AuthEvent, list[Callable[[AuthEventPayload], None]]] = {}
         self._integrations: list[Integration] = []
         self._guest: tuple[str, AWSCredentials] | None = None
+        self._guest_lock = forksafe.Lock()
         self._rotation = False
+        self._inherited: str | None = None  # the refresh token a forked child got from its parent
         self._refresher = BackgroundRefresher(
             clock=self._time, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
         )
@@ -489,17 +490,23 @@ class CognitoSession(RefreshEngine):
             return signed_out_snapshot(error)
 
     def _guest_credentials(self) -> tuple[str, AWSCredentials]:
-        """Unauthenticated identity-pool credentials, when ``allow_guest`` is set."""
-        with self._lock:
+        """Unauthenticated identity-pool credentials, when ``allow_guest`` is set.
+
+        Fetched under their own lock, never the session's: ``on()`` and ``sign_out()`` never
+        wait for the network.
+        """
+        with self._guest_lock:
             guest = self._guest
             lead = self.policy.lead(3600)
             if guest is not None and guest[1].expiration.timestamp() - self._time.time() > lead:
                 return guest
             identity = self.clients.identity
             identity_id = guest[0] if guest else identity.identity_id(None, None)
-            creds = identity.credentials(identity_id, None)
-            self._guest = (identity_id, creds)
-            return self._guest
+            fetched = (identity_id, identity.credentials(identity_id, None))
+            with self._lock:
+                if self._state is None:  # nobody signed in meanwhile
+                    self._guest = fetched
+            return fetched
 
     # -- sign-out -------------------------------------------------------------------------------
 
@@ -516,7 +523,8 @@ class CognitoSession(RefreshEngine):
             self._invalidate()
         self._refresher.stop()
         result = SignOutResult()
-        if isinstance(state, SignedIn):
+        inherited = isinstance(state, SignedIn) and state.tokens.refresh_token == self._inherited
+        if isinstance(state, SignedIn) and not inherited:
             client = self.clients.userpool
             if global_sign_out:
                 try:
@@ -533,7 +541,7 @@ class CognitoSession(RefreshEngine):
                 state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token
             )
         if state is not None:
-            self._notify("signed_out", self._change(state))
+            self._notify("signed_out", replace(self._change(state), local_only=inherited))
             self._emit(AuthEvent.SIGNED_OUT, state.user)
         return result
 
@@ -561,9 +569,14 @@ class CognitoSession(RefreshEngine):
         return self.status()._repr_html_()
 
     def after_fork_in_child(self) -> None:
-        """In a forked child: new locks, no refresh in flight (the refresher resets itself)."""
-        self._lock = threading.RLock()
+        """In a forked child: no refresh in flight (locks and the refresher reset themselves).
+
+        The sign-in the child inherited is the parent's: the child may use it, but signing out
+        in the child is local to it (no revocation, nothing forgotten that the parent owns).
+        """
         self._flight = None
+        state = self._state
+        self._inherited = state.tokens.refresh_token if isinstance(state, SignedIn) else None
 
     def close(self) -> None:
         """Stop the background thread and close every integration (the state is kept)."""

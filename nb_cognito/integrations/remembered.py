@@ -173,7 +173,7 @@ class RememberedSessions(Integration):
 
     def signed_out(self, change: SessionChange) -> None:
         settings, user = change.settings, change.user
-        if settings is None or user is None:
+        if settings is None or user is None or change.local_only:  # a forked child: the parent's
             return
         self._saved = {k: v for k, v in self._saved.items() if v.username != user.username}
         if store.forget(settings, user.username):
