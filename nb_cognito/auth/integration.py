@@ -9,6 +9,8 @@ globals, so two sessions (a test's and the kernel's) never share it.
 
 The calls, in the order they happen:
 
+* :meth:`Integration.refresh_guard` is held around redeeming a refresh token and persisting
+  the result (several kernels sharing one remembered sign-in take turns there).
 * :meth:`Integration.persist` runs *before* a new refresh token is used (sign-in, a rotating
   refresh): what must survive a crash is written first.
 * :meth:`Integration.signed_in` after a sign-in, before the first AWS credentials are fetched.
@@ -22,6 +24,8 @@ An integration that raises is logged and skipped; it never breaks the session.
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -87,6 +91,14 @@ class Integration:
 
     def persist(self, saved: SavedSignIn) -> None:
         """A new refresh token is about to be used; store it first if you remember sessions."""
+
+    def refresh_guard(self, saved: SavedSignIn) -> AbstractContextManager[str | None]:
+        """Held while ``saved``'s refresh token is redeemed and the result persisted.
+
+        Yields a newer refresh token than ``saved`` holds when another process rotated it in,
+        else None. Remembered sessions shared by several kernels hold a cross-process lock here.
+        """
+        return contextlib.nullcontext(None)
 
     def resume(self, session: CognitoSession, username: str | None) -> bool:
         """``sign_in()`` without a password: sign ``session`` in by yourself and return True, or False."""

@@ -343,7 +343,9 @@ class CognitoSession(RefreshEngine):
             self._pending = replace(pending, login_name=login_name)
         return SignInResult(False, step)
 
-    def _new_state(self, tokens: AuthTokens, *, previous: SignedIn | None) -> SignedIn:
+    def _new_state(
+        self, tokens: AuthTokens, *, previous: SignedIn | None, login_name: str | None = None
+    ) -> SignedIn:
         """Verify freshly issued tokens and build the state they define."""
         verifier = self.clients.verifier
         id_claims = verifier.verify(tokens.id_token, token_use="id")
@@ -353,13 +355,17 @@ class CognitoSession(RefreshEngine):
             tokens, id_claims, access_claims, previous=previous, policy=self.policy, now=now
         )
         known_secrets.add(state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token)
+        if login_name is not None and login_name != state.user.username:
+            state = replace(state, login_name=login_name)
         return state
 
     def _complete_sign_in(self, tokens: AuthTokens, *, login_name: str | None) -> None:
-        state = self._new_state(tokens, previous=None)
-        if login_name is not None and login_name != state.user.username:
-            state = replace(state, login_name=login_name)
+        state = self._new_state(tokens, previous=None, login_name=login_name)
         self._notify("persist", self._saved("sign_in", state))
+        self._install(state)
+
+    def _install(self, state: SignedIn) -> None:
+        """Make a freshly signed-in ``state`` the session's; then credentials and the refresher."""
         with self._lock:
             self._state = state
             self._guest = None
@@ -384,8 +390,7 @@ class CognitoSession(RefreshEngine):
         """
         if saved.settings.user_pool_id != self.settings.user_pool_id:
             raise ConfigurationError("The remembered sign-in belongs to another user pool.")
-        tokens = self._redeem(saved.refresh_token, saved.user.username)
-        self._complete_sign_in(tokens, login_name=saved.login_name)
+        self._install(self._rotate(saved, previous=None))
 
     # -- the session -----------------------------------------------------------------------
 
