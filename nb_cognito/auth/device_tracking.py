@@ -12,10 +12,10 @@ The Cognito calls and the SRP proof are in :mod:`nb_cognito.auth.devices`.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from nb_cognito import forksafe
 from nb_cognito.auth.devices import TrackedDevice, set_remembered
 from nb_cognito.auth.state import SignedIn
 from nb_cognito.exceptions import AuthError, SignedOutError
@@ -34,7 +34,7 @@ log = logging.getLogger("nb_cognito")
 class DeviceTracking:
     """Remembered devices for the session: one per (pool, client, user) known to this kernel."""
 
-    _lock: threading.RLock
+    _lock: forksafe.ForkSafeLock
     _state: SignedIn | Expired | None
     _devices: dict[tuple[str, str, str], TrackedDevice]
 
