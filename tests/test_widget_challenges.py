@@ -120,11 +120,21 @@ def test_user_auth_sms_code_with_the_preferred_challenge(make_local, new_session
     assert w.view == "signed_in"
 
 
-def test_web_authn_is_not_offered_and_a_password_factor_is_still_asked(make_local, new_session, make_widget):
+def test_web_authn_is_not_offered_and_a_password_factor_needs_the_password(
+    make_local, new_session, make_widget
+):
     user_auth(make_local, factors=("PASSWORD", "WEB_AUTHN"))
-    w = make_widget(on=new_session(auth_flow="USER_AUTH", preferred_challenge="PASSWORD"))
+    session = new_session(auth_flow="USER_AUTH")
+    w = make_widget(on=session)
     w._username.value = "alice"
     w._sign_in_button.click()
+    assert w.view == "first_factor"
+    assert [value for _, value in w._factor_choice.options] == ["PASSWORD_SRP", "PASSWORD"]  # no passkeys
+
+    w._cancel_button.click()
+    session.configure(preferred_challenge="PASSWORD")
+    w._last_submit = float("-inf")
+    w._sign_in_button.click()  # a password factor: the password is needed up front
     assert w.message == "Enter your password." and w.view == "signed_out"
 
 
