@@ -159,3 +159,11 @@ def test_logout_forget_device_without_a_device(ext, session, local, monkeypatch,
     capsys.readouterr()
     ext.run_cell("%cognito_logout --forget-device")
     assert capsys.readouterr().out.strip() == "Signed out alice. No device was tracked for this session."
+
+
+def test_user_auth_with_remember_and_nothing_remembered_starts_one_sign_in(ext, session, make_local, prompts):
+    emulator = use(session, user_auth(make_local), auth_flow="USER_AUTH", preferred_challenge="EMAIL_OTP")
+    prompts.text.append(lambda: emulator.last_email_code("alice"))
+    ext.run_cell("%cognito_login alice --remember")
+    assert session.is_signed_in
+    assert counts(emulator, "InitiateAuth") == (1,)  # one sign-in, one code sent

@@ -200,19 +200,18 @@ class CognitoMagics(Magics):
     @staticmethod
     def _resume_remembered(session: CognitoSession, username: str | None) -> bool:
         """Sign in from a remembered session (``remember`` on), with no password; True if done."""
+        remembered = _remembered(session)
         try:
-            if not session.settings.remember:
+            if not session.settings.remember or remembered is None:
                 return False
-            result = session.sign_in(username)  # resumes, else "no username/password given"
-        except InvalidParameterError:
-            remembered = _remembered(session)
-            failure = remembered.last_resume_failure if remembered is not None else None
-            if failure:
-                print(failure)
-            return False
+            # Not sign_in(username): with auth_flow USER_AUTH that would start a sign-in (and
+            # maybe send a code) when nothing is remembered.
+            resumed = remembered.resume(session, username)
         except AuthError as error:
             raise _usage_error(error, "Resuming the remembered session failed") from None
-        return result.is_signed_in
+        if not resumed and remembered.last_resume_failure:
+            print(remembered.last_resume_failure)
+        return resumed
 
     def _sign_in(self, session: CognitoSession, username: str, password: str | None) -> None:
         """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
