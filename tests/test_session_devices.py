@@ -21,7 +21,7 @@ from emulator_checks import counts
 from nb_cognito import exceptions as errors
 from nb_cognito import kernel, store
 from nb_cognito.integrations.remembered import RememberedSessions
-from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
+from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import SignInStep
 from nb_cognito.redaction import redact_text
 
@@ -197,3 +197,24 @@ def test_a_remembered_session_with_device_tracking_resumes_in_a_new_kernel_with_
     # Two refreshes (the resume and the forced one), each with the key; no challenge, no MFA.
     assert counts(local, "InitiateAuth", "RespondToAuthChallenge") == (2, 0)
     assert session.device.password not in done.stdout + done.stderr
+
+
+def test_with_refresh_token_rotation_the_device_key_goes_to_get_tokens_from_refresh_token(
+    make_local, make_session, clock
+):
+    """https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetTokensFromRefreshToken.html
+    (DeviceKey: required when the token was issued to a tracked device)."""
+    pool = PoolSpec(device_tracking="always")
+    spec = LocalSpec(
+        pool=pool, client=ClientSpec(refresh_token_rotation=True), users=(UserSpec("alice", PASSWORD),)
+    )
+    local = make_local(spec)
+    session = make_session(local)
+    sign_in_with_mfa(session, local)
+    first = session.fetch_auth_session().user_pool_tokens_result.unwrap().refresh_token
+
+    for _ in range(2):
+        clock.advance(60 * 60 + 5)
+        tokens = session.fetch_auth_session().user_pool_tokens_result.unwrap()
+    assert tokens.refresh_token != first  # rotated, twice, each time with the device key
+    assert counts(local, "GetTokensFromRefreshToken")[0] >= 2
