@@ -33,6 +33,8 @@ class IdentityClient:
     def __init__(self, settings: Settings, *, clock: Clock) -> None:
         self.settings = settings
         self._clock = clock
+        #: The server's time by the ``Date`` header of the last credentials answer (drift).
+        self.server_time: float | None = None
 
     @property
     def enabled(self) -> bool:
@@ -97,6 +99,7 @@ class IdentityClient:
             action="get AWS credentials",
             clock=self._clock,
         )
+        self.server_time = aws_client.server_time(response)
         raw = _mapping(response, "Credentials")
         return self._credentials(
             raw.get("AccessKeyId"), raw.get("SecretKey"), raw.get("SessionToken"), raw.get("Expiration")

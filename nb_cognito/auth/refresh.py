@@ -274,15 +274,20 @@ class RefreshEngine:
         """Renew the AWS credentials with the current ID token; a failure keeps the old ones."""
         identity = self.clients.identity
         try:
+            server_time: float | None = None
             if self.settings.identity_pool_id:
                 identity_id = state.identity_id or identity.identity_id(
                     state.user.user_id, state.tokens.id_token
                 )
                 creds = identity.credentials(identity_id, state.tokens.id_token)
+                server_time = identity.server_time
             else:
                 identity_id = None
                 creds = identity.assume_role(state.tokens.id_token, f"nb-cognito-{state.user.username}")
-            server_now = self._time.time() + state.skew
+            skew = state.skew
+            if server_time is not None:  # the answer's Date header: measure the drift again
+                skew = server_time - self._time.anchor()
+            server_now = self._time.time() + skew
             lifetime = creds.expiration.timestamp() - server_now
             if lifetime <= self.policy.min_lead:  # botocore: "refreshed credentials are still expired"
                 raise AuthError(
@@ -298,6 +303,7 @@ class RefreshEngine:
             raise
         new_state = replace(
             state,
+            skew=skew,
             identity_id=identity_id,
             credentials=creds,
             credentials_lifetime=lifetime,
