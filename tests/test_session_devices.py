@@ -218,3 +218,18 @@ def test_with_refresh_token_rotation_the_device_key_goes_to_get_tokens_from_refr
         tokens = session.fetch_auth_session().user_pool_tokens_result.unwrap()
     assert tokens.refresh_token != first  # rotated, twice, each time with the device key
     assert counts(local, "GetTokensFromRefreshToken")[0] >= 2
+
+
+@pytest.mark.parametrize("factor", ["PASSWORD_SRP", "PASSWORD"])
+def test_a_remembered_device_skips_mfa_in_the_user_auth_flow_too(make_local, make_session, factor):
+    local = device_local(make_local, "always")
+    session = make_session(local, auth_flow="USER_AUTH", preferred_challenge=factor)
+    sign_in_with_mfa(session, local)
+    session.sign_out()
+    assert session.sign_in("alice", PASSWORD).is_signed_in  # device SRP, no TOTP code
+
+    session.sign_out()
+    session.configure(preferred_challenge=None)
+    session.sign_in("alice")  # the choice, then the password: the device still stands in for MFA
+    session.confirm_sign_in(factor)
+    assert session.confirm_sign_in(PASSWORD).is_signed_in
