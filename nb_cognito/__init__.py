@@ -86,8 +86,10 @@ __all__ = [
     "configure",
     "confirm_sign_in",
     "fetch_auth_session",
+    "forget_device",
     "get_current_user",
     "load_ipython_extension",
+    "remember_device",
     "session",
     "sign_in",
     "sign_out",
@@ -142,6 +144,16 @@ def fetch_auth_session(force_refresh: bool = False) -> CognitoAuthSession:
 def get_current_user() -> AuthUser:
     """The signed-in user; raises :class:`SignedOutError` when nobody is."""
     return _session().get_current_user()
+
+
+def remember_device() -> None:
+    """Amplify's ``rememberDevice``: later sign-ins from this device skip MFA ("User opt-in" pools)."""
+    _session().remember_device()
+
+
+def forget_device() -> None:
+    """Amplify's ``forgetDevice``: Cognito forgets this device; the next sign-in asks for MFA."""
+    _session().forget_device()
 
 
 def load_ipython_extension(ipython: Any) -> None:

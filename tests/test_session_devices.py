@@ -233,3 +233,20 @@ def test_a_remembered_device_skips_mfa_in_the_user_auth_flow_too(make_local, mak
     session.sign_in("alice")  # the choice, then the password: the device still stands in for MFA
     session.confirm_sign_in(factor)
     assert session.confirm_sign_in(PASSWORD).is_signed_in
+
+
+def test_amplify_names_at_the_top_level_act_on_the_kernel_session(make_local, make_session):
+    import nb_cognito
+
+    local = device_local(make_local, "opt_in", mfa=False)
+    session = make_session(local)
+    previous = kernel.use_kernel_session(session)
+    try:
+        nb_cognito.sign_in("alice", PASSWORD)
+        assert not session.device.remembered
+        nb_cognito.remember_device()
+        assert session.device.remembered and counts(local, "UpdateDeviceStatus") == (1,)
+        nb_cognito.forget_device()
+        assert not session.device.can_prove and counts(local, "ForgetDevice") == (1,)
+    finally:
+        kernel.use_kernel_session(previous)
