@@ -167,3 +167,14 @@ def test_user_auth_with_remember_and_nothing_remembered_starts_one_sign_in(ext, 
     ext.run_cell("%cognito_login alice --remember")
     assert session.is_signed_in
     assert counts(emulator, "InitiateAuth") == (1,)  # one sign-in, one code sent
+
+
+def test_session_report_shows_the_device(ext, session, make_local, monkeypatch):
+    pool = PoolSpec(device_tracking="opt_in")
+    use(session, make_local(LocalSpec(pool=pool, users=(UserSpec("alice", PASSWORD),))))
+    monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    assert dict(ext.run_cell("%cognito_session").result.rows())["device"] == "tracked, not remembered"
+    session.remember_device()
+    assert dict(ext.run_cell("%cognito_session").result.rows())["device"] == "remembered: sign-ins skip MFA"
+    assert session.device.password not in str(ext.run_cell("%cognito_session").result)

@@ -415,6 +415,7 @@ class CognitoMagics(Magics):
             session.status(),
             boto3=is_installed(),
             remembered=remembered.describe() if (remembered := _remembered(session)) else None,
+            device=_describe_device(session),
             now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
         )
 
@@ -476,6 +477,15 @@ def _remembered(session: CognitoSession) -> RememberedSessions | None:
 
 def _boto3(session: CognitoSession | None) -> Boto3Injection | None:
     return session.integration(Boto3Injection) if session is not None else None
+
+
+def _describe_device(session: CognitoSession) -> str | None:
+    device = session.device
+    if device is None:
+        return None
+    if not device.can_prove:
+        return "tracked (forgotten: the next sign-in asks for MFA)"
+    return "remembered: sign-ins skip MFA" if device.remembered else "tracked, not remembered"
 
 
 def _forget_device(session: CognitoSession) -> str:

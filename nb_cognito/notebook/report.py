@@ -20,11 +20,13 @@ class SessionReport:
         *,
         boto3: bool,
         remembered: str | None = None,
+        device: str | None = None,
         now: dt.datetime | None = None,
     ) -> None:
         self.status = status
         self.boto3 = boto3
         self.remembered = remembered
+        self.device = device  # the tracked device's state, never its password
         self.now = now or dt.datetime.now(dt.timezone.utc)
 
     def rows(self) -> list[tuple[str, str]]:
@@ -32,6 +34,8 @@ class SessionReport:
         rows = [*self.status.rows(self.now), ("boto3 injection", "on" if self.boto3 else "off")]
         if self.remembered:
             rows.append(("remembered", self.remembered))
+        if self.device:
+            rows.append(("device", self.device))
         return rows
 
     def __str__(self) -> str:
