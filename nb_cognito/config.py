@@ -37,6 +37,7 @@ from traitlets import Bool, Float, Unicode
 from traitlets import Union as UnionTrait
 from traitlets.config import Configurable
 
+from nb_cognito.amplify_file import UnreadableFile, read_amplify_file
 from nb_cognito.exceptions import ConfigurationError
 
 __all__ = ["AUTH_FLOWS", "SETTING_NAMES", "CognitoConfig", "Settings", "env_var"]
@@ -412,18 +413,9 @@ class _AmplifyFile:
 
     def _load(self) -> dict[str, Any]:
         try:
-            with open(self.path, encoding="utf-8") as file:
-                text = file.read()
-        except FileNotFoundError:
-            raise self.fail("does not exist") from None
-        except IsADirectoryError:
-            raise self.fail("is a directory, not a file") from None
-        except PermissionError:
-            raise self.fail("cannot be read: permission denied") from None
-        except UnicodeDecodeError:
-            raise self.fail("is not UTF-8 text") from None
-        except OSError as error:
-            raise self.fail(f"cannot be read ({error.strerror or type(error).__name__})") from None
+            text = read_amplify_file(self.path)
+        except UnreadableFile as error:
+            raise self.fail(error.problem) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
