@@ -35,6 +35,7 @@ from traitlets import Bool, Int, Unicode
 
 from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
 from nb_cognito.integrations import boto3_injection
+from nb_cognito.notebook import local_endpoint
 from nb_cognito.notebook.magic_line import _in_kernel, _parse
 from nb_cognito.notebook.report import SessionReport
 
@@ -308,11 +309,12 @@ class CognitoMagics(Magics):
         if started:
             _local_emulator = LocalCognito(demo_spec()).start()
         local = _local_emulator
-        os.environ["AWS_ENDPOINT_URL"] = local.endpoint_url  # boto3.client("s3") reaches the emulator
         try:
             session.configure(**local.settings.as_config())
         except AuthError as error:
             raise _usage_error(error) from None
+        # boto3.client("s3") reaches the emulator, until this local session ends
+        local_endpoint.point_at(session, local.endpoint_url)
         if args.username is None:
             args.username = DEMO_USERNAME
         if args.username != DEMO_USERNAME:
