@@ -25,7 +25,7 @@ import html
 import importlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from IPython.core import magic_arguments
@@ -36,7 +36,7 @@ from traitlets import Bool, Int, Unicode
 from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.notebook import local_endpoint
-from nb_cognito.notebook.magic_line import _in_kernel, _parse
+from nb_cognito.notebook.magic_line import _in_kernel, _looks_like_credentials, _parse
 from nb_cognito.notebook.report import SessionReport
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -167,6 +167,12 @@ class CognitoMagics(Magics):
             username = self._input("Cognito username: ").strip()
             if not username:
                 raise UsageError("No username given. Run `%cognito_login USERNAME`.")
+            if _looks_like_credentials(username):
+                raise UsageError(
+                    "USERNAME:PASSWORD is not a username, and it was not sent anywhere. Type only "
+                    "the username; the password is asked for next, with hidden input. "
+                    "(What you typed is not repeated here; if it held a real password, change it.)"
+                )
             if _signed_in_as(session, username):
                 print(f"Already signed in as {session.get_current_user().username}.")
                 return
@@ -188,13 +194,16 @@ class CognitoMagics(Magics):
         }
         if args.remember:
             line_settings["remember"] = True
+        problem: UsageError | None = None
         try:
             if line_settings:
                 session.configure(**line_settings)
             if not args.widget:
                 session.settings.require_sign_in_settings()  # before anyone types a password
         except AuthError as error:
-            raise _usage_error(error) from None
+            problem = _usage_error(error, hide=list(line_settings.values()))
+        if problem is not None:  # raised outside the except block: no __context__ holding a value
+            raise problem
 
     @staticmethod
     def _resume_remembered(session: CognitoSession, username: str | None) -> bool:
@@ -489,9 +498,24 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
     )
 
 
-def _usage_error(error: AuthError, doing: str = "") -> UsageError:
-    """A plain UsageError (IPython prints a subclass with a full traceback)."""
+def _usage_error(error: AuthError, doing: str = "", *, hide: Sequence[Any] = ()) -> UsageError:
+    """A plain UsageError (IPython prints a subclass with a full traceback).
+
+    ``hide``: values typed on the magic's line, which the message must not repeat (a password
+    typed by mistake as ``--region``'s value would otherwise be echoed).
+    """
     text = str(error)
+    hidden = False
+    for value in hide:
+        if not isinstance(value, str) or not value:
+            continue
+        forms = {repr(value)} | ({value, repr(value)[1:-1]} if len(value) >= 6 else set())
+        for form in sorted(forms, key=len, reverse=True):
+            if form in text:
+                text = text.replace(form, "<the value on the line>")
+                hidden = True
+    if hidden:
+        text += " (The value typed on the line is not repeated here.)"
     return UsageError(f"{doing}: {text}" if doing else text)
 
 
