@@ -26,7 +26,7 @@ import importlib
 import logging
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core import magic_arguments
 from IPython.core.error import StdinNotImplementedError, UsageError
@@ -38,6 +38,7 @@ from nb_cognito.integrations import boto3_injection
 from nb_cognito.notebook import local_endpoint
 from nb_cognito.notebook.magic_line import _in_kernel, _looks_like_credentials, _parse
 from nb_cognito.notebook.report import SessionReport
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CognitoMagics", "SessionReport", "load_extension", "unload_extension"]
 
 log = logging.getLogger("nb_cognito")
+T = TypeVar("T")
 
 _MAGICS_NAME = "CognitoMagics"
 _HOOK_NAME = "_nb_cognito_pre_run_cell"
@@ -221,7 +223,7 @@ class CognitoMagics(Magics):
             raise _usage_error(error, "Resuming the remembered session failed") from None
         return result.is_signed_in
 
-    def _sign_in(self, session: CognitoSession, username: str, password: str | None) -> None:
+    def _sign_in(self, session: CognitoSession, username: str, password: Secret | None) -> None:
         """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
         prompted = False
         if password is None and "NB_COGNITO_PASSWORD" not in os.environ:
@@ -267,6 +269,7 @@ class CognitoMagics(Magics):
             if handle is not None:
                 shown.append(handle)
         for attempt in range(1, self.max_attempts + 1):
+            answer: Secret | str  # a code or new password is a Secret from the moment it is read
             if kind is SignInStep.CONFIRM_SIGN_IN_WITH_NEW_PASSWORD:
                 answer = self._new_password(step)
             elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION:
@@ -274,12 +277,12 @@ class CognitoMagics(Magics):
                 answer = self._input(f"Choose an MFA method ({choices}): ").strip()
             elif kind is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE:
                 where = f" sent to {step.code_destination}" if step.code_destination else ""
-                answer = self._input(f"SMS code{where}: ").strip()
+                answer = Secret(self._input(f"SMS code{where}: ")).strip()
             elif kind in (
                 SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE,
                 SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP,
             ):
-                answer = self._input("Code from your authenticator app: ").strip()
+                answer = Secret(self._input("Code from your authenticator app: ")).strip()
             else:  # pragma: no cover - every step the session returns is handled above
                 raise UsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
             try:
@@ -290,7 +293,7 @@ class CognitoMagics(Magics):
                 print(f"{error} ({self.max_attempts - attempt} more tries)")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _new_password(self, step: SignInNextStep) -> str:
+    def _new_password(self, step: SignInNextStep) -> Secret:
         if step.missing_attributes:
             print(
                 f"Note: Cognito also requires {', '.join(step.missing_attributes)}, "
@@ -304,7 +307,7 @@ class CognitoMagics(Magics):
             print("The two passwords differ (or are empty); try again.")
         raise UsageError("The new passwords did not match. Run %cognito_login again.")
 
-    def _start_local(self, session: CognitoSession, args: argparse.Namespace) -> str | None:
+    def _start_local(self, session: CognitoSession, args: argparse.Namespace) -> Secret | None:
         """Start (once per kernel) the offline emulator and point the session and boto3 at it."""
         global _local_emulator
         try:
@@ -333,7 +336,7 @@ class CognitoMagics(Magics):
                 f"Offline Cognito running at {local.endpoint_url} (demo user {DEMO_USERNAME!r}, "
                 f"password {DEMO_PASSWORD!r}; it exists only here)."
             )
-        return DEMO_PASSWORD
+        return Secret(DEMO_PASSWORD)
 
     def _show_widget(self, username: str | None) -> None:
         try:
@@ -351,13 +354,14 @@ class CognitoMagics(Magics):
     def _input(self, prompt: str) -> str:
         return self._ask(lambda: builtins.input(prompt))
 
-    def _getpass(self, prompt: str) -> str:
+    def _getpass(self, prompt: str) -> Secret:
+        """What was typed at a hidden prompt, as a Secret from the moment it is read."""
         import getpass
 
-        return self._ask(lambda: getpass.getpass(prompt))
+        return self._ask(lambda: Secret(getpass.getpass(prompt)))
 
     @staticmethod
-    def _ask(read: Callable[[], str]) -> str:
+    def _ask(read: Callable[[], T]) -> T:
         problem: str | None = None
         try:
             return read()
