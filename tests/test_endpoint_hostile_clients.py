@@ -18,13 +18,12 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 
 import pytest
 
 from nb_cognito.integrations import container_endpoint
-from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI
+from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI, ContainerEndpoint
 
 PASSWORD = "Alice-Passw0rd!"
 SLOW_CLIENTS = 50
@@ -33,12 +32,10 @@ HONEST_TIMEOUT = 4.0  # well under the endpoint's REQUEST_TIMEOUT (10 s)
 
 
 @pytest.fixture(autouse=True)
-def clean_state(monkeypatch) -> Iterator[None]:
+def clean_state(monkeypatch) -> None:
     for name in (ENV_URI, ENV_TOKEN):
         monkeypatch.setenv(name, "x")
         monkeypatch.delenv(name)
-    yield
-    container_endpoint.stop()
 
 
 @pytest.fixture
@@ -141,21 +138,22 @@ def test_a_client_trickling_its_headers_is_cut_off_at_one_total_deadline(new_ses
     assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer
 
 
-def test_shutdown_does_not_wait_for_idle_or_slow_clients(endpoint):
-    host, port, _, _ = endpoint
+def test_shutdown_does_not_wait_for_idle_or_slow_clients(signed_in):
+    host, port, _, _ = address()
+    integration = signed_in.integration(ContainerEndpoint)
     with ExitStack() as stack:
         clients = open_slow_clients(stack, host, port, SLOW_CLIENTS)
         time.sleep(0.2)  # let the server accept them all (not a timing assertion)
         stopped = threading.Event()
 
         def stop() -> None:
-            container_endpoint.stop()
+            integration.stop()
             stopped.set()
 
         threading.Thread(target=stop, daemon=True).start()
 
         assert stopped.wait(3.0), "stop() waited for clients that never finish their request"
-        assert container_endpoint.current() is None
+        assert integration.server is None
         for conn in clients:  # their connections are closed, not left hanging
             conn.settimeout(5)
             with suppress(ConnectionResetError):

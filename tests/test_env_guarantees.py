@@ -16,7 +16,7 @@ import sys
 import boto3
 import pytest
 
-from nb_cognito.integrations import boto3_injection, env_export
+from nb_cognito.integrations import env_export
 
 PASSWORD = "Alice-Passw0rd!"
 PROFILE_KEY = "AKIAPROFILEKEY000001"
@@ -28,13 +28,8 @@ def clean_state(monkeypatch):
     for name in NAMES:
         monkeypatch.setenv(name, "x")  # record it, so that teardown restores the original
         monkeypatch.delenv(name)
-    boto3_injection._warned.clear()
-    env_export._warned = False
     yield
-    env_export.clear()
-    boto3_injection.uninstall()
     boto3.DEFAULT_SESSION = None
-    env_export._warned = False
 
 
 @pytest.fixture

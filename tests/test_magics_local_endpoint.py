@@ -11,7 +11,8 @@ import os
 
 import pytest
 
-from nb_cognito.notebook import local_endpoint, magics
+from nb_cognito.notebook import magics
+from nb_cognito.notebook.local_endpoint import LocalEndpoint
 
 pytest_plugins = ["test_magics"]  # its fixtures: shell, session, ext, prompts
 
@@ -25,7 +26,9 @@ def local_login(ext, session, prompts):
         yield lambda: ext.run_cell("%cognito_login --local")
     finally:
         session.sign_out()
-        local_endpoint.restore()
+        integration = session.integration(LocalEndpoint)
+        if integration is not None:
+            integration.restore()
         if magics._local_emulator is not None:
             magics._local_emulator.stop()
             magics._local_emulator = None

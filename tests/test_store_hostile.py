@@ -17,8 +17,9 @@ import threading
 
 import pytest
 
-from nb_cognito import store
+from nb_cognito import kernel, store
 from nb_cognito.auth.session import CognitoSession
+from nb_cognito.integrations.remembered import RememberedSessions
 
 PASSWORD = "Alice-Passw0rd!"
 ENTRY_NAME = "0123456789abcdef0123456789abcdef01234567.json"  # the shape of our own file names
@@ -29,7 +30,6 @@ def store_dir(tmp_path, monkeypatch):
     directory = tmp_path / "store"
     monkeypatch.setenv(store.ENV_DIR, str(directory))
     monkeypatch.setenv(store.ENV_KEYRING, "0")
-    monkeypatch.setattr(store, "last_resume_failure", None)
     return directory
 
 
@@ -38,9 +38,8 @@ def make_session(local, clock):
     made: list[CognitoSession] = []
 
     def make() -> CognitoSession:
-        session = CognitoSession(clock=clock, auto_refresh=False)
+        session = kernel.make_session(clock=clock, auto_refresh=False, integrations=[RememberedSessions()])
         session.configure(**local.settings.as_config(), remember=True)
-        store.attach(session)
         made.append(session)
         return session
 

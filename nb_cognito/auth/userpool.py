@@ -18,7 +18,7 @@ from nb_cognito.auth import aws_client
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
 from nb_cognito.exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
-from nb_cognito.redaction import secrets
+from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret, reveal_all
 
 __all__ = ["AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
@@ -139,7 +139,7 @@ class UserPoolClient:
         check_text("username", username)
         check_text("password", password)
         password = Secret(password)  # a plain str from a direct caller is wrapped at once
-        secrets.add(password.reveal())
+        known_secrets.add(password.reveal())
         try:
             if self.settings.auth_flow == "USER_PASSWORD_AUTH":
                 response = self._call(
@@ -157,7 +157,7 @@ class UserPoolClient:
                 return self._outcome(response, username)
             return self._srp_sign_in(username, password)
         finally:
-            secrets.discard(password.reveal())
+            known_secrets.discard(password.reveal())
 
     def _srp_sign_in(self, username: str, password: Secret) -> AuthTokens | Challenge:
         from pycognito.aws_srp import AWSSRP  # the SRP maths load only when someone signs in
@@ -252,7 +252,7 @@ class UserPoolClient:
                 refresh_token=result.get("RefreshToken"),
                 expires_in=int(result.get("ExpiresIn", 3600)),
             )
-            secrets.add(tokens.id_token, tokens.access_token, tokens.refresh_token)
+            known_secrets.add(tokens.id_token, tokens.access_token, tokens.refresh_token)
             return tokens
         name = response.get("ChallengeName")
         if not name:

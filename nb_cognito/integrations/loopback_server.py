@@ -13,6 +13,7 @@ every thread forever, and ``shutdown()`` waits for them. Here instead:
 * only authorized requests reach the ``answer`` workers (at most ``max_workers`` threads);
 * ``shutdown()`` stops the loop at once and closes every pending connection: it never waits
   for a client. Workers still answering finish on their own, bounded by their write timeout.
+  In a forked child (which has no serving thread) it does not wait at all.
 
 It answers JSON only, one request per connection (``Connection: close``).
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import queue
 import selectors
 import socket
@@ -136,7 +138,7 @@ class LoopbackServer:
         self.server_address: tuple[str, int] = self._listener.getsockname()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
-        self._serving = False
+        self._serving_pid: int | None = None  # the process whose thread runs serve_forever
         self._jobs: queue.SimpleQueue[tuple[socket.socket, Request]] = queue.SimpleQueue()
         self._workers_lock = threading.Lock()
         self._workers = 0
@@ -146,7 +148,7 @@ class LoopbackServer:
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Accept and read requests until :meth:`shutdown` (run it in a thread)."""
-        self._serving = True
+        self._serving_pid = os.getpid()
         connections: _Connections = {}
         selector = selectors.DefaultSelector()
         try:
@@ -328,7 +330,7 @@ class LoopbackServer:
         self._stopping.set()
         with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
-        if self._serving:
+        if self._serving_pid == os.getpid():  # a forked child has no serving thread to wait for
             self._stopped.wait(5.0)
         while True:  # requests queued for a worker that will not come
             try:

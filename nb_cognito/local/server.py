@@ -10,12 +10,13 @@ per process at a time; :meth:`LocalCognito.reset` wipes all of moto's state.
 from __future__ import annotations
 
 import collections
+import contextlib
 import http.client
 import io
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,10 +25,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from ..clock import SYSTEM_CLOCK, Clock
 from . import patches
+from .fault_modes import FaultMode
 from .provision import ADMIN_HEADER, AdminClients, Provisioned, add_user, provision
 from .spec import LocalSpec, UserSpec, check_user_against_pool, demo_spec
 from .srp import totp_code
-from .state import EmulatorState, activated
+from .state import EmulatorState, ServerEvent, activated
 
 from moto.moto_server.werkzeug_app import (  # isort: skip  (after patches' version check)
     DomainDispatcherApplication,
@@ -162,8 +164,9 @@ class LocalCognito:
 
     @property
     def issuer(self) -> str:
-        """The ``iss`` of the pool's tokens (the real-AWS URL, as moto writes it)."""
-        return f"https://cognito-idp.{self._spec.region}.amazonaws.com/{self._provisioned().user_pool_id}"
+        """The ``iss`` of the pool's tokens: the real-AWS URL, in the form ``PoolSpec.issuer`` names."""
+        host = "issuer-cognito-idp" if self._spec.pool.issuer == "updated" else "cognito-idp"
+        return f"https://{host}.{self._spec.region}.amazonaws.com/{self._provisioned().user_pool_id}"
 
     @property
     def jwks_url(self) -> str:
@@ -191,6 +194,51 @@ class LocalCognito:
         """Access key ids of the signed requests received, in order (optionally for one service)."""
         with self._state.lock:
             return [key for svc, key in self._state.access_keys if service in (None, svc)]
+
+    # -- fault modes and server events ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def fault_mode(self, *modes: FaultMode | str) -> Iterator[None]:
+        """Misbehave as ``modes`` say (see :class:`FaultMode`) while the ``with`` block runs."""
+        parsed = [FaultMode.parse(mode) for mode in modes]
+        for mode in parsed:
+            self.enable_fault_mode(mode)
+        try:
+            yield
+        finally:
+            for mode in parsed:
+                self.disable_fault_mode(mode)
+
+    def enable_fault_mode(self, mode: FaultMode | str) -> None:
+        """Turn ``mode`` on until :meth:`disable_fault_mode`, :meth:`clear_fault_modes` or reset."""
+        with self._state.lock:
+            self._state.fault_modes.add(FaultMode.parse(mode))
+
+    def disable_fault_mode(self, mode: FaultMode | str) -> None:
+        with self._state.lock:
+            self._state.fault_modes.discard(FaultMode.parse(mode))
+
+    def clear_fault_modes(self) -> None:
+        """Behave again: every fault mode off."""
+        with self._state.lock:
+            self._state.fault_modes.clear()
+
+    @property
+    def fault_modes(self) -> frozenset[FaultMode]:
+        with self._state.lock:
+            return frozenset(self._state.fault_modes)
+
+    def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
+        """Call ``listener`` with each :class:`ServerEvent` (in the serving thread), until the
+        returned function is called. Listeners outlive :meth:`reset`."""
+        with self._state.lock:
+            self._state.listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._state.lock, contextlib.suppress(ValueError):
+                self._state.listeners.remove(listener)
+
+        return unsubscribe
 
     # -- test helpers ---------------------------------------------------------------------------
 
@@ -220,6 +268,15 @@ class LocalCognito:
             codes = self._state.sms_outbox.get(key)
             if not codes:
                 raise LookupError(f"no SMS was sent to {username!r}")
+            return codes[-1]
+
+    def last_email_code(self, username: str) -> str:
+        """The last email code (EMAIL_OTP) sent to ``username``; LookupError if none was sent."""
+        key = (self._provisioned().user_pool_id, self.username_of(username))
+        with self._state.lock:
+            codes = self._state.email_outbox.get(key)
+            if not codes:
+                raise LookupError(f"no email code was sent to {username!r}")
             return codes[-1]
 
     def totp_secret(self, username: str) -> str | None:

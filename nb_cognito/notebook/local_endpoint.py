@@ -3,66 +3,81 @@
 ``--local`` points ``AWS_ENDPOINT_URL`` at the offline emulator so that ``boto3.client("s3")``
 reaches its S3. Left there, every later client (after sign-out, or signed in to a real pool)
 would keep talking to the emulator. So the user's previous value is saved and put back when the
-local session ends: on sign-out, or when the session's settings name another endpoint (a
-``configure()`` or sign-in to another pool). A value the user changed meanwhile is left alone.
+local session ends: on sign-out or expiry, or when the session's settings name another endpoint
+(a ``configure()`` or a sign-in to another pool). A value the user changed meanwhile is left
+alone. It is an integration the session owns (:func:`point_at` adds it once).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from nb_cognito.models import AuthEvent
+from nb_cognito import forksafe
+from nb_cognito.auth.integration import Integration, SessionChange
 
 if TYPE_CHECKING:
     from nb_cognito.auth.session import CognitoSession
 
-__all__ = ["NAME", "point_at", "restore"]
+__all__ = ["NAME", "LocalEndpoint", "point_at"]
 
 NAME = "AWS_ENDPOINT_URL"
 
-_lock = threading.Lock()
-_url: str | None = None  # what we wrote
-_saved: str | None = None  # the user's value before (None: it was unset)
-_unsubscribe: list[Callable[[], None]] = []
+
+class LocalEndpoint(Integration):
+    """Holds ``AWS_ENDPOINT_URL`` on the emulator while the session uses it; then restores it."""
+
+    name = "local endpoint"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._url: str | None = None  # what we wrote
+        self._saved: str | None = None  # the user's value before (None: it was unset)
+        forksafe.register(self)
+
+    def point_at(self, url: str) -> None:
+        """Set ``AWS_ENDPOINT_URL`` to ``url`` until the session leaves it."""
+        with self._lock:
+            if self._url is None or os.environ.get(NAME) != self._url:
+                self._saved = os.environ.get(NAME)
+            self._url = url
+            os.environ[NAME] = url
+
+    def restore(self) -> None:
+        """Put the user's ``AWS_ENDPOINT_URL`` back (if ours is still there); idempotent."""
+        with self._lock:
+            if self._url is not None and os.environ.get(NAME) == self._url:
+                if self._saved is None:
+                    del os.environ[NAME]
+                else:
+                    os.environ[NAME] = self._saved
+            self._url = self._saved = None
+
+    def _check(self, change: SessionChange) -> None:
+        if self._url is not None and (change.settings is None or change.settings.endpoint_url != self._url):
+            self.restore()
+
+    signed_in = settings_changed = _check
+
+    def signed_out(self, change: SessionChange) -> None:
+        self.restore()
+
+    def session_expired(self, change: SessionChange) -> None:
+        self.restore()
+
+    def close(self) -> None:
+        self.restore()
+
+    def after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<LocalEndpoint {'on ' + self._url if self._url else 'off'}>"
 
 
-def point_at(session: CognitoSession, url: str) -> None:
-    """Set ``AWS_ENDPOINT_URL`` to ``url`` until ``session`` signs out or leaves ``url``."""
-    global _url, _saved
-    with _lock:
-        if _url is None or os.environ.get(NAME) != _url:
-            _saved = os.environ.get(NAME)
-        _url = url
-        os.environ[NAME] = url
-        for unsubscribe in _unsubscribe:
-            unsubscribe()
-
-        def check(_: Any = None) -> None:
-            if session.settings.endpoint_url != url:
-                restore()
-
-        _unsubscribe[:] = [
-            session.on(AuthEvent.SIGNED_OUT, lambda _: restore()),
-            session.on(AuthEvent.SIGNED_IN, check),
-            session._add_settings_listener(check),
-        ]
-
-
-def restore() -> None:
-    """Put the user's ``AWS_ENDPOINT_URL`` back (if ours is still there); idempotent."""
-    global _url, _saved
-    with _lock:
-        if _url is None:
-            return
-        if os.environ.get(NAME) == _url:
-            if _saved is None:
-                del os.environ[NAME]
-            else:
-                os.environ[NAME] = _saved
-        _url, _saved = None, None
-        unsubscribes, _unsubscribe[:] = list(_unsubscribe), []
-    for unsubscribe in unsubscribes:
-        unsubscribe()
+def point_at(session: CognitoSession, url: str) -> LocalEndpoint:
+    """Point ``AWS_ENDPOINT_URL`` at ``url`` while ``session`` uses it (adds the integration once)."""
+    integration = session.integration(LocalEndpoint) or session.add_integration(LocalEndpoint())
+    integration.point_at(url)
+    return integration

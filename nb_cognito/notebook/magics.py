@@ -22,7 +22,6 @@ import argparse
 import builtins
 import datetime as dt
 import html
-import importlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -33,8 +32,10 @@ from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
+from nb_cognito import store
 from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
-from nb_cognito.integrations import boto3_injection
+from nb_cognito.integrations.boto3_injection import Boto3Injection, is_installed
+from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.notebook import local_endpoint
 from nb_cognito.notebook.magic_line import _in_kernel, _looks_like_credentials, _parse
 from nb_cognito.notebook.report import SessionReport
@@ -50,7 +51,6 @@ log = logging.getLogger("nb_cognito")
 T = TypeVar("T")
 
 _MAGICS_NAME = "CognitoMagics"
-_HOOK_NAME = "_nb_cognito_pre_run_cell"
 
 #: The offline emulator started by ``%cognito_login --local``; it lives as long as the kernel.
 _local_emulator: Any = None
@@ -85,6 +85,17 @@ class CognitoMagics(Magics):
         True,
         help="In Jupyter, clear the sign-in prompts (and any TOTP setup secret) once signed in.",
     ).tag(config=True)
+
+    def pre_run_cell(self, *_: Any) -> None:
+        """Before each cell: put the boto3 provider back if user code replaced the default session.
+
+        Registered as this bound method, so unloading finds exactly this hook (as autoreload does).
+        """
+        from nb_cognito.kernel import existing_session
+
+        injection = _boto3(existing_session())
+        if injection is not None:
+            injection.ensure_installed()
 
     # -- %cognito_login ---------------------------------------------------------------------------
 
@@ -158,7 +169,8 @@ class CognitoMagics(Magics):
         username = args.username or self.default_username or os.environ.get("NB_COGNITO_USERNAME")
         if _signed_in_as(session, username):
             note = ""
-            if args.remember and _store_call("save", session):
+            remembered = _remembered(session)
+            if args.remember and remembered is not None and remembered.describe():
                 note = "; this session is now remembered"
             print(f"Already signed in as {session.get_current_user().username}{note}.")
             return
@@ -215,7 +227,8 @@ class CognitoMagics(Magics):
                 return False
             result = session.sign_in(username)  # resumes, else "no username/password given"
         except InvalidParameterError:
-            failure = getattr(_store(), "last_resume_failure", None)
+            remembered = _remembered(session)
+            failure = remembered.last_resume_failure if remembered is not None else None
             if failure:
                 print(failure)
             return False
@@ -445,8 +458,8 @@ class CognitoMagics(Magics):
                 print(f"The refresh failed: {failed}")
         return SessionReport(
             session.status(),
-            boto3=boto3_injection.is_installed(),
-            remembered=_store_call("describe", session),
+            boto3=is_installed(),
+            remembered=remembered.describe() if (remembered := _remembered(session)) else None,
             now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
         )
 
@@ -476,13 +489,7 @@ def _kernel_session() -> CognitoSession:
 def _signed_in_as(session: CognitoSession, username: str | None) -> bool:
     """True when someone is signed in and ``username`` (None: anyone) is that user, as Cognito
     knows it or as it was typed."""
-    if not session.is_signed_in:
-        return False
-    try:
-        user = session.get_current_user()
-    except AuthError:
-        return False
-    return username is None or username in (user.username, getattr(session, "_typed_username", None))
+    return session.is_signed_in if username is None else session.is_signed_in_as(username)
 
 
 def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
@@ -494,7 +501,7 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
     if status.credentials_expiration is None:
         reason = f": {status.last_error}" if status.last_error else ""
         return f"Signed in as {who}{identity}; no AWS credentials yet{reason}"
-    if boto3_injection.is_installed():
+    if is_installed():
         return f"Signed in as {who}{identity}. boto3 now uses its AWS credentials; {refresh}."
     return (
         f"Signed in as {who}{identity}. boto3's default session keeps its own credentials; "
@@ -523,59 +530,37 @@ def _usage_error(error: AuthError, doing: str = "", *, hide: Sequence[Any] = ())
     return UsageError(f"{doing}: {text}" if doing else text)
 
 
-def _store() -> Any:
-    """nb_cognito.store (remembered sessions), or None where it is not available."""
-    try:
-        return importlib.import_module("nb_cognito.store")
-    except ModuleNotFoundError as error:
-        if error.name != "nb_cognito.store":
-            raise
-        return None
+def _remembered(session: CognitoSession) -> RememberedSessions | None:
+    return session.integration(RememberedSessions)
 
 
-def _store_call(name: str, *args: Any) -> Any:
-    function = getattr(_store(), name, None)
-    return function(*args) if callable(function) else None
+def _boto3(session: CognitoSession | None) -> Boto3Injection | None:
+    return session.integration(Boto3Injection) if session is not None else None
 
 
 def _forget_all() -> str:
-    function = getattr(_store(), "forget_all", None)
-    if not callable(function):
-        return "--forget-all: remembered sessions are not available in this version."
-    count = function()
+    count = store.forget_all()
     return f"Forgot {count} remembered session{'s' if count != 1 else ''}."
-
-
-def _pre_run_cell(*_: Any) -> None:
-    """Before each cell: put the provider back if user code replaced boto3's default session."""
-    try:
-        boto3_injection.ensure_installed()
-    except Exception:  # never break the user's cell
-        log.debug("nb_cognito could not re-install its boto3 provider.", exc_info=True)
-
-
-_pre_run_cell.__name__ = _HOOK_NAME
-
-
-def _our_hooks(shell: Any) -> list[Callable[..., Any]]:
-    return [
-        callback
-        for callback in shell.events.callbacks.get("pre_run_cell", [])
-        if getattr(callback, "__name__", None) == _HOOK_NAME
-    ]
 
 
 # -- the extension ------------------------------------------------------------------------------------
 
 
+def _registered_magics(shell: Any) -> CognitoMagics | None:
+    magics = shell.magics_manager.registry.get(_MAGICS_NAME)
+    return magics if isinstance(magics, CognitoMagics) else None
+
+
 def load_extension(shell: Any) -> None:
-    """Register the magics and the ``pre_run_cell`` hook (idempotent); keep boto3 wired."""
+    """Register the magics and their ``pre_run_cell`` hook (idempotent); keep boto3 wired."""
     if shell is None:
         return
-    if shell.magics_manager.registry.get(_MAGICS_NAME) is None:
-        shell.register_magics(CognitoMagics(shell=shell))
-    if not _our_hooks(shell):
-        shell.events.register("pre_run_cell", _pre_run_cell)
+    magics = _registered_magics(shell)
+    if magics is None:
+        magics = CognitoMagics(shell=shell)
+        shell.register_magics(magics)
+    if magics.pre_run_cell not in shell.events.callbacks.get("pre_run_cell", []):
+        shell.events.register("pre_run_cell", magics.pre_run_cell)
     # After %reload_ext (unload, then load) the session may still be signed in: re-install
     # the boto3 provider that the unload removed.
     # Only a session that exists can be signed in; creating one here would make every
@@ -583,9 +568,10 @@ def load_extension(shell: Any) -> None:
     from nb_cognito.kernel import existing_session
 
     session = existing_session()
-    if session is not None and session.is_signed_in:
+    injection = _boto3(session)
+    if session is not None and session.is_signed_in and injection is not None:
         try:
-            boto3_injection.install(session)
+            injection.install()
         except Exception:
             log.warning("Could not put Cognito credentials into boto3's default session.", exc_info=True)
 
@@ -599,7 +585,7 @@ def unload_extension(shell: Any) -> None:
         return
     manager = shell.magics_manager
     magics = manager.registry.pop(_MAGICS_NAME, None)
-    if magics is not None:
+    if isinstance(magics, CognitoMagics):
         for kind, names in CognitoMagics.magics.items():
             table = manager.magics.get(kind, {})
             for name in names:
@@ -608,6 +594,10 @@ def unload_extension(shell: Any) -> None:
         configurables = getattr(shell, "configurables", None)
         if configurables is not None and magics in configurables:
             configurables.remove(magics)
-    for callback in _our_hooks(shell):
-        shell.events.unregister("pre_run_cell", callback)
-    boto3_injection.uninstall()
+        if magics.pre_run_cell in shell.events.callbacks.get("pre_run_cell", []):
+            shell.events.unregister("pre_run_cell", magics.pre_run_cell)
+    from nb_cognito.kernel import existing_session
+
+    injection = _boto3(existing_session())
+    if injection is not None:
+        injection.uninstall()
