@@ -91,6 +91,32 @@ def _parse(magic: Any, line: str) -> argparse.Namespace:
     return args
 
 
+_NOT_A_USERNAME = (
+    "USERNAME:PASSWORD is not a username, and it was not sent anywhere. Type only the username; "
+    "the password is asked for next, with hidden input. (What you typed is not repeated here; "
+    "if it held a real password, change it.)"
+)
+
+
+def _without_values(text: str, values: Any) -> str:
+    """``text`` (an error about a setting typed on the line) without the values typed.
+
+    A password typed by mistake as ``--region``'s value would otherwise be echoed. Values of 6
+    characters or more (Cognito's shortest password) are hidden as typed and as ``repr``
+    quotes them; shorter ones only in their quoted form, so that the message stays readable.
+    """
+    hidden = False
+    for value in values:
+        if not isinstance(value, str) or not value:
+            continue
+        forms = {repr(value)} | ({value, repr(value)[1:-1]} if len(value) >= 6 else set())
+        for form in sorted(forms, key=len, reverse=True):
+            if form in text:
+                text = text.replace(form, "<the value on the line>")
+                hidden = True
+    return text + " (The value typed on the line is not repeated here.)" if hidden else text
+
+
 def _looks_like_credentials(username: object) -> bool:
     """True for ``user:password``: never taken as a username, echoed or kept."""
     if not isinstance(username, str):

@@ -37,7 +37,13 @@ from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameter
 from nb_cognito.integrations.boto3_injection import Boto3Injection, is_installed
 from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.notebook import local_endpoint
-from nb_cognito.notebook.magic_line import _in_kernel, _looks_like_credentials, _parse
+from nb_cognito.notebook.magic_line import (
+    _NOT_A_USERNAME,
+    _in_kernel,
+    _looks_like_credentials,
+    _parse,
+    _without_values,
+)
 from nb_cognito.notebook.report import SessionReport
 from nb_cognito.secret import Secret
 
@@ -182,11 +188,7 @@ class CognitoMagics(Magics):
             if not username:
                 raise UsageError("No username given. Run `%cognito_login USERNAME`.")
             if _looks_like_credentials(username):
-                raise UsageError(
-                    "USERNAME:PASSWORD is not a username, and it was not sent anywhere. Type only "
-                    "the username; the password is asked for next, with hidden input. "
-                    "(What you typed is not repeated here; if it held a real password, change it.)"
-                )
+                raise UsageError(_NOT_A_USERNAME)
             if _signed_in_as(session, username):
                 print(f"Already signed in as {session.get_current_user().username}.")
                 return
@@ -510,23 +512,9 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
 
 
 def _usage_error(error: AuthError, doing: str = "", *, hide: Sequence[Any] = ()) -> UsageError:
-    """A plain UsageError (IPython prints a subclass with a full traceback).
-
-    ``hide``: values typed on the magic's line, which the message must not repeat (a password
-    typed by mistake as ``--region``'s value would otherwise be echoed).
-    """
-    text = str(error)
-    hidden = False
-    for value in hide:
-        if not isinstance(value, str) or not value:
-            continue
-        forms = {repr(value)} | ({value, repr(value)[1:-1]} if len(value) >= 6 else set())
-        for form in sorted(forms, key=len, reverse=True):
-            if form in text:
-                text = text.replace(form, "<the value on the line>")
-                hidden = True
-    if hidden:
-        text += " (The value typed on the line is not repeated here.)"
+    """A plain UsageError (IPython prints a subclass with a full traceback); ``hide``: values
+    typed on the magic's line, which the message must not repeat (see :func:`_without_values`)."""
+    text = _without_values(str(error), hide)
     return UsageError(f"{doing}: {text}" if doing else text)
 
 
