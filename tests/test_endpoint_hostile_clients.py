@@ -158,3 +158,26 @@ def test_shutdown_does_not_wait_for_idle_or_slow_clients(signed_in):
             conn.settimeout(5)
             with suppress(ConnectionResetError):
                 assert conn.recv(1) == b""
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT"])
+def test_the_token_is_checked_first_and_no_body_is_read(endpoint, method):
+    """A client without the token learns nothing (not even which methods exist), at once."""
+    host, port, path, _ = endpoint
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: wrong-token\r\n"
+        "Content-Length: 100000000\r\n\r\n"  # a body that never comes
+    )
+    with socket.create_connection((host, port), timeout=HONEST_TIMEOUT) as conn:
+        conn.sendall(head.encode())
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 403 "), answer[:40]
+
+
+def test_oversized_headers_are_refused(endpoint):
+    host, port, path, token = endpoint
+    head = f"GET {path} HTTP/1.1\r\nAuthorization: {token}\r\nX-Padding: {'a' * 20000}\r\n\r\n"
+    with socket.create_connection((host, port), timeout=HONEST_TIMEOUT) as conn:
+        conn.sendall(head.encode())
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:40]

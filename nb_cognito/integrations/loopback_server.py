@@ -300,8 +300,11 @@ class LoopbackServer:
             except queue.Empty:
                 with self._workers_lock:
                     self._idle -= 1
-                    self._workers -= 1
-                return
+                    # A job put while we timed out counted us as idle: take it, do not leave it.
+                    if self._jobs.empty() or self._stopping.is_set():
+                        self._workers -= 1
+                        return
+                continue
             with self._workers_lock:
                 self._idle -= 1
             self._serve(sock, request)
