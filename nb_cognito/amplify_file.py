@@ -3,9 +3,9 @@
 ``amplify_config`` comes from a setting or the environment, so it may name anything: a FIFO
 (``open()`` would block until some writer comes), ``/dev/zero`` (``read()`` never ends), a
 huge file, or a path with a NUL or a lone surrogate (``open()`` raises ``ValueError`` or
-``UnicodeEncodeError``). :func:`read_amplify_file` turns each into :class:`UnreadableFile`,
-whose ``problem`` the configuration reader puts in a ``ConfigurationError`` that names the
-setting and its source.
+``UnicodeEncodeError``). :func:`read_amplify_text` turns each into :class:`UnreadableFile`,
+whose ``problem`` :class:`nb_cognito.amplify.AmplifyFile` puts in a ``ConfigurationError`` that
+names the setting and its source.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["MAX_BYTES", "UnreadableFile", "read_amplify_file"]
+__all__ = ["MAX_BYTES", "UnreadableFile", "read_amplify_text"]
 
 MAX_BYTES = 1024 * 1024  # generated Amplify files are a few KiB
 
@@ -26,7 +26,7 @@ class UnreadableFile(Exception):
         self.problem = problem
 
 
-def read_amplify_file(path: str) -> str:
+def read_amplify_text(path: str) -> str:
     """The UTF-8 text of ``path``, a regular file of at most :data:`MAX_BYTES`.
 
     Never blocks on a FIFO or device and never reads more than ``MAX_BYTES + 1`` bytes.

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from nb_cognito.auth.clients import SessionClients
     from nb_cognito.auth.integration import SavedSignIn, SessionChange
     from nb_cognito.auth.userpool import AuthTokens
-    from nb_cognito.clock import Clock
+    from nb_cognito.clock import Clock, SteadyClock
     from nb_cognito.config import Settings
     from nb_cognito.models import AuthUser
 
@@ -66,6 +66,7 @@ class RefreshEngine:
 
     # Owned by the session (set in its __init__); declared here for type checkers.
     clock: Clock
+    _time: SteadyClock
     policy: RefreshPolicy
     last_error: AuthError | None
     refresh_count: int
@@ -112,7 +113,7 @@ class RefreshEngine:
         if force:
             self._refresh(force_tokens=True, force_credentials=True, blocking=True)
             return
-        now = self.clock.time()
+        now = self._time.time()
         level = freshness(state, self.policy, now, wants_credentials=self._wants_credentials())
         if level is Freshness.MANDATORY:
             self._refresh(force_tokens=False, force_credentials=False, blocking=True)
@@ -139,9 +140,7 @@ class RefreshEngine:
         if not isinstance(state, SignedIn):
             return
         try:
-            self._refresh(
-                force_tokens=False, force_credentials=False, blocking=True, early=state.jitter + 1e-3
-            )
+            self._refresh(force_tokens=False, force_credentials=False, blocking=True, head_start=state.jitter)
         except AuthError:
             if isinstance(self._state, Expired):
                 raise SessionExpiredError("The session has ended.") from None
@@ -150,12 +149,12 @@ class RefreshEngine:
     # -- single flight --------------------------------------------------------------------------
 
     def _refresh(
-        self, *, force_tokens: bool, force_credentials: bool, blocking: bool, early: float = 0.0
+        self, *, force_tokens: bool, force_credentials: bool, blocking: bool, head_start: float = 0.0
     ) -> None:
         """Single-flight refresh. Non-blocking callers return at once if one is in flight.
 
-        ``early``: also refresh what falls due within that many seconds (the background
-        refresher wakes up its jitter ahead of the advisory window, and must then refresh).
+        ``head_start``: also refresh what is that fraction of its lead ahead of its advisory
+        window (the background refresher wakes up its jitter early, and must then refresh).
         """
         with self._lock:
             flight, owner = self._flight, False
@@ -169,7 +168,7 @@ class RefreshEngine:
                     raise flight.error
             return
         try:
-            self._do_refresh(force_tokens, force_credentials, early)
+            self._do_refresh(force_tokens, force_credentials, head_start)
         except AuthError as error:
             flight.error = error
             raise
@@ -183,7 +182,7 @@ class RefreshEngine:
                 self._flight = None
             flight.done.set()
 
-    def _do_refresh(self, force_tokens: bool, force_credentials: bool, early: float = 0.0) -> None:
+    def _do_refresh(self, force_tokens: bool, force_credentials: bool, head_start: float = 0.0) -> None:
         """Renew what is due (or forced): the tokens first, then the AWS credentials."""
         state = self._state
         if isinstance(state, Expired):
@@ -193,11 +192,11 @@ class RefreshEngine:
         plan = refresh_plan(
             state,
             self.policy,
-            self.clock.time(),
+            self._time.time(),
             wants_credentials=self._wants_credentials(),
             force_tokens=force_tokens,
             force_credentials=force_credentials,
-            early=early,
+            head_start=head_start,
         )
         if plan.tokens:
             state = self._refresh_tokens(state)
@@ -255,7 +254,7 @@ class RefreshEngine:
             else:
                 identity_id = None
                 creds = identity.assume_role(state.tokens.id_token, f"nb-cognito-{state.user.username}")
-            server_now = self.clock.time() + state.skew
+            server_now = self._time.time() + state.skew
             lifetime = creds.expiration.timestamp() - server_now
             if lifetime <= self.policy.min_lead:  # botocore: "refreshed credentials are still expired"
                 raise AuthError(
@@ -275,7 +274,7 @@ class RefreshEngine:
             credentials=creds,
             credentials_lifetime=lifetime,
             credentials_error=None,
-            last_refresh=self.clock.time(),
+            last_refresh=self._time.time(),
         )
         with self._lock:
             if self._state is not state:
@@ -306,6 +305,6 @@ class RefreshEngine:
             current = self._state
             raise current.error if isinstance(current, Expired) else expired
         with self._lock:
-            self._retry_not_before = self.clock.time() + self.policy.retry_delay(state.token_lifetime)
+            self._retry_not_before = self._time.time() + self.policy.retry_delay(state.token_lifetime)
         self._emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
         raise error

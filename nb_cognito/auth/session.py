@@ -37,8 +37,9 @@ from nb_cognito.auth.state import (
     signed_in_state,
     signed_out_snapshot,
 )
-from nb_cognito.clock import SYSTEM_CLOCK, Clock
+from nb_cognito.clock import SYSTEM_CLOCK, Clock, SteadyClock
 from nb_cognito.config import CognitoConfig, Settings
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
@@ -89,6 +90,7 @@ class CognitoSession(RefreshEngine):
     ) -> None:
         self.config = config if config is not None else CognitoConfig()
         self.clock = clock
+        self._time = SteadyClock(clock)  # expiry decisions: immune to steps of the wall clock
         self.policy = policy or RefreshPolicy()
         self.last_error: AuthError | None = None
         self.refresh_count = 0
@@ -106,7 +108,7 @@ class CognitoSession(RefreshEngine):
         self._guest: tuple[str, AWSCredentials] | None = None
         self._rotation = False
         self._refresher = BackgroundRefresher(
-            clock=clock, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
+            clock=self._time, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
         )
         self._auto_refresh = auto_refresh
         forksafe.register(self)
@@ -170,7 +172,7 @@ class CognitoSession(RefreshEngine):
             s = settings or self.settings
         except ConfigurationError:
             return None
-        return (s.user_pool_id, s.client_id, s.identity_pool_id, s.endpoint_url, s.role_arn)
+        return s.sign_in_key()
 
     # -- integrations and events -----------------------------------------------------------
 
@@ -278,7 +280,7 @@ class CognitoSession(RefreshEngine):
         The password may be a :class:`~nb_cognito.secret.Secret`; a ``str`` is wrapped at once.
         """
         password = Secret.of(password)  # from here on, no frame holds it in plain text
-        username = username if username is not None else os.environ.get("NB_COGNITO_USERNAME")
+        username = username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME)
         if username and self.is_signed_in_as(username):
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
         if self._state is None:
@@ -292,7 +294,7 @@ class CognitoSession(RefreshEngine):
                 "No username given.", recovery_suggestion="Pass a username or set NB_COGNITO_USERNAME."
             )
         if password is None:
-            password = Secret.of(os.environ.get("NB_COGNITO_PASSWORD"))
+            password = Secret.of(os.environ.get(Env.NB_COGNITO_PASSWORD))
         if password is None:
             raise InvalidParameterError(
                 "No password given.",
@@ -350,8 +352,9 @@ class CognitoSession(RefreshEngine):
         verifier = self.clients.verifier
         id_claims = verifier.verify(tokens.id_token, token_use="id")
         access_claims = verifier.verify(tokens.access_token, token_use="access")
+        now = self._time.anchor()  # the server just answered: measure the drift from here
         state = signed_in_state(
-            tokens, id_claims, access_claims, previous=previous, policy=self.policy, now=self.clock.time()
+            tokens, id_claims, access_claims, previous=previous, policy=self.policy, now=now
         )
         known_secrets.add(state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token)
         return state
@@ -407,7 +410,7 @@ class CognitoSession(RefreshEngine):
         """
         if not force_refresh:
             snapshot = self._snapshot
-            if snapshot is not None and self.clock.time() < self._fresh_until:
+            if snapshot is not None and self._time.time() < self._fresh_until:
                 return snapshot
         return self._fetch(force_refresh)
 
@@ -454,7 +457,7 @@ class CognitoSession(RefreshEngine):
         self._fresh_until = -math.inf
 
     def _build_snapshot(self, state: SignedIn, error: AuthError | None) -> CognitoAuthSession:
-        now = self.clock.time()
+        now = self._time.time()
         wants_credentials = self._wants_credentials()
         snapshot = signed_in_snapshot(
             state,
@@ -495,7 +498,7 @@ class CognitoSession(RefreshEngine):
         with self._lock:
             guest = self._guest
             lead = self.policy.lead(3600)
-            if guest is not None and guest[1].expiration.timestamp() - self.clock.time() > lead:
+            if guest is not None and guest[1].expiration.timestamp() - self._time.time() > lead:
                 return guest
             identity = self.clients.identity
             identity_id = guest[0] if guest else identity.identity_id(None, None)

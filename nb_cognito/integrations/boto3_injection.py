@@ -27,6 +27,7 @@ from nb_cognito.auth.botocore_adapter import (
     put_provider_first,
 )
 from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.integrations.process_env import EnvironmentWrites
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def is_installed() -> bool:
 
 
 #: Variables through which the user chooses credentials; while one is theirs, it wins.
-USER_CHOICE_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+USER_CHOICE_VARIABLES = (Env.AWS_ACCESS_KEY_ID, Env.AWS_PROFILE, Env.AWS_DEFAULT_PROFILE)
 
 
 class Boto3Injection(Integration):

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from nb_cognito import forksafe
 from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
@@ -47,10 +48,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ENV_TOKEN", "ENV_URI", "ContainerEndpoint", "CredentialsServer"]
 
-ENV_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
-ENV_TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+ENV_URI = Env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+ENV_TOKEN = Env.AWS_CONTAINER_AUTHORIZATION_TOKEN
 # botocore prefers these over ours; they are set aside while the server runs.
-_SHADOWED = ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+_SHADOWED = (Env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, Env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)
 
 MAX_CONCURRENT_REQUESTS = 8  # threads answering authorized requests
 REQUEST_TIMEOUT = 10.0  # one total deadline for a request's line and headers, from accept

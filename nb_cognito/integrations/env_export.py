@@ -22,25 +22,31 @@ import warnings
 
 from nb_cognito import forksafe
 from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.integrations.process_env import EnvironmentWrites
 from nb_cognito.models import AWSCredentials
 
 __all__ = ["NAMES", "EnvExport"]
 
-NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION")
+NAMES = (
+    Env.AWS_ACCESS_KEY_ID,
+    Env.AWS_SECRET_ACCESS_KEY,
+    Env.AWS_SESSION_TOKEN,
+    Env.AWS_CREDENTIAL_EXPIRATION,
+)
 # A user value in any of these means the user chose credentials. A profile counts: exported
 # keys would take precedence over it in boto3 and every child, against the user's choice.
-_USER_NAMES = (*NAMES[:3], "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+_USER_NAMES = (*NAMES[:3], Env.AWS_PROFILE, Env.AWS_DEFAULT_PROFILE)
 
 log = logging.getLogger("nb_cognito")
 
 
 def _values(creds: AWSCredentials) -> dict[str, str]:
     return {
-        "AWS_ACCESS_KEY_ID": creds.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-        "AWS_SESSION_TOKEN": creds.session_token,
-        "AWS_CREDENTIAL_EXPIRATION": creds.expiration.astimezone(dt.timezone.utc).strftime(
+        Env.AWS_ACCESS_KEY_ID: creds.access_key_id,
+        Env.AWS_SECRET_ACCESS_KEY: creds.secret_access_key,
+        Env.AWS_SESSION_TOKEN: creds.session_token,
+        Env.AWS_CREDENTIAL_EXPIRATION: creds.expiration.astimezone(dt.timezone.utc).strftime(
             "%Y-%m-%dT%H:%M:%SZ"
         ),
     }

@@ -17,13 +17,14 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ..clock import SYSTEM_CLOCK, Clock
+from ..environment import env_var
 from . import patches
 from .fault_modes import FaultMode
 from .provision import ADMIN_HEADER, AdminClients, Provisioned, add_user, provision
@@ -42,19 +43,14 @@ __all__ = ["LocalCognito", "LocalSettings"]
 
 HOST = "127.0.0.1"
 _CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
-_ENV_NAMES = {
-    "region": "NB_COGNITO_REGION",
-    "user_pool_id": "NB_COGNITO_USER_POOL_ID",
-    "client_id": "NB_COGNITO_CLIENT_ID",
-    "client_secret": "NB_COGNITO_CLIENT_SECRET",
-    "identity_pool_id": "NB_COGNITO_IDENTITY_POOL_ID",
-    "endpoint_url": "NB_COGNITO_ENDPOINT_URL",
-}
 
 
 @dataclass(frozen=True)
 class LocalSettings:
-    """How to reach the emulator's pool: pass ``as_config()`` to ``nb_cognito.configure``."""
+    """How to reach the emulator's pool: pass ``as_config()`` to ``nb_cognito.configure``.
+
+    Its fields are settings, named as in the settings table (a test holds them to it).
+    """
 
     region: str
     user_pool_id: str
@@ -65,11 +61,12 @@ class LocalSettings:
 
     def as_config(self) -> dict[str, str]:
         """Keyword arguments for ``nb_cognito.configure`` (None values left out)."""
-        return {name: value for name in _ENV_NAMES if (value := getattr(self, name)) is not None}
+        names = (item.name for item in fields(self))
+        return {name: value for name in names if (value := getattr(self, name)) is not None}
 
     def as_env(self) -> dict[str, str]:
         """The same settings as ``NB_COGNITO_*`` environment variables."""
-        return {_ENV_NAMES[name]: value for name, value in self.as_config().items()}
+        return {env_var(name): value for name, value in self.as_config().items()}
 
 
 class LocalCognito:
@@ -290,7 +287,7 @@ class LocalCognito:
         secret = self.totp_secret(username)
         if secret is None:
             raise LookupError(f"{username!r} has no TOTP secret")
-        return totp_code(secret, self.clock.time() if at is None else at)
+        return totp_code(secret, self._state.now() if at is None else at)
 
     def refresh_token_revoked(self, refresh_token: str) -> bool:
         """True if the pool issued ``refresh_token`` and it was revoked since."""

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
 from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.environment import EnvironmentVariables as Env
 
 if TYPE_CHECKING:
     from nb_cognito.auth.session import CognitoSession
 
 __all__ = ["NAME", "LocalEndpoint", "point_at"]
 
-NAME = "AWS_ENDPOINT_URL"
+NAME = Env.AWS_ENDPOINT_URL
 
 
 class LocalEndpoint(Integration):

@@ -33,6 +33,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
 from nb_cognito import store
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
 from nb_cognito.integrations.boto3_injection import Boto3Injection, is_installed
 from nb_cognito.integrations.remembered import RememberedSessions
@@ -46,6 +47,7 @@ from nb_cognito.notebook.magic_line import (
 )
 from nb_cognito.notebook.report import SessionReport
 from nb_cognito.secret import Secret
+from nb_cognito.settings.table import MAGIC_SETTINGS
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -68,6 +70,20 @@ _NO_STDIN = (
 
 
 # -- the magics ------------------------------------------------------------------------------------
+
+
+def _setting_options(magic: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the settings that ``%cognito_login`` takes (the table's ``magic`` column) as options:
+    ``--user-pool-id ID`` and so on, and ``--remember`` as a flag."""
+    for setting in reversed(MAGIC_SETTINGS):  # magic_arguments adds the last decorator first
+        option = setting.magic
+        assert option is not None
+        if option.metavar is None:
+            add = magic_arguments.argument(setting.magic_flag, action="store_true", help=option.help)
+        else:
+            add = magic_arguments.argument(setting.magic_flag, metavar=option.metavar, help=option.help)
+        magic = add(magic)
+    return magic
 
 
 @magics_class
@@ -115,21 +131,7 @@ class CognitoMagics(Magics):
         help="Cognito username (default: c.CognitoMagics.default_username, "
         "then NB_COGNITO_USERNAME, then a prompt).",
     )
-    @magic_arguments.argument("--user-pool-id", metavar="ID", help="User pool id, like us-east-1_AbC123.")
-    @magic_arguments.argument("--client-id", metavar="ID", help="The user pool's app client id.")
-    @magic_arguments.argument(
-        "--identity-pool-id", metavar="ID", help="Identity pool that turns the sign-in into AWS credentials."
-    )
-    @magic_arguments.argument("--region", metavar="R", help="AWS region (default: from the pool id).")
-    @magic_arguments.argument(
-        "--endpoint-url", metavar="URL", help="Cognito endpoint (a private endpoint or an emulator)."
-    )
-    @magic_arguments.argument(
-        "--amplify-config", metavar="PATH", help="Amplify outputs file to read the settings from."
-    )
-    @magic_arguments.argument(
-        "--role-arn", metavar="ARN", help="IAM role to assume with the ID token instead of an identity pool."
-    )
+    @_setting_options
     @magic_arguments.argument(
         "--widget", action="store_true", help="Show the sign-in widget instead of text prompts."
     )
@@ -137,9 +139,6 @@ class CognitoMagics(Magics):
         "--local",
         action="store_true",
         help="Start the offline Cognito emulator and sign in as its demo user.",
-    )
-    @magic_arguments.argument(
-        "--remember", action="store_true", help="Remember the session across kernel restarts."
     )
     @line_magic
     def cognito_login(self, line: str = "") -> None:
@@ -168,11 +167,11 @@ class CognitoMagics(Magics):
         if args.local:
             demo_password = self._start_local(session, args)
         self._configure(session, args)
-        no_env_password = "NB_COGNITO_PASSWORD" not in os.environ
+        no_env_password = Env.NB_COGNITO_PASSWORD not in os.environ
         if args.widget or (self.widget_by_default and no_env_password and demo_password is None):
             self._show_widget(args.username or self.default_username)
             return
-        username = args.username or self.default_username or os.environ.get("NB_COGNITO_USERNAME")
+        username = args.username or self.default_username or os.environ.get(Env.NB_COGNITO_USERNAME)
         if _signed_in_as(session, username):
             note = ""
             remembered = _remembered(session)
@@ -195,21 +194,11 @@ class CognitoMagics(Magics):
         self._sign_in(session, username, demo_password)
 
     def _configure(self, session: CognitoSession, args: argparse.Namespace) -> None:
+        given = {setting.name: getattr(args, setting.name) for setting in MAGIC_SETTINGS}
+        # None: an option not on the line; False: a flag (--remember) not on the line.
         line_settings = {
-            name: getattr(args, name)
-            for name in (
-                "user_pool_id",
-                "client_id",
-                "identity_pool_id",
-                "region",
-                "endpoint_url",
-                "amplify_config",
-                "role_arn",
-            )
-            if getattr(args, name) is not None
+            name: value for name, value in given.items() if value is not None and value is not False
         }
-        if args.remember:
-            line_settings["remember"] = True
         problem: UsageError | None = None
         try:
             if line_settings:
@@ -241,7 +230,7 @@ class CognitoMagics(Magics):
     def _sign_in(self, session: CognitoSession, username: str, password: Secret | None) -> None:
         """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
         prompted = False
-        if password is None and "NB_COGNITO_PASSWORD" not in os.environ:
+        if password is None and Env.NB_COGNITO_PASSWORD not in os.environ:
             password = self._getpass(f"Password for {username}: ")
             prompted = True
             if not password:
