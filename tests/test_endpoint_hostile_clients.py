@@ -181,3 +181,32 @@ def test_oversized_headers_are_refused(endpoint):
         conn.sendall(head.encode())
         answer = conn.recv(4096)
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:40]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_stops_its_copy_at_once_and_the_parent_keeps_serving(signed_in):
+    """The child has no serving thread: its stop() must not wait for one, nor stop the parent's."""
+    host, port, path, token = address()
+    integration = signed_in.integration(ContainerEndpoint)
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 when stop() returned within 2 s
+        code = 1
+        try:
+            started = time.monotonic()
+            integration.stop()
+            code = 0 if time.monotonic() - started < 2.0 else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 20
+    status = None
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in stop()")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert honest_get(host, port, path, token) == 200  # the parent's endpoint still serves
