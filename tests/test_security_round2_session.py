@@ -1,11 +1,10 @@
 """Issue 15, the items that live in the session core: regression tests written ahead of the fix.
 
-Item 9 is fixed by the session rewrite; until then its test is ``xfail(strict=True)``: it
-runs, fails today for the reason the issue gives, and must flip (remove the mark with the fix).
-Items 1, 3 and 14 hold since the rewrite (the login name recorded only when a sign-in
-completes; a steady clock; a head start drawn from each lead), and so does item 10's
-session-level story (a server issuing NaN times: ``TokenVerifier`` and the emulator's
-``ID_TOKEN_EXP_*`` fault modes). Each of those tests failed before its fix.
+They were written as ``xfail(strict=True)`` tests that failed for the reason the issue gives,
+and lost the mark as the session rewrite fixed each: item 1 (the login name is recorded only
+when a sign-in completes), item 3 (a steady clock), item 9 (guests fetched outside the session
+lock) and item 14 (a head start drawn from each lead). Item 10's session-level story (a server
+issuing NaN times) holds through ``TokenVerifier`` and the emulator's ``ID_TOKEN_EXP_*`` modes.
 
 Everything talks HTTP to the offline Cognito (through the FaultProxy for a slow network);
 time is the injected ManualClock; no boto3 or pycognito is mocked.
@@ -28,10 +27,6 @@ pytest_plugins = ["test_reliability_support"]
 
 BOB_PASSWORD = "Bob-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"
-
-
-def fixed_by_the_rewrite(item: int) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"issue 15 item {item}: fixed by the session rewrite")
 
 
 # -- item 1: an abandoned challenge must not make a later sign_in claim that user ------------------
@@ -102,7 +97,6 @@ def test_a_wall_clock_step_after_sign_in_never_hands_out_expired_credentials(
 # -- item 9: guest credentials are not fetched under the session lock -----------------------------
 
 
-@fixed_by_the_rewrite(9)
 def test_a_slow_guest_fetch_does_not_block_on_or_sign_out(make_local, make_session, fault_proxy):
     local = make_local(
         LocalSpec(

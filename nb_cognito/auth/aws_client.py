@@ -10,10 +10,10 @@ backoff on the injected clock, and maps every failure through
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from nb_cognito import forksafe
 from nb_cognito.clock import Clock
 from nb_cognito.exceptions import AuthError, from_aws_error
 from nb_cognito.redaction import our_call
@@ -22,7 +22,7 @@ __all__ = ["Backoff", "call", "make_client"]
 
 T = TypeVar("T")
 
-_client_lock = threading.Lock()
+_client_lock = forksafe.Lock()
 _botocore_session: Any = None
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
 from typing import Any
 
+from nb_cognito import forksafe
 from nb_cognito.auth import aws_client
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
@@ -24,7 +24,7 @@ __all__ = ["IdentityClient"]
 # Identity ids per (identity pool, user sub), for the whole process: real Cognito gives the
 # same id every time and allows only 25 GetId calls a second, so we ask once.
 _identity_ids: dict[tuple[str, str], str] = {}
-_ids_lock = threading.Lock()
+_ids_lock = forksafe.Lock()
 
 
 class IdentityClient:

@@ -32,11 +32,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nb_cognito import forksafe
+
 __all__ = ["Answer", "LoopbackServer", "Request"]
 
 log = logging.getLogger("nb_cognito")
 
 Answer = tuple[int, dict[str, str]]
+_Socket = socket.socket  # (the class below has a ``socket`` property)
 
 _REASONS = {
     200: "OK",
@@ -140,9 +143,14 @@ class LoopbackServer:
         self._stopped = threading.Event()
         self._serving_pid: int | None = None  # the process whose thread runs serve_forever
         self._jobs: queue.SimpleQueue[tuple[socket.socket, Request]] = queue.SimpleQueue()
-        self._workers_lock = threading.Lock()
+        self._workers_lock = forksafe.Lock()
         self._workers = 0
         self._idle = 0
+
+    @property
+    def socket(self) -> _Socket:
+        """The listening socket (as ``socketserver``'s): a forked child closes its copy."""
+        return self._listener
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -283,7 +291,7 @@ class LoopbackServer:
 
     # -- the workers (authorized requests only) ------------------------------------------------
 
-    def _submit(self, sock: socket.socket, request: Request) -> None:
+    def _submit(self, sock: _Socket, request: Request) -> None:
         self._jobs.put((sock, request))
         with self._workers_lock:
             if self._idle > 0 or self._workers >= self._max_workers:
@@ -311,7 +319,7 @@ class LoopbackServer:
         with self._workers_lock:
             self._workers -= 1
 
-    def _serve(self, sock: socket.socket, request: Request) -> None:
+    def _serve(self, sock: _Socket, request: Request) -> None:
         try:
             try:
                 status, body = self._answer(request)

@@ -11,7 +11,6 @@ alone. It is an integration the session owns (:func:`point_at` adds it once).
 from __future__ import annotations
 
 import os
-import threading
 from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
@@ -32,10 +31,9 @@ class LocalEndpoint(Integration):
     name = "local endpoint"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._url: str | None = None  # what we wrote
         self._saved: str | None = None  # the user's value before (None: it was unset)
-        forksafe.register(self)
 
     def point_at(self, url: str) -> None:
         """Set ``AWS_ENDPOINT_URL`` to ``url`` until the session leaves it."""
@@ -69,9 +67,6 @@ class LocalEndpoint(Integration):
 
     def close(self) -> None:
         self.restore()
-
-    def after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<LocalEndpoint {'on ' + self._url if self._url else 'off'}>"
