@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from nb_cognito.exceptions import InvalidParameterError, UnsupportedChallengeError
 from nb_cognito.models import SignInNextStep, SignInStep
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     from nb_cognito.auth.devices import TrackedDevice
@@ -130,10 +131,21 @@ def _totp_setup(pending: PendingSignIn) -> tuple[SignInNextStep, PendingSignIn]:
     return step, replace(pending, totp_secret=secret, totp_session=session, step=step)
 
 
+def _said(answer: Secret | str) -> str:
+    """A choice or an address (never a password or a code) as plain text."""
+    return answer.reveal() if isinstance(answer, Secret) else answer
+
+
 def challenge_responses(
-    name: str, answer: str, user_attributes: dict[str, str] | None = None, required: tuple[str, ...] = ()
-) -> dict[str, str]:
-    """The ChallengeResponses (besides USERNAME) that answer challenge ``name`` with ``answer``."""
+    name: str,
+    answer: Secret | str,
+    user_attributes: dict[str, str] | None = None,
+    required: tuple[str, ...] = (),
+) -> dict[str, Secret | str]:
+    """The ChallengeResponses (besides USERNAME) that answer challenge ``name`` with ``answer``.
+
+    A new password or a code stays a :class:`Secret` until the request is sent.
+    """
     if name == "NEW_PASSWORD_REQUIRED":
         attributes = {k: v for k, v in (user_attributes or {}).items() if v is not None}
         missing = [a for a in required if not str(attributes.get(a, "")).strip()]
@@ -145,11 +157,13 @@ def challenge_responses(
         for key, value in attributes.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise InvalidParameterError("user_attributes must map attribute names to text.")
-        return {"NEW_PASSWORD": answer, **{f"userAttributes.{k}": v for k, v in attributes.items()}}
+        answers: dict[str, Secret | str] = {f"userAttributes.{k}": v for k, v in attributes.items()}
+        return {"NEW_PASSWORD": answer, **answers}
     if name in _ANSWER_FIELD:
         return {_ANSWER_FIELD[name]: answer}
-    if name == "SELECT_MFA_TYPE":
-        choice = {user: cognito for cognito, user in _MFA_TYPES.items()}.get(answer.upper(), answer.upper())
+    if name == "SELECT_MFA_TYPE":  # "TOTP", "SMS" or "EMAIL": not a secret
+        said = _said(answer).upper()
+        choice = {user: cognito for cognito, user in _MFA_TYPES.items()}.get(said, said)
         if choice not in _MFA_TYPES:
             raise InvalidParameterError("Answer 'TOTP', 'SMS' or 'EMAIL' to choose an MFA method.")
         return {"ANSWER": choice}
@@ -157,7 +171,7 @@ def challenge_responses(
 
 
 def respond(
-    pending: PendingSignIn, answer: str, user_attributes: dict[str, str] | None = None
+    pending: PendingSignIn, answer: Secret | str, user_attributes: dict[str, str] | None = None
 ) -> AuthTokens | Challenge | tuple[SignInNextStep, PendingSignIn]:
     """Send the user's ``answer`` to the pending challenge; returns Cognito's next outcome, or
     the next step of the client's own (a choice made before anything is sent)."""
@@ -169,7 +183,7 @@ def respond(
     if name == "SELECT_CHALLENGE":
         return _first_factor(pending, answer)
     if step is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SETUP_SELECTION:
-        choice = answer.upper()
+        choice = _said(answer).upper()
         if choice == "TOTP":
             return _totp_setup(pending)
         if choice == "EMAIL":
@@ -177,9 +191,10 @@ def respond(
             return step_, replace(pending, step=step_)
         raise InvalidParameterError("Answer 'TOTP' or 'EMAIL' to choose the MFA method to set up.")
     if step is SignInStep.CONTINUE_SIGN_IN_WITH_EMAIL_SETUP:
-        if "@" not in answer:
+        address = _said(answer)
+        if "@" not in address:
             raise InvalidParameterError("Answer with the email address to send the sign-in codes to.")
-        return client.respond(challenge, {"EMAIL": answer})
+        return client.respond(challenge, {"EMAIL": address})
     if name == "MFA_SETUP":
         session = client.verify_software_token(pending.totp_session, answer)
         return client.respond(replace(challenge, session=session), {})
@@ -188,7 +203,7 @@ def respond(
 
 
 def _first_factor(
-    pending: PendingSignIn, answer: str
+    pending: PendingSignIn, answer: Secret | str
 ) -> AuthTokens | Challenge | tuple[SignInNextStep, PendingSignIn]:
     """SELECT_CHALLENGE: a one-time code is sent at once; a password factor asks for it first."""
     client, challenge = pending.client, pending.challenge
@@ -196,7 +211,7 @@ def _first_factor(
         if not answer:
             raise InvalidParameterError("The password is empty.")
         return client.answer_with_password(challenge, pending.factor, answer, pending.device)
-    choice = answer.upper()
+    choice = _said(answer).upper()
     available = pending.step.available_challenges if pending.step is not None else FIRST_FACTORS
     if choice in _NOT_HERE or (choice not in FIRST_FACTORS and choice in challenge.available_challenges):
         raise unsupported(choice)

@@ -19,6 +19,7 @@ from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
 from nb_cognito.exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
 from nb_cognito.redaction import known_secrets
+from nb_cognito.secret import Secret, reveal_all
 
 if TYPE_CHECKING:
     from nb_cognito.auth.devices import TrackedDevice
@@ -66,21 +67,48 @@ def secret_hash(username: str, client_id: str, client_secret: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def check_text(name: str, value: object, *, allow_empty: bool = False) -> str:
-    """Refuse values Cognito cannot take, with a message that never repeats them."""
-    if not isinstance(value, str):
-        raise InvalidParameterError(f"The {name} must be text, not {type(value).__name__}.")
+def check_text(name: str, value: object, *, allow_empty: bool = False) -> Any:
+    """Refuse values Cognito cannot take, with a message that never repeats them.
+
+    ``value`` may be a :class:`~nb_cognito.secret.Secret`: it is looked at in a helper whose
+    frame has returned before anything is raised, so no traceback shows it in plain text.
+    """
+    if isinstance(value, Secret):
+        problem = _text_problem(value.reveal(), allow_empty)
+    elif isinstance(value, str):
+        problem = _text_problem(value, allow_empty)
+    else:
+        problem = f"must be text, not {type(value).__name__}"
+    if problem is not None:
+        raise InvalidParameterError(f"The {name} {problem}.")
+    return value
+
+
+def _text_problem(value: str, allow_empty: bool) -> str | None:
     if not value and not allow_empty:
-        raise InvalidParameterError(f"The {name} is empty.")
+        return "is empty"
     if len(value) > _MAX_FIELD:
-        raise InvalidParameterError(f"The {name} is too long ({len(value)} characters).")
+        return f"is too long ({len(value)} characters)"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise InvalidParameterError(f"The {name} contains control characters.")
+        return "contains control characters"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidParameterError(f"The {name} is not valid Unicode text.") from None
-    return value
+        return "is not valid Unicode text"
+    return None
+
+
+def _srp_answer(srp: Any, response: dict, auth_params: dict) -> dict:
+    """pycognito's answer to PASSWORD_VERIFIER. Its frames hold the password: an error in
+    them (a malformed challenge) is replaced by one whose traceback stops here."""
+    problem: str | None = None
+    try:
+        return srp.process_challenge(response["ChallengeParameters"], auth_params)
+    except Exception as error:
+        problem = type(error).__name__
+    raise TokenValidationError(
+        f"Cognito sent a PASSWORD_VERIFIER challenge that cannot be answered ({problem})."
+    )
 
 
 class UserPoolClient:
@@ -105,7 +133,10 @@ class UserPoolClient:
 
     def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
         method = getattr(self.client, operation)
-        return aws_client.call(lambda: method(**params), action=action, clock=self._clock, attempts=attempts)
+        # Secrets in params are revealed only inside the call (no frame here keeps them plain).
+        return aws_client.call(
+            lambda: method(**reveal_all(params)), action=action, clock=self._clock, attempts=attempts
+        )
 
     def _secret_hash(self, username: str) -> dict[str, str]:
         if not self.settings.client_secret:
@@ -117,7 +148,7 @@ class UserPoolClient:
     # -- sign-in -------------------------------------------------------------------------
 
     def start_sign_in(
-        self, username: str, password: str | None, *, device: TrackedDevice | None = None
+        self, username: str, password: Secret | str | None, *, device: TrackedDevice | None = None
     ) -> AuthTokens | Challenge:
         """Begin signing in with the configured flow (SRP by default).
 
@@ -128,7 +159,8 @@ class UserPoolClient:
         check_text("username", username)
         if password is not None:
             check_text("password", password)
-            known_secrets.add(password)
+            password = Secret(password)  # a plain str from a direct caller is wrapped at once
+            known_secrets.add(password.reveal())
         device = device if device is not None and device.can_prove else None
         try:
             flow = self.settings.auth_flow
@@ -163,14 +195,15 @@ class UserPoolClient:
             )
             return self._password_verifier(srp, response, username)
         finally:
-            known_secrets.discard(password)
+            if password is not None:
+                known_secrets.discard(password.reveal())
 
     def _user_auth(
-        self, username: str, password: str | None, device: TrackedDevice | None
+        self, username: str, password: Secret | None, device: TrackedDevice | None
     ) -> AuthTokens | Challenge:
         """InitiateAuth ``USER_AUTH``: the preferred first factor, or Cognito's SELECT_CHALLENGE."""
         factor = self.settings.preferred_challenge or ("PASSWORD_SRP" if password else None)
-        params: dict[str, str] = {
+        params: dict[str, Any] = {
             "USERNAME": username,
             **self._secret_hash(username),
             **({"DEVICE_KEY": device.key} if device else {}),
@@ -202,11 +235,12 @@ class UserPoolClient:
         return self._outcome(response, username)
 
     def answer_with_password(
-        self, challenge: Challenge, factor: str, password: str, device: TrackedDevice | None = None
+        self, challenge: Challenge, factor: str, password: Secret | str, device: TrackedDevice | None = None
     ) -> AuthTokens | Challenge:
         """Answer SELECT_CHALLENGE with ``PASSWORD`` or ``PASSWORD_SRP`` and the password."""
         check_text("password", password)
-        known_secrets.add(password)
+        password = Secret(password)
+        known_secrets.add(password.reveal())
         device = device if device is not None and device.can_prove else None
         try:
             if factor == "PASSWORD":
@@ -217,14 +251,14 @@ class UserPoolClient:
             )
             return self._password_verifier(srp, response, challenge.username)
         finally:
-            known_secrets.discard(password)
+            known_secrets.discard(password.reveal())
 
-    def _srp(self, username: str, password: str, device: TrackedDevice | None) -> Any:
+    def _srp(self, username: str, password: Secret, device: TrackedDevice | None) -> Any:
         from pycognito.aws_srp import AWSSRP  # the SRP maths load only when someone signs in
 
-        return AWSSRP(
+        return AWSSRP(  # holds the password; its repr does not show it
             username=username,
-            password=password,
+            password=password.reveal(),
             pool_id=self.settings.user_pool_id,
             client_id=self.settings.client_id,
             client=self.client,
@@ -244,7 +278,7 @@ class UserPoolClient:
         """Answer PASSWORD_VERIFIER with the SRP proof, when that is what ``response`` asks."""
         if response.get("ChallengeName") != "PASSWORD_VERIFIER":
             return self._outcome(response, username)
-        challenge_responses = srp.process_challenge(response["ChallengeParameters"], {"USERNAME": username})
+        challenge_responses = _srp_answer(srp, response, {"USERNAME": username})
         response = self._call(
             "sign in",
             "respond_to_auth_challenge",
@@ -286,11 +320,11 @@ class UserPoolClient:
         claim.pop("SECRET_HASH", None)
         return self.respond(verifier, claim)
 
-    def respond(self, challenge: Challenge, answers: dict[str, str]) -> AuthTokens | Challenge:
+    def respond(self, challenge: Challenge, answers: dict[str, Any]) -> AuthTokens | Challenge:
         """Answer ``challenge``; ``answers`` are the ChallengeResponses other than USERNAME."""
         return self._outcome(self._respond_raw(challenge, answers), challenge.username)
 
-    def _respond_raw(self, challenge: Challenge, answers: dict[str, str]) -> dict:
+    def _respond_raw(self, challenge: Challenge, answers: dict[str, Any]) -> dict:
         for value in answers.values():
             check_text("answer", value)
         responses = {"USERNAME": challenge.username, **answers, **self._secret_hash(challenge.username)}
@@ -311,7 +345,7 @@ class UserPoolClient:
         )
         return response["SecretCode"], response.get("Session")
 
-    def verify_software_token(self, session: str | None, code: str) -> str | None:
+    def verify_software_token(self, session: str | None, code: Secret | str) -> str | None:
         """Verify the first TOTP code during setup; returns the session to finish the challenge."""
         check_text("code", code)
         response = self._call(

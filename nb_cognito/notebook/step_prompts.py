@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from IPython.core.error import UsageError
 
 from nb_cognito.models import SignInStep
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     from nb_cognito.models import SignInNextStep
@@ -29,12 +30,16 @@ FIRST_FACTOR_LABELS = {
 }
 
 #: (the answer for ``confirm_sign_in``, its ``user_attributes``)
-Answer = tuple[str, dict[str, str] | None]
+Answer = tuple[Secret | str, dict[str, str] | None]
 Ask = Callable[[str], str]
+AskSecret = Callable[[str], Secret]
 
 
-def ask_for(step: SignInNextStep, ask: Ask, ask_secret: Ask, *, attempts: int = 3) -> Answer:
-    """Ask for what ``step`` needs: ``ask`` reads plain input, ``ask_secret`` hidden input."""
+def ask_for(step: SignInNextStep, ask: Ask, ask_secret: AskSecret, *, attempts: int = 3) -> Answer:
+    """Ask for what ``step`` needs: ``ask`` reads plain input, ``ask_secret`` hidden input.
+
+    Passwords and codes are :class:`~nb_cognito.secret.Secret` from the moment they are read.
+    """
     kind = step.sign_in_step
     if kind is SignInStep.CONFIRM_SIGN_IN_WITH_NEW_PASSWORD:
         return _new_password(step, ask, ask_secret, attempts)
@@ -56,9 +61,9 @@ def ask_for(step: SignInNextStep, ask: Ask, ask_secret: Ask, *, attempts: int = 
     if kind in (SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE, SignInStep.CONFIRM_SIGN_IN_WITH_EMAIL_CODE):
         medium = "SMS" if kind is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE else "Email"
         where = f" sent to {step.code_destination}" if step.code_destination else ""
-        return ask(f"{medium} code{where}: ").strip(), None
+        return Secret(ask(f"{medium} code{where}: ")).strip(), None
     if kind in (SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE, SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP):
-        return ask("Code from your authenticator app: ").strip(), None
+        return Secret(ask("Code from your authenticator app: ")).strip(), None
     raise UsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
 
 
@@ -73,7 +78,7 @@ def _first_factor(step: SignInNextStep, ask: Ask) -> str:
     return answer
 
 
-def _new_password(step: SignInNextStep, ask: Ask, ask_secret: Ask, attempts: int) -> Answer:
+def _new_password(step: SignInNextStep, ask: Ask, ask_secret: AskSecret, attempts: int) -> Answer:
     print("Cognito requires a new password for this account.")
     password = None
     for _ in range(attempts):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from nb_cognito.models import SignInStep
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -53,7 +54,11 @@ class ChoiceSteps:
         def _render_status(self) -> None: ...
         def _attempt(self, button: Any, busy_text: str, action: Callable[[], None]) -> None: ...
         def _answer(
-            self, button: Any, busy_text: str, answer: str, attributes: dict[str, str] | None = None
+            self,
+            button: Any,
+            busy_text: str,
+            answer: str | Secret,
+            attributes: dict[str, str] | None = None,
         ) -> None: ...
 
     def _build_choice_views(self, wide: widgets.Layout) -> None:
@@ -146,7 +151,7 @@ class ChoiceSteps:
         if self._busy:
             return
         self._last_submit = time.monotonic()
-        password = self._factor_password.value
+        password = Secret(self._factor_password.value)  # a Secret from the moment it is read
         self._factor_password.value = ""
         if not password:
             self._say("Enter your password.", error=True)
