@@ -178,3 +178,16 @@ def test_session_report_shows_the_device(ext, session, make_local, monkeypatch):
     session.remember_device()
     assert dict(ext.run_cell("%cognito_session").result.rows())["device"] == "remembered: sign-ins skip MFA"
     assert session.device.password not in str(ext.run_cell("%cognito_session").result)
+
+
+def test_remember_device_on_the_line_opts_in(ext, session, make_local, prompts):
+    pool = PoolSpec(device_tracking="opt_in", mfa="ON", mfa_types=("TOTP",))
+    users = (UserSpec("alice", PASSWORD, totp_secret=TOTP_SECRET),)
+    emulator = use(session, make_local(LocalSpec(pool=pool, users=users)))
+    prompts.secret.extend([PASSWORD, PASSWORD])
+    prompts.text.append(lambda: emulator.totp_code("alice"))
+    ext.run_cell("%cognito_login alice --remember-device")
+    assert session.device.remembered and counts(emulator, "UpdateDeviceStatus") == (1,)
+    ext.run_cell("%cognito_logout")
+    ext.run_cell("%cognito_login alice")
+    assert session.is_signed_in and len(prompts.asked) == 3  # no second TOTP prompt
