@@ -2,7 +2,7 @@
 typed on it, and take a refused line out of the history.
 
 The text of a magic's line is kept in ``In``, ``_ih``, IPython's history database and the
-saved notebook. So :func:`_parse` refuses a line that holds a password option or a
+saved notebook. So :func:`parse_magic_line` refuses a line that holds a password option or a
 ``password=...`` word, and its error messages never quote what was typed; before refusing,
 :func:`_forget_current_line` replaces the line, wherever IPython keeps it, by one with only
 the safe arguments.
@@ -54,7 +54,7 @@ _PASSWORD_ASSIGNMENT = re.compile(
 # -- parsing a line without ever repeating it ---------------------------------------------------
 
 
-def _parse(magic: Any, line: str) -> argparse.Namespace:
+def parse_magic_line(magic: Any, line: str) -> argparse.Namespace:
     """Parse ``line`` for ``magic``; every error message leaves out what the user typed.
 
     magic_arguments' own errors repeat the offending value, which may be a password
@@ -188,7 +188,7 @@ def _forget(shell: Any, line: str, parser: argparse.ArgumentParser, name: str) -
     where = "this session's history (In, _ih, the _i variables and IPython's history database)"
     if _forget_in_log(getattr(shell, "logger", None), raw, parsed, new_raw, new_parsed):
         where += ", the %logstart log"
-    if _in_kernel(shell):  # Jupyter: a payload that replaces the cell's text in the notebook
+    if in_jupyter(shell):  # Jupyter: a payload that replaces the cell's text in the notebook
         shell.set_next_input(new_raw, replace=True)
         where += " and from this cell"
     return where
@@ -386,6 +386,6 @@ def _scrub_argparse_message(message: str, argv: list[str], parser: argparse.Argu
     return message if message.endswith(".") else message + "."
 
 
-def _in_kernel(shell: Any) -> bool:
+def in_jupyter(shell: Any) -> bool:
     """True in a Jupyter kernel (where clear_output clears the cell) rather than a terminal."""
     return getattr(shell, "kernel", None) is not None

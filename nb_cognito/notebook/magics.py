@@ -40,10 +40,10 @@ from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.notebook import local_endpoint
 from nb_cognito.notebook.magic_line import (
     _NOT_A_USERNAME,
-    _in_kernel,
     _looks_like_credentials,
-    _parse,
     _without_values,
+    in_jupyter,
+    parse_magic_line,
 )
 from nb_cognito.notebook.report import SessionReport
 from nb_cognito.secret import Secret
@@ -161,7 +161,7 @@ class CognitoMagics(Magics):
           %cognito_login --widget
           %cognito_login --local          # offline demo: no AWS account needed
         """
-        args = _parse(self.cognito_login, line)
+        args = parse_magic_line(self.cognito_login, line)
         session = _kernel_session()
         demo_password = None
         if args.local:
@@ -251,7 +251,7 @@ class CognitoMagics(Magics):
                 handle.update(_Text("TOTP setup ended; the secret is no longer shown."))
         if failure is not None:
             raise _usage_error(failure, "Sign-in failed")
-        if prompted and self.clear_prompts and _in_kernel(self.shell):
+        if prompted and self.clear_prompts and in_jupyter(self.shell):
             from IPython.display import clear_output
 
             clear_output()
@@ -399,7 +399,7 @@ class CognitoMagics(Magics):
           %cognito_logout --global        # revoke the session on every device
           %cognito_logout --forget-all    # and forget remembered sessions
         """
-        args = _parse(self.cognito_logout, line)
+        args = parse_magic_line(self.cognito_logout, line)
         session = _kernel_session()
         user = session.status().user
         result = session.sign_out(global_sign_out=args.global_sign_out)
@@ -438,7 +438,7 @@ class CognitoMagics(Magics):
           %cognito_session --refresh
           report = %cognito_session
         """
-        args = _parse(self.cognito_session, line)
+        args = parse_magic_line(self.cognito_session, line)
         session = _kernel_session()
         if args.refresh:
             if not session.is_signed_in:
