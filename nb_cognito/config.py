@@ -38,6 +38,7 @@ from traitlets import Union as UnionTrait
 from traitlets.config import Configurable
 
 from .exceptions import ConfigurationError
+from .settings_view import SettingsDescription
 
 __all__ = ["AUTH_FLOWS", "SETTING_NAMES", "CognitoConfig", "Settings", "env_var"]
 
@@ -297,16 +298,17 @@ class Settings:
                     "variables NB_COGNITO_USER_POOL_ID and NB_COGNITO_CLIENT_ID, "
                     "c.CognitoConfig.user_pool_id and c.CognitoConfig.client_id in "
                     "ipython_config.py, or an Amplify outputs file "
-                    "(configure(amplify_config=...) or NB_COGNITO_AMPLIFY_CONFIG)."
+                    "(configure(amplify_config=...) or NB_COGNITO_AMPLIFY_CONFIG). No pool yet? "
+                    "`%cognito_login --local` signs in to an offline Cognito on this machine."
                 ),
             )
         return self
 
-    def describe(self) -> str:
-        """One line per setting: value and source. Safe to print (the secret shows as <set>)."""
-        return "\n".join(
-            f"{name:<23} {_display(name, getattr(self, name)):<32} {self.sources[name]}"
-            for name in SETTING_NAMES
+    def describe(self) -> SettingsDescription:
+        """One line per setting: value and source, as text (a ``str``) that IPython shows as a
+        table. Safe to print (the secret shows as <set>)."""
+        return SettingsDescription(
+            [(name, _display(name, getattr(self, name)), self.sources[name]) for name in SETTING_NAMES]
         )
 
     def __repr__(self) -> str:

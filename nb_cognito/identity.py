@@ -14,7 +14,7 @@ from typing import Any
 from . import aws_client
 from .clock import Clock
 from .config import Settings
-from .exceptions import AuthError
+from .exceptions import AuthError, ConfigurationError, unknown_resource
 from .log_redaction import secrets
 from .models import AWSCredentials
 
@@ -74,11 +74,14 @@ class IdentityClient:
         if cached:
             return cached
         client = self._client("cognito-identity")
-        response = aws_client.call(
-            lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
-            action="get the identity id",
-            clock=self._clock,
-        )
+        try:
+            response = aws_client.call(
+                lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
+                action="get the identity id",
+                clock=self._clock,
+            )
+        except ConfigurationError as error:
+            raise unknown_resource(error, "identity pool", self.settings, "identity_pool_id") from None
         identity_id = response.get("IdentityId") if isinstance(response, dict) else None
         if not identity_id or not isinstance(identity_id, str):
             raise AuthError("The identity pool answered without an identity id.")

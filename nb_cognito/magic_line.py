@@ -21,19 +21,14 @@ from IPython.core.error import UsageError
 
 log = logging.getLogger("nb_cognito")
 
+# One sentence: what happened, what was done about it, and the next step. Never the line itself.
 _NO_PASSWORD_ON_LINE = (
-    "Never type a password on the %cognito_login line: the line is kept in In, _ih, IPython's "
-    "history and the saved notebook. Run `%cognito_login USERNAME` and type it at the hidden "
-    "prompt, use `%cognito_login --widget`, or set NB_COGNITO_PASSWORD in the kernel's "
-    "environment. (What you typed is not repeated here; if it was a real password, change it.)"
+    "This %{name} line {why}, so it was refused{removed}; type the password at the hidden "
+    "prompt of `%cognito_login USERNAME`, use `%cognito_login --widget`, or set "
+    "NB_COGNITO_PASSWORD (and if it was a real password, change it{shared})."
 )
-_NO_PASSWORD_ON_LINE_FORGOTTEN = (
-    "Never type a password on the %cognito_login line: the line is kept in In, _ih, IPython's "
-    "history and the saved notebook. Run `%cognito_login USERNAME` and type it at the hidden "
-    "prompt, use `%cognito_login --widget`, or set NB_COGNITO_PASSWORD in the kernel's "
-    "environment. (What you typed is not repeated here. The line was removed from {where}; "
-    "if it was a real password, still change it if the notebook was saved or shared before now.)"
-)
+_LOOKS_LIKE_A_PASSWORD = "looks like it holds a password"
+
 
 # --password, --passwd, --pw, --pass=..., -p, -pSECRET: options that can only mean a password.
 _PASSWORD_OPTION = re.compile(r"^(--?(pass|pw)|-p)", re.IGNORECASE)
@@ -75,18 +70,24 @@ def _parse(magic: Any, line: str) -> argparse.Namespace:
             )
         if name == "cognito_login":
             _refuse_password_on_line(
-                magic, name, line, " %cognito_login takes at most one word: the username."
+                magic, name, line, "has a second word, which may be a password (it takes only the username)"
             )
         raise UsageError(f"%{name} takes no positional arguments. See %{name}? for help.")
     return args
 
 
-def _refuse_password_on_line(magic: Any, name: str, line: str, detail: str = "") -> NoReturn:
+def _refuse_password_on_line(magic: Any, name: str, line: str, why: str = _LOOKS_LIKE_A_PASSWORD) -> NoReturn:
     """Take the line out of the session's history (and the cell), then refuse it."""
     shell = getattr(getattr(magic, "__self__", None), "shell", None)
     where = _forget_current_line(shell, line, magic.parser, name=name)
-    message = _NO_PASSWORD_ON_LINE_FORGOTTEN.format(where=where) if where else _NO_PASSWORD_ON_LINE
-    raise UsageError(message + detail)
+    raise UsageError(
+        _NO_PASSWORD_ON_LINE.format(
+            name=name,
+            why=why,
+            removed=f" and removed from {where}" if where else " without being repeated",
+            shared=" if the notebook was saved or shared before now" if where else "",
+        )
+    )
 
 
 # -- taking a refused line out of the history ------------------------------------------------------
@@ -141,7 +142,7 @@ def _forget(shell: Any, line: str, parser: argparse.ArgumentParser, name: str) -
         if getattr(history, trait, None) in swap:
             setattr(history, trait, swap[getattr(history, trait)])
     _forget_in_database(history, number, raw, parsed, new_raw, new_parsed)
-    where = "this session's history (In, _ih, the _i variables and IPython's history database)"
+    where = "this session's history"  # In, _ih, the _i variables and IPython's history database
     if _in_kernel(shell):  # Jupyter: a payload that replaces the cell's text in the notebook
         shell.set_next_input(new_raw, replace=True)
         where += " and from this cell"

@@ -36,7 +36,7 @@ from traitlets import Bool, Int, Unicode
 from . import botocore_provider
 from .exceptions import AuthError, CodeMismatchError, InvalidParameterError
 from .magic_line import _in_kernel, _parse
-from .magics_report import SessionReport
+from .magics_report import SessionReport, no_credentials_reason
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cognito_session import CognitoSession
@@ -353,6 +353,8 @@ class CognitoMagics(Magics):
         except (StdinNotImplementedError, EOFError):
             problem = _NO_STDIN
         except KeyboardInterrupt:
+            # The terminal's cursor is still on the prompt's line ("Password for alice: ^C").
+            print(flush=True)
             problem = "Sign-in cancelled."
         raise UsageError(problem)
 
@@ -433,6 +435,7 @@ class CognitoMagics(Magics):
             boto3=botocore_provider.is_installed(),
             remembered=_store_call("describe", session),
             now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
+            no_credentials=no_credentials_reason(session.settings),
         )
 
 
@@ -477,7 +480,10 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
     identity = f" (identity {status.identity_id})" if status.identity_id else ""
     refresh = "they refresh automatically" if status.auto_refresh else "they refresh when used"
     if status.credentials_expiration is None:
-        reason = f": {status.last_error}" if status.last_error else ""
+        missing = no_credentials_reason(session.settings)
+        if missing is not None:
+            return f"Signed in as {who}, but there are no AWS credentials: {missing}"
+        reason = f": {status.last_error}" if status.last_error else "."
         return f"Signed in as {who}{identity}; no AWS credentials yet{reason}"
     if botocore_provider.is_installed():
         return f"Signed in as {who}{identity}. boto3 now uses its AWS credentials; {refresh}."

@@ -17,7 +17,13 @@ from typing import Any
 from . import aws_client
 from .clock import Clock
 from .config import Settings
-from .exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
+from .exceptions import (
+    ConfigurationError,
+    InvalidParameterError,
+    NotAuthorizedError,
+    TokenValidationError,
+    unknown_resource,
+)
 from .log_redaction import secrets
 
 __all__ = ["AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
@@ -92,7 +98,13 @@ class UserPoolClient:
 
     def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
         method = getattr(self.client, operation)
-        return aws_client.call(lambda: method(**params), action=action, clock=self._clock, attempts=attempts)
+        try:
+            return aws_client.call(
+                lambda: method(**params), action=action, clock=self._clock, attempts=attempts
+            )
+        except ConfigurationError as error:  # the app client (sent as ClientId) is not known
+            names = ("client_id", "user_pool_id")
+            raise unknown_resource(error, "app client id", self.settings, *names) from None
 
     def _secret_hash(self, username: str) -> dict[str, str]:
         if not self.settings.client_secret:

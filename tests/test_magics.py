@@ -861,3 +861,89 @@ def test_remember_while_signed_in_saves_the_session(ext, session, prompts, capsy
     ext.run_cell("%cognito_logout --forget-all")
     # sign-out already forgot this user's entry, so forget-all finds none left
     assert one_line(capsys.readouterr().out) == "Signed out alice. Forgot 0 remembered sessions."
+
+
+# -- a newcomer's first hour: every message names the cause, the setting and the next step ----------
+
+
+def test_no_identity_pool_is_named_by_login_and_session(ext, session, prompts, monkeypatch, capsys):
+    monkeypatch.delenv("NB_COGNITO_IDENTITY_POOL_ID")  # read again: nobody is signed in
+    prompts.secret.append(PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    out = one_line(capsys.readouterr().out)
+    assert out.startswith("Signed in as alice, but there are no AWS credentials: no identity pool is")
+    assert "identity_pool_id is not set in any source" in out and "nor is role_arn" in out
+    assert "boto3 has nothing to sign with" in out  # what the user will see: NoCredentialsError
+    assert "%cognito_login --identity-pool-id ID." in out
+
+    ext.run_cell("report = %cognito_session")
+    report = ext.user_ns["report"]
+    rows = dict(report.rows())
+    assert rows["AWS credentials"].startswith("none: no identity pool is configured (identity_pool_id")
+    assert rows["boto3 injection"] == "off (no AWS credentials)"
+    assert "AWS credentials expire" not in rows
+    assert "identity_pool_id is not set" in report._repr_html_()
+
+
+def test_an_unknown_client_id_names_the_setting_and_its_source(ext, session, prompts, monkeypatch):
+    monkeypatch.setenv("NB_COGNITO_CLIENT_ID", "0unknownclient0000000000a")
+    prompts.secret.append(PASSWORD)
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    message = str(info.value)
+    assert message.startswith(
+        "Sign-in failed: Cognito does not know the app client id '0unknownclient0000000000a' "
+        "(client_id, from environment (NB_COGNITO_CLIENT_ID)) in region us-east-1"
+    )
+    assert "(endpoint_url, from environment (NB_COGNITO_ENDPOINT_URL))." in message
+    assert "Check client_id, and that region, endpoint_url and user_pool_id belong with it;" in message
+    assert message.endswith("shows each value and where it came from.")
+
+
+def test_an_unknown_identity_pool_names_the_setting_and_its_source(new_session):
+    unknown = "us-east-1:00000000-0000-0000-0000-000000000000"
+    session = new_session(identity_pool_id=unknown)
+    session.sign_in("alice", PASSWORD)
+    error = session.fetch_auth_session().aws_credentials_result.error
+    assert str(error).startswith(
+        f"Cognito does not know the identity pool {unknown!r} (identity_pool_id, from configure())"
+    )
+    assert session.is_signed_in  # a configuration problem does not sign out
+
+
+def test_ctrl_c_at_the_prompt_cancels_on_a_line_of_its_own(ext, session, prompts, capsys):
+    prompts.secret.append(KeyboardInterrupt())
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    assert str(info.value) == "Sign-in cancelled."
+    assert capsys.readouterr().out == "\n"  # ends the "Password for alice: ^C" line first
+    assert not session.is_signed_in
+
+
+def test_the_password_refusal_is_one_tidy_sentence(ext, session, prompts):
+    for line, why in (
+        (f"alice --password {CANARY}", "looks like it holds a password"),
+        (f"alice {CANARY}", "has a second word, which may be a password (it takes only the username)"),
+    ):
+        with pytest.raises(UsageError) as info:
+            ext.run_cell(f"%cognito_login {line}")
+        message = str(info.value)
+        assert message == (
+            f"This %cognito_login line {why}, so it was refused and removed from this session's "
+            "history; type the password at the hidden prompt of `%cognito_login USERNAME`, use "
+            "`%cognito_login --widget`, or set NB_COGNITO_PASSWORD (and if it was a real password, "
+            "change it if the notebook was saved or shared before now)."
+        )
+
+
+def test_no_configuration_points_to_the_local_emulator(shell, monkeypatch, clock):
+    for name in list(os.environ):
+        if name.startswith("NB_COGNITO_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(kernel, "_session", kernel_session_on(clock, shell))
+    shell.run_cell("%load_ext nb_cognito")
+    with pytest.raises(UsageError) as info:
+        shell.run_cell("%cognito_login alice")
+    message = str(info.value)
+    assert message.startswith("Signing in needs user_pool_id and client_id, which are not set.")
+    assert "No pool yet? `%cognito_login --local` signs in to an offline Cognito on this machine." in message

@@ -1,4 +1,5 @@
-"""Every notebook in notebooks/ runs, top to bottom, in a real kernel against the offline Cognito.
+"""Every example notebook (nb_cognito/examples/, shipped with the package) runs, top to bottom,
+in a real kernel against the offline Cognito.
 
 The emulator runs in this test process and the kernel reaches it through the environment a
 user would set (``nb_cognito.demo.demo_env``: NB_COGNITO_*, NB_COGNITO_PASSWORD for the demo
@@ -24,7 +25,7 @@ pytest.importorskip("pandas")
 
 from nb_cognito import demo  # noqa: E402  (after the skips: it runs notebooks with nbclient)
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "nb_cognito" / "examples"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 BY_NAME = {path.name: path for path in NOTEBOOKS}
 

@@ -215,13 +215,13 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, tmp_path):
 @pytest.mark.kernel
 @pytest.mark.timeout(180)
 def test_nbclient_run_of_the_example_notebook_saves_no_password(kernel_env, tmp_path, monkeypatch):
-    """Run notebooks/widget.ipynb, signing in through its widget, and read what would be saved."""
+    """Run nb_cognito/examples/widget.ipynb, signing in through its widget, and read what would be saved."""
     import nbformat
     from nbclient import NotebookClient
     from nbformat.v4 import new_code_cell
 
     monkeypatch.setenv("WIDGET_TEST_PASSWORD", CANARY)  # so that the canary is in no cell source
-    nb = nbformat.read(str(ROOT / "notebooks" / "widget.ipynb"), as_version=4)
+    nb = nbformat.read(str(ROOT / "nb_cognito" / "examples" / "widget.ipynb"), as_version=4)
     first = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
     assert nb.cells[first].source == "import nb_cognito; w = nb_cognito.SignInWidget(); w"
     nb.cells.insert(
