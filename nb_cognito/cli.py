@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .local import LocalCognito
+    from nb_cognito.local import LocalCognito
 
 __all__ = ["SUBCOMMANDS", "add_local_command", "build_parser", "local_environment", "main"]
 
@@ -62,7 +62,7 @@ def add_demo_command(subparsers: Any) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .demo import main as demo_main
+    from nb_cognito.demo import main as demo_main
 
     return demo_main(args)
 
@@ -77,7 +77,7 @@ def _version() -> str:
 
         return version("nb-cognito")
     except Exception:  # not installed (a bare checkout on sys.path)
-        from . import __version__
+        from nb_cognito import __version__
 
         return __version__
 
@@ -139,7 +139,7 @@ def _port_taken_message(port: int, error: OSError | None = None) -> str:
 
 def run_local(args: argparse.Namespace) -> int:
     """Run the emulator until Ctrl-C or SIGTERM."""
-    from .local import LocalCognito, demo_spec
+    from nb_cognito.local import LocalCognito, demo_spec
 
     try:
         if args.port:

@@ -37,8 +37,8 @@ from traitlets import Bool, Float, Unicode
 from traitlets import Union as UnionTrait
 from traitlets.config import Configurable
 
-from .exceptions import ConfigurationError
-from .settings_view import SettingsDescription
+from nb_cognito.exceptions import ConfigurationError
+from nb_cognito.settings_view import SettingsDescription
 
 __all__ = ["AUTH_FLOWS", "SETTING_NAMES", "CognitoConfig", "Settings", "env_var"]
 

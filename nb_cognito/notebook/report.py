@@ -6,8 +6,8 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import Settings
-    from .models import SessionStatus
+    from nb_cognito.config import Settings
+    from nb_cognito.models import SessionStatus
 
 __all__ = ["SessionReport", "no_credentials_reason"]
 
@@ -71,6 +71,6 @@ class SessionReport:
         printer.text(str(self))
 
     def _repr_html_(self) -> str:
-        from .models import html_table
+        from nb_cognito.models import html_table
 
         return html_table(self.rows(), "nb-cognito-session", caption="AWS Cognito session")
