@@ -31,6 +31,7 @@ from nb_cognito.config import CognitoConfig
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.notebook import magics
+from nb_cognito.notebook.magic_line import MagicUsageError
 
 PASSWORD = "Alice-Passw0rd!"
 # Short on purpose: redact_text() hides 40+ character runs, which would hide a leak from the test.
@@ -251,6 +252,7 @@ def test_prompts_are_cleared_in_jupyter_once_signed_in(ext, session, prompts, mo
     with pytest.raises(UsageError, match="No password entered"):
         ext.run_cell("%cognito_login alice")
     assert cleared == []  # an error keeps the prompts visible
+    capsys.readouterr()
     ext.run_cell("%cognito_login alice")
     assert cleared == [False]
     assert one_line(capsys.readouterr().out).startswith("Signed in as alice")
@@ -285,7 +287,7 @@ def test_missing_settings_are_reported_before_the_password_is_asked(
         monkeypatch.delenv(name)
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login alice")
-    assert type(info.value) is UsageError
+    assert type(info.value) is MagicUsageError
     assert "user_pool_id" in str(info.value) and "client_id" in str(info.value)
     assert prompts.asked == []
 
@@ -307,7 +309,7 @@ def test_wrong_password_is_a_plain_usage_error(ext, session, prompts, capsys):
     prompts.secret.append("Wrong-Passw0rd!")
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login alice")
-    assert type(info.value) is UsageError  # a subclass would make IPython print a traceback
+    assert type(info.value) is MagicUsageError  # one line in every frontend, no traceback
     assert str(info.value) == (
         "Sign-in failed: Incorrect username or password. Check the username and password."
     )
@@ -319,7 +321,7 @@ def test_no_stdin_points_to_the_widget_and_the_environment(ext, session, prompts
     prompts.secret.append(StdinNotImplementedError("getpass was called, but this frontend has no stdin."))
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login alice")
-    assert type(info.value) is UsageError
+    assert type(info.value) is MagicUsageError
     assert "--widget" in str(info.value) and "NB_COGNITO_PASSWORD" in str(info.value)
 
 
@@ -378,7 +380,7 @@ def test_totp_codes_run_out(ext, session, make_local, prompts):
     prompts.text.extend([lambda: wrong(emulator.totp_code("dave"))] * 3)
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login dave")
-    assert type(info.value) is UsageError and "code is wrong" in str(info.value)
+    assert type(info.value) is MagicUsageError and "code is wrong" in str(info.value)
     assert not session.is_signed_in
 
 
@@ -464,7 +466,7 @@ def test_a_password_on_the_line_is_refused_without_echo(ext, session, local, pro
     local.reset_counts()
     with pytest.raises(UsageError) as info:
         ext.run_cell(f"%cognito_login {line}")
-    assert type(info.value) is UsageError
+    assert type(info.value) is MagicUsageError
     message = str(info.value)
     assert CANARY not in message
     assert "hidden prompt" in message and "NB_COGNITO_PASSWORD" in message and "--widget" in message
@@ -648,7 +650,7 @@ def test_a_line_built_in_code_is_refused_but_the_cell_is_left(ext, session, prom
 def test_a_bad_option_is_refused_without_echo(ext, session, prompts, capsys, line):
     with pytest.raises(UsageError) as info:
         ext.run_cell(f"%cognito_login {line}")
-    assert type(info.value) is UsageError
+    assert type(info.value) is MagicUsageError
     assert CANARY not in str(info.value)
     assert "%cognito_login?" in str(info.value)
     captured = capsys.readouterr()
@@ -823,7 +825,7 @@ def test_global_logout_and_forget_all(ext, session, local, monkeypatch, capsys):
 def test_logout_refuses_extra_words_without_echo(ext, session):
     with pytest.raises(UsageError) as info:
         ext.run_cell(f"%cognito_logout {CANARY}")
-    assert type(info.value) is UsageError and CANARY not in str(info.value)
+    assert type(info.value) is MagicUsageError and CANARY not in str(info.value)
 
 
 def test_remembered_session_resumes_in_a_new_kernel_without_password(
@@ -913,12 +915,24 @@ def test_an_unknown_identity_pool_names_the_setting_and_its_source(new_session):
     assert session.is_signed_in  # a configuration problem does not sign out
 
 
+def test_a_usage_error_is_one_line_in_every_frontend(ext, session, prompts):
+    prompts.secret.append("")
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    # IPython shows _render_traceback_'s lines instead of a Python traceback; ipykernel sends
+    # them as an error output, which papermill and nbclient print (tests/test_papermill.py).
+    assert info.value._render_traceback_() == [
+        "\x1b[0;31mUsageError\x1b[0m: No password entered; nothing was sent. Run %cognito_login again."
+    ]
+
+
 def test_ctrl_c_at_the_prompt_cancels_on_a_line_of_its_own(ext, session, prompts, capsys):
     prompts.secret.append(KeyboardInterrupt())
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login alice")
     assert str(info.value) == "Sign-in cancelled."
-    assert capsys.readouterr().out == "\n"  # ends the "Password for alice: ^C" line first
+    # The "Password for alice: ^C" line is ended first; the error then shows on a line of its own.
+    assert capsys.readouterr().out == "\n\x1b[0;31mUsageError\x1b[0m: Sign-in cancelled.\n"
     assert not session.is_signed_in
 
 

@@ -21,6 +21,21 @@ from IPython.core.error import UsageError
 
 log = logging.getLogger("nb_cognito")
 
+
+class MagicUsageError(UsageError):
+    """What the magics raise: a UsageError whose message reaches every frontend.
+
+    IPython prints a plain ``UsageError`` to stderr only, with no ``error`` output, so papermill
+    and nbclient report an empty "Exception encountered at In [1]". A subclass with
+    ``_render_traceback_`` takes IPython's normal error path instead: every frontend gets an
+    ``error`` output whose "traceback" is this one line (no Python traceback), and a notebook
+    run by papermill stops with the message in its terminal output.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mUsageError\x1b[0m: {self}"]
+
+
 # One sentence: what happened, what was done about it, and the next step. Never the line itself.
 _NO_PASSWORD_ON_LINE = (
     "This %{name} line {why}, so it was refused{removed}; type the password at the hidden "
@@ -60,10 +75,10 @@ def _parse(magic: Any, line: str) -> argparse.Namespace:
     except UsageError as error:  # argparse's message, maybe quoting a value
         problem = _scrub_argparse_message(str(error), argv, parser)
     if problem is not None:  # raised outside the except block: no __context__ holding the value
-        raise UsageError(f"%{name}: {problem} See %{name}? for help.")
+        raise MagicUsageError(f"%{name}: {problem} See %{name}? for help.")
     if extra:
         if any(word.startswith("-") for word in extra):
-            raise UsageError(
+            raise MagicUsageError(
                 f"%{name} got an option it does not know; its options are "
                 f"{', '.join(_option_names(parser))}. See %{name}? for help. "
                 "(The line is not repeated here, in case it held a password.)"
@@ -72,7 +87,7 @@ def _parse(magic: Any, line: str) -> argparse.Namespace:
             _refuse_password_on_line(
                 magic, name, line, "has a second word, which may be a password (it takes only the username)"
             )
-        raise UsageError(f"%{name} takes no positional arguments. See %{name}? for help.")
+        raise MagicUsageError(f"%{name} takes no positional arguments. See %{name}? for help.")
     return args
 
 
@@ -80,7 +95,7 @@ def _refuse_password_on_line(magic: Any, name: str, line: str, why: str = _LOOKS
     """Take the line out of the session's history (and the cell), then refuse it."""
     shell = getattr(getattr(magic, "__self__", None), "shell", None)
     where = _forget_current_line(shell, line, magic.parser, name=name)
-    raise UsageError(
+    raise MagicUsageError(
         _NO_PASSWORD_ON_LINE.format(
             name=name,
             why=why,

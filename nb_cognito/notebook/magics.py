@@ -29,13 +29,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from IPython.core import magic_arguments
-from IPython.core.error import StdinNotImplementedError, UsageError
+from IPython.core.error import StdinNotImplementedError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
 from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
 from nb_cognito.integrations import boto3_injection
-from nb_cognito.notebook.magic_line import _in_kernel, _parse
+from nb_cognito.notebook.magic_line import MagicUsageError, _in_kernel, _parse
 from nb_cognito.notebook.report import SessionReport, no_credentials_reason
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -165,7 +165,7 @@ class CognitoMagics(Magics):
         if not username:
             username = self._input("Cognito username: ").strip()
             if not username:
-                raise UsageError("No username given. Run `%cognito_login USERNAME`.")
+                raise MagicUsageError("No username given. Run `%cognito_login USERNAME`.")
             if _signed_in_as(session, username):
                 print(f"Already signed in as {session.get_current_user().username}.")
                 return
@@ -218,7 +218,7 @@ class CognitoMagics(Magics):
             password = self._getpass(f"Password for {username}: ")
             prompted = True
             if not password:
-                raise UsageError("No password entered; nothing was sent. Run %cognito_login again.")
+                raise MagicUsageError("No password entered; nothing was sent. Run %cognito_login again.")
         shown: list[Any] = []  # display handles of TOTP setup secrets, cleared once done
         failure: AuthError | None = None
         try:
@@ -271,7 +271,7 @@ class CognitoMagics(Magics):
             ):
                 answer = self._input("Code from your authenticator app: ").strip()
             else:  # pragma: no cover - every step the session returns is handled above
-                raise UsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
+                raise MagicUsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
             try:
                 return session.confirm_sign_in(answer)
             except (CodeMismatchError, InvalidParameterError) as error:
@@ -292,7 +292,7 @@ class CognitoMagics(Magics):
             if first and first == self._getpass("New password again: "):
                 return first
             print("The two passwords differ (or are empty); try again.")
-        raise UsageError("The new passwords did not match. Run %cognito_login again.")
+        raise MagicUsageError("The new passwords did not match. Run %cognito_login again.")
 
     def _start_local(self, session: CognitoSession, args: argparse.Namespace) -> str | None:
         """Start (once per kernel) the offline emulator and point the session and boto3 at it."""
@@ -300,7 +300,7 @@ class CognitoMagics(Magics):
         try:
             from nb_cognito.local import DEMO_PASSWORD, DEMO_USERNAME, LocalCognito, demo_spec
         except ImportError as error:
-            raise UsageError(
+            raise MagicUsageError(
                 f"--local needs the emulator's extra dependencies ({error.name} is missing). "
                 "Install them with: pip install 'nb-cognito[local]'"
             ) from None
@@ -328,7 +328,7 @@ class CognitoMagics(Magics):
         try:
             from nb_cognito.notebook.widget import SignInWidget
         except ImportError as error:
-            raise UsageError(
+            raise MagicUsageError(
                 f"The sign-in widget is not available ({error}). Install ipywidgets, or run "
                 "%cognito_login without --widget."
             ) from None
@@ -356,7 +356,7 @@ class CognitoMagics(Magics):
             # The terminal's cursor is still on the prompt's line ("Password for alice: ^C").
             print(flush=True)
             problem = "Sign-in cancelled."
-        raise UsageError(problem)
+        raise MagicUsageError(problem)
 
     # -- %cognito_logout --------------------------------------------------------------------------
 
@@ -425,7 +425,9 @@ class CognitoMagics(Magics):
         session = _kernel_session()
         if args.refresh:
             if not session.is_signed_in:
-                raise UsageError("Nobody is signed in, so there is nothing to refresh. Run %cognito_login.")
+                raise MagicUsageError(
+                    "Nobody is signed in, so there is nothing to refresh. Run %cognito_login."
+                )
             snapshot = session.fetch_auth_session(force_refresh=True)
             failed = snapshot.user_pool_tokens_result.error or snapshot.aws_credentials_result.error
             if failed is not None and session.status().credentials_expiration is not None:
@@ -493,10 +495,10 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
     )
 
 
-def _usage_error(error: AuthError, doing: str = "") -> UsageError:
-    """A plain UsageError (IPython prints a subclass with a full traceback)."""
+def _usage_error(error: AuthError, doing: str = "") -> MagicUsageError:
+    """A UsageError that every frontend shows as one line (papermill included)."""
     text = str(error)
-    return UsageError(f"{doing}: {text}" if doing else text)
+    return MagicUsageError(f"{doing}: {text}" if doing else text)
 
 
 def _store() -> Any:
