@@ -34,11 +34,13 @@ BY_NAME = {path.name: path for path in NOTEBOOKS}
 PERSON = {
     "widget.ipynb": (
         "widget",
-        "import os\n"
-        "w._username.value = os.environ['NB_COGNITO_USERNAME']\n"
-        "w._password.value = os.environ['NB_COGNITO_PASSWORD']  # as typed, then Enter\n"
+        "import os, sys\n"
+        "sys.path.insert(0, os.environ['WIDGET_DRIVER_DIR'])\n"
+        "from widget_driver import WidgetDriver, all_widget_state\n"
+        "person = WidgetDriver(w)\n"
+        "person.sign_in(os.environ['NB_COGNITO_USERNAME'], os.environ['NB_COGNITO_PASSWORD'])  # then Enter\n"
         "assert w.view == 'signed_in', w.message\n"
-        "assert w._password.value == ''",
+        "assert os.environ['NB_COGNITO_PASSWORD'] not in all_widget_state()",
     ),
 }
 
@@ -102,6 +104,7 @@ def test_notebook_runs_against_the_emulator(path, make_local, tmp_path):
     local = make_local(demo_spec())
     (tmp_path / "scratch").mkdir()
     env = demo.demo_env(local, tmp_path / "scratch")
+    env["WIDGET_DRIVER_DIR"] = str(Path(__file__).resolve().parent)  # the person's cell drives the widget
     outputs, executed = run(path, env, tmp_path)
 
     for cell_id, text in EXPECTED[path.name].items():

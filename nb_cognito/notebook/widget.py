@@ -3,24 +3,31 @@
 >>> import nb_cognito
 >>> nb_cognito.SignInWidget()      # or: %cognito_login --widget
 
+A card with a title and a status chip (signed out, signing in, signed in, session expired):
+the sign-in form, then whatever Cognito asks, then the session with relative times that count
+down live and a thin bar for the lifetime left of the AWS credentials. Its look lives in
+:mod:`nb_cognito.notebook.widget_look` and follows JupyterLab's light and dark themes.
+
 The widget drives the kernel-wide session (``nb_cognito.session``), so it agrees with
 ``%cognito_login``, ``nb_cognito.sign_in()`` and any other widget: it subscribes to the
-session's events and redraws itself when they fire, with no polling.
+session's events and redraws itself when they fire. While signed in, a daemon thread redraws
+the times once a second (on the session's clock) until the widget is closed or signed out.
 
 Secrets never stay in widget state: the password, new-password and code fields are emptied
 as soon as their value is read, and the TOTP setup QR code is removed once setup ends.
 Errors are shown in the widget, since ipywidgets swallows exceptions raised in handlers.
+Every part carries a ``nb-cognito-*`` CSS class, which the browser test and the test driver
+(``tests/widget_driver.py``) use to find it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import logging
 import os
 import threading
-import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +35,7 @@ import ipywidgets as widgets
 
 from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError, ServiceUnavailableError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
+from nb_cognito.notebook import widget_look as look
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -36,45 +44,14 @@ __all__ = ["SignInWidget"]
 
 log = logging.getLogger("nb_cognito")
 
-# A click that arrives this soon after a field submitted (Enter, or the blur that precedes the
-# click) belongs to that same attempt, whose secret field has already been emptied.
-_SAME_ATTEMPT_SECONDS = 2.0
+# A browser sends a field's value on blur, then the click that caused the blur: the click
+# arrives right after the attempt the blur started, and belongs to it. A click later than this
+# is the user's own (a click 1.3 s after a failed attempt used to be swallowed).
+_QUEUED_CLICK_SECONDS = 0.5
+_TICK_SECONDS = 1.0
 
 _VIEWS = ("signed_out", "new_password", "mfa_selection", "code", "totp_setup", "signed_in")
-
-
-def _qr_image(uri: str) -> tuple[bytes, str] | None:
-    """The QR code of ``uri`` as (image bytes, ipywidgets Image format), if a QR package is installed."""
-    try:
-        import segno
-    except ImportError:
-        pass
-    else:
-        buffer = io.BytesIO()
-        segno.make(uri, error="m").save(buffer, kind="png", scale=5, border=2)
-        return buffer.getvalue(), "png"
-    try:
-        import qrcode
-        import qrcode.image.svg
-    except ImportError:
-        return None
-    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage)
-    return image.to_string(), "svg+xml"
-
-
-def _when(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return "-"
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _table(rows: list[tuple[str, str]]) -> str:
-    cells = "".join(
-        f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
-        f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
-        for k, v in rows
-    )
-    return f"<table class='nb-cognito-widget-status'>{cells}</table>"
+_CHALLENGES = ("new_password", "mfa_selection", "code", "totp_setup")
 
 
 def _describe(error: BaseException, *, signing_in: bool = False) -> str:
@@ -88,13 +65,42 @@ def _describe(error: BaseException, *, signing_in: bool = False) -> str:
     return f"Something went wrong ({type(error).__name__}). The kernel log has the details."
 
 
+def _part(widget: widgets.Widget, name: str) -> Any:
+    widget.add_class(f"nb-cognito-{name}")
+    return widget
+
+
+def _field(kind: type, name: str, label: str, placeholder: str, **options: Any) -> Any:
+    style = {"description_width": look.LABEL_WIDTH}
+    layout = widgets.Layout(width="100%")
+    field = kind(description=label, placeholder=placeholder, style=style, layout=layout, **options)
+    return _part(field, name)
+
+
+def _button(name: str, label: str, kind: str, icon: str = "") -> Any:
+    style = "primary" if kind == "primary" else ""
+    button = _part(widgets.Button(description=label, button_style=style, icon=icon), f"{name}-button")
+    if kind != "primary":
+        button.add_class(f"nb-cognito-{kind}")
+    return button
+
+
+def _actions(*buttons: widgets.Widget, flush: bool = False) -> widgets.HBox:
+    row = _part(widgets.HBox(list(buttons)), "actions")
+    if flush:
+        row.add_class("nbc-flush")
+    return row
+
+
 class SignInWidget(widgets.VBox):
-    """A sign-in form for the kernel-wide Cognito session, with every challenge and a status view.
+    """A sign-in card for the kernel-wide Cognito session, with every challenge and a status view.
 
     ``session`` defaults to ``nb_cognito.session``; ``username`` pre-fills the form (default
     ``NB_COGNITO_USERNAME``). ``view`` names what is shown (``"signed_out"``,
-    ``"new_password"``, ``"mfa_selection"``, ``"code"``, ``"totp_setup"``, ``"signed_in"``) and
-    ``message`` the text of the error or notice under it. ``close()`` unsubscribes from the session.
+    ``"new_password"``, ``"mfa_selection"``, ``"code"``, ``"totp_setup"``, ``"signed_in"``),
+    ``state`` what the chip says (``"signed_out"``, ``"signing_in"``, ``"signed_in"``,
+    ``"expired"``) and ``message`` the text of the error or notice under it. ``close()``
+    unsubscribes from the session and stops the countdown.
     """
 
     def __init__(
@@ -107,87 +113,91 @@ class SignInWidget(widgets.VBox):
         self._session = session
         self._lock = threading.RLock()
         self._view = "signed_out"
+        self._state = "signed_out"
         self._message_text = ""
         self._message_is_error = False
         self._busy = False
-        self._last_submit = -float("inf")
+        self._field_submitted_at: float | None = None
         self._refresh_failure: Exception | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        self._ticker: threading.Thread | None = None
+        self._stop_ticking = threading.Event()
 
-        wide = widgets.Layout(width="22em")
-        self._title = widgets.HTML("<b>AWS Cognito</b>")
-        self._message = widgets.HTML("")
+        self._style = widgets.HTML(look.STYLE, layout=widgets.Layout(display="none"))
+        self._title = _part(widgets.HTML("AWS Cognito<span class='nbc-sub'>sign-in</span>"), "title")
+        self._chip = _part(widgets.HTML(look.chip_html("signed_out")), "chip")
+        header = _part(widgets.HBox([self._title, self._chip]), "header")
+        self._message = _part(widgets.HTML(""), "message")
 
         # -- signed out: username, password, Sign in
-        self._username = widgets.Text(
+        self._username = _field(
+            widgets.Text,
+            "username",
+            "Username",
+            "username",
             value=username if username is not None else os.environ.get("NB_COGNITO_USERNAME", ""),
-            description="Username",
-            placeholder="username",
-            layout=wide,
         )
-        self._password = widgets.Password(
-            description="Password", placeholder="password", continuous_update=False, layout=wide
-        )
-        self._sign_in_button = widgets.Button(description="Sign in", button_style="primary", icon="sign-in")
-        self._signed_out_view = widgets.VBox([self._username, self._password, self._sign_in_button])
+        self._password = _field(widgets.Password, "password", "Password", "password", continuous_update=False)
+        self._sign_in_button = _button("sign-in", "Sign in", "primary", icon="sign-in")
+        self._signed_out_view = widgets.VBox([self._username, self._password, _actions(self._sign_in_button)])
 
         # -- new password required
-        self._new_password_prompt = widgets.HTML("Choose a new password.")
-        self._new_password = widgets.Password(
-            description="New", placeholder="new password", continuous_update=False, layout=wide
+        self._new_password_prompt = _part(widgets.HTML("Choose a new password."), "prompt")
+        self._new_password = _field(
+            widgets.Password, "new-password", "New password", "new password", continuous_update=False
         )
-        self._confirm_password = widgets.Password(
-            description="Again", placeholder="repeat it", continuous_update=False, layout=wide
+        self._confirm_password = _field(
+            widgets.Password, "confirm-password", "Repeat it", "the same again", continuous_update=False
         )
-        self._new_password_button = widgets.Button(description="Set password", button_style="primary")
-        self._cancel_button = widgets.Button(description="Cancel")
+        self._new_password_button = _button("set-password", "Set password", "primary")
+        self._cancel_button = _button("cancel", "Cancel", "secondary")
         self._new_password_view = widgets.VBox(
             [
                 self._new_password_prompt,
                 self._new_password,
                 self._confirm_password,
-                widgets.HBox([self._new_password_button, self._cancel_button]),
+                _actions(self._new_password_button, self._cancel_button),
             ]
         )
 
         # -- MFA selection
-        self._mfa_choice = widgets.ToggleButtons(options=["TOTP", "SMS"], description="MFA")
-        self._mfa_button = widgets.Button(description="Continue", button_style="primary")
+        self._mfa_choice = _part(
+            widgets.ToggleButtons(
+                options=["TOTP", "SMS"], description="Method", style={"description_width": look.LABEL_WIDTH}
+            ),
+            "mfa-choice",
+        )
+        self._mfa_button = _button("mfa", "Continue", "primary")
         self._mfa_view = widgets.VBox(
             [
-                widgets.HTML("Choose how to confirm your sign-in."),
+                _part(widgets.HTML("Choose how to confirm your sign-in."), "prompt"),
                 self._mfa_choice,
-                widgets.HBox([self._mfa_button, self._cancel_button]),
+                _actions(self._mfa_button, self._cancel_button),
             ]
         )
 
         # -- a code (TOTP, SMS, or the first TOTP code after setup)
-        self._code_prompt = widgets.HTML("")
-        self._qr = widgets.Image(format="png", layout=widgets.Layout(width="200px", height="200px"))
-        self._totp_secret_text = widgets.HTML("")
-        self._setup_box = widgets.VBox([])
-        self._code = widgets.Text(
-            description="Code", placeholder="123456", continuous_update=False, layout=wide
+        self._code_prompt = _part(widgets.HTML(""), "prompt")
+        self._qr = _part(
+            widgets.Image(format="png", layout=widgets.Layout(width="180px", height="180px")), "qr"
         )
-        self._code_button = widgets.Button(description="Verify", button_style="primary")
+        self._totp_secret_text = _part(widgets.HTML(""), "totp-secret")
+        self._setup_box = _part(widgets.VBox([], layout=widgets.Layout(align_items="center")), "setup")
+        self._code = _field(widgets.Text, "code", "Code", "123456", continuous_update=False)
+        self._code_button = _button("verify", "Verify", "primary")
         self._code_view = widgets.VBox(
-            [
-                self._code_prompt,
-                self._setup_box,
-                self._code,
-                widgets.HBox([self._code_button, self._cancel_button]),
-            ]
+            [self._code_prompt, self._setup_box, self._code, _actions(self._code_button, self._cancel_button)]
         )
 
         # -- signed in
-        self._status = widgets.HTML("")
-        self._refresh_button = widgets.Button(description="Refresh now", icon="refresh")
-        self._sign_out_button = widgets.Button(description="Sign out", icon="sign-out")
+        self._status = _part(widgets.HTML(""), "status")
+        self._refresh_button = _button("refresh", "Refresh now", "secondary", icon="refresh")
+        self._sign_out_button = _button("sign-out", "Sign out", "danger", icon="sign-out")
         self._signed_in_view = widgets.VBox(
-            [self._status, widgets.HBox([self._refresh_button, self._sign_out_button])]
+            [self._status, _actions(self._refresh_button, self._sign_out_button, flush=True)]
         )
 
-        self._body = widgets.Box([])
+        self._body = _part(widgets.VBox([]), "body")
 
         self._password.observe(self._on_password_submit, names="value")
         self._sign_in_button.on_click(self._on_sign_in_click)
@@ -203,13 +213,14 @@ class SignInWidget(widgets.VBox):
         for event in AuthEvent:
             self._unsubscribe.append(session.on(event, self._on_session_event))
 
-        self._show_session_state()
-        kwargs.setdefault("children", [self._title, self._body, self._message])
+        kwargs.setdefault("children", [self._style, header, self._body, self._message])
         super().__init__(**kwargs)
+        self.add_class("nb-cognito-card")
         self.add_class("nb-cognito-sign-in")
+        self._show_session_state()
 
     def __repr__(self) -> str:
-        return f"<SignInWidget view={self._view!r}>"
+        return f"<SignInWidget view={self._view!r} state={self._state!r}>"
 
     # -- what is shown ---------------------------------------------------------------------
 
@@ -220,6 +231,11 @@ class SignInWidget(widgets.VBox):
         return self._view
 
     @property
+    def state(self) -> str:
+        """What the status chip says: ``signed_out``, ``signing_in``, ``signed_in`` or ``expired``."""
+        return self._state
+
+    @property
     def message(self) -> str:
         """The error or notice shown under the view ('' when none)."""
         return self._message_text
@@ -227,7 +243,7 @@ class SignInWidget(widgets.VBox):
     def _show(self, view: str) -> None:
         assert view in _VIEWS
         with self._lock:
-            if view not in ("code", "totp_setup", "new_password"):
+            if view not in _CHALLENGES:
                 self._forget_challenge()
             elif view != "totp_setup":
                 self._forget_totp_setup()
@@ -242,6 +258,22 @@ class SignInWidget(widgets.VBox):
             }[view]
             if self._body.children != (panel,):
                 self._body.children = (panel,)
+            self._set_chip()
+        if view == "signed_in":
+            self._start_ticking()
+        else:
+            self._stop_ticking.set()
+
+    def _set_chip(self, busy: bool = False) -> None:
+        if busy or self._view in _CHALLENGES:
+            state = "signing_in"
+        elif self._view == "signed_in":
+            state = "signed_in"
+        else:
+            state = "expired" if self._session.status().expired else "signed_out"
+        if state != self._state or not self._chip.value:
+            self._state = state
+            self._chip.value = look.chip_html(state)
 
     def _say(self, text: str, *, error: bool = False) -> None:
         with self._lock:
@@ -250,9 +282,8 @@ class SignInWidget(widgets.VBox):
             if not text:
                 self._message.value = ""
             else:
-                color = "var(--jp-error-color1, #c62828)" if error else "var(--jp-ui-font-color2, #555)"
-                role = "alert" if error else "status"
-                self._message.value = f"<div role='{role}' style='color:{color}'>{html.escape(text)}</div>"
+                kind, role = ("nbc-alert", "alert") if error else ("nbc-note", "status")
+                self._message.value = f"<div role='{role}' class='{kind}'>{html.escape(text)}</div>"
 
     def _fail(self, error: BaseException) -> None:
         signing_in = self._view != "signed_in"
@@ -271,18 +302,55 @@ class SignInWidget(widgets.VBox):
         self._totp_secret_text.value = ""
 
     def _render_status(self) -> None:
+        """Draw who is signed in and until when, measured from the session's clock."""
+        from nb_cognito.integrations import boto3_injection
+        from nb_cognito.notebook.report import no_credentials_reason
+
         status = self._session.status()
         if not status.signed_in or status.user is None:
             return
+        now = dt.datetime.fromtimestamp(self._session.clock.time(), dt.timezone.utc)
+        identity = html.escape(status.identity_id) if status.identity_id else "-"
         rows = [
-            ("user", status.user.username),
-            ("identity id", status.identity_id or "-"),
-            ("tokens expire", _when(status.tokens_expiration)),
-            ("AWS credentials expire", _when(status.credentials_expiration)),
+            ("User", f"<b>{html.escape(status.user.username)}</b>"),
+            ("Identity", f"<span class='nbc-mono'>{identity}</span>"),
+            ("Tokens", look.timed(status.tokens_expiration, now, "expire ")),
         ]
-        if status.access_key_hint:
-            rows.append(("access key", status.access_key_hint))
-        self._status.value = _table(rows)
+        missing = no_credentials_reason(self._session.settings)
+        expires = status.credentials_expiration
+        if missing is not None:
+            rows.append(("AWS credentials", f"<span class='nbc-dim'>none: {html.escape(missing)}</span>"))
+        elif expires is None:
+            reason = f": {status.last_error}" if status.last_error else ""
+            rows.append(("AWS credentials", f"<span class='nbc-dim'>not yet{html.escape(reason)}</span>"))
+        else:
+            issued = status.last_refresh
+            lifetime = (expires - issued).total_seconds() if issued is not None else 3600.0
+            key = f" · key <span class='nbc-mono'>{html.escape(status.access_key_hint or '-')}</span>"
+            rows.append(
+                (
+                    "AWS credentials",
+                    look.timed(expires, now, "expire ")
+                    + key
+                    + look.lifetime_bar((expires - now).total_seconds(), lifetime),
+                )
+            )
+        injected = boto3_injection.is_installed()
+        rows.append(
+            (
+                "boto3 injection",
+                "on <span class='nbc-dim'>(boto3 clients use these credentials)</span>"
+                if injected
+                else "off <span class='nbc-dim'>(use nb_cognito.session.boto3_session())</span>"
+                if missing is None
+                else "off <span class='nbc-dim'>(no AWS credentials)</span>",
+            )
+        )
+        refresh = look.timed(status.next_refresh, now) if status.auto_refresh else "on demand"
+        rows.append(("Next refresh", refresh))
+        text = look.status_html(rows)
+        if self._status.value != text:
+            self._status.value = text
 
     def _show_session_state(self, notice: str = "") -> None:
         """Show what the session says now: signed in, signed out, or expired."""
@@ -313,7 +381,7 @@ class SignInWidget(widgets.VBox):
             needed = ", ".join(step.missing_attributes)
             prompt = "Your password must be changed. Choose a new password."
             if needed:
-                prompt += f" (The pool also requires: {needed}; ask your administrator to set them.)"
+                prompt += f" The pool also requires {needed}: ask your administrator to set them."
             self._new_password_prompt.value = html.escape(prompt)
             self._show("new_password")
         elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION:
@@ -330,7 +398,7 @@ class SignInWidget(widgets.VBox):
             self._show("code")
         elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP:
             self._show("totp_setup")
-            image = _qr_image(step.totp_setup_uri) if step.totp_setup_uri else None
+            image = look.qr_image(step.totp_setup_uri) if step.totp_setup_uri else None
             if image is not None:
                 self._qr.format, self._qr.value = image[1], image[0]
                 self._code_prompt.value = (
@@ -342,21 +410,45 @@ class SignInWidget(widgets.VBox):
                 self._code_prompt.value = (
                     "Set up your authenticator app: add this secret key, then enter the first code it shows."
                 )
-                self._totp_secret_text.value = f"<code style='user-select:all'>{secret}</code>"
+                self._totp_secret_text.value = (
+                    f"<code class='nbc-mono' style='user-select:all'>{secret}</code>"
+                )
                 self._setup_box.children = (self._totp_secret_text,)
         else:  # pragma: no cover - a step added to SignInStep later
             self._say(f"This sign-in step ({kind.value}) is not supported by the widget.", error=True)
             self._show("signed_out")
 
+    # -- the live countdown ------------------------------------------------------------------
+
+    def _start_ticking(self) -> None:
+        if self._ticker is not None and self._ticker.is_alive() and not self._stop_ticking.is_set():
+            return
+        self._stop_ticking = threading.Event()
+        self._ticker = threading.Thread(
+            target=_tick_until_stopped,
+            args=(weakref.ref(self), self._stop_ticking, self._session.clock),
+            name="nb-cognito-widget-countdown",
+            daemon=True,
+        )
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        """Redraw the relative times (the background thread calls this once a second)."""
+        with self._lock:
+            if self._view == "signed_in":
+                self._render_status()
+
     # -- actions -----------------------------------------------------------------------------
 
-    def _attempt(self, button: Any, busy_text: str, action: Callable[[], None]) -> None:
+    def _attempt(self, button: Any, busy_text: str, action: Callable[[], None], *, signing_in: bool) -> None:
         """Run ``action`` with ``button`` disabled and busy; show any error in the widget."""
         if self._busy:
             return
         self._busy = True
         label, icon = button.description, button.icon
         button.disabled, button.description, button.icon = True, busy_text, "spinner"
+        if signing_in:
+            self._set_chip(busy=True)
         try:
             action()
         except Exception as error:  # ipywidgets would swallow it: show it instead
@@ -364,24 +456,32 @@ class SignInWidget(widgets.VBox):
         finally:
             button.disabled, button.description, button.icon = False, label, icon
             self._busy = False
-            self._last_submit = time.monotonic()
+            self._set_chip()
 
-    def _same_attempt(self) -> bool:
-        return time.monotonic() - self._last_submit < _SAME_ATTEMPT_SECONDS
+    def _submitted_by_field(self, submit: Callable[[], None]) -> None:
+        """Enter, or the blur before a click, sent a field's value: submit it."""
+        try:
+            submit()
+        finally:
+            self._field_submitted_at = self._session.clock.time()
+
+    def _click_belongs_to_the_field(self) -> bool:
+        """True for the click whose blur just submitted the (now emptied) field; at most once."""
+        submitted, self._field_submitted_at = self._field_submitted_at, None
+        return submitted is not None and self._session.clock.time() - submitted < _QUEUED_CLICK_SECONDS
 
     def _on_password_submit(self, change: dict) -> None:
         if change["new"]:
-            self._sign_in()
+            self._submitted_by_field(self._sign_in)
 
     def _on_sign_in_click(self, _button: Any) -> None:
-        if not self._password.value and self._same_attempt():
-            return  # the Enter/blur that came first already submitted this attempt
+        if not self._password.value and self._click_belongs_to_the_field():
+            return
         self._sign_in()
 
     def _sign_in(self) -> None:
         if self._busy:
             return
-        self._last_submit = time.monotonic()
         password = self._password.value
         self._password.value = ""  # never left in widget state, whatever happens next
         username = self._username.value.strip()
@@ -397,21 +497,20 @@ class SignInWidget(widgets.VBox):
             result = self._session.sign_in(username, password)
             self._show_step(result)
 
-        self._attempt(self._sign_in_button, "Signing in…", sign_in)
+        self._attempt(self._sign_in_button, "Signing in…", sign_in, signing_in=True)
 
     def _on_new_password_submit(self, change: dict) -> None:
         if change["new"]:  # Enter in the confirmation field
-            self._set_new_password()
+            self._submitted_by_field(self._set_new_password)
 
     def _on_new_password_click(self, _button: Any) -> None:
-        if not self._confirm_password.value and self._same_attempt():
+        if not self._confirm_password.value and self._click_belongs_to_the_field():
             return
         self._set_new_password()
 
     def _set_new_password(self) -> None:
         if self._busy:
             return
-        self._last_submit = time.monotonic()
         new, again = self._new_password.value, self._confirm_password.value
         self._new_password.value = ""
         self._confirm_password.value = ""
@@ -430,17 +529,16 @@ class SignInWidget(widgets.VBox):
 
     def _on_code_submit(self, change: dict) -> None:
         if change["new"]:
-            self._submit_code()
+            self._submitted_by_field(self._submit_code)
 
     def _on_code_click(self, _button: Any) -> None:
-        if not self._code.value and self._same_attempt():
+        if not self._code.value and self._click_belongs_to_the_field():
             return
         self._submit_code()
 
     def _submit_code(self) -> None:
         if self._busy:
             return
-        self._last_submit = time.monotonic()
         code = self._code.value.strip()
         self._code.value = ""
         if not code:
@@ -462,7 +560,7 @@ class SignInWidget(widgets.VBox):
                 return
             self._show_step(result)
 
-        self._attempt(button, busy_text, confirm)
+        self._attempt(button, busy_text, confirm, signing_in=True)
 
     def _on_cancel(self, _button: Any) -> None:
         self._say("")
@@ -482,16 +580,16 @@ class SignInWidget(widgets.VBox):
             if failure is not None:
                 self._fail(failure)
             elif snapshot.is_signed_in:
-                self._say("Refreshed.")
+                self._say("Refreshed: new tokens and AWS credentials.")
 
-        self._attempt(self._refresh_button, "Refreshing…", refresh)
+        self._attempt(self._refresh_button, "Refreshing…", refresh, signing_in=False)
 
     def _on_sign_out(self, _button: Any) -> None:
         def sign_out() -> None:
             self._session.sign_out()
             self._show_session_state("Signed out.")
 
-        self._attempt(self._sign_out_button, "Signing out…", sign_out)
+        self._attempt(self._sign_out_button, "Signing out…", sign_out, signing_in=False)
 
     # -- session events (may arrive on the background refresher thread) -----------------------
 
@@ -521,7 +619,8 @@ class SignInWidget(widgets.VBox):
             log.exception("The sign-in widget could not show a session event.")
 
     def close(self) -> None:
-        """Unsubscribe from the session and close the widget and its parts."""
+        """Unsubscribe from the session, stop the countdown, close the widget and its parts."""
+        self._stop_ticking.set()
         unsubscribe, self._unsubscribe = self._unsubscribe, []
         for stop in unsubscribe:
             stop()
@@ -536,20 +635,31 @@ class SignInWidget(widgets.VBox):
         """Every widget this one is made of (for close())."""
         found: list[widgets.Widget] = []
         stack: list[Any] = [
+            *self.children,
             self._signed_out_view,
             self._new_password_view,
             self._mfa_view,
             self._code_view,
             self._signed_in_view,
-            self._title,
-            self._body,
-            self._message,
             self._qr,
             self._totp_secret_text,
         ]
         while stack:
             part = stack.pop()
-            if isinstance(part, widgets.Widget) and part not in found:
+            if isinstance(part, widgets.Widget) and part not in found and part is not self:
                 found.append(part)
                 stack.extend(getattr(part, "children", ()))
         return found
+
+
+def _tick_until_stopped(widget: weakref.ref[SignInWidget], stop: threading.Event, clock: Any) -> None:
+    """Redraw the widget's times every second of ``clock`` until ``stop`` (or the widget is gone)."""
+    while not clock.wait_until(clock.time() + _TICK_SECONDS, stop):
+        alive = widget()
+        if alive is None:
+            return
+        try:
+            alive._tick()
+        except Exception:  # a redraw never kills the countdown
+            log.debug("The sign-in widget could not redraw its countdown.", exc_info=True)
+        del alive
