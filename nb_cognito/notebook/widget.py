@@ -3,29 +3,23 @@
 >>> import nb_cognito
 >>> nb_cognito.SignInWidget()      # or: %cognito_login --widget
 
-A card with a title and a status chip (signed out, signing in, signed in, session expired):
-the sign-in form, then whatever Cognito asks, then the session with relative times that count
-down live and a thin bar for the lifetime left of the AWS credentials. Its look lives in
-:mod:`nb_cognito.notebook.widget_look` and follows JupyterLab's light and dark themes.
+A card with a title and a status chip: the sign-in form, whatever Cognito asks next, then the
+session, whose times count down live (a daemon thread redraws them once a second of the
+session's clock while signed in). Its parts are in :mod:`.widget_parts`, its look in
+:mod:`.widget_look`. It drives the kernel-wide session, so it agrees with ``%cognito_login``,
+``nb_cognito.sign_in()`` and other widgets: it follows the session's events, with no polling.
 
-The widget drives the kernel-wide session (``nb_cognito.session``), so it agrees with
-``%cognito_login``, ``nb_cognito.sign_in()`` and any other widget: it subscribes to the
-session's events and redraws itself when they fire. While signed in, a daemon thread redraws
-the times once a second (on the session's clock) until the widget is closed or signed out.
-
-Secrets never stay in widget state: the password, new-password and code fields are emptied
-as soon as their value is read, and the TOTP setup QR code is removed once setup ends.
-Errors are shown in the widget, since ipywidgets swallows exceptions raised in handlers.
-Every part carries a ``nb-cognito-*`` CSS class, which the browser test and the test driver
-(``tests/widget_driver.py``) use to find it.
+Secrets never stay in widget state: the password, new-password and code fields are emptied as
+soon as their value is read, and the TOTP setup QR code is removed once setup ends. Errors are
+shown in the widget, since ipywidgets swallows exceptions raised in handlers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import logging
-import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -33,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError, ServiceUnavailableError
+from nb_cognito.exceptions import ConfigurationError, NotAuthorizedError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
 from nb_cognito.notebook import widget_look as look
+from nb_cognito.notebook.widget_parts import WidgetParts
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -52,44 +47,6 @@ _TICK_SECONDS = 1.0
 
 _VIEWS = ("signed_out", "new_password", "mfa_selection", "code", "totp_setup", "signed_in")
 _CHALLENGES = ("new_password", "mfa_selection", "code", "totp_setup")
-
-
-def _describe(error: BaseException, *, signing_in: bool = False) -> str:
-    """Plain words for ``error``; never a secret (AuthError messages are redacted at birth)."""
-    if isinstance(error, ServiceUnavailableError) and signing_in:
-        # Its default suggestion speaks of a kept session, which a sign-in does not have yet.
-        return f"{error.args[0]} Check the network connection and try again."
-    if isinstance(error, AuthError):
-        return str(error)
-    log.error("The sign-in widget hit an unexpected %s.", type(error).__name__, exc_info=error)
-    return f"Something went wrong ({type(error).__name__}). The kernel log has the details."
-
-
-def _part(widget: widgets.Widget, name: str) -> Any:
-    widget.add_class(f"nb-cognito-{name}")
-    return widget
-
-
-def _field(kind: type, name: str, label: str, placeholder: str, **options: Any) -> Any:
-    style = {"description_width": look.LABEL_WIDTH}
-    layout = widgets.Layout(width="100%")
-    field = kind(description=label, placeholder=placeholder, style=style, layout=layout, **options)
-    return _part(field, name)
-
-
-def _button(name: str, label: str, kind: str, icon: str = "") -> Any:
-    style = "primary" if kind == "primary" else ""
-    button = _part(widgets.Button(description=label, button_style=style, icon=icon), f"{name}-button")
-    if kind != "primary":
-        button.add_class(f"nb-cognito-{kind}")
-    return button
-
-
-def _actions(*buttons: widgets.Widget, flush: bool = False) -> widgets.HBox:
-    row = _part(widgets.HBox(list(buttons)), "actions")
-    if flush:
-        row.add_class("nbc-flush")
-    return row
 
 
 class SignInWidget(widgets.VBox):
@@ -123,97 +80,25 @@ class SignInWidget(widgets.VBox):
         self._ticker: threading.Thread | None = None
         self._stop_ticking = threading.Event()
 
-        self._style = widgets.HTML(look.STYLE, layout=widgets.Layout(display="none"))
-        self._title = _part(widgets.HTML("AWS Cognito<span class='nbc-sub'>sign-in</span>"), "title")
-        self._chip = _part(widgets.HTML(look.chip_html("signed_out")), "chip")
-        header = _part(widgets.HBox([self._title, self._chip]), "header")
-        self._message = _part(widgets.HTML(""), "message")
+        ui = self._ui = WidgetParts.build(username)
 
-        # -- signed out: username, password, Sign in
-        self._username = _field(
-            widgets.Text,
-            "username",
-            "Username",
-            "username",
-            value=username if username is not None else os.environ.get("NB_COGNITO_USERNAME", ""),
-        )
-        self._password = _field(widgets.Password, "password", "Password", "password", continuous_update=False)
-        self._sign_in_button = _button("sign-in", "Sign in", "primary", icon="sign-in")
-        self._signed_out_view = widgets.VBox([self._username, self._password, _actions(self._sign_in_button)])
-
-        # -- new password required
-        self._new_password_prompt = _part(widgets.HTML("Choose a new password."), "prompt")
-        self._new_password = _field(
-            widgets.Password, "new-password", "New password", "new password", continuous_update=False
-        )
-        self._confirm_password = _field(
-            widgets.Password, "confirm-password", "Repeat it", "the same again", continuous_update=False
-        )
-        self._new_password_button = _button("set-password", "Set password", "primary")
-        self._cancel_button = _button("cancel", "Cancel", "secondary")
-        self._new_password_view = widgets.VBox(
-            [
-                self._new_password_prompt,
-                self._new_password,
-                self._confirm_password,
-                _actions(self._new_password_button, self._cancel_button),
-            ]
-        )
-
-        # -- MFA selection
-        self._mfa_choice = _part(
-            widgets.ToggleButtons(
-                options=["TOTP", "SMS"], description="Method", style={"description_width": look.LABEL_WIDTH}
-            ),
-            "mfa-choice",
-        )
-        self._mfa_button = _button("mfa", "Continue", "primary")
-        self._mfa_view = widgets.VBox(
-            [
-                _part(widgets.HTML("Choose how to confirm your sign-in."), "prompt"),
-                self._mfa_choice,
-                _actions(self._mfa_button, self._cancel_button),
-            ]
-        )
-
-        # -- a code (TOTP, SMS, or the first TOTP code after setup)
-        self._code_prompt = _part(widgets.HTML(""), "prompt")
-        self._qr = _part(
-            widgets.Image(format="png", layout=widgets.Layout(width="180px", height="180px")), "qr"
-        )
-        self._totp_secret_text = _part(widgets.HTML(""), "totp-secret")
-        self._setup_box = _part(widgets.VBox([], layout=widgets.Layout(align_items="center")), "setup")
-        self._code = _field(widgets.Text, "code", "Code", "123456", continuous_update=False)
-        self._code_button = _button("verify", "Verify", "primary")
-        self._code_view = widgets.VBox(
-            [self._code_prompt, self._setup_box, self._code, _actions(self._code_button, self._cancel_button)]
-        )
-
-        # -- signed in
-        self._status = _part(widgets.HTML(""), "status")
-        self._refresh_button = _button("refresh", "Refresh now", "secondary", icon="refresh")
-        self._sign_out_button = _button("sign-out", "Sign out", "danger", icon="sign-out")
-        self._signed_in_view = widgets.VBox(
-            [self._status, _actions(self._refresh_button, self._sign_out_button, flush=True)]
-        )
-
-        self._body = _part(widgets.VBox([]), "body")
-
-        self._password.observe(self._on_password_submit, names="value")
-        self._sign_in_button.on_click(self._on_sign_in_click)
-        self._confirm_password.observe(self._on_new_password_submit, names="value")
-        self._new_password_button.on_click(self._on_new_password_click)
-        self._cancel_button.on_click(self._on_cancel)
-        self._mfa_button.on_click(self._on_mfa_click)
-        self._code.observe(self._on_code_submit, names="value")
-        self._code_button.on_click(self._on_code_click)
-        self._refresh_button.on_click(self._on_refresh)
-        self._sign_out_button.on_click(self._on_sign_out)
+        # Enter (or the blur before a click) sends a field's value: submit it; then the click.
+        for field, button, submit in (
+            (ui.password, ui.sign_in_button, self._sign_in),
+            (ui.confirm_password, ui.new_password_button, self._set_new_password),
+            (ui.code, ui.code_button, self._submit_code),
+        ):
+            field.observe(self._on_field_submit(submit), names="value")
+            button.on_click(self._on_click(field, submit))
+        self._ui.cancel_button.on_click(self._on_cancel)
+        self._ui.mfa_button.on_click(self._on_mfa_click)
+        self._ui.refresh_button.on_click(self._on_refresh)
+        self._ui.sign_out_button.on_click(self._on_sign_out)
 
         for event in AuthEvent:
             self._unsubscribe.append(session.on(event, self._on_session_event))
 
-        kwargs.setdefault("children", [self._style, header, self._body, self._message])
+        kwargs.setdefault("children", [ui.style, ui.header, ui.body, ui.message])
         super().__init__(**kwargs)
         self.add_class("nb-cognito-card")
         self.add_class("nb-cognito-sign-in")
@@ -249,15 +134,15 @@ class SignInWidget(widgets.VBox):
                 self._forget_totp_setup()
             self._view = view
             panel = {
-                "signed_out": self._signed_out_view,
-                "new_password": self._new_password_view,
-                "mfa_selection": self._mfa_view,
-                "code": self._code_view,
-                "totp_setup": self._code_view,
-                "signed_in": self._signed_in_view,
+                "signed_out": self._ui.signed_out_view,
+                "new_password": self._ui.new_password_view,
+                "mfa_selection": self._ui.mfa_view,
+                "code": self._ui.code_view,
+                "totp_setup": self._ui.code_view,
+                "signed_in": self._ui.signed_in_view,
             }[view]
-            if self._body.children != (panel,):
-                self._body.children = (panel,)
+            if self._ui.body.children != (panel,):
+                self._ui.body.children = (panel,)
             self._set_chip()
         if view == "signed_in":
             self._start_ticking()
@@ -271,35 +156,35 @@ class SignInWidget(widgets.VBox):
             state = "signed_in"
         else:
             state = "expired" if self._session.status().expired else "signed_out"
-        if state != self._state or not self._chip.value:
+        if state != self._state or not self._ui.chip.value:
             self._state = state
-            self._chip.value = look.chip_html(state)
+            self._ui.chip.value = look.chip_html(state)
 
     def _say(self, text: str, *, error: bool = False) -> None:
         with self._lock:
             self._message_text = text
             self._message_is_error = error and bool(text)
             if not text:
-                self._message.value = ""
+                self._ui.message.value = ""
             else:
                 kind, role = ("nbc-alert", "alert") if error else ("nbc-note", "status")
-                self._message.value = f"<div role='{role}' class='{kind}'>{html.escape(text)}</div>"
+                self._ui.message.value = f"<div role='{role}' class='{kind}'>{html.escape(text)}</div>"
 
     def _fail(self, error: BaseException) -> None:
         signing_in = self._view != "signed_in"
-        self._say(_describe(error, signing_in=signing_in), error=True)
+        self._say(look.describe_error(error, signing_in=signing_in), error=True)
 
     def _forget_challenge(self) -> None:
         """Empty every field that held a secret of a challenge, and the TOTP setup secret."""
-        self._new_password.value = ""
-        self._confirm_password.value = ""
-        self._code.value = ""
+        self._ui.new_password.value = ""
+        self._ui.confirm_password.value = ""
+        self._ui.code.value = ""
         self._forget_totp_setup()
 
     def _forget_totp_setup(self) -> None:
-        self._setup_box.children = ()
-        self._qr.value = b""
-        self._totp_secret_text.value = ""
+        self._ui.setup_box.children = ()
+        self._ui.qr.value = b""
+        self._ui.totp_secret_text.value = ""
 
     def _render_status(self) -> None:
         """Draw who is signed in and until when, measured from the session's clock."""
@@ -310,47 +195,14 @@ class SignInWidget(widgets.VBox):
         if not status.signed_in or status.user is None:
             return
         now = dt.datetime.fromtimestamp(self._session.clock.time(), dt.timezone.utc)
-        identity = html.escape(status.identity_id) if status.identity_id else "-"
-        rows = [
-            ("User", f"<b>{html.escape(status.user.username)}</b>"),
-            ("Identity", f"<span class='nbc-mono'>{identity}</span>"),
-            ("Tokens", look.timed(status.tokens_expiration, now, "expire ")),
-        ]
-        missing = no_credentials_reason(self._session.settings)
-        expires = status.credentials_expiration
-        if missing is not None:
-            rows.append(("AWS credentials", f"<span class='nbc-dim'>none: {html.escape(missing)}</span>"))
-        elif expires is None:
-            reason = f": {status.last_error}" if status.last_error else ""
-            rows.append(("AWS credentials", f"<span class='nbc-dim'>not yet{html.escape(reason)}</span>"))
-        else:
-            issued = status.last_refresh
-            lifetime = (expires - issued).total_seconds() if issued is not None else 3600.0
-            key = f" · key <span class='nbc-mono'>{html.escape(status.access_key_hint or '-')}</span>"
-            rows.append(
-                (
-                    "AWS credentials",
-                    look.timed(expires, now, "expire ")
-                    + key
-                    + look.lifetime_bar((expires - now).total_seconds(), lifetime),
-                )
-            )
-        injected = boto3_injection.is_installed()
-        rows.append(
-            (
-                "boto3 injection",
-                "on <span class='nbc-dim'>(boto3 clients use these credentials)</span>"
-                if injected
-                else "off <span class='nbc-dim'>(use nb_cognito.session.boto3_session())</span>"
-                if missing is None
-                else "off <span class='nbc-dim'>(no AWS credentials)</span>",
-            )
+        text = look.signed_in_html(
+            status,
+            now,
+            no_credentials=no_credentials_reason(self._session.settings),
+            injected=boto3_injection.is_installed(),
         )
-        refresh = look.timed(status.next_refresh, now) if status.auto_refresh else "on demand"
-        rows.append(("Next refresh", refresh))
-        text = look.status_html(rows)
-        if self._status.value != text:
-            self._status.value = text
+        if self._ui.status.value != text:
+            self._ui.status.value = text
 
     def _show_session_state(self, notice: str = "") -> None:
         """Show what the session says now: signed in, signed out, or expired."""
@@ -362,8 +214,8 @@ class SignInWidget(widgets.VBox):
                 if notice or not self._message_is_error:
                     self._say(notice)
             else:
-                if status.user is not None and not self._username.value:
-                    self._username.value = status.user.username
+                if status.user is not None and not self._ui.username.value:
+                    self._ui.username.value = status.user.username
                 self._show("signed_out")
                 if status.expired:
                     self._say(status.last_error or "Your session has ended; sign in again.", error=True)
@@ -382,38 +234,38 @@ class SignInWidget(widgets.VBox):
             prompt = "Your password must be changed. Choose a new password."
             if needed:
                 prompt += f" The pool also requires {needed}: ask your administrator to set them."
-            self._new_password_prompt.value = html.escape(prompt)
+            self._ui.new_password_prompt.value = html.escape(prompt)
             self._show("new_password")
         elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION:
             options = list(step.allowed_mfa_types) or ["TOTP", "SMS"]
-            self._mfa_choice.options = options
-            self._mfa_choice.value = options[0]
+            self._ui.mfa_choice.options = options
+            self._ui.mfa_choice.value = options[0]
             self._show("mfa_selection")
         elif kind is SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE:
-            self._code_prompt.value = "Enter the 6-digit code from your authenticator app."
+            self._ui.code_prompt.value = "Enter the 6-digit code from your authenticator app."
             self._show("code")
         elif kind is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE:
             where = html.escape(step.code_destination or "your phone")
-            self._code_prompt.value = f"Enter the code sent by SMS to {where}."
+            self._ui.code_prompt.value = f"Enter the code sent by SMS to {where}."
             self._show("code")
         elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP:
             self._show("totp_setup")
             image = look.qr_image(step.totp_setup_uri) if step.totp_setup_uri else None
             if image is not None:
-                self._qr.format, self._qr.value = image[1], image[0]
-                self._code_prompt.value = (
+                self._ui.qr.format, self._ui.qr.value = image[1], image[0]
+                self._ui.code_prompt.value = (
                     "Set up your authenticator app: scan this QR code, then enter the first code it shows."
                 )
-                self._setup_box.children = (self._qr,)
+                self._ui.setup_box.children = (self._ui.qr,)
             else:
                 secret = html.escape(step.totp_shared_secret or "")
-                self._code_prompt.value = (
+                self._ui.code_prompt.value = (
                     "Set up your authenticator app: add this secret key, then enter the first code it shows."
                 )
-                self._totp_secret_text.value = (
+                self._ui.totp_secret_text.value = (
                     f"<code class='nbc-mono' style='user-select:all'>{secret}</code>"
                 )
-                self._setup_box.children = (self._totp_secret_text,)
+                self._ui.setup_box.children = (self._ui.totp_secret_text,)
         else:  # pragma: no cover - a step added to SignInStep later
             self._say(f"This sign-in step ({kind.value}) is not supported by the widget.", error=True)
             self._show("signed_out")
@@ -458,33 +310,33 @@ class SignInWidget(widgets.VBox):
             self._busy = False
             self._set_chip()
 
-    def _submitted_by_field(self, submit: Callable[[], None]) -> None:
-        """Enter, or the blur before a click, sent a field's value: submit it."""
-        try:
+    def _on_field_submit(self, submit: Callable[[], None]) -> Callable[[dict], None]:
+        def on_change(change: dict) -> None:
+            if change["new"]:
+                try:
+                    submit()
+                finally:
+                    self._field_submitted_at = self._session.clock.time()
+
+        return on_change
+
+    def _on_click(self, field: Any, submit: Callable[[], None]) -> Callable[[Any], None]:
+        def on_click(_button: Any) -> None:
+            # The click whose blur just submitted the (now emptied) field belongs to that attempt.
+            submitted, self._field_submitted_at = self._field_submitted_at, None
+            now = self._session.clock.time()
+            if not field.value and submitted is not None and now - submitted < _QUEUED_CLICK_SECONDS:
+                return
             submit()
-        finally:
-            self._field_submitted_at = self._session.clock.time()
 
-    def _click_belongs_to_the_field(self) -> bool:
-        """True for the click whose blur just submitted the (now emptied) field; at most once."""
-        submitted, self._field_submitted_at = self._field_submitted_at, None
-        return submitted is not None and self._session.clock.time() - submitted < _QUEUED_CLICK_SECONDS
-
-    def _on_password_submit(self, change: dict) -> None:
-        if change["new"]:
-            self._submitted_by_field(self._sign_in)
-
-    def _on_sign_in_click(self, _button: Any) -> None:
-        if not self._password.value and self._click_belongs_to_the_field():
-            return
-        self._sign_in()
+        return on_click
 
     def _sign_in(self) -> None:
         if self._busy:
             return
-        password = self._password.value
-        self._password.value = ""  # never left in widget state, whatever happens next
-        username = self._username.value.strip()
+        password = self._ui.password.value
+        self._ui.password.value = ""  # never left in widget state, whatever happens next
+        username = self._ui.username.value.strip()
         if not username:
             self._say("Enter your username.", error=True)
             return
@@ -497,54 +349,36 @@ class SignInWidget(widgets.VBox):
             result = self._session.sign_in(username, password)
             self._show_step(result)
 
-        self._attempt(self._sign_in_button, "Signing in…", sign_in, signing_in=True)
-
-    def _on_new_password_submit(self, change: dict) -> None:
-        if change["new"]:  # Enter in the confirmation field
-            self._submitted_by_field(self._set_new_password)
-
-    def _on_new_password_click(self, _button: Any) -> None:
-        if not self._confirm_password.value and self._click_belongs_to_the_field():
-            return
-        self._set_new_password()
+        self._attempt(self._ui.sign_in_button, "Signing in…", sign_in, signing_in=True)
 
     def _set_new_password(self) -> None:
         if self._busy:
             return
-        new, again = self._new_password.value, self._confirm_password.value
-        self._new_password.value = ""
-        self._confirm_password.value = ""
+        new, again = self._ui.new_password.value, self._ui.confirm_password.value
+        self._ui.new_password.value = ""
+        self._ui.confirm_password.value = ""
         if not new:
             self._say("Enter a new password.", error=True)
             return
         if new != again:
             self._say("The two passwords do not match; enter them again.", error=True)
             return
-        self._answer(self._new_password_button, "Setting…", new)
+        self._answer(self._ui.new_password_button, "Setting…", new)
 
     def _on_mfa_click(self, _button: Any) -> None:
-        choice = self._mfa_choice.value
+        choice = self._ui.mfa_choice.value
         if choice:
-            self._answer(self._mfa_button, "Continuing…", str(choice))
-
-    def _on_code_submit(self, change: dict) -> None:
-        if change["new"]:
-            self._submitted_by_field(self._submit_code)
-
-    def _on_code_click(self, _button: Any) -> None:
-        if not self._code.value and self._click_belongs_to_the_field():
-            return
-        self._submit_code()
+            self._answer(self._ui.mfa_button, "Continuing…", str(choice))
 
     def _submit_code(self) -> None:
         if self._busy:
             return
-        code = self._code.value.strip()
-        self._code.value = ""
+        code = self._ui.code.value.strip()
+        self._ui.code.value = ""
         if not code:
             self._say("Enter the code.", error=True)
             return
-        self._answer(self._code_button, "Verifying…", code)
+        self._answer(self._ui.code_button, "Verifying…", code)
 
     def _answer(self, button: Any, busy_text: str, answer: str) -> None:
         self._say("")
@@ -582,14 +416,14 @@ class SignInWidget(widgets.VBox):
             elif snapshot.is_signed_in:
                 self._say("Refreshed: new tokens and AWS credentials.")
 
-        self._attempt(self._refresh_button, "Refreshing…", refresh, signing_in=False)
+        self._attempt(self._ui.refresh_button, "Refreshing…", refresh, signing_in=False)
 
     def _on_sign_out(self, _button: Any) -> None:
         def sign_out() -> None:
             self._session.sign_out()
             self._show_session_state("Signed out.")
 
-        self._attempt(self._sign_out_button, "Signing out…", sign_out, signing_in=False)
+        self._attempt(self._ui.sign_out_button, "Signing out…", sign_out, signing_in=False)
 
     # -- session events (may arrive on the background refresher thread) -----------------------
 
@@ -600,8 +434,8 @@ class SignInWidget(widgets.VBox):
                 self._say("")
                 self._show_session_state()
             elif event is AuthEvent.SIGNED_OUT:
-                if payload.user is not None and not self._username.value:
-                    self._username.value = payload.user.username
+                if payload.user is not None and not self._ui.username.value:
+                    self._ui.username.value = payload.user.username
                 self._show_session_state("Signed out.")
             elif event is AuthEvent.SESSION_EXPIRED:
                 self._show_session_state()  # shows why, from the session's status
@@ -626,24 +460,15 @@ class SignInWidget(widgets.VBox):
             stop()
         with self._lock:
             self._forget_challenge()
-            self._password.value = ""
+            self._ui.password.value = ""
         for part in self._parts():
             part.close()
         super().close()
 
     def _parts(self) -> list[widgets.Widget]:
-        """Every widget this one is made of (for close())."""
+        """Every widget this one is made of, shown or not (for close())."""
         found: list[widgets.Widget] = []
-        stack: list[Any] = [
-            *self.children,
-            self._signed_out_view,
-            self._new_password_view,
-            self._mfa_view,
-            self._code_view,
-            self._signed_in_view,
-            self._qr,
-            self._totp_secret_text,
-        ]
+        stack: list[Any] = [getattr(self._ui, field.name) for field in dataclasses.fields(self._ui)]
         while stack:
             part = stack.pop()
             if isinstance(part, widgets.Widget) and part not in found and part is not self:

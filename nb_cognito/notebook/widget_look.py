@@ -13,8 +13,27 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import logging
+from typing import TYPE_CHECKING
 
-__all__ = ["CHIPS", "STYLE", "chip_html", "countdown", "lifetime_bar", "qr_image", "status_html", "timed"]
+from nb_cognito.exceptions import AuthError, ServiceUnavailableError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nb_cognito.models import SessionStatus
+
+__all__ = [
+    "CHIPS",
+    "STYLE",
+    "chip_html",
+    "countdown",
+    "lifetime_bar",
+    "qr_image",
+    "signed_in_html",
+    "status_html",
+    "timed",
+]
+
+log = logging.getLogger("nb_cognito")
 
 #: The chip's states: (CSS modifier, text).
 CHIPS = {
@@ -264,3 +283,50 @@ def qr_image(uri: str) -> tuple[bytes, str] | None:
         return None
     image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage)
     return image.to_string(), "svg+xml"
+
+
+def signed_in_html(
+    status: SessionStatus, now: dt.datetime, *, no_credentials: str | None, injected: bool
+) -> str:
+    """The signed-in table: who, the identity, relative expiries with the credentials' lifetime
+    bar, boto3 injection and the next refresh. ``no_credentials`` says why there are none."""
+    assert status.user is not None
+    identity = html.escape(status.identity_id) if status.identity_id else "-"
+    rows = [
+        ("User", f"<b>{html.escape(status.user.username)}</b>"),
+        ("Identity", f"<span class='nbc-mono'>{identity}</span>"),
+        ("Tokens", timed(status.tokens_expiration, now, "expire ")),
+    ]
+    expires = status.credentials_expiration
+    if no_credentials is not None:
+        rows.append(("AWS credentials", f"<span class='nbc-dim'>none: {html.escape(no_credentials)}</span>"))
+    elif expires is None:
+        reason = f": {status.last_error}" if status.last_error else ""
+        rows.append(("AWS credentials", f"<span class='nbc-dim'>not yet{html.escape(reason)}</span>"))
+    else:
+        # Credentials and tokens are refreshed together: the last refresh is when these began.
+        issued = status.last_refresh
+        lifetime = (expires - issued).total_seconds() if issued is not None else 3600.0
+        key = f" · key <span class='nbc-mono'>{html.escape(status.access_key_hint or '-')}</span>"
+        bar = lifetime_bar((expires - now).total_seconds(), lifetime)
+        rows.append(("AWS credentials", timed(expires, now, "expire ") + key + bar))
+    if injected:
+        injection = "on <span class='nbc-dim'>(boto3 clients use these credentials)</span>"
+    elif no_credentials is None:
+        injection = "off <span class='nbc-dim'>(use nb_cognito.session.boto3_session())</span>"
+    else:
+        injection = "off <span class='nbc-dim'>(no AWS credentials)</span>"
+    rows.append(("boto3 injection", injection))
+    rows.append(("Next refresh", timed(status.next_refresh, now) if status.auto_refresh else "on demand"))
+    return status_html(rows)
+
+
+def describe_error(error: BaseException, *, signing_in: bool = False) -> str:
+    """Plain words for ``error``; never a secret (AuthError messages are redacted at birth)."""
+    if isinstance(error, ServiceUnavailableError) and signing_in:
+        # Its default suggestion speaks of a kept session, which a sign-in does not have yet.
+        return f"{error.args[0]} Check the network connection and try again."
+    if isinstance(error, AuthError):
+        return str(error)
+    log.error("The sign-in widget hit an unexpected %s.", type(error).__name__, exc_info=error)
+    return f"Something went wrong ({type(error).__name__}). The kernel log has the details."
