@@ -385,7 +385,7 @@ def test_boto3_injection_row(new_session, make_widget):
     session = new_session(attach=True)
     w = make_widget(on=session)
     w.sign_in("alice", PASSWORD)
-    assert w.status_row("boto3 injection") == "on (boto3 clients use these credentials)"
+    assert w.status_row("boto3 injection") == "on · boto3 signs with these credentials"
 
 
 def test_no_identity_pool_says_why_there_are_no_credentials(new_session, make_widget, local):
@@ -395,7 +395,7 @@ def test_no_identity_pool_says_why_there_are_no_credentials(new_session, make_wi
     assert w.status_row("AWS credentials").startswith(
         "none: no identity pool is configured (identity_pool_id"
     )
-    assert w.status_row("boto3 injection") == "off (no AWS credentials)"
+    assert w.status_row("boto3 injection") == "off · no AWS credentials"
 
 
 def test_refresh_now_refreshes_and_the_view_follows(make_widget, session, local, clock):
@@ -527,7 +527,7 @@ def test_a_card_with_a_title_a_chip_aligned_fields_and_three_kinds_of_button(mak
     assert "nbc-chip-out" in w.part("chip").value
     labels = {w.part(name).style.description_width for name in ("username", "password")}
     assert labels == {widget_look.LABEL_WIDTH}  # the fields line up...
-    assert f"padding-left: calc({widget_look.LABEL_WIDTH} + 4px)" in widget_look.STYLE  # ...and the button
+    assert f"padding-left: calc({widget_look.LABEL_WIDTH} + 8px)" in widget_look.STYLE  # ...and the button
     assert w.part("sign-in-button").button_style == "primary"
 
     w.sign_in("alice", PASSWORD)

@@ -56,7 +56,7 @@ STYLE = f"""
   --nbc-error: var(--jp-error-color1, #d32f2f);
   --nbc-brand: var(--jp-brand-color1, #1976d2);
   box-sizing: border-box;
-  width: 31em;
+  width: 37em;
   max-width: 100%;
   margin: 4px 0;
   border: 1px solid var(--nbc-border);
@@ -86,7 +86,7 @@ STYLE = f"""
   margin-left: 6px;
   font-size: var(--jp-ui-font-size1, 13px);
 }}
-.nb-cognito-card .nb-cognito-chip {{
+.nb-cognito-card .nbc-chip {{
   display: inline-flex;
   align-items: center;
   gap: 6px;
@@ -98,7 +98,7 @@ STYLE = f"""
   white-space: nowrap;
   border: 1px solid currentColor;
 }}
-.nb-cognito-card .nb-cognito-chip::before {{
+.nb-cognito-card .nbc-chip::before {{
   content: "";
   width: 7px;
   height: 7px;
@@ -112,8 +112,27 @@ STYLE = f"""
 .nb-cognito-card .nbc-chip-expired {{ color: var(--nbc-error); }}
 @keyframes nbc-pulse {{ 50% {{ opacity: 0.25; }} }}
 .nb-cognito-card .nb-cognito-body {{
+  box-sizing: border-box;
+  width: 100%;
   padding: 12px 14px 6px 14px;
   gap: 2px;
+}}
+.nb-cognito-card .nb-cognito-body .widget-vbox {{ width: 100%; }}
+.nb-cognito-card .nb-cognito-body .widget-text,
+.nb-cognito-card .nb-cognito-body .widget-password {{
+  box-sizing: border-box;
+  width: 100%;
+  margin: 2px 0;
+}}
+.nb-cognito-card .nb-cognito-mfa-choice .widget-toggle-buttons {{ gap: 6px; }}
+.nb-cognito-card .nb-cognito-mfa-choice .jupyter-button {{
+  border-radius: 4px;
+  width: 8em;
+  margin: 0;
+}}
+.nb-cognito-card .nb-cognito-mfa-choice .jupyter-button.mod-active {{
+  background: var(--nbc-brand);
+  color: var(--jp-ui-inverse-font-color1, #fff);
 }}
 .nb-cognito-card .nb-cognito-body .widget-label,
 .nb-cognito-card .nb-cognito-body .widget-label-basic {{
@@ -124,7 +143,7 @@ STYLE = f"""
   line-height: 1.45;
 }}
 .nb-cognito-card .nb-cognito-actions {{
-  padding-left: calc({LABEL_WIDTH} + 4px);
+  padding-left: calc({LABEL_WIDTH} + 8px);
   margin-top: 8px;
   gap: 8px;
 }}
@@ -176,6 +195,19 @@ STYLE = f"""
   border-collapse: collapse;
   width: 100%;
   margin: 0 0 4px 0;
+  line-height: 1.45;
+}}
+.nb-cognito-card .nb-cognito-status.widget-html,
+.nb-cognito-card .nb-cognito-prompt.widget-html,
+.nb-cognito-card .nb-cognito-message.widget-html {{
+  line-height: 1.45;
+  height: auto;
+}}
+.nb-cognito-card .nb-cognito-status .widget-html-content,
+.nb-cognito-card .nb-cognito-prompt .widget-html-content,
+.nb-cognito-card .nb-cognito-message .widget-html-content {{
+  line-height: 1.45;
+  width: 100%;
 }}
 .nb-cognito-card table.nb-cognito-widget-status th {{
   width: {LABEL_WIDTH};
@@ -193,7 +225,7 @@ STYLE = f"""
 }}
 .nb-cognito-card .nbc-mono {{
   font-family: var(--jp-code-font-family, monospace);
-  font-size: 0.95em;
+  font-size: 0.9em;
 }}
 .nb-cognito-card .nbc-dim {{ color: var(--nbc-muted); }}
 .nb-cognito-card .nbc-bar {{
@@ -219,7 +251,7 @@ STYLE = f"""
 def chip_html(state: str) -> str:
     """The status chip for ``state`` (a key of :data:`CHIPS`)."""
     modifier, text = CHIPS[state]
-    return f"<span class='nb-cognito-chip nbc-chip-{modifier}' data-state='{state}'>{text}</span>"
+    return f"<span class='nbc-chip nbc-chip-{modifier}' data-state='{state}'>{text}</span>"
 
 
 def countdown(moment: dt.datetime | None, now: dt.datetime) -> str:
@@ -311,11 +343,11 @@ def signed_in_html(
         bar = lifetime_bar((expires - now).total_seconds(), lifetime)
         rows.append(("AWS credentials", timed(expires, now, "expire ") + key + bar))
     if injected:
-        injection = "on <span class='nbc-dim'>(boto3 clients use these credentials)</span>"
+        injection = "on <span class='nbc-dim'>· boto3 signs with these credentials</span>"
     elif no_credentials is None:
-        injection = "off <span class='nbc-dim'>(use nb_cognito.session.boto3_session())</span>"
+        injection = "off <span class='nbc-dim'>· use nb_cognito.session.boto3_session()</span>"
     else:
-        injection = "off <span class='nbc-dim'>(no AWS credentials)</span>"
+        injection = "off <span class='nbc-dim'>· no AWS credentials</span>"
     rows.append(("boto3 injection", injection))
     rows.append(("Next refresh", timed(status.next_refresh, now) if status.auto_refresh else "on demand"))
     return status_html(rows)

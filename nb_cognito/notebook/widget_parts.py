@@ -122,7 +122,7 @@ class WidgetParts:
         # -- MFA selection
         mfa_choice = _part(
             widgets.ToggleButtons(
-                options=["TOTP", "SMS"], description="Method", style={"description_width": look.LABEL_WIDTH}
+                options=["TOTP", "SMS"], tooltips=["an authenticator app", "a text message"]
             ),
             "mfa-choice",
         )
@@ -131,7 +131,7 @@ class WidgetParts:
             [
                 _part(widgets.HTML("Choose how to confirm your sign-in."), "prompt"),
                 mfa_choice,
-                _actions(mfa_button, cancel_button),
+                _actions(mfa_button, cancel_button, flush=True),
             ]
         )
 
