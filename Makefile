@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-demo browser lint bench clean
+.PHONY: demo test install install-demo browser cognito-local lint bench clean
 
 # pip is upgraded for speed only: the extras also install with the pip a fresh venv ships.
 $(BIN)/python:
@@ -33,6 +33,18 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Chromium first: sudo apt-get install chromium"; exit 1; fi; }
 
+# cognito-local (npm), a Cognito emulator we did not write, for tests/test_conformance.py.
+# Pinned; installed into a project-local folder, and only when that version is not there yet.
+COGNITO_LOCAL_VERSION = 5.3.0
+COGNITO_LOCAL_DIR     = .cache/cognito-local
+cognito-local:
+	@installed=$$(node -p "require('./$(COGNITO_LOCAL_DIR)/node_modules/cognito-local/package.json').version" 2>/dev/null); \
+	if [ "$$installed" != "$(COGNITO_LOCAL_VERSION)" ]; then \
+	  mkdir -p $(COGNITO_LOCAL_DIR) && \
+	  npm install --prefix $(COGNITO_LOCAL_DIR) --no-audit --no-fund --loglevel=error \
+	    cognito-local@$(COGNITO_LOCAL_VERSION); \
+	fi
+
 demo: install-demo
 	$(BIN)/nb-cognito demo
 
@@ -41,11 +53,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install browser lint
+test: install browser cognito-local lint
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts .cache

@@ -24,6 +24,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nb_cognito.environment import SETTING_PREFIX
+from nb_cognito.environment import EnvironmentVariables as Env
+
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.local import LocalCognito
 
@@ -174,8 +177,8 @@ def local_environment(local: LocalCognito) -> dict[str, str]:
     ``AWS_DEFAULT_REGION`` (so that ``boto3.client("s3")`` reaches the emulator's S3 too)."""
     return {
         **local.settings.as_env(),
-        "AWS_ENDPOINT_URL": local.endpoint_url,
-        "AWS_DEFAULT_REGION": local.settings.region,
+        Env.AWS_ENDPOINT_URL: local.endpoint_url,
+        Env.AWS_DEFAULT_REGION: local.settings.region,
     }
 
 
@@ -215,11 +218,17 @@ def _render_exports(local: LocalCognito) -> str:
     if buckets:
         lines.append(f"# Bucket: {buckets}")
     lines.append("# Where nb_cognito signs in (the emulator's user pool and identity pool):")
-    lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items() if name.startswith("NB_")]
+    lines += [
+        f"export {name}={shlex.quote(value)}"
+        for name, value in env.items()
+        if name.startswith(SETTING_PREFIX)
+    ]
     lines.append("# AWS_ENDPOINT_URL sends every boto3 and AWS CLI call (S3 included) to the emulator,")
     lines.append("# not to AWS; unset it to reach real AWS again:")
     lines += [
-        f"export {name}={shlex.quote(value)}" for name, value in env.items() if not name.startswith("NB_")
+        f"export {name}={shlex.quote(value)}"
+        for name, value in env.items()
+        if not name.startswith(SETTING_PREFIX)
     ]
     return "\n".join(lines)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.notebook import widget_look as look
 
 __all__ = ["WidgetParts"]
@@ -94,7 +95,7 @@ class WidgetParts:
             "username",
             "Username",
             "username",
-            value=username if username is not None else os.environ.get("NB_COGNITO_USERNAME", ""),
+            value=username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME, ""),
         )
         password = _field(widgets.Password, "password", "Password", "password", continuous_update=False)
         sign_in_button = _button("sign-in", "Sign in", "primary", icon="sign-in")
