@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from IPython.core.error import StdinNotImplementedError, UsageError
 from testing_shell import TestingShell, close_shell, new_shell
+from widget_driver import WidgetDriver
 
 import nb_cognito
 from nb_cognito import kernel
@@ -726,7 +727,7 @@ def test_widget_instead_of_prompts(ext, session, prompts, monkeypatch):
         ext.run_cell("%config CognitoMagics.widget_by_default = True")
         ext.run_cell("%cognito_login")
         assert [type(w) for w in shown] == [widget.SignInWidget] * 2
-        assert shown[0]._username.value == "alice"
+        assert WidgetDriver(shown[0]).value("username") == "alice"
         assert prompts.asked == []
     finally:
         for w in shown:
