@@ -935,13 +935,20 @@ def test_a_usage_error_is_one_line_in_every_frontend(ext, session, prompts):
     ]
 
 
-def test_ctrl_c_at_the_prompt_cancels_on_a_line_of_its_own(ext, session, prompts, capsys):
+def test_ctrl_c_at_the_prompt_cancels_on_a_line_of_its_own(ext, session, prompts, capsys, monkeypatch):
     prompts.secret.append(KeyboardInterrupt())
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login alice")
     assert str(info.value) == "Sign-in cancelled."
     # The "Password for alice: ^C" line is ended first; the error then shows on a line of its own.
     assert capsys.readouterr().out == "\n\x1b[0;31mUsageError\x1b[0m: Sign-in cancelled.\n"
+    assert not session.is_signed_in
+
+    monkeypatch.setattr(ext, "kernel", object(), raising=False)  # Jupyter: its prompt box goes away
+    prompts.secret.append(KeyboardInterrupt())
+    with pytest.raises(UsageError, match=r"^Sign-in cancelled\.$"):
+        ext.run_cell("%cognito_login alice")
+    assert capsys.readouterr().out == "\x1b[0;31mUsageError\x1b[0m: Sign-in cancelled.\n"
     assert not session.is_signed_in
 
 

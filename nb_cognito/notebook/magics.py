@@ -347,16 +347,15 @@ class CognitoMagics(Magics):
 
         return self._ask(lambda: getpass.getpass(prompt))
 
-    @staticmethod
-    def _ask(read: Callable[[], str]) -> str:
+    def _ask(self, read: Callable[[], str]) -> str:
         problem: str | None = None
         try:
             return read()
         except (StdinNotImplementedError, EOFError):
             problem = _NO_STDIN
         except KeyboardInterrupt:
-            # The terminal's cursor is still on the prompt's line ("Password for alice: ^C").
-            print(flush=True)
+            if not _in_kernel(self.shell):  # the cursor is still on "Password for alice: ^C"
+                print(flush=True)
             problem = "Sign-in cancelled."
         raise MagicUsageError(problem)
 
