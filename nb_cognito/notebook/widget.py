@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from nb_cognito import forksafe
 from nb_cognito.exceptions import ConfigurationError, NotAuthorizedError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
 from nb_cognito.notebook import widget_look as look
@@ -68,7 +69,7 @@ class SignInWidget(widgets.VBox):
 
             session = kernel_session()
         self._session = session
-        self._lock = threading.RLock()
+        self._lock = forksafe.RLock()
         self._view = "signed_out"
         self._state = "signed_out"
         self._message_text = ""
