@@ -98,7 +98,9 @@ def test_the_test_extra_resolves_with_the_pip_a_fresh_venv_ships():
     """pip 23.x (what ``python3 -m venv`` ships here) gave up on the test extra with
     "No matching distribution found for fsspec==2025.3.1.*": s3fs 2025.3.1 pins an fsspec
     release that was yanked, and that old resolver stops at such a pin instead of trying
-    another s3fs. The test extra keeps s3fs above it (checked by hand with pip 23.2.1)."""
+    another s3fs. The test extra keeps s3fs above it. Checked by hand with pip 23.2.1:
+    ``pip install --dry-run ".[test]"`` then resolves (after 15 minutes of backtracking through
+    boto3 releases on a busy machine, which is why the Makefile upgrades pip first)."""
     from packaging.requirements import Requirement
 
     s3fs = [Requirement(r) for r in pyproject()["project"]["optional-dependencies"]["test"]]
