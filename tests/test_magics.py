@@ -648,7 +648,7 @@ def test_a_line_built_in_code_is_refused_but_the_cell_is_left(ext, session, prom
 @pytest.mark.parametrize(
     "line",
     [
-        f"alice --secret {CANARY}",
+        f"alice --bogus {CANARY}",  # --secret is refused as a secret: test_magics_lines.py
         f"alice --bogus={CANARY}",
         f"--re={CANARY} alice",
         f"alice --{CANARY}",
@@ -954,7 +954,10 @@ def test_ctrl_c_at_the_prompt_cancels_on_a_line_of_its_own(ext, session, prompts
 
 def test_the_password_refusal_is_one_tidy_sentence(ext, session, prompts):
     for line, why in (
-        (f"alice --password {CANARY}", "looks like it holds a password"),
+        (
+            f"alice --password {CANARY}",
+            "looks like it holds a password or another secret (a token, PIN or code)",
+        ),
         (f"alice {CANARY}", "has a second word, which may be a password (it takes only the username)"),
     ):
         with pytest.raises(UsageError) as info:

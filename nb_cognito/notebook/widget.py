@@ -32,6 +32,7 @@ from nb_cognito.exceptions import ConfigurationError, NotAuthorizedError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
 from nb_cognito.notebook import widget_look as look
 from nb_cognito.notebook.widget_parts import WidgetParts
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -335,7 +336,7 @@ class SignInWidget(widgets.VBox):
     def _sign_in(self) -> None:
         if self._busy:
             return
-        password = self._ui.password.value
+        password = Secret(self._ui.password.value)  # a Secret from the moment it is read
         self._ui.password.value = ""  # never left in widget state, whatever happens next
         username = self._ui.username.value.strip()
         if not username:
@@ -355,7 +356,7 @@ class SignInWidget(widgets.VBox):
     def _set_new_password(self) -> None:
         if self._busy:
             return
-        new, again = self._ui.new_password.value, self._ui.confirm_password.value
+        new, again = Secret(self._ui.new_password.value), Secret(self._ui.confirm_password.value)
         self._ui.new_password.value = ""
         self._ui.confirm_password.value = ""
         if not new:
@@ -374,14 +375,14 @@ class SignInWidget(widgets.VBox):
     def _submit_code(self) -> None:
         if self._busy:
             return
-        code = self._ui.code.value.strip()
+        code = Secret(self._ui.code.value).strip()
         self._ui.code.value = ""
         if not code:
             self._say("Enter the code.", error=True)
             return
         self._answer(self._ui.code_button, "Verifying…", code)
 
-    def _answer(self, button: Any, busy_text: str, answer: str) -> None:
+    def _answer(self, button: Any, busy_text: str, answer: str | Secret) -> None:
         self._say("")
 
         def confirm() -> None:
