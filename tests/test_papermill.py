@@ -66,6 +66,9 @@ def test_a_missing_password_is_explained_in_papermills_output(tmp_path, local):
         "`%cognito_login --widget`, or set NB_COGNITO_USERNAME and NB_COGNITO_PASSWORD"
     )
     assert "Traceback" not in after
+    saved = json.loads((tmp_path / "out.ipynb").read_text())
+    errors = [o for cell in saved["cells"] for o in cell.get("outputs", []) if o["output_type"] == "error"]
+    assert [(o["ename"], len(o["traceback"])) for o in errors] == [("UsageError", 1)]  # one line
 
 
 @pytest.mark.timeout(240)

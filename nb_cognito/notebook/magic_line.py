@@ -36,6 +36,10 @@ class MagicUsageError(UsageError):
         return [f"\x1b[0;31mUsageError\x1b[0m: {self}"]
 
 
+# Frontends name the error by its class (an ``error`` output's ``ename``): users see UsageError.
+MagicUsageError.__name__ = MagicUsageError.__qualname__ = "UsageError"
+
+
 # One sentence: what happened, what was done about it, and the next step. Never the line itself.
 _NO_PASSWORD_ON_LINE = (
     "This %{name} line {why}, so it was refused{removed}; type the password at the hidden "
