@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from IPython.core.error import UsageError
-
 from nb_cognito.models import SignInStep
+from nb_cognito.notebook.magic_line import MagicUsageError
 from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ def ask_for(step: SignInNextStep, ask: Ask, ask_secret: AskSecret, *, attempts: 
     if kind is SignInStep.CONFIRM_SIGN_IN_WITH_PASSWORD:
         password = ask_secret("Password: ")
         if not password:
-            raise UsageError("No password entered; nothing was sent. Run %cognito_login again.")
+            raise MagicUsageError("No password entered; nothing was sent. Run %cognito_login again.")
         return password, None
     if kind in (
         SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION,
@@ -64,7 +63,7 @@ def ask_for(step: SignInNextStep, ask: Ask, ask_secret: AskSecret, *, attempts: 
         return Secret(ask(f"{medium} code{where}: ")).strip(), None
     if kind in (SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE, SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP):
         return Secret(ask("Code from your authenticator app: ")).strip(), None
-    raise UsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
+    raise MagicUsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
 
 
 def _first_factor(step: SignInNextStep, ask: Ask) -> str:
@@ -88,7 +87,7 @@ def _new_password(step: SignInNextStep, ask: Ask, ask_secret: AskSecret, attempt
             break
         print("The two passwords differ (or are empty); try again.")
     if password is None:
-        raise UsageError("The new passwords did not match. Run %cognito_login again.")
+        raise MagicUsageError("The new passwords did not match. Run %cognito_login again.")
     if not step.missing_attributes:
         return password, None
     print(f"Cognito also requires: {', '.join(step.missing_attributes)}.")
