@@ -16,7 +16,7 @@ import sys
 import textwrap
 
 import pytest
-from emulator_checks import counts
+from helpers import PASSWORD, counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito import kernel, store
@@ -25,7 +25,6 @@ from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import SignInStep
 from nb_cognito.redaction import redact_text
 
-PASSWORD = "Alice-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
