@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
+from nb_cognito.auth.integration import SavedSignIn
 from nb_cognito.auth.state import (
     Expired,
     Freshness,
@@ -44,7 +45,7 @@ from nb_cognito.models import AuthEvent
 if TYPE_CHECKING:
     from nb_cognito.auth.background import BackgroundRefresher
     from nb_cognito.auth.clients import SessionClients
-    from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
+    from nb_cognito.auth.integration import Integration, SessionChange
     from nb_cognito.auth.userpool import AuthTokens
     from nb_cognito.clock import Clock, SteadyClock
     from nb_cognito.config import Settings
@@ -241,14 +242,17 @@ class RefreshEngine:
         token this one has just rotated away.
         """
         with contextlib.ExitStack() as guards:
-            refresh_token = saved.refresh_token
+            refresh_token, device = saved.refresh_token, saved.device
             for integration in list(self._integrations):
                 newer = guards.enter_context(integration.refresh_guard(saved))
-                refresh_token = newer or refresh_token
-            device = saved.device  # the tracked device the refresh token is bound to
+                if isinstance(newer, SavedSignIn):  # another kernel's sign-in, with its device
+                    refresh_token, device = newer.refresh_token, newer.device
+                elif newer:
+                    refresh_token = newer
+            # ``device``: the tracked device this refresh token is bound to (sent as its key)
             tokens = self._redeem(refresh_token, saved.user.username, device.key if device else None)
             new_state = self._new_state(tokens, previous=previous, login_name=saved.login_name)
-            if device is not None and new_state.device is None:
+            if device is not None and new_state.device != device:
                 new_state = replace(new_state, device=device)
             self._notify("persist", self._saved(saved.reason, new_state))
         return new_state
