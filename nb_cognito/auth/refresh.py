@@ -254,7 +254,7 @@ class RefreshEngine:
                 creds = identity.credentials(identity_id, state.tokens.id_token)
             else:
                 identity_id = None
-                creds = identity.assume_role(state.tokens.id_token, f"nb-cognito-{state.user.username}")
+                creds = identity.assume_role(state.tokens.id_token, state.user.username)
             server_now = self.clock.time() + state.skew
             lifetime = creds.expiration.timestamp() - server_now
             if lifetime <= self.policy.min_lead:  # botocore: "refreshed credentials are still expired"

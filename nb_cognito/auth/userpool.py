@@ -85,7 +85,7 @@ class UserPoolClient:
             self._client = aws_client.make_client(
                 "cognito-idp",
                 region=self.settings.region,
-                endpoint_url=self.settings.endpoint_url,
+                endpoint_url=self.settings.cognito_idp_endpoint,
                 timeout=self.settings.network_timeout,
             )
         return self._client
