@@ -141,18 +141,21 @@ def test_well_formed_but_unknown_ids_are_a_configuration_error(make_session, loc
         "client_id": "1abcdefghijklmnopqrstuvwxy",
         "identity_pool_id": "us-east-1:00000000-0000-0000-0000-000000000000",
     }[field]
-    # (With SRP an unknown pool id reads as a wrong password: the pool name is part of the
-    # password proof, so Cognito itself cannot tell. USER_PASSWORD_AUTH gets as far as the keys.)
-    session = make_session({**local.settings.as_config(), field: fake, "auth_flow": "USER_PASSWORD_AUTH"})
+    # An unknown pool id is found before any password is sent (its JWKS answers 404), in both
+    # flows: with SRP, Cognito itself could only say "incorrect username or password".
+    flow = "USER_SRP_AUTH" if field == "user_pool_id" else "USER_PASSWORD_AUTH"
+    session = make_session({**local.settings.as_config(), field: fake, "auth_flow": flow})
     if field == "identity_pool_id":  # signed in, but the identity pool is unknown
         assert session.sign_in("alice", PASSWORD).is_signed_in
         error = session.fetch_auth_session().aws_credentials_result.error
         assert isinstance(error, errors.ConfigurationError)
         assert session.fetch_auth_session().user_pool_tokens_result.is_success
         return
-    expected = errors.TokenValidationError if field == "user_pool_id" else errors.ConfigurationError
-    with pytest.raises(expected, match=r"does not know|not from the pool the settings name"):
+    with pytest.raises(errors.ConfigurationError, match=r"does not know|knows no user pool") as caught:
         session.sign_in("alice", PASSWORD)
+    if field == "user_pool_id":
+        assert "user_pool_id 'us-east-1_Nonexist1' from configure()" in str(caught.value)
+        assert local.request_counts()["InitiateAuth"] == 0
     assert session._state is None and not session.is_signed_in
 
 

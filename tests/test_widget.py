@@ -368,7 +368,7 @@ def test_refresh_now_refreshes_and_the_view_follows(make_widget, session, local,
 
     w._refresh_button.click()
 
-    assert local.request_counts()["InitiateAuth"] >= 1
+    assert local.request_counts()["GetTokensFromRefreshToken"] >= 1
     assert local.request_counts()["GetCredentialsForIdentity"] == 1
     assert w._status.value != before
     assert w.message == "Refreshed."

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nb_cognito.environment import EnvironmentVariables as Env
-from nb_cognito.exceptions import AuthError, ConfigurationError, ServiceUnavailableError
+from nb_cognito.exceptions import AuthError, ConfigurationError, ServiceUnavailableError, from_aws_error
 
 __all__ = ["JwksSource", "cache_directory", "fetch_jwks"]
 
@@ -66,9 +66,7 @@ def fetch_jwks(url: str, timeout: float) -> Mapping[str, Any]:
     try:
         response = http.send(AWSRequest(method="GET", url=url).prepare())
     except BotoCoreError as error:
-        raise ServiceUnavailableError(
-            f"Could not fetch the user pool's signing keys from {url} ({type(error).__name__})."
-        ) from error
+        raise from_aws_error(error, action="fetch the user pool's signing keys") from error
     finally:
         http.close()
     status = response.status_code

@@ -104,7 +104,6 @@ class CognitoSession(RefreshEngine):
         self._listeners: dict[AuthEvent, list[Callable[[AuthEventPayload], None]]] = {}
         self._integrations: list[Integration] = []
         self._guest: tuple[str, AWSCredentials] | None = None
-        self._rotation = False
         self._refresher = BackgroundRefresher(
             clock=clock, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
         )
@@ -297,12 +296,26 @@ class CognitoSession(RefreshEngine):
                 recovery_suggestion="Use %cognito_login (it asks with hidden input), the sign-in "
                 "widget, or set NB_COGNITO_PASSWORD for automation.",
             )
+        self.check_pool()  # a wrong pool id says so, not "incorrect username or password"
         client = self.clients.userpool
         with self._lock:
             self._pending = None
         outcome = client.start_sign_in(username, password)
         del password
         return self._advance(client, outcome, login_name=username)
+
+    def check_pool(self) -> None:
+        """Check, before a password is asked for, that the configured pool exists where the
+        settings say: its signing keys (JWKS) answer. They are then cached (in memory and on
+        disk), so the check costs nothing more than verifying the first tokens would.
+
+        Raises :class:`ConfigurationError` naming ``user_pool_id``, ``region`` and the endpoint
+        with their sources when the service knows no such pool there, and the retryable
+        :class:`ServiceUnavailableError` when the keys cannot be fetched now.
+        """
+        from nb_cognito.auth.pool_check import check_pool
+
+        check_pool(self.settings, self.clients.verifier)
 
     def confirm_sign_in(self, challenge_response: str) -> SignInResult:
         """Answer the current step: a code, a new password, or ``"TOTP"``/``"SMS"`` for MFA selection."""

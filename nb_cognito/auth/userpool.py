@@ -17,7 +17,13 @@ from typing import Any
 from nb_cognito.auth import aws_client
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
-from nb_cognito.exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
+from nb_cognito.exceptions import (
+    AuthError,
+    InvalidParameterError,
+    NotAuthorizedError,
+    TokenValidationError,
+    is_unknown_action,
+)
 from nb_cognito.redaction import known_secrets
 
 __all__ = ["AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
@@ -78,6 +84,8 @@ class UserPoolClient:
         self.settings = settings
         self._clock = clock
         self._client: Any = None
+        # Learned at the first refresh: the endpoint does not know GetTokensFromRefreshToken.
+        self._no_get_tokens = False
 
     @property
     def client(self) -> Any:
@@ -235,25 +243,46 @@ class UserPoolClient:
 
     # -- refresh and sign-out ------------------------------------------------------------
 
-    def refresh(self, refresh_token: str, username: str, *, rotation: bool) -> AuthTokens:
+    def refresh(self, refresh_token: str, username: str) -> AuthTokens:
         """New ID/access tokens from the refresh token.
 
-        ``username`` must be the username Cognito knows (``cognito:username``), since it is
-        what SECRET_HASH is computed from. With refresh-token rotation the answer carries a
-        new refresh token, which the caller must store before using the new tokens.
+        ``GetTokensFromRefreshToken`` first, as Amplify does (amplify-js PR #14427): it serves
+        app clients with and without refresh-token rotation, and with rotation its answer
+        carries a new refresh token, which the caller must store before using the new tokens.
+        Only an endpoint that does not know that action at all (by code or HTTP status:
+        :func:`~nb_cognito.exceptions.is_unknown_action`) is asked with
+        ``InitiateAuth(REFRESH_TOKEN_AUTH)`` instead, and from then on for this client.
+        ``username`` must be the username Cognito knows (``cognito:username``): SECRET_HASH is
+        computed from it.
+        https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetTokensFromRefreshToken.html
         """
-        if rotation:
-            client_secret: dict[str, Any] = (
-                {"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}
-            )
-            response = self._call(
-                "refresh the session",
-                "get_tokens_from_refresh_token",
-                ClientId=self.settings.client_id,
-                RefreshToken=refresh_token,
-                **client_secret,
-            )
+        if not self._no_get_tokens:
+            try:
+                response = self._call(
+                    "refresh the session",
+                    "get_tokens_from_refresh_token",
+                    ClientId=self.settings.client_id,
+                    RefreshToken=refresh_token,
+                    **({"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}),
+                )
+            except AuthError as error:
+                if not is_unknown_action(error):
+                    raise
+                response = self._refresh_token_auth(refresh_token, username, unknown=error)
         else:
+            response = self._refresh_token_auth(refresh_token, username)
+        outcome = self._outcome(response, username)
+        if isinstance(outcome, Challenge):
+            raise NotAuthorizedError("Cognito asked for a challenge during a refresh.")
+        return outcome
+
+    def _refresh_token_auth(
+        self, refresh_token: str, username: str, unknown: AuthError | None = None
+    ) -> dict:
+        """``InitiateAuth(REFRESH_TOKEN_AUTH)``; after ``unknown`` (GetTokensFromRefreshToken
+        unknown to the endpoint), a success means this endpoint lacks that action for good,
+        and a failure that is not definitive is reported as ``unknown`` was."""
+        try:
             response = self._call(
                 "refresh the session",
                 "initiate_auth",
@@ -261,10 +290,13 @@ class UserPoolClient:
                 ClientId=self.settings.client_id,
                 AuthParameters={"REFRESH_TOKEN": refresh_token, **self._secret_hash(username)},
             )
-        outcome = self._outcome(response, username)
-        if isinstance(outcome, Challenge):
-            raise NotAuthorizedError("Cognito asked for a challenge during a refresh.")
-        return outcome
+        except AuthError as error:
+            if unknown is not None and error.retryable:
+                raise unknown from None
+            raise
+        if unknown is not None:
+            self._no_get_tokens = True
+        return response
 
     def global_sign_out(self, access_token: str) -> None:
         self._call("sign out everywhere", "global_sign_out", attempts=2, AccessToken=access_token)

@@ -205,6 +205,8 @@ class SignInWidget(widgets.VBox):
             self._unsubscribe.append(session.on(event, self._on_session_event))
 
         self._show_session_state()
+        if not session.is_signed_in:
+            self._check_pool()
         kwargs.setdefault("children", [self._title, self._body, self._message])
         super().__init__(**kwargs)
         self.add_class("nb-cognito-sign-in")
@@ -258,6 +260,13 @@ class SignInWidget(widgets.VBox):
     def _fail(self, error: BaseException) -> None:
         signing_in = self._view != "signed_in"
         self._say(_describe(error, signing_in=signing_in), error=True)
+
+    def _check_pool(self) -> None:
+        """Before a password is typed: say at once when the pool, region or endpoint is wrong."""
+        try:
+            self._session.check_pool()
+        except AuthError as error:
+            self._say(_describe(error, signing_in=True), error=True)
 
     def _forget_challenge(self) -> None:
         """Empty every field that held a secret of a challenge, and the TOTP setup secret."""
