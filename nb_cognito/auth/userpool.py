@@ -256,6 +256,9 @@ class UserPoolClient:
         computed from it.
         https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetTokensFromRefreshToken.html
         """
+        secret: dict[str, Any] = (
+            {"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}
+        )
         if not self._no_get_tokens:
             try:
                 response = self._call(
@@ -263,7 +266,7 @@ class UserPoolClient:
                     "get_tokens_from_refresh_token",
                     ClientId=self.settings.client_id,
                     RefreshToken=refresh_token,
-                    **({"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}),
+                    **secret,
                 )
             except AuthError as error:
                 if not is_unknown_action(error):
