@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from nb_cognito import forksafe
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, ServiceUnavailableError, from_aws_error
 
@@ -164,7 +165,7 @@ class _DiskCache:
 
 # The keys per (issuer, URL) for the whole process: every session of one pool shares them.
 _MEMORY: dict[tuple[str, str], dict[str, Any]] = {}
-_MEMORY_LOCK = threading.Lock()
+_MEMORY_LOCK = forksafe.Lock()
 
 
 class JwksSource:

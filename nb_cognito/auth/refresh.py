@@ -20,12 +20,14 @@ It is a mixin of :class:`~nb_cognito.auth.session.CognitoSession` (as azure-iden
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from nb_cognito import forksafe
 from nb_cognito.auth.state import (
     Expired,
     Freshness,
@@ -48,9 +50,9 @@ from nb_cognito.models import AuthEvent
 if TYPE_CHECKING:
     from nb_cognito.auth.background import BackgroundRefresher
     from nb_cognito.auth.clients import SessionClients
-    from nb_cognito.auth.integration import SavedSignIn, SessionChange
+    from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
     from nb_cognito.auth.userpool import AuthTokens
-    from nb_cognito.clock import Clock
+    from nb_cognito.clock import Clock, SteadyClock
     from nb_cognito.config import Settings
     from nb_cognito.models import AuthUser
 
@@ -79,10 +81,11 @@ class RefreshEngine:
 
     # Owned by the session (set in its __init__); declared here for type checkers.
     clock: Clock
+    _time: SteadyClock
     policy: RefreshPolicy
     last_error: AuthError | None
     refresh_count: int
-    _lock: threading.RLock
+    _lock: forksafe.ForkSafeLock
     _state: SignedIn | Expired | None
     _flight: _Flight | None
     _retry_not_before: float
@@ -96,7 +99,11 @@ class RefreshEngine:
         @property
         def clients(self) -> SessionClients: ...
         def _invalidate(self) -> None: ...
-        def _new_state(self, tokens: AuthTokens, *, previous: SignedIn | None) -> SignedIn: ...
+        def _new_state(
+            self, tokens: AuthTokens, *, previous: SignedIn | None, login_name: str | None = None
+        ) -> SignedIn: ...
+        @property
+        def _integrations(self) -> list[Integration]: ...
         def _emit(
             self, event: AuthEvent, user: AuthUser | None = None, error: Exception | None = None
         ) -> None: ...
@@ -124,7 +131,7 @@ class RefreshEngine:
         if force:
             self._refresh(force_tokens=True, force_credentials=True, blocking=True)
             return
-        now = self.clock.time()
+        now = self._time.time()
         level = freshness(state, self.policy, now, wants_credentials=self._wants_credentials())
         if level is Freshness.MANDATORY:
             self._refresh(force_tokens=False, force_credentials=False, blocking=True)
@@ -151,9 +158,7 @@ class RefreshEngine:
         if not isinstance(state, SignedIn):
             return
         try:
-            self._refresh(
-                force_tokens=False, force_credentials=False, blocking=True, early=state.jitter + 1e-3
-            )
+            self._refresh(force_tokens=False, force_credentials=False, blocking=True, head_start=state.jitter)
         except AuthError:
             if isinstance(self._state, Expired):
                 raise SessionExpiredError("The session has ended.") from None
@@ -162,12 +167,12 @@ class RefreshEngine:
     # -- single flight --------------------------------------------------------------------------
 
     def _refresh(
-        self, *, force_tokens: bool, force_credentials: bool, blocking: bool, early: float = 0.0
+        self, *, force_tokens: bool, force_credentials: bool, blocking: bool, head_start: float = 0.0
     ) -> None:
         """Single-flight refresh. Non-blocking callers return at once if one is in flight.
 
-        ``early``: also refresh what falls due within that many seconds (the background
-        refresher wakes up its jitter ahead of the advisory window, and must then refresh).
+        ``head_start``: also refresh what is that fraction of its lead ahead of its advisory
+        window (the background refresher wakes up its jitter early, and must then refresh).
         """
         with self._lock:
             flight, owner = self._flight, False
@@ -181,7 +186,7 @@ class RefreshEngine:
                     raise flight.error
             return
         try:
-            self._do_refresh(force_tokens, force_credentials, early)
+            self._do_refresh(force_tokens, force_credentials, head_start)
         except AuthError as error:
             flight.error = error
             raise
@@ -195,7 +200,7 @@ class RefreshEngine:
                 self._flight = None
             flight.done.set()
 
-    def _do_refresh(self, force_tokens: bool, force_credentials: bool, early: float = 0.0) -> None:
+    def _do_refresh(self, force_tokens: bool, force_credentials: bool, head_start: float = 0.0) -> None:
         """Renew what is due (or forced): the tokens first, then the AWS credentials."""
         state = self._state
         if isinstance(state, Expired):
@@ -205,11 +210,11 @@ class RefreshEngine:
         plan = refresh_plan(
             state,
             self.policy,
-            self.clock.time(),
+            self._time.time(),
             wants_credentials=self._wants_credentials(),
             force_tokens=force_tokens,
             force_credentials=force_credentials,
-            early=early,
+            head_start=head_start,
         )
         if plan.tokens:
             state = self._refresh_tokens(state)
@@ -229,15 +234,31 @@ class RefreshEngine:
             tokens = replace(tokens, refresh_token=refresh_token)
         return tokens
 
+    def _rotate(self, saved: SavedSignIn, *, previous: SignedIn | None) -> SignedIn:
+        """Redeem ``saved``'s refresh token under every integration's refresh guard.
+
+        A guard (remembered sessions shared by several kernels) holds a cross-process lock and
+        may hand over a newer refresh token that another process rotated in; the new state is
+        verified and persisted before the guard lets go, so no other process ever redeems a
+        token this one has just rotated away.
+        """
+        with contextlib.ExitStack() as guards:
+            refresh_token = saved.refresh_token
+            for integration in list(self._integrations):
+                newer = guards.enter_context(integration.refresh_guard(saved))
+                refresh_token = newer or refresh_token
+            tokens = self._redeem(refresh_token, saved.user.username)
+            new_state = self._new_state(tokens, previous=previous, login_name=saved.login_name)
+            self._notify("persist", self._saved(saved.reason, new_state))
+        return new_state
+
     def _refresh_tokens(self, state: SignedIn) -> SignedIn:
         """Renew the user-pool tokens; a rotated refresh token is persisted before it is used."""
         try:
-            tokens = self._redeem(state.tokens.refresh_token, state.user.username)
-            new_state = self._new_state(tokens, previous=state)
+            new_state = self._rotate(self._saved("refresh", state), previous=state)
         except AuthError as error:
             self._refresh_failed(state, error)
             raise AssertionError("unreachable") from error  # pragma: no cover
-        self._notify("persist", self._saved("refresh", new_state))
         with self._lock:
             if self._state is not state:  # signed out (or replaced) while we were refreshing
                 raise SignedOutError("The session ended during the refresh.")
@@ -252,15 +273,20 @@ class RefreshEngine:
         """Renew the AWS credentials with the current ID token; a failure keeps the old ones."""
         identity = self.clients.identity
         try:
+            server_time: float | None = None
             if self.settings.identity_pool_id:
                 identity_id = state.identity_id or identity.identity_id(
                     state.user.user_id, state.tokens.id_token
                 )
                 creds = identity.credentials(identity_id, state.tokens.id_token)
+                server_time = identity.server_time
             else:
                 identity_id = None
                 creds = identity.assume_role(state.tokens.id_token, state.user.username)
-            server_now = self.clock.time() + state.skew
+            skew = state.skew
+            if server_time is not None:  # the answer's Date header: measure the drift again
+                skew = server_time - self._time.anchor()
+            server_now = self._time.time() + skew
             lifetime = creds.expiration.timestamp() - server_now
             if lifetime <= self.policy.min_lead:  # botocore: "refreshed credentials are still expired"
                 raise AuthError(
@@ -277,11 +303,12 @@ class RefreshEngine:
             raise
         new_state = replace(
             state,
+            skew=skew,
             identity_id=identity_id,
             credentials=creds,
             credentials_lifetime=lifetime,
             credentials_error=None,
-            last_refresh=self.clock.time(),
+            last_refresh=self._time.time(),
         )
         with self._lock:
             if self._state is not state:
@@ -312,7 +339,7 @@ class RefreshEngine:
             current = self._state
             raise current.error if isinstance(current, Expired) else expired
         with self._lock:
-            self._retry_not_before = self.clock.time() + self.policy.retry_delay(state.token_lifetime)
+            self._retry_not_before = self._time.time() + self.policy.retry_delay(state.token_lifetime)
         _session_kept(error)
         self._emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
         raise error

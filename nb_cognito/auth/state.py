@@ -71,7 +71,7 @@ class RefreshPolicy:
     The advisory lead is 10 % of the lifetime, capped at ``max_lead`` (5 min for 1-hour
     tokens, 30 s for 5-minute ones), so short lifetimes never cause refresh storms and 1-hour
     tokens are refreshed about once an hour. The mandatory lead is 40 % of that.
-    The background refresher starts up to ``jitter`` of the lead earlier. After a failed
+    The background refresher starts up to ``jitter`` (a fraction) of each lead earlier. After a failed
     advisory refresh, callers are served from memory for ``retry_fraction`` of the lead (at
     most ``max_retry_delay``) before one of them tries again.
     """
@@ -101,7 +101,7 @@ class SignedIn:
     tokens: UserPoolTokens
     token_lifetime: float
     skew: float  # server time minus local time, estimated from the ID token's iat
-    jitter: float  # seconds the background refresh starts early, chosen per token generation
+    jitter: float  # fraction of each lead the background refresh starts early, per token generation
     identity_id: str | None = None
     credentials: AWSCredentials | None = None
     credentials_lifetime: float = 0.0
@@ -151,7 +151,7 @@ def signed_in_state(
         tokens=UserPoolTokens(tokens.id_token, tokens.access_token, refresh_token, _at(expires)),
         token_lifetime=lifetime,
         skew=issued - now,
-        jitter=random.uniform(0, policy.jitter * policy.lead(lifetime)),
+        jitter=random.uniform(0, policy.jitter),
         identity_id=previous.identity_id if previous else None,
         credentials=previous.credentials if previous else None,
         credentials_lifetime=previous.credentials_lifetime if previous else 0.0,
@@ -175,6 +175,11 @@ def _reason(error: AuthError) -> str:
 
 
 # -- time ------------------------------------------------------------------------------------
+
+
+# A refresher that wakes at exactly its planned moment must find the refresh due, whatever
+# the rounding of the sums that planned it.
+_WAKE_TOLERANCE = 1e-3
 
 
 class Freshness(enum.Enum):
@@ -222,33 +227,38 @@ def refresh_plan(
     wants_credentials: bool,
     force_tokens: bool,
     force_credentials: bool,
-    early: float = 0.0,
+    head_start: float = 0.0,
 ) -> RefreshPlan:
     """What to renew at local time ``now``.
 
-    ``early``: also refresh what falls due within that many seconds (the background
-    refresher wakes up its jitter ahead of the advisory window, and must then refresh).
+    ``head_start``: also renew what is within that fraction of its own lead of the advisory
+    window (the background refresher wakes up that much early, and must then renew). It is a
+    fraction of each value's lead, never seconds, so short-lived credentials beside long-lived
+    tokens are never renewed at every wake-up.
     """
     server_now = now + state.skew
     token_left = state.tokens.expiration.timestamp() - server_now
-    token_lead = policy.lead(state.token_lifetime) + early
+    token_lead = policy.lead(state.token_lifetime) * (1 + head_start) + _WAKE_TOLERANCE
     creds = state.credentials
     creds_left = creds.expiration.timestamp() - server_now if creds else -math.inf
-    creds_lead = policy.lead(state.credentials_lifetime or state.token_lifetime) + early
-    refresh_credentials = wants_credentials and (force_credentials or force_tokens or creds_left < creds_lead)
+    creds_lead = policy.lead(state.credentials_lifetime or state.token_lifetime) * (1 + head_start)
+    creds_lead += _WAKE_TOLERANCE
+    refresh_credentials = wants_credentials and (
+        force_credentials or force_tokens or creds_left <= creds_lead
+    )
     # Tokens are refreshed when due, and before credentials whenever the ID token has less
     # than a lead left: an expired ID token is never sent to the identity pool.
-    refresh_tokens = force_tokens or token_left < token_lead
+    refresh_tokens = force_tokens or token_left <= token_lead
     if refresh_tokens and wants_credentials and creds_left < 2 * creds_lead:
         refresh_credentials = True  # keep both on one schedule: one wake-up per lifetime
-    if refresh_credentials and token_left < token_lead:
+    if refresh_credentials and token_left <= token_lead:
         refresh_tokens = True
     return RefreshPlan(tokens=refresh_tokens, credentials=refresh_credentials)
 
 
 def next_background_refresh(state: SignedIn, policy: RefreshPolicy, *, wants_credentials: bool) -> float:
-    """Local time at which the background refresher should refresh ``state``."""
-    return _advisory_at(state, policy, wants_credentials=wants_credentials) - state.jitter
+    """Local time at which the background refresher should refresh ``state``: its jitter ahead."""
+    return _advisory_at(state, policy, wants_credentials=wants_credentials, head_start=state.jitter)
 
 
 def fresh_until(
@@ -270,12 +280,20 @@ def fresh_until(
     return max(until, min(retry_not_before, mandatory_at))
 
 
-def _advisory_at(state: SignedIn, policy: RefreshPolicy, *, wants_credentials: bool) -> float:
-    """Local time the advisory window opens, for the tokens or (if wanted) the credentials."""
-    at = state.tokens.expiration.timestamp() - state.skew - policy.lead(state.token_lifetime)
+def _advisory_at(
+    state: SignedIn, policy: RefreshPolicy, *, wants_credentials: bool, head_start: float = 0.0
+) -> float:
+    """Local time the advisory window opens (``head_start`` of each lead early), for the
+    tokens or (if wanted) the credentials."""
+    at = (
+        state.tokens.expiration.timestamp()
+        - state.skew
+        - policy.lead(state.token_lifetime) * (1 + head_start)
+    )
     creds = state.credentials
     if creds is not None and wants_credentials:
-        at = min(at, creds.expiration.timestamp() - state.skew - policy.lead(state.credentials_lifetime))
+        lead = policy.lead(state.credentials_lifetime) * (1 + head_start)
+        at = min(at, creds.expiration.timestamp() - state.skew - lead)
     return at
 
 
