@@ -190,6 +190,10 @@ class JwksSource:
         self._disk = _DiskCache(directory if directory is not None else cache_directory())
         self.fetched = False  # True once this source fetched in this process
 
+    def known(self) -> dict[str, Any] | None:
+        """The keys held in memory or on disk, without fetching; None when there are none."""
+        return self._known()
+
     def _known(self) -> dict[str, Any] | None:
         key = (self.issuer, self.url)
         known = _MEMORY.get(key)
@@ -208,11 +212,6 @@ class JwksSource:
         self._disk.save(self.issuer, self.url, keys)
         self.fetched = True
         return keys
-
-    def warm(self) -> None:
-        """Have the keys at hand: from memory or disk, else fetched (which proves the pool exists)."""
-        if self._known() is None:
-            self.refetch()
 
     def key(self, kid: str) -> Mapping[str, Any] | None:
         """The JWK with ``kid``; fetched once more when the known set lacks it."""

@@ -104,16 +104,17 @@ class TokenVerifier:
         self.user_pool_id = user_pool_id
         self.client_id = client_id
         self._blame = blame
-        self._sources = {
-            issuer: JwksSource(
-                issuer,
-                jwks_url_for(issuer, user_pool_id, endpoint_url),
-                timeout=timeout,
-                fetch=fetch_jwks,
-                directory=cache_directory,
-            )
-            for issuer in issuers
-        }
+        # One source per JWKS URL: with an endpoint set, every accepted issuer's keys are the
+        # endpoint's, fetched and cached once.
+        by_url: dict[str, JwksSource] = {}
+        self._sources: dict[str, JwksSource] = {}
+        for issuer in issuers:
+            url = jwks_url_for(issuer, user_pool_id, endpoint_url)
+            if url not in by_url:
+                by_url[url] = JwksSource(
+                    issuer, url, timeout=timeout, fetch=fetch_jwks, directory=cache_directory
+                )
+            self._sources[issuer] = by_url[url]
         self.jwks_url = self._sources[self.issuer].url
 
     @classmethod
@@ -145,7 +146,8 @@ class TokenVerifier:
         Before a password is asked for: a pool or region that does not exist fails here, with
         an error naming the settings, instead of as a wrong password.
         """
-        self._sources[self.issuer].warm()
+        if not any(source.known() for source in self._sources.values()):
+            self._sources[self.issuer].refetch()
 
     def _key(self, source: JwksSource, kid: str, *, refetch: bool = False) -> Any:
         import jwt
