@@ -201,7 +201,7 @@ class Settings:
     def describe(self) -> str:
         """One line per setting: value and source. Safe to print (the secret shows as <set>)."""
         return "\n".join(
-            f"{setting.name:<23} {setting.display(getattr(self, setting.name)):<32} "
+            f"{setting.name:<30} {setting.display(getattr(self, setting.name)):<32} "
             f"{self.sources[setting.name]}"
             for setting in SETTINGS
         )
