@@ -74,6 +74,17 @@ def test_tokens_of_another_pool_name_the_setting_and_its_source(make_local, new_
     assert "environment (NB_COGNITO_USER_POOL_ID)" in str(caught.value)
 
 
+def test_an_unknown_issuer_form_for_the_right_pool_does_not_blame_the_settings(local, new_session):
+    verifier = new_session().clients.verifier
+    pool = local.settings.user_pool_id
+    with pytest.raises(errors.TokenValidationError) as caught:
+        verifier._check_claims(
+            {"iss": f"https://issuer-cognito-idp.eu-west-1.amazonaws.com/{pool}"}, token_use="id", now=None
+        )
+    assert "Not a settings problem" in str(caught.value)
+    assert "from configure()" not in str(caught.value)
+
+
 # -- the JWKS on disk ------------------------------------------------------------------------------
 
 

@@ -96,6 +96,8 @@ class SignInWidget(widgets.VBox):
     ``NB_COGNITO_USERNAME``). ``view`` names what is shown (``"signed_out"``,
     ``"new_password"``, ``"mfa_selection"``, ``"code"``, ``"totp_setup"``, ``"signed_in"``) and
     ``message`` the text of the error or notice under it. ``close()`` unsubscribes from the session.
+    Shown signed out, it first checks that the pool exists (``session.check_pool()``), so a wrong
+    pool id, region or endpoint is said before anyone types a password.
     """
 
     def __init__(
