@@ -210,7 +210,7 @@ def test_each_second_opinion_signs_in_and_serves_its_jwks(request, emulator):
         key_set = jwk.KeySet.import_key_set(json.load(answer))
     token = jwt.decode(result["IdToken"], key_set, algorithms=["RS256"])
     assert token.claims["token_use"] == "id" and token.claims["cognito:username"] == USERNAME
-    if emulator == "cognito_local_process":  # the quirks the session tests wait on
+    if emulator == "cognito_local_process":  # its quirks: a non-AWS pool id, the endpoint issuer
         assert pool_id.startswith("local_")
         assert token.claims["iss"] == f"{provisioned.endpoint_url}/{pool_id}"
     else:
