@@ -42,7 +42,11 @@ _POSIX = os.name == "posix"
 
 
 class JwksNotFound(ConfigurationError):
-    """The JWKS URL answered 404: the service does not know this pool (or this region)."""
+    """The JWKS URL answered 404 (or 400): the service knows no such pool there."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def cache_directory() -> Path:
@@ -72,8 +76,8 @@ def fetch_jwks(url: str, timeout: float) -> Mapping[str, Any]:
         http.close()
     status = response.status_code
     body = response.content[:_MAX_BYTES]
-    if status == 404:
-        raise JwksNotFound(f"{url} answered 404: the service knows no such user pool there.")
+    if status in (400, 404):  # an unknown (or malformed) pool id: no such pool there
+        raise JwksNotFound(f"{url} answered HTTP {status}{_server_message(body)}.", status=status)
     if status >= 500 or status == 429:
         raise ServiceUnavailableError(
             f"The user pool's signing keys are unavailable: {url} answered HTTP {status}"

@@ -28,7 +28,7 @@ def check_pool(settings: Settings, verifier: TokenVerifier) -> None:
         verifier.warm()
     except JwksNotFound as error:
         raise ConfigurationError(
-            f"Cognito knows no user pool there ({verifier.jwks_url} answered 404): "
+            f"Cognito knows no user pool there (its signing keys answered HTTP {error.status}): "
             f"{settings.describe_setting('user_pool_id')}; {where}.",
             recovery_suggestion=(
                 "Correct user_pool_id (or region, or the endpoint) where it came from; "
