@@ -29,6 +29,7 @@ from typing import Any
 from nb_cognito import forksafe
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, ServiceUnavailableError, from_aws_error
+from nb_cognito.redaction import our_call
 
 __all__ = ["JwksSource", "cache_directory", "fetch_jwks"]
 
@@ -69,7 +70,8 @@ def fetch_jwks(url: str, timeout: float) -> Mapping[str, Any]:
 
     http = URLLib3Session(verify=ca_bundle(), proxies=get_environ_proxies(url), timeout=timeout)
     try:
-        response = http.send(AWSRequest(method="GET", url=url).prepare())
+        with our_call():  # our own call: botocore's and urllib3's DEBUG records of it are dropped
+            response = http.send(AWSRequest(method="GET", url=url).prepare())
     except BotoCoreError as error:
         raise from_aws_error(error, action="fetch the user pool's signing keys") from error
     finally:
