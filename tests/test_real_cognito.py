@@ -419,3 +419,46 @@ def test_role_arn_credentials_for_a_username_sts_would_refuse(make_local, new_se
     session = new_session(config, role_arn="arn:aws:iam::123456789012:role/Notebook")
     session.sign_in("o'brien", PASSWORD)
     assert session.fetch_auth_session().aws_credentials_result.is_success
+
+
+# -- where the keys come from without an endpoint (the public AWS URLs) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("region", "host"),
+    [
+        (None, "cognito-idp.us-east-1"),
+        (None, "issuer-cognito-idp.us-east-1"),
+        ("eu-west-1", "issuer-cognito-idp.us-east-1"),  # a replica: UPDATED names the primary region
+        ("eu-west-1", "cognito-idp.eu-west-1"),
+    ],
+)
+def test_without_an_endpoint_the_keys_come_from_the_accepted_issuer(local, region, host):
+    """No network to AWS here: the fetch seam records the URL and answers with the emulator's
+    keys (fetched from the emulator over HTTP), which signed the tokens."""
+    from test_reliability_hostile import _emulator_private_key, claims_for, sign
+
+    from nb_cognito.auth.tokens import TokenVerifier
+    from nb_cognito.config import Settings
+
+    emulator_keys = jwks.fetch_jwks(local.jwks_url, 5)
+    asked: list[str] = []
+
+    def fetch(url: str, timeout: float):
+        asked.append(url)
+        return emulator_keys
+
+    pool = local.settings.user_pool_id
+    settings = Settings(user_pool_id=pool, client_id=local.settings.client_id, region=region)
+    verifier = TokenVerifier.for_settings(settings, fetch_jwks=fetch)
+    iss = f"https://{host}.amazonaws.com/{pool}"
+    claims = verifier.verify(sign(claims_for(local, "id", iss=iss), _emulator_private_key()), token_use="id")
+    assert claims["iss"] == iss
+    assert asked == [f"{iss}/.well-known/jwks.json"]
+
+    with pytest.raises(errors.TokenValidationError):  # an issuer not accepted: nothing is fetched
+        verifier.verify(
+            sign(claims_for(local, "id", iss=f"http://127.0.0.1:9/{pool}"), _emulator_private_key()),
+            token_use="id",
+        )
+    assert len(asked) == 1
