@@ -30,7 +30,7 @@ from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret, reveal_all
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.devices import TrackedDevice
+    from nb_cognito.models import TrackedDevice
 
 __all__ = ["PASSWORD_FACTORS", "AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
 

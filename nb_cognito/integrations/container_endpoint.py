@@ -43,7 +43,7 @@ from nb_cognito.integrations.process_env import EnvironmentWrites
 from nb_cognito.redaction import known_secrets
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.auth.integration import SessionAPI
     from nb_cognito.models import AWSCredentials
 
 __all__ = ["ENV_TOKEN", "ENV_URI", "ContainerEndpoint", "CredentialsServer"]
@@ -196,7 +196,7 @@ class ContainerEndpoint(Integration):
 
     def __init__(self, env: EnvironmentWrites | None = None) -> None:
         self.env = env if env is not None else EnvironmentWrites()
-        self._session: CognitoSession | None = None
+        self._session: SessionAPI | None = None
         self._server: CredentialsServer | None = None
         self._lock = forksafe.Lock()
         forksafe.register(self)
@@ -206,7 +206,7 @@ class ContainerEndpoint(Integration):
         """The running endpoint, if any."""
         return self._server
 
-    def attach(self, session: CognitoSession) -> None:
+    def attach(self, session: SessionAPI) -> None:
         self._session = session
 
     def signed_in(self, change: SessionChange) -> None:
