@@ -906,7 +906,9 @@ def _get_credentials(self: CognitoIdentityResponse) -> str:
         if _verify_login(pool, logins, state) != (identity.provider, identity.sub):
             raise _not_authorized(_LOGINS_DONT_MATCH)
     lifetime = state.credentials_lifetime.get(identity.identity_pool_id, 3600)
-    return json.dumps({"IdentityId": identity_id, "Credentials": _new_credentials(state.now() + lifetime)})
+    credentials = _new_credentials(state.now() + lifetime)
+    state.vended.add(credentials["AccessKeyId"], credentials["SessionToken"], credentials["Expiration"])
+    return json.dumps({"IdentityId": identity_id, "Credentials": credentials})
 
 
 def _new_credentials(expiration: float) -> dict[str, Any]:
@@ -926,6 +928,8 @@ def _new_credentials(expiration: float) -> dict[str, Any]:
 def _assume_role_with_web_identity(self: Any, **kwargs: Any) -> Any:
     """moto's AssumeRoleWithWebIdentity, with the expiry on the emulator clock."""
     role = _ORIGINAL["STSBackend.assume_role_with_web_identity"](self, **kwargs)
-    expires = current().now() + int(kwargs.get("duration") or 3600)
+    state = current()
+    expires = state.now() + int(kwargs.get("duration") or 3600)
     role.expiration = dt.datetime.fromtimestamp(expires, tz=dt.timezone.utc).replace(tzinfo=None)
+    state.vended.add(role.access_key_id, role.session_token, expires)
     return role

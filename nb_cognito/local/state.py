@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..clock import SYSTEM_CLOCK, Clock
+from .s3 import VendedKeys
 from .srp import SrpChallenge
 
 __all__ = ["AuthSession", "EmulatorState", "Identity", "activated", "current"]
@@ -67,6 +68,8 @@ class EmulatorState:
     def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self.clock: Clock = clock
         self.lock = threading.RLock()
+        self.strict_s3 = False  # S3 refuses what real S3 refuses (set from LocalSpec.strict_s3)
+        self.vended = VendedKeys()  # temporary credentials handed out, for strict S3
         self.clear()
 
     def clear(self) -> None:
@@ -83,12 +86,14 @@ class EmulatorState:
             self.identities: dict[str, Identity] = {}
             self.credentials_lifetime: dict[str, int] = {}
             self.auth_times: dict[str, int] = {}
+            self.vended.clear()
             self.clear_requests()
 
     def clear_requests(self) -> None:
         with self.lock:
             self.counts: collections.Counter[str] = collections.Counter()
             self.access_keys: list[tuple[str, str]] = []
+            self.s3_refusals: list[tuple[str, str | None]] = []
 
     def now(self) -> float:
         return self.clock.time()
