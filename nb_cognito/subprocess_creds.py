@@ -5,8 +5,10 @@ Opt-in (``subprocess_credentials=True``). While someone is signed in, a small HT
 credentials in the format of the ECS/EKS container endpoint, and two variables tell every
 AWS SDK in a child process where to ask::
 
-    AWS_CONTAINER_CREDENTIALS_FULL_URI   http://127.0.0.1:PORT/PATH
-    AWS_CONTAINER_AUTHORIZATION_TOKEN    a random bearer token (compared in constant time)
+    AWS_CONTAINER_CREDENTIALS_FULL_URI      http://127.0.0.1:PORT/PATH
+    AWS_CONTAINER_AUTHORIZATION_TOKEN       a random bearer token (compared in constant time)
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE  the same token in a 0600 file (object_store, which
+                                            polars uses, reads only this one); removed at exit
 
 So ``subprocess.run(["aws", "s3", "ls"])``, a ``python -c`` child or a ``multiprocessing``
 worker gets credentials that keep refreshing: each fetch asks the session, which refreshes
@@ -15,12 +17,15 @@ with a non-2xx status, never credentials. On sign-out the server stops and the v
 
 In a child, the SDK's own chain still comes first: ``AWS_ACCESS_KEY_ID`` in its environment
 or a default profile in ``~/.aws`` wins over the container endpoint. While the server runs,
-``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` and ``AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE``
-(which botocore would prefer) are set aside, and put back when it stops.
+``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` (which botocore would prefer) and a token file
+of someone else's are set aside, and put back when it stops. The ``Expiration`` served is
+"now on the system clock + the time left", so a child's SDK refreshes on time even when the
+kernel's clock estimate (server time) differs from the machine's clock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -36,12 +41,23 @@ from .models import AuthEvent
 if TYPE_CHECKING:
     from .cognito_session import CognitoSession
 
-__all__ = ["ENV_TOKEN", "ENV_URI", "CredentialsServer", "attach", "current", "start", "stop"]
+__all__ = [
+    "ENV_TOKEN",
+    "ENV_TOKEN_FILE",
+    "ENV_URI",
+    "CredentialsServer",
+    "attach",
+    "current",
+    "start",
+    "stop",
+]
 
 ENV_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 ENV_TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
-# botocore prefers these over ours; they are set aside while the server runs.
-_SHADOWED = ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+# object_store (polars, deltalake) reads the token only from this file; botocore prefers it too.
+ENV_TOKEN_FILE = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+# botocore prefers this over ours; it is set aside while the server runs.
+_SHADOWED = ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",)
 
 MAX_CONCURRENT_REQUESTS = 8
 REQUEST_TIMEOUT = 10.0
@@ -58,12 +74,60 @@ def _iso(moment: Any) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def local_expiration(session: Any, creds: Any) -> Any:
+    """``creds``' expiry on this machine's system clock, which is what a child compares with.
+
+    The session keeps time in server time (its clock plus the estimated skew); a child's SDK
+    uses the system clock. Serving "now + the time left" keeps a child with a wrong clock
+    from using credentials AWS considers expired, and keeps children consistent with a
+    session on an injected clock.
+    """
+    import datetime as dt
+    import time
+
+    state = getattr(session, "_state", None)
+    server_now = session.clock.time() + float(getattr(state, "skew", 0.0) or 0.0)
+    left = creds.expiration.timestamp() - server_now
+    return dt.datetime.fromtimestamp(time.time() + left, tz=dt.timezone.utc)
+
+
 def _status_for(error: Exception) -> int:
     if isinstance(error, SignedOutError | SessionExpiredError):
         return 401
     if isinstance(error, ServiceUnavailableError):
         return 503
     return 500
+
+
+_token_files: set[str] = set()
+
+
+def write_token_file(token: str) -> str:
+    """Write ``token`` to a new 0600 file in a private 0700 directory; removed at exit."""
+    import atexit
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="nb-cognito-")  # 0700, a name nobody else can guess
+    path = os.path.join(directory, "container-token")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token)
+    if not _token_files:
+        atexit.register(_remove_all_token_files)
+    _token_files.add(path)
+    return path
+
+
+def remove_token_file(path: str) -> None:
+    _token_files.discard(path)
+    for remove, target in ((os.unlink, path), (os.rmdir, os.path.dirname(path))):
+        with contextlib.suppress(OSError):
+            remove(target)
+
+
+def _remove_all_token_files() -> None:
+    for path in list(_token_files):
+        remove_token_file(path)
 
 
 def _make_server(owner: CredentialsServer) -> Any:
@@ -118,7 +182,7 @@ def _make_server(owner: CredentialsServer) -> Any:
                     "AccessKeyId": creds.access_key_id,
                     "SecretAccessKey": creds.secret_access_key,
                     "Token": creds.session_token,
-                    "Expiration": _iso(creds.expiration),
+                    "Expiration": _iso(local_expiration(owner.session, creds)),
                 },
             )
 
@@ -170,6 +234,7 @@ class CredentialsServer:
         self._thread: threading.Thread | None = None
         self._saved: dict[str, str] = {}
         self._env: dict[str, str] = {}
+        self._token_file: str | None = None
 
     @property
     def url(self) -> str:
@@ -184,7 +249,10 @@ class CredentialsServer:
 
     def env(self) -> dict[str, str]:
         """The variables a child process needs (also set in ``os.environ`` while running)."""
-        return {ENV_URI: self.url, ENV_TOKEN: self.token}
+        env = {ENV_URI: self.url, ENV_TOKEN: self.token}
+        if self._token_file is not None:
+            env[ENV_TOKEN_FILE] = self._token_file
+        return env
 
     def start(self) -> None:
         self._httpd = _make_server(self)
@@ -196,12 +264,13 @@ class CredentialsServer:
         )
         self._thread.start()
         secrets.add(self.token)
+        self._token_file = write_token_file(self.token)
         self._env = self.env()
         for name in _SHADOWED:
             if name in os.environ:
                 self._saved[name] = os.environ.pop(name)
                 log.warning("%s is set aside while the nb_cognito credentials endpoint runs.", name)
-        for name in (ENV_URI, ENV_TOKEN):
+        for name in (ENV_URI, ENV_TOKEN, ENV_TOKEN_FILE):
             if name in os.environ and os.environ[name] != self._env.get(name):
                 self._saved[name] = os.environ[name]
         os.environ.update(self._env)
@@ -221,6 +290,9 @@ class CredentialsServer:
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(5.0)
+        token_file, self._token_file = self._token_file, None
+        if token_file is not None:
+            remove_token_file(token_file)
         secrets.discard(self.token)
 
     def __repr__(self) -> str:
