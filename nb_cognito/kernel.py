@@ -55,12 +55,13 @@ def kernel_session() -> CognitoSession:
 
 
 def _attach_integrations(session: CognitoSession) -> None:
-    from . import botocore_provider, env_export, store, subprocess_creds
+    from . import botocore_provider, dask_integration, env_export, store, subprocess_creds
 
     botocore_provider.attach(session)  # boto3's default session (inject_boto3)
     subprocess_creds.attach(session)  # the container-credentials endpoint (opt-in)
     env_export.attach(session)  # AWS_* variables (opt-in)
     store.attach(session)  # remembered sessions (opt-in: remember=True)
+    dask_integration.attach(session)  # credentials to every Dask client's workers
 
 
 def reset_kernel_session() -> None:

@@ -32,7 +32,7 @@ import logging
 import os
 import secrets as _random
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import AuthError, ServiceUnavailableError, SessionExpiredError, SignedOutError
 from .log_redaction import secrets
@@ -74,21 +74,30 @@ def _iso(moment: Any) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def local_expiration(session: Any, creds: Any) -> Any:
-    """``creds``' expiry on this machine's system clock, which is what a child compares with.
+def seconds_left(session: Any, creds: Any) -> float:
+    """How long ``creds`` stay valid, in the session's server time (its clock plus the skew)."""
+    state = getattr(session, "_state", None)
+    server_now = session.clock.time() + float(getattr(state, "skew", 0.0) or 0.0)
+    return float(creds.expiration.timestamp() - server_now)
 
-    The session keeps time in server time (its clock plus the estimated skew); a child's SDK
-    uses the system clock. Serving "now + the time left" keeps a child with a wrong clock
-    from using credentials AWS considers expired, and keeps children consistent with a
-    session on an injected clock.
+
+def credentials_body(creds: Any, seconds_left: float) -> dict[str, str]:
+    """The container endpoint's answer for ``creds``, expiring ``seconds_left`` from now.
+
+    The expiry is given on this machine's system clock, which is what a child's SDK compares
+    with: the session keeps server time, and a child with a wrong clock (or a session on an
+    injected clock) must still refresh on time.
     """
     import datetime as dt
     import time
 
-    state = getattr(session, "_state", None)
-    server_now = session.clock.time() + float(getattr(state, "skew", 0.0) or 0.0)
-    left = creds.expiration.timestamp() - server_now
-    return dt.datetime.fromtimestamp(time.time() + left, tz=dt.timezone.utc)
+    expiration = dt.datetime.fromtimestamp(time.time() + seconds_left, tz=dt.timezone.utc)
+    return {
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key,
+        "Token": creds.session_token,
+        "Expiration": _iso(expiration),
+    }
 
 
 def _status_for(error: Exception) -> int:
@@ -130,7 +139,17 @@ def _remove_all_token_files() -> None:
         remove_token_file(path)
 
 
-def _make_server(owner: CredentialsServer) -> Any:
+class EndpointOwner(Protocol):
+    """What the HTTP server asks of its owner (the kernel's endpoint, or a Dask worker's)."""
+
+    token: str
+    path: str
+
+    def answer(self) -> tuple[int, dict[str, str]]: ...
+
+
+def make_server(owner: EndpointOwner) -> Any:
+    """A loopback ThreadingHTTPServer (not yet serving) answering ``owner``'s credentials."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
@@ -168,23 +187,12 @@ def _make_server(owner: CredentialsServer) -> Any:
                 self._send_json(404, {"code": "NotFound", "message": "Unknown path."})
                 return
             try:
-                creds = owner.session.current_credentials()
-            except AuthError as error:  # messages are redacted and secret-free
-                self._send_json(_status_for(error), {"code": type(error).__name__, "message": str(error)})
-                return
+                status, body = owner.answer()
             except Exception as error:  # never leak a traceback (or anything in it) to the client
                 log.exception("The credentials endpoint failed.")
                 self._send_json(500, {"code": type(error).__name__, "message": "Internal error."})
                 return
-            self._send_json(
-                200,
-                {
-                    "AccessKeyId": creds.access_key_id,
-                    "SecretAccessKey": creds.secret_access_key,
-                    "Token": creds.session_token,
-                    "Expiration": _iso(local_expiration(owner.session, creds)),
-                },
-            )
+            self._send_json(status, body)
 
         def _refuse(self) -> None:
             self._send_json(405, {"code": "MethodNotAllowed", "message": "Only GET is supported."})
@@ -236,6 +244,14 @@ class CredentialsServer:
         self._env: dict[str, str] = {}
         self._token_file: str | None = None
 
+    def answer(self) -> tuple[int, dict[str, str]]:
+        """(HTTP status, JSON body) for one authorized GET: the current credentials or an error."""
+        try:
+            creds = self.session.current_credentials()
+        except AuthError as error:  # messages are redacted and secret-free
+            return _status_for(error), {"code": type(error).__name__, "message": str(error)}
+        return 200, credentials_body(creds, seconds_left(self.session, creds))
+
     @property
     def url(self) -> str:
         if self._httpd is None:
@@ -255,7 +271,7 @@ class CredentialsServer:
         return env
 
     def start(self) -> None:
-        self._httpd = _make_server(self)
+        self._httpd = make_server(self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.2},
