@@ -34,10 +34,10 @@ def main(mode: str) -> None:
             aws_secret_access_key="bench",
         ).head_bucket(Bucket=bucket)
     else:
-        from nb_cognito import botocore_provider
-        from nb_cognito.cognito_session import CognitoSession
+        from nb_cognito.auth.session import CognitoSession
+        from nb_cognito.integrations import boto3_injection
 
-        steps["import nb_cognito.cognito_session"] = _rss_mib()
+        steps["import nb_cognito.auth.session"] = _rss_mib()
         import boto3  # what sign-in imports anyway; measured apart to show who costs what
 
         steps["import boto3"] = _rss_mib()
@@ -54,8 +54,8 @@ def main(mode: str) -> None:
         if mode == "nb_cognito+s3":
             import boto3
 
-            if not botocore_provider.install(session):
-                raise SystemExit("botocore_provider.install refused")
+            if not boto3_injection.install(session):
+                raise SystemExit("boto3_injection.install refused")
             boto3.client("s3", endpoint_url=settings["endpoint_url"]).head_bucket(Bucket=bucket)
     after = _rss_mib()
     print(

@@ -76,7 +76,7 @@ def run(ctx: Context) -> BenchResult:
             "with the provider's credential read (warm_fetch, well under a microsecond): if "
             "the difference is far larger, it is noise of the shared machine (see the "
             "interquartile range) and a rerun on a quiet machine decides; otherwise profile "
-            "CognitoRefreshableCredentials.get_frozen_credentials in botocore_provider.py.",
+            "CognitoRefreshableCredentials.get_frozen_credentials in boto3_injection.py.",
         )
         ratios = sorted(a / b for a, b in zip(samples["injected"], samples["static"], strict=True))
         quartiles = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]

@@ -120,12 +120,12 @@ class Context:
         """
         import boto3
 
-        from nb_cognito import botocore_provider
+        from nb_cognito.auth.identity import forget_identity_ids
         from nb_cognito.clock import SYSTEM_CLOCK
-        from nb_cognito.identity import forget_identity_ids
+        from nb_cognito.integrations import boto3_injection
         from nb_cognito.local import LocalCognito
 
-        botocore_provider.uninstall()
+        boto3_injection.uninstall()
         boto3.DEFAULT_SESSION = None
         forget_identity_ids()
         if self._local is None:
@@ -143,8 +143,8 @@ class Context:
 
         Signed out and closed, and the boto3 provider uninstalled, when the block ends.
         """
+        from nb_cognito.auth.session import CognitoSession
         from nb_cognito.clock import SYSTEM_CLOCK
-        from nb_cognito.cognito_session import CognitoSession
 
         session = CognitoSession(clock=clock or SYSTEM_CLOCK, auto_refresh=auto_refresh)
         try:
@@ -175,13 +175,13 @@ class Context:
 
 def _end_session(session: Any) -> None:
     """Sign out and stop the refresher; never raises (a benchmark's cleanup)."""
-    from nb_cognito import botocore_provider
+    from nb_cognito.integrations import boto3_injection
 
     try:
         session.sign_out()
         session.close()
     finally:
-        botocore_provider.uninstall()
+        boto3_injection.uninstall()
 
 
 def injected_s3_client(session: Any, local: Any) -> Any:
@@ -191,13 +191,13 @@ def injected_s3_client(session: Any, local: Any) -> Any:
     """
     import boto3
 
-    from nb_cognito import botocore_provider
+    from nb_cognito.integrations import boto3_injection
 
-    if not botocore_provider.install(session):
-        raise RuntimeError("botocore_provider.install refused (AWS_* set in the environment?)")
+    if not boto3_injection.install(session):
+        raise RuntimeError("boto3_injection.install refused (AWS_* set in the environment?)")
     client = boto3.client("s3", endpoint_url=local.endpoint_url)
     method = boto3.DEFAULT_SESSION.get_credentials().method
-    if method != botocore_provider.CANONICAL_NAME:
+    if method != boto3_injection.CANONICAL_NAME:
         raise RuntimeError(f"the injected S3 client signs with {method!r} credentials, not nb_cognito's")
     return client
 

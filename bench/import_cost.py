@@ -115,14 +115,14 @@ def _load_ext_reason(ctx: Context) -> str:
         "%load_ext too, against a bare InteractiveShell (a Jupyter kernel starts far slower, so "
         "the share there is smaller). Package cost (nb_cognito/magics.py): load_extension() calls "
         "_kernel_session() at once, so %load_ext imports and builds the whole session stack "
-        "(kernel, cognito_session, config, store, subprocess_creds, env_export) before any magic "
-        "runs, and magics imports botocore_provider, which imports models.py, whose frozen "
+        "(kernel, cognito_session, config, store, container_endpoint, env_export) before any magic "
+        "runs, and magics imports boto3_injection, which imports models.py, whose frozen "
         "dataclasses are generated at import. The modules %load_ext adds (nb_cognito's and the "
         f"standard library ones they pull in) took {fmt_seconds(sum(times.values()))} of self "
         f"import time under -X importtime (largest: {spent}). Proposed fix: in load_extension "
         "only look at an already-created kernel session (e.g. a kernel.existing_session() that "
         "returns None instead of creating one) for the re-install after %reload_ext, and create "
-        "the session on the first magic; import models lazily in botocore_provider (it needs "
+        "the session on the first magic; import models lazily in boto3_injection (it needs "
         "AuthEvent/AWSCredentials only inside functions), so that %load_ext loads little beyond "
         "magics.py itself."
     )
@@ -196,7 +196,7 @@ def run(ctx: Context) -> BenchResult:
         ", ".join(heavy_ext) or "none",
         "none",
         not heavy_ext,
-        f"nb_cognito.magics (or what it imports) imports {heavy_ext} at the top.",
+        f"nb_cognito.notebook.magics (or what it imports) imports {heavy_ext} at the top.",
     )
     result.note(
         "Modules `%load_ext nb_cognito` adds (top-level names): " + (", ".join(after_shell) or "none") + "."

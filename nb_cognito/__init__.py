@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
-    from .cognito_session import CognitoSession
-    from .config import CognitoConfig
-    from .exceptions import (
+    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.config import CognitoConfig
+    from nb_cognito.exceptions import (
         AuthError,
         CodeMismatchError,
         ConfigurationError,
@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
         SignedOutError,
         UserNotConfirmedError,
     )
-    from .models import (
+    from nb_cognito.models import (
         AuthEvent,
         AuthSessionResult,
         AuthSessionResultType,
@@ -41,15 +41,15 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
         SignInStep,
         UserPoolTokens,
     )
-    from .widget import SignInWidget
+    from nb_cognito.notebook.widget import SignInWidget
 
     session: CognitoSession
 
 # Public name -> the module that defines it. Resolved on first access (PEP 562).
 _LAZY = {
-    "CognitoSession": "cognito_session",
+    "CognitoSession": "auth.session",
     "CognitoConfig": "config",
-    "SignInWidget": "widget",
+    "SignInWidget": "notebook.widget",
     **{
         name: "exceptions"
         for name in (
@@ -144,13 +144,13 @@ def get_current_user() -> AuthUser:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nb_cognito``: register the magics and the boto3 hook (idempotent)."""
-    from .magics import load_extension
+    from nb_cognito.notebook.magics import load_extension
 
     load_extension(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext nb_cognito``: remove the magics, hooks and boto3 provider it added."""
-    from .magics import unload_extension
+    from nb_cognito.notebook.magics import unload_extension
 
     unload_extension(ipython)

@@ -10,7 +10,7 @@ from typing import Any
 
 
 async def dask_setup(client: Any) -> None:
-    from .dask_integration import active
+    from nb_cognito.integrations.dask import active
 
     integration = active()
     if integration is not None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .local import LocalCognito, LocalSpec
+    from nb_cognito.local import LocalCognito, LocalSpec
 
 __all__ = ["SUBCOMMANDS", "add_local_command", "build_parser", "main"]
 
@@ -53,7 +53,7 @@ def add_demo_command(subparsers: Any) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .demo import main as demo_main
+    from nb_cognito.demo import main as demo_main
 
     return demo_main(args)
 
@@ -87,7 +87,7 @@ def _port(text: str) -> int:
 
 def run_local(args: argparse.Namespace) -> int:
     """Run the emulator until Ctrl-C or SIGTERM."""
-    from .local import LocalCognito, demo_spec
+    from nb_cognito.local import LocalCognito, demo_spec
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}

@@ -37,7 +37,7 @@ from traitlets import Bool, Float, Unicode
 from traitlets import Union as UnionTrait
 from traitlets.config import Configurable
 
-from .exceptions import ConfigurationError
+from nb_cognito.exceptions import ConfigurationError
 
 __all__ = ["AUTH_FLOWS", "SETTING_NAMES", "CognitoConfig", "Settings", "env_var"]
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .subprocess_creds import (
+from nb_cognito.integrations.container_endpoint import (
     ENV_TOKEN,
     ENV_TOKEN_FILE,
     ENV_URI,
@@ -103,8 +103,8 @@ _CURRENT: Any = object()
 
 
 def _kernel_credentials() -> PushedCredentials | None:
-    from .exceptions import AuthError
-    from .kernel import existing_session
+    from nb_cognito.exceptions import AuthError
+    from nb_cognito.kernel import existing_session
 
     session = existing_session()
     if session is None or not session.is_signed_in:
@@ -181,7 +181,7 @@ class WorkerEndpoint:
 
     def update(self, credentials: PushedCredentials | None) -> None:
         """Serve ``credentials`` from now on (None: answer "not signed in")."""
-        from .log_redaction import secrets as known_secrets
+        from nb_cognito.redaction import secrets as known_secrets
 
         with self._lock:
             previous, self._credentials = self._credentials, credentials

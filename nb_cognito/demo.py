@@ -87,7 +87,7 @@ def _require(needs: tuple[tuple[str, str], ...], mode: str) -> None:
 
 def demo_env(local: Any, scratch: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of the demo's kernel: the emulator's settings, none of the machine's AWS setup."""
-    from .local import DEMO_PASSWORD, DEMO_USERNAME
+    from nb_cognito.local import DEMO_PASSWORD, DEMO_USERNAME
 
     base = os.environ if base is None else base
     env = {name: value for name, value in base.items() if not name.startswith(("AWS_", "NB_COGNITO_"))}
@@ -108,7 +108,7 @@ def demo_env(local: Any, scratch: Path, base: Mapping[str, str] | None = None) -
 
 
 def _start_emulator() -> Any:
-    from .local import LocalCognito, demo_spec
+    from nb_cognito.local import LocalCognito, demo_spec
 
     return LocalCognito(demo_spec()).start()
 
@@ -178,7 +178,7 @@ def run_notebook(
     import nbclient
     import nbformat
 
-    from ._kernelspec import kernel_manager
+    from nb_cognito.notebook.kernelspec import kernel_manager
 
     nb = nbformat.read(str(path), as_version=4)
     count = iter(range(1, len(nb.cells) + 1))
@@ -229,7 +229,7 @@ def run_demo(folder: Path) -> int:
     _require(_HEADLESS_NEEDS, "nb-cognito demo")
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-    from .local import DEMO_BUCKET, DEMO_PASSWORD, DEMO_USERNAME
+    from nb_cognito.local import DEMO_BUCKET, DEMO_PASSWORD, DEMO_USERNAME
 
     notebook = folder / DEMO_NOTEBOOK
     started = time.monotonic()
@@ -277,7 +277,7 @@ def _shown_path(path: Path) -> str:
 
 def _open_lab(folder: Path) -> int:
     _require(_LAB_NEEDS, "nb-cognito demo --open")
-    from .local import DEMO_PASSWORD, DEMO_USERNAME
+    from nb_cognito.local import DEMO_PASSWORD, DEMO_USERNAME
 
     local = _start_emulator()
     scratch = Path(tempfile.mkdtemp(prefix="nb-cognito-demo-"))

@@ -131,7 +131,7 @@ def redact_text(text: str) -> str:
         return text
     text = _JWT_RE.sub("<redacted token>", text)
     text = _LONG_SECRET_RE.sub(_redact_unless_path, text)
-    from .log_redaction import secrets  # the secrets this process holds right now
+    from nb_cognito.redaction import secrets  # the secrets this process holds right now
 
     return secrets.scrub(text) if secrets else text
 

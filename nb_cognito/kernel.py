@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .cognito_session import CognitoSession
+    from nb_cognito.auth.session import CognitoSession
 
 __all__ = ["existing_session", "kernel_session", "reset_kernel_session"]
 
@@ -42,8 +42,8 @@ def kernel_session() -> CognitoSession:
         return session
     with _lock:
         if _session is None:
-            from .cognito_session import CognitoSession
-            from .config import CognitoConfig
+            from nb_cognito.auth.session import CognitoSession
+            from nb_cognito.config import CognitoConfig
 
             shell = _ipython_config_parent()
             config = CognitoConfig(parent=shell) if shell is not None else CognitoConfig()
@@ -55,13 +55,14 @@ def kernel_session() -> CognitoSession:
 
 
 def _attach_integrations(session: CognitoSession) -> None:
-    from . import botocore_provider, dask_integration, env_export, store, subprocess_creds
+    from nb_cognito import store
+    from nb_cognito.integrations import boto3_injection, container_endpoint, dask, env_export
 
-    botocore_provider.attach(session)  # boto3's default session (inject_boto3)
-    subprocess_creds.attach(session)  # the container-credentials endpoint (opt-in)
+    boto3_injection.attach(session)  # boto3's default session (inject_boto3)
+    container_endpoint.attach(session)  # the container-credentials endpoint (opt-in)
     env_export.attach(session)  # AWS_* variables (opt-in)
     store.attach(session)  # remembered sessions (opt-in: remember=True)
-    dask_integration.attach(session)  # credentials to every Dask client's workers
+    dask.attach(session)  # credentials to every Dask client's workers
 
 
 def reset_kernel_session() -> None:

@@ -8,7 +8,7 @@ Fixtures
 ``make_local``  ``make_local(spec)`` resets ``emulator`` to ``spec`` (same clock) and returns it.
 ``fault_proxy`` a :class:`~nb_cognito.local.FaultProxy` in front of the emulator, cleared per test.
 ``new_session`` ``new_session(settings=None, *, attach=False, auto_refresh=False, **overrides)``
-                makes a :class:`~nb_cognito.cognito_session.CognitoSession` on ``clock``, configured
+                makes a :class:`~nb_cognito.auth.session.CognitoSession` on ``clock``, configured
                 with ``settings`` (default: ``local``'s) plus ``overrides``; ``attach=True`` wires it
                 as the kernel wires its own. Each is signed out and closed at teardown. (Not named
                 ``make_session``: a conftest fixture would shadow the reliability suite's own.)
@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
+from nb_cognito.auth.session import CognitoSession
 from nb_cognito.clock import ManualClock
-from nb_cognito.cognito_session import CognitoSession
 from nb_cognito.local import FaultProxy, LocalCognito, LocalSpec, default_test_spec
 
 

@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 from emulator_checks import s3_key
 
-from nb_cognito import botocore_provider
 from nb_cognito.exceptions import ServiceUnavailableError, SignedOutError
+from nb_cognito.integrations import boto3_injection
 from nb_cognito.models import AuthEvent
 
 PASSWORD = "Alice-Passw0rd!"
@@ -51,11 +51,11 @@ def clean_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     boto3.DEFAULT_SESSION = None
-    botocore_provider._warned.clear()
+    boto3_injection._warned.clear()
     yield
-    botocore_provider.uninstall()
+    boto3_injection.uninstall()
     boto3.DEFAULT_SESSION = None
-    botocore_provider._warned.clear()
+    boto3_injection._warned.clear()
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def into_mandatory_window(session, clock) -> None:
 
 def provider_count() -> int:
     resolver = boto3.DEFAULT_SESSION._session.get_component("credential_provider")
-    return sum(p.METHOD == botocore_provider.CANONICAL_NAME for p in resolver.providers)
+    return sum(p.METHOD == boto3_injection.CANONICAL_NAME for p in resolver.providers)
 
 
 # -- injection ---------------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def test_after_sign_in_the_default_session_signs_with_the_cognito_key(session, l
     session.sign_in("alice", PASSWORD)
 
     assert boto3.DEFAULT_SESSION is not None  # created for the user
-    assert botocore_provider.is_installed()
+    assert boto3_injection.is_installed()
     assert s3_key(local, s3(local)) == session.current_credentials().access_key_id
 
 
@@ -94,8 +94,8 @@ def test_install_is_idempotent(session):
     session.sign_in("alice", PASSWORD)
     default = boto3.DEFAULT_SESSION
 
-    assert botocore_provider.install(session) is True
-    assert botocore_provider.install(session) is True
+    assert boto3_injection.install(session) is True
+    assert boto3_injection.install(session) is True
     assert boto3.DEFAULT_SESSION is default
     assert provider_count() == 1
 
@@ -104,7 +104,7 @@ def test_inject_boto3_false_leaves_boto3_alone(new_session, local):
     session = new_session(attach=True, inject_boto3=False)
     session.sign_in("alice", PASSWORD)
 
-    assert not botocore_provider.is_installed()
+    assert not boto3_injection.is_installed()
     with pytest.raises(NoCredentialsError):
         s3(local).list_buckets()
     assert local.received_access_keys("s3") == []
@@ -113,14 +113,14 @@ def test_inject_boto3_false_leaves_boto3_alone(new_session, local):
 def test_inject_boto3_changed_while_signed_in_applies_at_once(new_session, local):
     session = new_session(attach=True, inject_boto3=False)
     session.sign_in("alice", PASSWORD)
-    assert not botocore_provider.is_installed()
+    assert not boto3_injection.is_installed()
 
     session.configure(inject_boto3=True)
-    assert botocore_provider.is_installed()
+    assert boto3_injection.is_installed()
     assert s3_key(local, s3(local)) == session.current_credentials().access_key_id
 
     session.configure(inject_boto3=False)
-    assert not botocore_provider.is_installed()
+    assert not boto3_injection.is_installed()
 
 
 def test_user_env_credentials_take_precedence_with_one_warning(session, local, monkeypatch):
@@ -129,11 +129,11 @@ def test_user_env_credentials_take_precedence_with_one_warning(session, local, m
 
     with pytest.warns(UserWarning, match="AWS_ACCESS_KEY_ID is set") as caught:
         session.sign_in("alice", PASSWORD)
-        botocore_provider.install(session)  # again (as pre_run_cell would): no second warning
-        botocore_provider.ensure_installed()
+        boto3_injection.install(session)  # again (as pre_run_cell would): no second warning
+        boto3_injection.ensure_installed()
 
     assert len([w for w in caught if "AWS_ACCESS_KEY_ID" in str(w.message)]) == 1
-    assert not botocore_provider.is_installed()
+    assert not boto3_injection.is_installed()
     assert s3_key(local, s3(local)) == USER_KEY
 
 
@@ -146,7 +146,7 @@ def test_aws_profile_takes_precedence_too(session, monkeypatch, tmp_path):
     with pytest.warns(UserWarning, match="AWS_PROFILE"):
         session.sign_in("alice", PASSWORD)
 
-    assert not botocore_provider.is_installed()
+    assert not boto3_injection.is_installed()
 
 
 def test_inject_boto3_always_goes_first_and_says_so(new_session, local, monkeypatch):
@@ -158,7 +158,7 @@ def test_inject_boto3_always_goes_first_and_says_so(new_session, local, monkeypa
 
     with pytest.warns(UserWarning, match="before AWS_ACCESS_KEY_ID") as caught:
         session.sign_in("alice", PASSWORD)
-        botocore_provider.install(session)
+        boto3_injection.install(session)
 
     assert len(caught) == 1
     key = s3_key(local, s3(local))
@@ -273,7 +273,7 @@ def test_after_sign_out_an_earlier_client_raises_signed_out_and_works_after_sign
     with pytest.raises(SignedOutError, match=r"(?i)sign in again"):
         client.list_buckets()
     assert len(local.received_access_keys("s3")) == received  # nothing was sent
-    assert not botocore_provider.is_installed()
+    assert not boto3_injection.is_installed()
 
     session.sign_in("alice", PASSWORD)
     again = s3_key(local, client)
@@ -284,11 +284,11 @@ def test_after_sign_out_an_earlier_client_raises_signed_out_and_works_after_sign
 def test_a_replaced_default_session_is_reinstalled_before_the_next_cell(session, local):
     session.sign_in("alice", PASSWORD)
     boto3.setup_default_session()  # user code replaces boto3.DEFAULT_SESSION
-    assert not botocore_provider.is_installed()
+    assert not boto3_injection.is_installed()
 
-    botocore_provider.ensure_installed()  # what the pre_run_cell hook runs
+    boto3_injection.ensure_installed()  # what the pre_run_cell hook runs
 
-    assert botocore_provider.is_installed()
+    assert boto3_injection.is_installed()
     assert s3_key(local, s3(local)) == session.current_credentials().access_key_id
 
 
@@ -297,7 +297,7 @@ def test_ensure_installed_does_nothing_when_signed_out(session):
     session.sign_out()
     boto3.DEFAULT_SESSION = None
 
-    botocore_provider.ensure_installed()
+    boto3_injection.ensure_installed()
 
     assert boto3.DEFAULT_SESSION is None
 
@@ -314,7 +314,7 @@ def test_boto3_session_is_independent_and_refreshing(new_session, local):
     first = s3_key(local, client)
     assert first == session.current_credentials().access_key_id
     assert own.region_name == local.settings.region
-    assert boto3.DEFAULT_SESSION is None or not botocore_provider.is_installed()
+    assert boto3.DEFAULT_SESSION is None or not boto3_injection.is_installed()
 
     session.fetch_auth_session(force_refresh=True)
     second = s3_key(local, client)
@@ -337,7 +337,7 @@ def test_no_warning_without_env_credentials(session):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         session.sign_in("alice", PASSWORD)
-    assert botocore_provider.is_installed()
+    assert boto3_injection.is_installed()
 
 
 def test_no_injection_when_the_session_earns_no_aws_credentials(make_local, new_session, tmp_path):
@@ -351,7 +351,7 @@ def test_no_injection_when_the_session_earns_no_aws_credentials(make_local, new_
     session = new_session(attach=True, **server.settings.as_config())
     session.sign_in("alice", PASSWORD)
 
-    assert not botocore_provider.is_installed()
+    assert not boto3_injection.is_installed()
     assert s3_key(server, s3(server)) == USER_KEY
 
 

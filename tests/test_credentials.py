@@ -15,7 +15,8 @@ import boto3
 import pytest
 from emulator_checks import counts, s3_key
 
-from nb_cognito import botocore_provider, env_export, identity
+from nb_cognito.auth import identity
+from nb_cognito.integrations import boto3_injection, env_export
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthSessionResultType
 
@@ -40,11 +41,11 @@ def clean_state(monkeypatch):
     for name in AWS_NAMES:
         monkeypatch.setenv(name, "x")  # record it, so that teardown restores the original
         monkeypatch.delenv(name)
-    botocore_provider._warned.clear()
+    boto3_injection._warned.clear()
     env_export._warned = False
     yield
     env_export.clear()
-    botocore_provider.uninstall()
+    boto3_injection.uninstall()
     boto3.DEFAULT_SESSION = None
     env_export._warned = False
 
@@ -207,9 +208,9 @@ def test_exported_variables_are_not_mistaken_for_the_users_own(new_session, loca
     assert os.environ["AWS_ACCESS_KEY_ID"]
     boto3.setup_default_session()  # user code replaces the default session
 
-    botocore_provider.ensure_installed()  # must not skip: the env key is ours
+    boto3_injection.ensure_installed()  # must not skip: the env key is ours
 
-    assert botocore_provider.is_installed()
+    assert boto3_injection.is_installed()
     client = boto3.client("s3", endpoint_url=local.endpoint_url)
     assert s3_key(local, client) == os.environ["AWS_ACCESS_KEY_ID"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nb_cognito.log_redaction import SecretRegistry, secrets
+from nb_cognito.redaction import SecretRegistry, secrets
 
 
 def test_scrubs_what_it_holds_and_forgets_on_discard():

@@ -25,10 +25,12 @@ from IPython.core.error import StdinNotImplementedError, UsageError
 from testing_shell import TestingShell, close_shell, new_shell
 
 import nb_cognito
-from nb_cognito import botocore_provider, kernel, magics
-from nb_cognito.cognito_session import CognitoSession
+from nb_cognito import kernel
+from nb_cognito.auth.session import CognitoSession
 from nb_cognito.config import CognitoConfig
+from nb_cognito.integrations import boto3_injection
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
+from nb_cognito.notebook import magics
 
 PASSWORD = "Alice-Passw0rd!"
 # Short on purpose: redact_text() hides 40+ character runs, which would hide a leak from the test.
@@ -144,18 +146,18 @@ def test_load_registers_magics_and_hook_once(shell, session):
 def test_unload_removes_magics_hook_and_boto3_provider_but_keeps_the_session(ext, session, monkeypatch):
     monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
     ext.run_cell("%cognito_login alice")
-    assert botocore_provider.is_installed()
+    assert boto3_injection.is_installed()
 
     ext.run_cell("%unload_ext nb_cognito")
     assert not {"cognito_login", "cognito_logout", "cognito_session"} & set(ext.magics_manager.magics["line"])
     assert not [cb for cb in ext.events.callbacks["pre_run_cell"] if "nb_cognito" in cb.__name__]
-    assert not botocore_provider.is_installed()
+    assert not boto3_injection.is_installed()
     assert session.is_signed_in
     with pytest.raises(UsageError):
         ext.run_cell("%cognito_session")
 
     ext.run_cell("%load_ext nb_cognito")  # a signed-in session gets its boto3 provider back
-    assert botocore_provider.is_installed()
+    assert boto3_injection.is_installed()
 
 
 def test_reload_keeps_one_session_and_one_refresher(ext, session, local, monkeypatch, capsys):
@@ -170,7 +172,7 @@ def test_reload_keeps_one_session_and_one_refresher(ext, session, local, monkeyp
 
     assert nb_cognito.session is session
     assert refresher_threads() == threads
-    assert botocore_provider.is_installed()
+    assert boto3_injection.is_installed()
     local.reset_counts()
     ext.run_cell("%cognito_login alice")
     assert one_line(capsys.readouterr().out) == "Already signed in as alice."
@@ -706,7 +708,7 @@ def test_the_password_never_lands_in_history_outputs_or_logs(
 
 
 def test_widget_instead_of_prompts(ext, session, prompts, monkeypatch):
-    widget = pytest.importorskip("nb_cognito.widget", reason="nb_cognito/widget.py is not there yet")
+    widget = pytest.importorskip("nb_cognito.notebook.widget", reason="nb_cognito/widget.py is not there yet")
     shown: list[object] = []
     monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
     try:
@@ -800,7 +802,7 @@ def test_logout(ext, session, local, monkeypatch, capsys):
     capsys.readouterr()
     ext.run_cell("%cognito_logout")
     assert one_line(capsys.readouterr().out) == "Signed out alice."
-    assert not session.is_signed_in and not botocore_provider.is_installed()
+    assert not session.is_signed_in and not boto3_injection.is_installed()
 
     ext.run_cell("%cognito_logout")
     assert one_line(capsys.readouterr().out) == "Nobody was signed in."

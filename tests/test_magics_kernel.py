@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from nb_cognito import _kernelspec
 from nb_cognito.local import LocalSpec, UserSpec
+from nb_cognito.notebook import kernelspec
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.kernel
 
 
 def kernel_manager(tmp_path):
-    return _kernelspec.kernel_manager(tmp_path, "nb-cognito-test", "nb_cognito test")
+    return kernelspec.kernel_manager(tmp_path, "nb-cognito-test", "nb_cognito test")
 
 
 def text_of(cell) -> str:

@@ -5,7 +5,7 @@
 * what a server can send: truncated JWTs, the wrong ``token_use``, audience or issuer,
   ``alg: none``, key confusion, foreign keys. Tokens are forged with the emulator's own
   private key (moto's ``jwks-private.json``) and with other keys, and checked by
-  :class:`nb_cognito.tokens.TokenVerifier` against the emulator's JWKS.
+  :class:`nb_cognito.auth.tokens.TokenVerifier` against the emulator's JWKS.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from test_reliability_support import PASSWORD, Events, delta
 
 from nb_cognito import exceptions as errors
+from nb_cognito.auth.tokens import TokenVerifier
 from nb_cognito.local import LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-from nb_cognito.tokens import TokenVerifier
 
 pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 

@@ -23,7 +23,7 @@ import weakref
 import pytest
 from test_reliability_support import PASSWORD, Events, wait_until
 
-from nb_cognito.cognito_session import CognitoSession
+from nb_cognito.auth.session import CognitoSession
 from nb_cognito.models import AuthEvent
 
 pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
@@ -31,7 +31,7 @@ pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, pro
 CHILD = textwrap.dedent(
     """
     import json, os, sys, threading, time
-    from nb_cognito.cognito_session import CognitoSession
+    from nb_cognito.auth.session import CognitoSession
 
     session = CognitoSession(auto_refresh=True)
     session.configure(**json.loads(os.environ["RELIABILITY_SETTINGS"]))

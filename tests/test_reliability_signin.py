@@ -12,9 +12,9 @@ import pytest
 from test_reliability_support import PASSWORD, delta
 
 from nb_cognito import exceptions as errors
-from nb_cognito import identity
+from nb_cognito.auth import identity
 from nb_cognito.local import LocalSpec, UserSpec
-from nb_cognito.log_redaction import secrets
+from nb_cognito.redaction import secrets
 
 pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 

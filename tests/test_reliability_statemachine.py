@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 from test_reliability_support import PASSWORD, CountingRefresh, triple
 
 from nb_cognito import exceptions as errors
-from nb_cognito.cognito_session import CognitoSession
+from nb_cognito.auth.session import CognitoSession
 from nb_cognito.models import AWSCredentials
 
 pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued

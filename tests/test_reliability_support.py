@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from nb_cognito.cognito_session import CognitoSession
+from nb_cognito.auth.session import CognitoSession
 from nb_cognito.models import AuthEvent, AWSCredentials
 
 PASSWORD = "Alice-Passw0rd!"

@@ -536,7 +536,7 @@ def test_the_users_aws_profile_and_endpoint_settings_do_not_steer_our_calls(sess
 
 def test_settings_changed_in_the_environment_after_a_failed_sign_in_are_used(make_local, clock, monkeypatch):
     # A user fixes NB_COGNITO_* in a cell after a first attempt: the next sign-in uses the new value.
-    from nb_cognito.cognito_session import CognitoSession
+    from nb_cognito.auth.session import CognitoSession
 
     local = make_local(LocalSpec(users=(UserSpec("alice", PASSWORD),)))
     for name, value in local.settings.as_env().items():

@@ -23,7 +23,7 @@ from emulator_checks import counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito import store
-from nb_cognito.cognito_session import CognitoSession
+from nb_cognito.auth.session import CognitoSession
 from nb_cognito.config import Settings
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec, default_test_spec
 

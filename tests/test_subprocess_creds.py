@@ -19,8 +19,9 @@ import urllib.request
 import boto3
 import pytest
 
-from nb_cognito import botocore_provider, kernel, subprocess_creds
-from nb_cognito.subprocess_creds import ENV_TOKEN, ENV_URI
+from nb_cognito import kernel
+from nb_cognito.integrations import boto3_injection, container_endpoint
+from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI
 
 PASSWORD = "Alice-Passw0rd!"
 AWS_NAMES = (
@@ -48,8 +49,8 @@ def clean_state(monkeypatch):
         monkeypatch.setenv(name, "x")  # record it, so that teardown restores the original
         monkeypatch.delenv(name)
     yield
-    subprocess_creds.stop()
-    botocore_provider.uninstall()
+    container_endpoint.stop()
+    boto3_injection.uninstall()
     boto3.DEFAULT_SESSION = None
 
 
@@ -118,7 +119,7 @@ def test_sign_out_stops_the_endpoint_and_removes_the_variables(session):
 
     assert ENV_URI not in os.environ
     assert ENV_TOKEN not in os.environ
-    assert subprocess_creds.current() is None
+    assert container_endpoint.current() is None
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": token}), timeout=5)
 
@@ -127,14 +128,14 @@ def test_off_by_default(new_session):
     session = new_session(attach=True)
     session.sign_in("alice", PASSWORD)
 
-    assert subprocess_creds.current() is None
+    assert container_endpoint.current() is None
     assert ENV_URI not in os.environ
 
 
 def test_turned_on_and_off_while_signed_in_it_applies_at_once(new_session):
     session = new_session(attach=True)
     session.sign_in("alice", PASSWORD)
-    assert subprocess_creds.current() is None
+    assert container_endpoint.current() is None
 
     session.configure(subprocess_credentials=True)  # no second sign-in needed
     status, body = get(os.environ[ENV_URI], os.environ[ENV_TOKEN])
@@ -142,7 +143,7 @@ def test_turned_on_and_off_while_signed_in_it_applies_at_once(new_session):
     assert body["AccessKeyId"] == session.current_credentials().access_key_id
 
     session.configure(subprocess_credentials=False)
-    assert subprocess_creds.current() is None
+    assert container_endpoint.current() is None
     assert ENV_URI not in os.environ
     assert session.is_signed_in
 
@@ -200,14 +201,14 @@ def test_another_path_gets_404(session):
 
 def test_the_endpoint_listens_on_loopback_only(session):
     session.sign_in("alice", PASSWORD)
-    server = subprocess_creds.current()
+    server = container_endpoint.current()
     assert server is not None
     assert server._httpd.server_address[0] == "127.0.0.1"
 
 
 def test_signed_out_answers_a_json_error_not_credentials(new_session):
     session = new_session(attach=True, subprocess_credentials=True)
-    server = subprocess_creds.start(session)  # running while nobody is signed in
+    server = container_endpoint.start(session)  # running while nobody is signed in
 
     status, body = get(server.url, server.token)
 
@@ -306,10 +307,10 @@ def test_the_kernel_session_wires_the_endpoint(local, monkeypatch):
         session = kernel.kernel_session()
         session.configure(**local.settings.as_config(), subprocess_credentials=True)
         session.sign_in("alice", PASSWORD)
-        server = subprocess_creds.current()
+        server = container_endpoint.current()
         assert server is not None and server.session is session
         assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 200
     finally:
         kernel.reset_kernel_session()
-    assert subprocess_creds.current() is None
+    assert container_endpoint.current() is None
     assert ENV_URI not in os.environ

@@ -14,10 +14,10 @@ import ipywidgets
 import pytest
 from ipywidgets.widgets.widget import _instances
 
-from nb_cognito import widget as widget_module
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import AuthEvent
-from nb_cognito.widget import SignInWidget
+from nb_cognito.notebook import widget as widget_module
+from nb_cognito.notebook.widget import SignInWidget
 
 PASSWORD = "Alice-Passw0rd!"
 CANARY = "Canary-Passw0rd!-q7Zx"

@@ -36,17 +36,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import AuthError, ConfigurationError
-from ..models import AuthEvent
-from ..session_state import SignedIn
-from .entry import RememberedEntry, _key
-from .file_backend import ENV_DIR, _FileStore, _Refused, _warn_refused, store_directory
-from .keyring_backend import ENV_KEYRING, _keyring_store, _KeyringStore
-from .keyring_backend import _is_secure_keyring as _is_secure_keyring  # for the tests
+from nb_cognito.auth.state import SignedIn
+from nb_cognito.exceptions import AuthError, ConfigurationError
+from nb_cognito.models import AuthEvent
+from nb_cognito.store.entry import RememberedEntry, _key
+from nb_cognito.store.file_backend import ENV_DIR, _FileStore, _Refused, _warn_refused, store_directory
+from nb_cognito.store.keyring_backend import ENV_KEYRING, _keyring_store, _KeyringStore
+from nb_cognito.store.keyring_backend import _is_secure_keyring as _is_secure_keyring  # for the tests
 
 if TYPE_CHECKING:
-    from ..cognito_session import CognitoSession
-    from ..config import Settings
+    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.config import Settings
 
 __all__ = [
     "ENV_DIR",

@@ -16,7 +16,7 @@ import stat
 import time
 from pathlib import Path
 
-from .entry import RememberedEntry
+from nb_cognito.store.entry import RememberedEntry
 
 log = logging.getLogger("nb_cognito")
 

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from .entry import RememberedEntry
+from nb_cognito.store.entry import RememberedEntry
 
 ENV_KEYRING = "NB_COGNITO_KEYRING"  # "0"/"false"/"no"/"off": never use the OS keyring
 SERVICE = "nb_cognito"

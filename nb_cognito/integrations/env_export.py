@@ -22,11 +22,11 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from . import botocore_provider
-from .models import AuthEvent, AWSCredentials
+from nb_cognito.integrations import boto3_injection
+from nb_cognito.models import AuthEvent, AWSCredentials
 
 if TYPE_CHECKING:
-    from .cognito_session import CognitoSession
+    from nb_cognito.auth.session import CognitoSession
 
 __all__ = ["NAMES", "attach", "clear", "export", "exported"]
 
@@ -76,7 +76,7 @@ def export(creds: AWSCredentials) -> bool:
                 log.warning(message)
             return False
         values = _values(creds)
-        botocore_provider.note_exported(values)  # before they become visible
+        boto3_injection.note_exported(values)  # before they become visible
         os.environ.update(values)
         _written.clear()
         _written.update(values)
@@ -87,7 +87,7 @@ def _remove_locked() -> None:
     for name, value in _written.items():
         if os.environ.get(name) == value:
             del os.environ[name]
-    botocore_provider.note_exported(dict.fromkeys(_written))
+    boto3_injection.note_exported(dict.fromkeys(_written))
     _written.clear()
 
 

@@ -17,12 +17,12 @@ import threading
 import weakref
 from collections.abc import Callable
 
-from .clock import Clock
-from .exceptions import AuthError, SessionExpiredError, SignedOutError
+from nb_cognito.clock import Clock
+from nb_cognito.exceptions import AuthError, SessionExpiredError, SignedOutError
 
 __all__ = ["BackgroundRefresher"]
 
-log = logging.getLogger("nb_cognito.refresher")
+log = logging.getLogger("nb_cognito.auth.background")
 
 _live: weakref.WeakSet[BackgroundRefresher] = weakref.WeakSet()
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .exceptions import ServiceUnavailableError, TokenValidationError
+from nb_cognito.exceptions import ServiceUnavailableError, TokenValidationError
 
 __all__ = ["TokenVerifier", "jwks_url_for", "unverified_claims"]
 

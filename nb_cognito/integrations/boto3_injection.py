@@ -27,11 +27,11 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import AuthError, ConfigurationError, SignedOutError
+from nb_cognito.exceptions import AuthError, ConfigurationError, SignedOutError
 
 if TYPE_CHECKING:
-    from .cognito_session import CognitoSession
-    from .models import AWSCredentials
+    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.models import AWSCredentials
 
 __all__ = ["CANONICAL_NAME", "attach", "ensure_installed", "install", "is_installed", "uninstall"]
 
@@ -255,7 +255,7 @@ def attach(session: CognitoSession) -> None:
         except Exception:
             log.exception("Could not put Cognito credentials into boto3's default session.")
 
-    from .models import AuthEvent
+    from nb_cognito.models import AuthEvent
 
     def apply_settings() -> None:  # inject_boto3 changed while signed in
         if session.settings.inject_boto3 is False:

@@ -11,12 +11,12 @@ import datetime as dt
 import threading
 from typing import Any
 
-from . import aws_client
-from .clock import Clock
-from .config import Settings
-from .exceptions import AuthError
-from .log_redaction import secrets
-from .models import AWSCredentials
+from nb_cognito.auth import aws_client
+from nb_cognito.clock import Clock
+from nb_cognito.config import Settings
+from nb_cognito.exceptions import AuthError
+from nb_cognito.models import AWSCredentials
+from nb_cognito.redaction import secrets
 
 __all__ = ["IdentityClient"]
 

@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from .exceptions import AuthError, InvalidParameterError
-from .models import SignInNextStep, SignInStep
+from nb_cognito.exceptions import AuthError, InvalidParameterError
+from nb_cognito.models import SignInNextStep, SignInStep
 
 if TYPE_CHECKING:
-    from .userpool import AuthTokens, Challenge, UserPoolClient
+    from nb_cognito.auth.userpool import AuthTokens, Challenge, UserPoolClient
 
 __all__ = ["PendingSignIn", "challenge_responses", "next_step", "respond"]
 

@@ -14,11 +14,11 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import aws_client
-from .clock import Clock
-from .config import Settings
-from .exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
-from .log_redaction import secrets
+from nb_cognito.auth import aws_client
+from nb_cognito.clock import Clock
+from nb_cognito.config import Settings
+from nb_cognito.exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
+from nb_cognito.redaction import secrets
 
 __all__ = ["AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
 
@@ -198,7 +198,7 @@ class UserPoolClient:
             UserCode=code.strip(),
         )
         if response.get("Status") not in (None, "SUCCESS"):
-            from .exceptions import CodeMismatchError
+            from nb_cognito.exceptions import CodeMismatchError
 
             raise CodeMismatchError("That code is wrong or has expired.")
         return response.get("Session")

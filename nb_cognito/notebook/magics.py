@@ -9,8 +9,8 @@ A password is never an argument: the text of a magic's line is kept in ``In``, `
 IPython's history database and the saved notebook. ``%cognito_login`` asks for it with
 hidden input (``getpass``), reads ``NB_COGNITO_PASSWORD``, or shows the sign-in widget.
 A line holding a password anyway is refused and taken out of the history
-(:mod:`nb_cognito.magic_line`); ``%cognito_session`` returns a
-:class:`~nb_cognito.magics_report.SessionReport`.
+(:mod:`nb_cognito.notebook.magic_line`); ``%cognito_session`` returns a
+:class:`~nb_cognito.notebook.report.SessionReport`.
 
 The magics drive the kernel-wide session (:func:`nb_cognito.kernel.kernel_session`), which
 ``%reload_ext nb_cognito`` does not replace: the user stays signed in across a reload.
@@ -33,14 +33,14 @@ from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
-from . import botocore_provider
-from .exceptions import AuthError, CodeMismatchError, InvalidParameterError
-from .magic_line import _in_kernel, _parse
-from .magics_report import SessionReport
+from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
+from nb_cognito.integrations import boto3_injection
+from nb_cognito.notebook.magic_line import _in_kernel, _parse
+from nb_cognito.notebook.report import SessionReport
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cognito_session import CognitoSession
-    from .models import SignInNextStep
+    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.models import SignInNextStep
 
 __all__ = ["CognitoMagics", "SessionReport", "load_extension", "unload_extension"]
 
@@ -243,7 +243,7 @@ class CognitoMagics(Magics):
 
     def _answer(self, session: CognitoSession, step: SignInNextStep, shown: list[Any]) -> Any:
         """Ask for what ``step`` needs and send it; asks again after a wrong code."""
-        from .models import SignInStep
+        from nb_cognito.models import SignInStep
 
         kind = step.sign_in_step
         if kind is SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP:
@@ -298,7 +298,7 @@ class CognitoMagics(Magics):
         """Start (once per kernel) the offline emulator and point the session and boto3 at it."""
         global _local_emulator
         try:
-            from .local import DEMO_PASSWORD, DEMO_USERNAME, LocalCognito, demo_spec
+            from nb_cognito.local import DEMO_PASSWORD, DEMO_USERNAME, LocalCognito, demo_spec
         except ImportError as error:
             raise UsageError(
                 f"--local needs the emulator's extra dependencies ({error.name} is missing). "
@@ -326,7 +326,7 @@ class CognitoMagics(Magics):
 
     def _show_widget(self, username: str | None) -> None:
         try:
-            from .widget import SignInWidget
+            from nb_cognito.notebook.widget import SignInWidget
         except ImportError as error:
             raise UsageError(
                 f"The sign-in widget is not available ({error}). Install ipywidgets, or run "
@@ -430,7 +430,7 @@ class CognitoMagics(Magics):
                 print(f"The refresh failed: {failed}")
         return SessionReport(
             session.status(),
-            boto3=botocore_provider.is_installed(),
+            boto3=boto3_injection.is_installed(),
             remembered=_store_call("describe", session),
             now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
         )
@@ -453,7 +453,7 @@ class _Text:
 
 
 def _kernel_session() -> CognitoSession:
-    from .kernel import kernel_session
+    from nb_cognito.kernel import kernel_session
 
     return kernel_session()
 
@@ -479,7 +479,7 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
     if status.credentials_expiration is None:
         reason = f": {status.last_error}" if status.last_error else ""
         return f"Signed in as {who}{identity}; no AWS credentials yet{reason}"
-    if botocore_provider.is_installed():
+    if boto3_injection.is_installed():
         return f"Signed in as {who}{identity}. boto3 now uses its AWS credentials; {refresh}."
     return (
         f"Signed in as {who}{identity}. boto3's default session keeps its own credentials; "
@@ -496,9 +496,9 @@ def _usage_error(error: AuthError, doing: str = "") -> UsageError:
 def _store() -> Any:
     """nb_cognito.store (remembered sessions), or None where it is not available."""
     try:
-        return importlib.import_module(".store", __package__)
+        return importlib.import_module("nb_cognito.store")
     except ModuleNotFoundError as error:
-        if error.name != f"{__package__}.store":
+        if error.name != "nb_cognito.store":
             raise
         return None
 
@@ -519,7 +519,7 @@ def _forget_all() -> str:
 def _pre_run_cell(*_: Any) -> None:
     """Before each cell: put the provider back if user code replaced boto3's default session."""
     try:
-        botocore_provider.ensure_installed()
+        boto3_injection.ensure_installed()
     except Exception:  # never break the user's cell
         log.debug("nb_cognito could not re-install its boto3 provider.", exc_info=True)
 
@@ -550,12 +550,12 @@ def load_extension(shell: Any) -> None:
     # the boto3 provider that the unload removed.
     # Only a session that exists can be signed in; creating one here would make every
     # kernel that lists the extension pay for it at start-up.
-    from .kernel import existing_session
+    from nb_cognito.kernel import existing_session
 
     session = existing_session()
     if session is not None and session.is_signed_in:
         try:
-            botocore_provider.install(session)
+            boto3_injection.install(session)
         except Exception:
             log.warning("Could not put Cognito credentials into boto3's default session.", exc_info=True)
 
@@ -580,4 +580,4 @@ def unload_extension(shell: Any) -> None:
             configurables.remove(magics)
     for callback in _our_hooks(shell):
         shell.events.unregister("pre_run_cell", callback)
-    botocore_provider.uninstall()
+    boto3_injection.uninstall()

@@ -22,8 +22,8 @@ import threading
 import weakref
 from typing import Any
 
-from .exceptions import AuthError
-from .models import AuthEvent
+from nb_cognito.exceptions import AuthError
+from nb_cognito.models import AuthEvent
 
 __all__ = ["PRELOAD", "DaskIntegration", "attach"]
 
@@ -56,7 +56,7 @@ class DaskIntegration:
         """Sign-in or refresh: push the session's current credentials."""
         if "distributed" not in sys.modules and self._plugin is None:
             return  # no Dask in this kernel (yet): the preload pushes when a client starts
-        from .dask import CognitoCredentials, PushedCredentials
+        from nb_cognito.dask import CognitoCredentials, PushedCredentials
 
         try:
             credentials = PushedCredentials.from_session(self.session)
@@ -69,7 +69,7 @@ class DaskIntegration:
         """Withdraw the credentials from every worker."""
         if self._plugin is None:
             return
-        from .dask import CognitoCredentials
+        from nb_cognito.dask import CognitoCredentials
 
         self.push(CognitoCredentials(None))
 
@@ -98,7 +98,7 @@ class DaskIntegration:
                 self._register(client, plugin)
 
     def _register(self, client: Any, plugin: Any) -> None:
-        from .dask import PLUGIN_NAME
+        from nb_cognito.dask import PLUGIN_NAME
 
         try:
             if client.asynchronous:
@@ -124,7 +124,7 @@ class DaskIntegration:
         self._clients.add(client)
         plugin = self._plugin
         if plugin is None and self.session is not None and self.session.is_signed_in:
-            from .dask import CognitoCredentials, PushedCredentials
+            from nb_cognito.dask import CognitoCredentials, PushedCredentials
 
             try:
                 plugin = CognitoCredentials(PushedCredentials.from_session(self.session))
@@ -136,7 +136,7 @@ class DaskIntegration:
 
 
 async def _register_async(client: Any, plugin: Any) -> None:
-    from .dask import PLUGIN_NAME
+    from nb_cognito.dask import PLUGIN_NAME
 
     try:
         await client._register_worker_plugin(plugin=plugin, name=PLUGIN_NAME, idempotent=False)

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .models import SessionStatus
+    from nb_cognito.models import SessionStatus
 
 __all__ = ["SessionReport"]
 
@@ -46,6 +46,6 @@ class SessionReport:
         printer.text(str(self))
 
     def _repr_html_(self) -> str:
-        from .models import html_table
+        from nb_cognito.models import html_table
 
         return html_table(self.rows(), "nb-cognito-session", caption="AWS Cognito session")

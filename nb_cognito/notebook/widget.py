@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from .exceptions import AuthError, ConfigurationError, NotAuthorizedError, ServiceUnavailableError
-from .models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
+from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError, ServiceUnavailableError
+from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cognito_session import CognitoSession
+    from nb_cognito.auth.session import CognitoSession
 
 __all__ = ["SignInWidget"]
 
@@ -101,7 +101,7 @@ class SignInWidget(widgets.VBox):
         self, session: CognitoSession | None = None, *, username: str | None = None, **kwargs: Any
     ) -> None:
         if session is None:
-            from .kernel import kernel_session
+            from nb_cognito.kernel import kernel_session
 
             session = kernel_session()
         self._session = session

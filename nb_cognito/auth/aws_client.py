@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .clock import Clock
-from .exceptions import AuthError, from_aws_error
-from .log_redaction import our_call
+from nb_cognito.clock import Clock
+from nb_cognito.exceptions import AuthError, from_aws_error
+from nb_cognito.redaction import our_call
 
 __all__ = ["Backoff", "call", "make_client"]
 

@@ -13,11 +13,11 @@ Windows scale with the lifetime of what is refreshed (see :class:`RefreshPolicy`
 * a definitive failure (revoked/expired refresh token, user disabled or deleted, password
   reset) ends the session: ``SESSION_EXPIRED`` fires once and every waiter gets that error.
 
-A background thread (:mod:`nb_cognito.refresher`) refreshes ahead of the advisory window,
+A background thread (:mod:`nb_cognito.auth.background`) refreshes ahead of the advisory window,
 so a long-running cell never meets an expired token.
 
 The states and the rules on them (what is due when, what a caller sees) are in
-:mod:`nb_cognito.session_state`; the sign-in challenges are in :mod:`nb_cognito.sign_in_steps`.
+:mod:`nb_cognito.auth.state`; the sign-in challenges are in :mod:`nb_cognito.auth.challenges`.
 """
 
 from __future__ import annotations
@@ -31,32 +31,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .clock import SYSTEM_CLOCK, Clock
-from .config import CognitoConfig, Settings
-from .exceptions import (
-    AuthError,
-    ConfigurationError,
-    InvalidParameterError,
-    NotAuthorizedError,
-    SessionExpiredError,
-    SignedOutError,
-)
-from .log_redaction import secrets
-from .models import (
-    AuthEvent,
-    AuthEventPayload,
-    AuthUser,
-    AWSCredentials,
-    CognitoAuthSession,
-    SessionStatus,
-    SignInNextStep,
-    SignInResult,
-    SignInStep,
-    SignOutResult,
-)
-from .refresher import BackgroundRefresher
-from .session_state import Expired as _Expired
-from .session_state import (
+from nb_cognito.auth.background import BackgroundRefresher
+from nb_cognito.auth.state import Expired as _Expired
+from nb_cognito.auth.state import (
     RefreshPolicy,
     due,
     ended_by,
@@ -69,10 +46,33 @@ from .session_state import (
     signed_in_state,
     signed_out_snapshot,
 )
-from .session_state import SignedIn as _SignedIn
+from nb_cognito.auth.state import SignedIn as _SignedIn
+from nb_cognito.clock import SYSTEM_CLOCK, Clock
+from nb_cognito.config import CognitoConfig, Settings
+from nb_cognito.exceptions import (
+    AuthError,
+    ConfigurationError,
+    InvalidParameterError,
+    NotAuthorizedError,
+    SessionExpiredError,
+    SignedOutError,
+)
+from nb_cognito.models import (
+    AuthEvent,
+    AuthEventPayload,
+    AuthUser,
+    AWSCredentials,
+    CognitoAuthSession,
+    SessionStatus,
+    SignInNextStep,
+    SignInResult,
+    SignInStep,
+    SignOutResult,
+)
+from nb_cognito.redaction import secrets
 
 if TYPE_CHECKING:
-    from .sign_in_steps import PendingSignIn
+    from nb_cognito.auth.challenges import PendingSignIn
 
 __all__ = ["CognitoSession", "RefreshPolicy"]
 
@@ -189,15 +189,15 @@ class CognitoSession:
         if client is None:
             settings = self.settings
             if kind == "userpool":
-                from .userpool import UserPoolClient
+                from nb_cognito.auth.userpool import UserPoolClient
 
                 client = UserPoolClient(settings, clock=self.clock)
             elif kind == "identity":
-                from .identity import IdentityClient
+                from nb_cognito.auth.identity import IdentityClient
 
                 client = IdentityClient(settings, clock=self.clock)
             else:
-                from .tokens import TokenVerifier
+                from nb_cognito.auth.tokens import TokenVerifier
 
                 settings.require_sign_in_settings()
                 # A valid user_pool_id (checked just above) always gives Settings a region.
@@ -312,7 +312,7 @@ class CognitoSession:
             )
         if not isinstance(challenge_response, str):
             raise InvalidParameterError("The answer must be text.")
-        from .sign_in_steps import respond
+        from nb_cognito.auth.challenges import respond
 
         try:
             outcome = respond(pending, challenge_response)
@@ -325,8 +325,8 @@ class CognitoSession:
         return self._advance(pending.client, outcome)
 
     def _advance(self, client: Any, outcome: Any) -> SignInResult:
-        from .sign_in_steps import next_step
-        from .userpool import AuthTokens
+        from nb_cognito.auth.challenges import next_step
+        from nb_cognito.auth.userpool import AuthTokens
 
         if isinstance(outcome, AuthTokens):
             with self._lock:
@@ -697,7 +697,7 @@ class CognitoSession:
 
     def boto3_session(self, region_name: str | None = None) -> Any:
         """A new, independent ``boto3.Session`` with this session's refreshing credentials."""
-        from .botocore_provider import new_boto3_session
+        from nb_cognito.integrations.boto3_injection import new_boto3_session
 
         return new_boto3_session(self, region_name=region_name)
 

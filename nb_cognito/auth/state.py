@@ -1,7 +1,7 @@
 """The session's values and the rules on them: no lock, no network, time passed in.
 
 :class:`RefreshPolicy` sets the windows; :class:`SignedIn` and :class:`Expired` are the
-immutable states :class:`~nb_cognito.cognito_session.CognitoSession` swaps under its lock.
+immutable states :class:`~nb_cognito.auth.session.CognitoSession` swaps under its lock.
 The functions here say, for a state at local time ``now``, what is due, when the background
 refresher should wake, and what a caller sees (:class:`CognitoAuthSession`, :class:`SessionStatus`).
 """
@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import (
+from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
     NotAuthorizedError,
@@ -24,7 +24,7 @@ from .exceptions import (
     TokenValidationError,
     UserNotConfirmedError,
 )
-from .models import (
+from nb_cognito.models import (
     AuthSessionResult,
     AuthUser,
     AWSCredentials,
@@ -34,7 +34,7 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    from .userpool import AuthTokens
+    from nb_cognito.auth.userpool import AuthTokens
 
 __all__ = [
     "Expired",

@@ -34,12 +34,12 @@ import secrets as _random
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .exceptions import AuthError, ServiceUnavailableError, SessionExpiredError, SignedOutError
-from .log_redaction import secrets
-from .models import AuthEvent
+from nb_cognito.exceptions import AuthError, ServiceUnavailableError, SessionExpiredError, SignedOutError
+from nb_cognito.models import AuthEvent
+from nb_cognito.redaction import secrets
 
 if TYPE_CHECKING:
-    from .cognito_session import CognitoSession
+    from nb_cognito.auth.session import CognitoSession
 
 __all__ = [
     "ENV_TOKEN",
