@@ -67,7 +67,7 @@ _DEFAULTS: dict[str, Any] = {
     "auth_flow": "USER_SRP_AUTH",
     "allow_guest": False,
     "inject_boto3": True,
-    "subprocess_credentials": False,
+    "subprocess_credentials": True,
     "export_env": False,
     "remember": False,
     "network_timeout": 10.0,
@@ -236,7 +236,7 @@ class Settings:
     role_arn: str | None = None
     allow_guest: bool = False
     inject_boto3: bool | str = True
-    subprocess_credentials: bool = False
+    subprocess_credentials: bool = True
     export_env: bool = False
     remember: bool = False
     amplify_config: str | None = None
@@ -597,10 +597,12 @@ class CognitoConfig(Configurable):
         ),
     ).tag(config=True)
     subprocess_credentials = Bool(
-        False,
+        True,
         allow_none=True,
         help=_help(
-            "Serve the credentials to subprocesses (!aws ...) from a loopback endpoint.",
+            "Serve the credentials from a loopback container-credentials endpoint to the AWS SDKs "
+            "of the kernel and its child processes (pandas s3://, polars, duckdb, pyarrow, !aws, "
+            "Dask). False turns it off.",
             "subprocess_credentials",
         ),
     ).tag(config=True)

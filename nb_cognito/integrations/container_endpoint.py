@@ -1,19 +1,26 @@
 """Cognito credentials for child processes, through a loopback container-credentials endpoint.
 
-Opt-in (``subprocess_credentials=True``). While someone is signed in, a small HTTP server on
-``127.0.0.1`` (random port, random path) answers ``GET`` with the session's current
-credentials in the format of the ECS/EKS container endpoint, and two variables tell every
-AWS SDK in a child process where to ask::
+On by default (``subprocess_credentials=True``; ``False`` turns it off). From the moment the
+kernel's session exists, a small HTTP server on ``127.0.0.1`` (random port, random path)
+answers ``GET`` with the session's current credentials in the format of the ECS/EKS
+container endpoint, and three variables tell every AWS SDK in the kernel and its child
+processes where to ask::
 
     AWS_CONTAINER_CREDENTIALS_FULL_URI      http://127.0.0.1:PORT/PATH
     AWS_CONTAINER_AUTHORIZATION_TOKEN       a random bearer token (compared in constant time)
     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE  the same token in a 0600 file (object_store, which
                                             polars uses, reads only this one); removed at exit
 
-So ``subprocess.run(["aws", "s3", "ls"])``, a ``python -c`` child or a ``multiprocessing``
-worker gets credentials that keep refreshing: each fetch asks the session, which refreshes
-when due. Another local user without the token gets 403. Signed out or expired: a JSON error
-with a non-2xx status, never credentials. On sign-out the server stops and the variables go.
+So pandas (s3fs), pyarrow, polars, duckdb and new ``boto3.Session()`` objects in the kernel,
+and ``!aws s3 ls``, a ``python -c`` child or a ``multiprocessing`` or Dask worker, get
+credentials that keep refreshing: each fetch asks the session, which refreshes when due.
+
+One URL and one token for the life of the process: a child started before sign-in, or one
+that lives through a sign-out and a sign-in as someone else, keeps asking the same place and
+gets whatever the session has now. While nobody is signed in the answer is a readable JSON
+error (401, "Nobody is signed in ... sign in in the kernel"), never a dead port and never
+credentials. Another local user without the token gets 403. Turning the setting off stops
+the server and removes the variables.
 
 In a child, the SDK's own chain still comes first: ``AWS_ACCESS_KEY_ID`` in its environment
 or a default profile in ``~/.aws`` wins over the container endpoint. While the server runs,
@@ -232,9 +239,13 @@ def make_server(owner: EndpointOwner) -> Any:
 
 
 class CredentialsServer:
-    """One loopback endpoint serving ``session``'s credentials. Use :func:`start` / :func:`stop`."""
+    """The loopback endpoint of this process, serving the session bound to it.
 
-    def __init__(self, session: CognitoSession) -> None:
+    Made once per process by :func:`start`; :meth:`bind` changes the session it serves (a
+    new kernel session, tests), never its URL or token.
+    """
+
+    def __init__(self, session: CognitoSession | None = None) -> None:
         self.session = session
         self.token = _random.token_urlsafe(32)
         self.path = "/nb-cognito/" + _random.token_urlsafe(12)
@@ -244,13 +255,20 @@ class CredentialsServer:
         self._env: dict[str, str] = {}
         self._token_file: str | None = None
 
+    def bind(self, session: CognitoSession | None) -> None:
+        """Serve ``session``'s credentials from now on (None: answer "nobody is signed in")."""
+        self.session = session
+
     def answer(self) -> tuple[int, dict[str, str]]:
         """(HTTP status, JSON body) for one authorized GET: the current credentials or an error."""
+        session = self.session
+        if session is None or not session.is_signed_in:
+            return 401, {"code": "SignedOutError", "message": NOBODY_SIGNED_IN.format(pid=os.getpid())}
         try:
-            creds = self.session.current_credentials()
+            creds = session.current_credentials()
         except AuthError as error:  # messages are redacted and secret-free
             return _status_for(error), {"code": type(error).__name__, "message": str(error)}
-        return 200, credentials_body(creds, seconds_left(self.session, creds))
+        return 200, credentials_body(creds, seconds_left(session, creds))
 
     @property
     def url(self) -> str:
@@ -289,8 +307,14 @@ class CredentialsServer:
         for name in (ENV_URI, ENV_TOKEN, ENV_TOKEN_FILE):
             if name in os.environ and os.environ[name] != self._env.get(name):
                 self._saved[name] = os.environ[name]
+        self.export()
+        log.info(
+            "AWS SDKs in this kernel and its child processes get Cognito credentials from a loopback endpoint."
+        )
+
+    def export(self) -> None:
+        """(Re)write the variables into ``os.environ`` (idempotent)."""
         os.environ.update(self._env)
-        log.info("Child processes now get Cognito credentials from a loopback endpoint.")
 
     def stop(self) -> None:
         for name, value in self._env.items():
@@ -316,27 +340,36 @@ class CredentialsServer:
         return f"<CredentialsServer {state}>"
 
 
+NOBODY_SIGNED_IN = (
+    "Nobody is signed in to nb_cognito in the kernel (process {pid}) that serves these AWS "
+    "credentials. Sign in there with %cognito_login or nb_cognito.sign_in(): this process then "
+    "gets them from the same endpoint, with no restart."
+)
+
+
 def start(session: CognitoSession) -> CredentialsServer:
-    """Start the endpoint for ``session`` (idempotent; replaces one serving another session)."""
+    """Serve ``session`` (starting the process's endpoint if needed; same URL and token)."""
     global _server
     with _lock:
         server = _server
-        if server is not None and server.session is session and server.running:
-            return server
-        if server is not None:
-            server.stop()
-        _server = CredentialsServer(session)
-        try:
-            _server.start()
-        except BaseException:
-            _server.stop()
-            _server = None
-            raise
-        return _server
+        if server is None or not server.running:
+            if server is not None:
+                server.stop()
+            server = CredentialsServer(session)
+            try:
+                server.start()
+            except BaseException:
+                server.stop()
+                raise
+            _server = server
+        server.bind(session)
+        server.export()  # the variables may have been removed since
+        return server
 
 
 def stop(session: CognitoSession | None = None) -> None:
-    """Stop the endpoint and remove its variables (only if it serves ``session``, when given)."""
+    """Stop the endpoint and remove its variables (only if it serves ``session``, when given):
+    the way out, ``subprocess_credentials=False``."""
     global _server
     with _lock:
         server = _server
@@ -352,9 +385,10 @@ def current() -> CredentialsServer | None:
 
 
 def attach(session: CognitoSession) -> None:
-    """Start on sign-in when ``settings.subprocess_credentials`` is on; stop on sign-out."""
+    """Serve ``session`` for the kernel's life while ``settings.subprocess_credentials`` is on
+    (the default): from now, before anyone signs in; stop when the setting is turned off."""
 
-    def on_signed_in(_: Any) -> None:
+    def apply(_: Any = None) -> None:
         try:
             if session.settings.subprocess_credentials:
                 start(session)
@@ -363,6 +397,6 @@ def attach(session: CognitoSession) -> None:
         except Exception:
             log.exception("Could not start the credentials endpoint for child processes.")
 
-    session.on(AuthEvent.SIGNED_IN, on_signed_in)
-    session.on(AuthEvent.SIGNED_OUT, lambda _: stop(session))
-    session._add_settings_listener(lambda: on_signed_in(None))  # turned on or off while signed in
+    apply()
+    session.on(AuthEvent.SIGNED_IN, apply)  # a setting changed since may have turned it on
+    session._add_settings_listener(apply)  # turned on or off at any time
