@@ -308,9 +308,7 @@ class CredentialsServer:
             if name in os.environ and os.environ[name] != self._env.get(name):
                 self._saved[name] = os.environ[name]
         self.export()
-        log.info(
-            "AWS SDKs in this kernel and its child processes get Cognito credentials from a loopback endpoint."
-        )
+        log.info("AWS SDKs in this kernel and its children get Cognito credentials from a loopback endpoint.")
 
     def export(self) -> None:
         """(Re)write the variables into ``os.environ`` (idempotent)."""
