@@ -30,8 +30,8 @@ LIFETIME = 4
 
 @pytest.fixture
 def world(make_local, new_session, monkeypatch, tmp_path):
-    """(emulator, signed-in kernel session) with only the endpoint URL and region set."""
-    session = new_session(attach=True, subprocess_credentials=True)
+    """(emulator, signed-in kernel session, default settings) with only S3's URL and region set."""
+    session = new_session(attach=True)
     local = make_local(
         LocalSpec(
             users=(UserSpec("alice", PASSWORD),),
@@ -238,3 +238,42 @@ def test_a_child_python_process_outlives_a_refresh(world, clock):
     finally:
         child.stdin.close()  # type: ignore[union-attr]
         child.wait(timeout=30)
+
+
+# -- the user's own AWS settings win --------------------------------------------------------------
+
+USERS_KEY = "AKIAUSERSOWNKEY00001"
+
+
+def _users_choice(kind: str, monkeypatch, tmp_path) -> None:
+    credentials = tmp_path / "aws-credentials"
+    if kind == "static keys":
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", USERS_KEY)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x" * 40)
+        return
+    profile = "mine" if kind == "AWS_PROFILE" else "default"
+    credentials.write_text(f"[{profile}]\naws_access_key_id = {USERS_KEY}\naws_secret_access_key = {'x' * 40}\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    if kind == "AWS_PROFILE":
+        monkeypatch.setenv("AWS_PROFILE", profile)
+
+
+@pytest.mark.parametrize("kind", ["static keys", "AWS_PROFILE", "a default profile in ~/.aws"])
+def test_the_users_own_aws_settings_win_over_the_endpoint(world, monkeypatch, tmp_path, kind):
+    """SDK chains put the environment's keys and profiles before the container endpoint: a
+    user who chose credentials keeps them. S3 (strict) then refuses that unknown key."""
+    local, _ = world
+    _users_choice(kind, monkeypatch, tmp_path)
+    keys = Keys(local, world[1])
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], input="go\n", capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "InvalidAccessKeyId" in done.stderr
+    import pandas as pd
+
+    with pytest.raises(Exception):  # noqa: B017 - s3fs wraps the refusal in PermissionError/OSError
+        pd.read_csv("s3://data/iris.csv", storage_options={"skip_instance_cache": True})
+    assert set(keys.new()) == {USERS_KEY}  # every signed request: the user's key, none of Cognito's
+    # s3fs tries once more unsigned after a refusal: AccessDenied
+    assert {code for code, _ in local.s3_refusals()} <= {"InvalidAccessKeyId", "AccessDenied"}
+    assert ("InvalidAccessKeyId", USERS_KEY) in local.s3_refusals()

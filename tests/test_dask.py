@@ -3,7 +3,7 @@
 A real ``LocalCluster(processes=True)``: worker processes, the scheduler, pickled plugins.
 The workers' source is the plugin (it replaces, in each worker process, any endpoint
 variables inherited from the kernel); the emulator's strict S3 says whose key each task used.
-The kernel needs its own endpoint for ``dd.read_csv``, which reads a sample in the kernel.
+The kernel's own endpoint (the default) serves ``dd.read_csv``'s sample read in the kernel.
 Credentials live ``LIFETIME`` seconds on the test's clock; the worker processes run on real
 time, and the lifetime is inside botocore's 10-minute refresh margin, so every task's
 client asks the worker's endpoint again.
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.timeout(180)
 
 @pytest.fixture
 def world(make_local, new_session, monkeypatch, tmp_path):
-    session = new_session(attach=True, subprocess_credentials=True)
+    session = new_session(attach=True)
     local = make_local(
         LocalSpec(
             users=(UserSpec("alice", PASSWORD), UserSpec("bob", BOB_PASSWORD)),
