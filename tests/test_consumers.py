@@ -252,7 +252,9 @@ def _users_choice(kind: str, monkeypatch, tmp_path) -> None:
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x" * 40)
         return
     profile = "mine" if kind == "AWS_PROFILE" else "default"
-    credentials.write_text(f"[{profile}]\naws_access_key_id = {USERS_KEY}\naws_secret_access_key = {'x' * 40}\n")
+    secret = "x" * 40
+    lines = (f"[{profile}]", f"aws_access_key_id = {USERS_KEY}", f"aws_secret_access_key = {secret}")
+    credentials.write_text("\n".join(lines) + "\n")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     if kind == "AWS_PROFILE":
         monkeypatch.setenv("AWS_PROFILE", profile)

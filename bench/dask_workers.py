@@ -1,0 +1,156 @@
+"""7. Dask workers: how fast a refresh reaches them, failed S3 calls over 8 hours, bytes pushed.
+
+A real ``LocalCluster(processes=True)`` (8 workers; 2 in quick mode) and the session's Dask
+integration, against the emulator's strict S3 (it refuses expired and unknown keys, as S3).
+
+* **Refresh to use**: from ``fetch_auth_session(force_refresh=True)`` in the kernel until every
+  worker has made an S3 call with the new key (the emulator's log says which key it received).
+  Median of a few refreshes.
+* **Failed S3 calls over 8 simulated hours**: one ManualClock for the session and the emulator,
+  1-hour credentials, 1-minute steps. At each step the kernel asks its session (as the
+  background refresher would; a refresh pushes to the workers), then every worker makes one S3
+  call with a new ``boto3.Session()``, which asks the worker's endpoint. The worker processes
+  run on the real clock: the endpoint's answer is what is measured, not botocore's cache
+  (the tests cover that with short lifetimes). Goal: 0 failures.
+* **Bytes pushed per refresh**: the pickled plugin the client sends the scheduler, which sends
+  it on to each worker.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from .common import BenchResult, Context, fmt_seconds
+
+NAME = "dask_workers"
+TITLE = "Dask workers: refresh to use on every worker, failures over 8 hours, bytes pushed"
+
+PASSWORD = "Alice-Passw0rd!"
+
+
+def _s3_call() -> str:
+    """On a worker: one S3 call through a new boto3 session (so it asks the worker's endpoint)."""
+    import boto3
+
+    try:
+        boto3.Session().client("s3").list_objects_v2(Bucket="bench")
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    return "ok"
+
+
+def run(ctx: Context) -> BenchResult:
+    result = BenchResult(NAME, TITLE)
+    try:
+        import distributed
+        from distributed.protocol.pickle import dumps
+    except ImportError:
+        result.error = 'distributed is not installed (pip install "nb-cognito[dask]")'
+        return result
+
+    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.clock import ManualClock
+    from nb_cognito.dask import CognitoCredentials, PushedCredentials
+    from nb_cognito.integrations import dask as dask_integration
+    from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
+
+    workers = ctx.pick(8, 2)
+    hours = ctx.pick(8, 1)
+    step = 60.0 if not ctx.quick else 600.0
+    refreshes = ctx.pick(5, 1)
+
+    clock = ManualClock()
+    local = ctx.fresh_local(clock)
+    local.reset(
+        LocalSpec(
+            users=(UserSpec("alice", PASSWORD),),
+            identity_pool=IdentityPoolSpec(credentials_lifetime=3600),
+            buckets={"bench": {"a.txt": b"A"}},
+            strict_s3=True,
+        )
+    )
+    saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
+    os.environ["AWS_ENDPOINT_URL"] = local.endpoint_url
+    os.environ["AWS_DEFAULT_REGION"] = local.settings.region
+    session = CognitoSession(clock=clock, auto_refresh=False)
+    session.configure(**local.settings.as_config(), subprocess_credentials=False)
+    integration = dask_integration.attach(session)
+    try:
+        started = time.perf_counter()
+        with (
+            distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                worker_dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            client.wait_for_workers(workers, timeout=120)
+            result.note(f"{workers} worker processes started in {time.perf_counter() - started:.1f} s")
+            session.sign_in("alice", PASSWORD)
+
+            def all_use(key: str) -> bool:
+                mark = len(local.received_access_keys("s3"))
+                answers = client.run(_s3_call)
+                received = local.received_access_keys("s3")[mark:]
+                return set(answers.values()) == {"ok"} and received == [key] * workers
+
+            # 1. From a refresh in the kernel to the new key in use on every worker.
+            if not all_use(session.current_credentials().access_key_id):  # warm: boto3 imported
+                raise RuntimeError("a worker did not use the session's key after sign-in")
+            times = []
+            for _ in range(refreshes):
+                begin = time.perf_counter()
+                session.fetch_auth_session(force_refresh=True)
+                key = session.current_credentials().access_key_id
+                if not all_use(key):
+                    raise RuntimeError("a worker did not use the new key after a refresh")
+                times.append(time.perf_counter() - begin)
+            result.add(
+                f"refresh in the kernel -> new key used on all {workers} workers (median)",
+                fmt_seconds(statistics.median(times)),
+            )
+
+            # 2. Failed S3 calls over the simulated hours.
+            local.reset_counts()
+            calls = failures = 0
+            keys_seen: set[str] = set()
+            for _ in range(int(hours * 3600 / step)):
+                clock.advance(step)
+                session.fetch_auth_session()  # what the background refresher does
+                answers = client.run(_s3_call)
+                calls += len(answers)
+                failures += sum(answer != "ok" for answer in answers.values())
+                keys_seen.add(session.current_credentials().access_key_id)
+            refused = len(local.s3_refusals())
+            result.add(
+                f"failed S3 calls over {hours} simulated hours, {workers} workers ({calls} calls)",
+                failures,
+                target=None if ctx.quick else "0",
+                passed=None if ctx.quick else failures == 0 and refused == 0,
+                reason="a worker used an expired or withdrawn key; see the emulator's refusals",
+            )
+            result.note(f"{len(keys_seen)} credentials in use over the run; S3 refused {refused} requests")
+
+            # 3. Bytes per refresh: the plugin as pickled for the scheduler.
+            plugin = CognitoCredentials(PushedCredentials.from_session(session))
+            size = len(dumps(plugin))
+            result.add("bytes pushed per refresh (client -> scheduler)", size)
+            result.note(f"the scheduler sends the same {size} bytes to each of the {workers} workers")
+            result.note(f"pushes made by the integration: {integration.pushes}")
+    finally:
+        integration.close()
+        session.sign_out()
+        session.close()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        ctx.use_system_clock()
+    return result
