@@ -41,7 +41,13 @@ import secrets as _random
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
-from nb_cognito.exceptions import AuthError, ServiceUnavailableError, SessionExpiredError, SignedOutError
+from nb_cognito.exceptions import (
+    AuthError,
+    ConfigurationError,
+    ServiceUnavailableError,
+    SessionExpiredError,
+    SignedOutError,
+)
 from nb_cognito.models import AuthEvent
 from nb_cognito.redaction import secrets
 
@@ -388,7 +394,14 @@ def attach(session: CognitoSession) -> None:
 
     def apply(_: Any = None) -> None:
         try:
-            if session.settings.subprocess_credentials:
+            # Resolved afresh, not cached in the session: at attach time the settings may not
+            # be complete yet, and sign-in must still report what is missing.
+            enabled = session.config.resolve().subprocess_credentials
+        except ConfigurationError as error:  # reported where it matters: at sign-in
+            log.debug("The credentials endpoint waits for valid settings: %s", error)
+            return
+        try:
+            if enabled:
                 start(session)
             else:
                 stop(session)
