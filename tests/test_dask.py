@@ -255,3 +255,24 @@ def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
             log.close()
+
+
+def test_the_preload_is_configured_when_distributed_is_imported_later():
+    """A kernel signs in first and imports distributed afterwards: clients still get reported."""
+    code = (
+        "import sys\n"
+        "from nb_cognito.integrations import dask as integration\n"
+        "class Session:\n"
+        "    is_signed_in = False\n"
+        "    def on(self, event, callback): pass\n"
+        "integration.attach(Session())\n"
+        "assert 'distributed' not in sys.modules\n"
+        "import dask.config, distributed\n"
+        "print(dask.config.get('distributed.client.preload'))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "nb_cognito._dask_preload" in done.stdout
