@@ -73,10 +73,10 @@ def run(ctx: Context) -> BenchResult:
         result.error = 'distributed is not installed (pip install "nb-cognito[dask]")'
         return result
 
-    from nb_cognito.auth.session import CognitoSession
     from nb_cognito.clock import ManualClock
     from nb_cognito.dask import CognitoCredentials, PushedCredentials
-    from nb_cognito.integrations import dask as dask_integration
+    from nb_cognito.integrations.dask import DaskIntegration
+    from nb_cognito.kernel import make_session
     from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 
     workers = ctx.pick(8, 2)
@@ -97,9 +97,9 @@ def run(ctx: Context) -> BenchResult:
     saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
     os.environ["AWS_ENDPOINT_URL"] = local.endpoint_url
     os.environ["AWS_DEFAULT_REGION"] = local.settings.region
-    session = CognitoSession(clock=clock, auto_refresh=False)
-    session.configure(**local.settings.as_config(), subprocess_credentials=False)
-    integration = dask_integration.attach(session)
+    integration = DaskIntegration()
+    session = make_session(clock=clock, auto_refresh=False, integrations=[integration])
+    session.configure(**local.settings.as_config())
     try:
         started = time.perf_counter()
         with (
@@ -174,7 +174,6 @@ def run(ctx: Context) -> BenchResult:
             result.note(f"the scheduler sends the same {size} bytes to each of the {workers} workers")
             result.note(f"pushes made by the integration: {integration.pushes}")
     finally:
-        integration.close()
         session.sign_out()
         session.close()
         for name, value in saved.items():

@@ -1,7 +1,7 @@
 """The ``distributed.client.preload`` module nb_cognito adds: reports each new client.
 
-``distributed`` calls :func:`dask_setup` as every ``Client`` starts; the kernel session's Dask
-integration then pushes the current credentials to that client's workers.
+``distributed`` calls :func:`dask_setup` as every ``Client`` starts; each open session's Dask
+integration (the kernel has one) then pushes its current credentials to that client's workers.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from typing import Any
 
 
 async def dask_setup(client: Any) -> None:
-    from nb_cognito.integrations.dask import active
+    from nb_cognito.integrations.dask import open_integrations
 
-    integration = active()
-    if integration is not None:
+    for integration in open_integrations():
         await integration.client_started(client)

@@ -47,7 +47,6 @@ from nb_cognito.integrations.container_endpoint import (
     credentials_body,
     make_server,
     remove_token_file,
-    seconds_left,
     write_token_file,
 )
 
@@ -84,14 +83,15 @@ class PushedCredentials:
     expires_at: float
 
     @classmethod
-    def from_session(cls, session: Any) -> PushedCredentials:
-        """The session's current credentials (refreshed if due); raises its AuthError if none."""
-        creds = session.current_credentials()
+    def from_session(cls, session: Any, creds: Any = None) -> PushedCredentials:
+        """``creds`` (default: the session's current ones, refreshed if due; raises its
+        AuthError if none), with the expiry moved to this machine's clock."""
+        creds = session.current_credentials() if creds is None else creds
         return cls(
             creds.access_key_id,
             creds.secret_access_key,
             creds.session_token,
-            time.time() + seconds_left(session, creds),
+            time.time() + session.seconds_left(creds),
         )
 
     @property
@@ -181,7 +181,7 @@ class WorkerEndpoint:
 
     def update(self, credentials: PushedCredentials | None) -> None:
         """Serve ``credentials`` from now on (None: answer "not signed in")."""
-        from nb_cognito.redaction import secrets as known_secrets
+        from nb_cognito.redaction import known_secrets
 
         with self._lock:
             previous, self._credentials = self._credentials, credentials

@@ -26,7 +26,7 @@ dd = pytest.importorskip("dask.dataframe")
 PASSWORD = "Alice-Passw0rd!"
 BOB_PASSWORD = "Bob-Passw0rd!1"
 CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
-LIFETIME = 600
+LIFETIME = 540  # inside botocore's 10-minute mandatory refresh margin, with room for skew
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -261,11 +261,9 @@ def test_the_preload_is_configured_when_distributed_is_imported_later():
     """A kernel signs in first and imports distributed afterwards: clients still get reported."""
     code = (
         "import sys\n"
-        "from nb_cognito.integrations import dask as integration\n"
-        "class Session:\n"
-        "    is_signed_in = False\n"
-        "    def on(self, event, callback): pass\n"
-        "integration.attach(Session())\n"
+        "from nb_cognito.integrations.dask import DaskIntegration\n"
+        "from nb_cognito.kernel import make_session\n"
+        "make_session(integrations=[DaskIntegration()])\n"
         "assert 'distributed' not in sys.modules\n"
         "import dask.config, distributed\n"
         "print(dask.config.get('distributed.client.preload'))\n"

@@ -23,8 +23,7 @@ import boto3
 import pytest
 
 from nb_cognito import kernel
-from nb_cognito.integrations import boto3_injection, container_endpoint
-from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_TOKEN_FILE, ENV_URI
+from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_TOKEN_FILE, ENV_URI, ContainerEndpoint
 from nb_cognito.local import UserSpec
 
 PASSWORD = "Alice-Passw0rd!"
@@ -53,9 +52,12 @@ def clean_state(monkeypatch):
         monkeypatch.setenv(name, "x")  # record it, so that teardown restores the original
         monkeypatch.delenv(name)
     yield
-    container_endpoint.stop()
-    boto3_injection.uninstall()
     boto3.DEFAULT_SESSION = None
+
+
+def endpoint(session) -> ContainerEndpoint:
+    """The container-endpoint integration the session owns."""
+    return session.integration(ContainerEndpoint)
 
 
 @pytest.fixture
@@ -121,18 +123,19 @@ def test_sign_out_keeps_the_endpoint_answering_a_readable_error(session):
 
     session.sign_out()
 
-    assert (os.environ[ENV_URI], os.environ[ENV_TOKEN]) == (url, token)  # for the kernel's life
+    assert (os.environ[ENV_URI], os.environ[ENV_TOKEN]) == (url, token)  # for the session's life
     status, body = get(url, token)
     assert status == 401
     assert body["code"] == "SignedOutError"
     assert "Nobody is signed in to nb_cognito" in body["message"]
     assert "%cognito_login" in body["message"]
+    assert "AccessKeyId" not in body
 
 
 def test_on_by_default_from_before_anyone_signs_in(new_session):
     session = new_session(attach=True)
-    server = container_endpoint.current()
-    assert server is not None and server.session is session
+    server = endpoint(session).server
+    assert server is not None
     assert os.environ[ENV_URI] == server.url
     assert get(server.url, server.token)[0] == 401  # a readable answer, not a dead port
 
@@ -142,10 +145,18 @@ def test_on_by_default_from_before_anyone_signs_in(new_session):
     assert body["AccessKeyId"] == session.current_credentials().access_key_id
 
 
+def test_turned_off_before_sign_in_it_stops_at_once(new_session):
+    session = new_session(attach=True)
+    assert endpoint(session).server is not None
+    session.configure(subprocess_credentials=False)  # the way out, nobody signed in yet
+    assert endpoint(session).server is None
+    assert ENV_URI not in os.environ and ENV_TOKEN_FILE not in os.environ
+
+
 def test_turned_off_and_on_while_signed_in_it_applies_at_once(new_session):
     session = new_session(attach=True, subprocess_credentials=False)  # the way out
     session.sign_in("alice", PASSWORD)
-    assert container_endpoint.current() is None
+    assert endpoint(session).server is None
     assert ENV_URI not in os.environ
 
     session.configure(subprocess_credentials=True)  # no second sign-in needed
@@ -154,7 +165,7 @@ def test_turned_off_and_on_while_signed_in_it_applies_at_once(new_session):
     assert body["AccessKeyId"] == session.current_credentials().access_key_id
 
     session.configure(subprocess_credentials=False)
-    assert container_endpoint.current() is None
+    assert endpoint(session).server is None
     assert ENV_URI not in os.environ
     assert ENV_TOKEN_FILE not in os.environ
     assert session.is_signed_in
@@ -175,7 +186,6 @@ def test_a_new_sign_in_as_someone_else_is_served_at_the_same_url_and_token(sessi
 
 
 def test_the_token_file_is_private_and_holds_the_token(session):
-    session.sign_in("alice", PASSWORD)
     path = os.environ[ENV_TOKEN_FILE]
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
@@ -185,10 +195,10 @@ def test_the_token_file_is_private_and_holds_the_token(session):
     assert not os.path.exists(path)
 
 
-def test_the_token_file_is_removed_at_exit(tmp_path):
+def test_the_token_file_is_removed_at_exit():
     code = (
-        "import os, sys; from nb_cognito.integrations import container_endpoint as c; "
-        "path = c.write_token_file('t'); print(path, flush=True)"
+        "from nb_cognito.integrations import container_endpoint as c; "
+        "print(c.write_token_file('t'), flush=True)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -217,10 +227,9 @@ def test_the_endpoint_serves_the_container_format(session):
     assert body["AccessKeyId"] == creds.access_key_id
     assert body["SecretAccessKey"] == creds.secret_access_key
     assert body["Token"] == creds.session_token
-    # The expiry on the system clock: now + the time left (within a second of rounding).
+    # The expiry on the system clock: now + the time left (within a second or two of rounding).
     served = dt.datetime.strptime(body["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    left = creds.expiration.timestamp() - session.clock.time()
-    assert abs(served.timestamp() - (time.time() + left)) <= 2
+    assert abs(served.timestamp() - (time.time() + session.seconds_left(creds))) <= 2
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong-token", "Bearer wrong-token"])
@@ -248,14 +257,14 @@ def test_another_path_gets_404(session):
 
 def test_the_endpoint_listens_on_loopback_only(session):
     session.sign_in("alice", PASSWORD)
-    server = container_endpoint.current()
+    server = endpoint(session).server
     assert server is not None
     assert server._httpd.server_address[0] == "127.0.0.1"
 
 
 def test_signed_out_answers_a_json_error_not_credentials(new_session):
     session = new_session(attach=True, subprocess_credentials=True)
-    server = container_endpoint.start(session)  # running while nobody is signed in
+    server = endpoint(session).start()  # running while nobody is signed in
 
     status, body = get(server.url, server.token)
 
@@ -340,13 +349,16 @@ def test_concurrent_requests_are_all_served(session):
 
 def test_variables_set_before_are_put_back_when_turned_off(new_session, monkeypatch):
     monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/ecs")
+    monkeypatch.setenv(ENV_TOKEN_FILE, "/var/run/theirs")
     session = new_session(attach=True)
     session.sign_in("alice", PASSWORD)
 
     assert "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" not in os.environ  # botocore would prefer it
+    assert os.environ[ENV_TOKEN_FILE] != "/var/run/theirs"
 
     session.configure(subprocess_credentials=False)
     assert os.environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] == "/v2/credentials/ecs"
+    assert os.environ[ENV_TOKEN_FILE] == "/var/run/theirs"
 
 
 def test_the_kernel_session_wires_the_endpoint(local, monkeypatch):
@@ -355,10 +367,13 @@ def test_the_kernel_session_wires_the_endpoint(local, monkeypatch):
         session = kernel.kernel_session()
         session.configure(**local.settings.as_config(), subprocess_credentials=True)
         session.sign_in("alice", PASSWORD)
-        server = container_endpoint.current()
-        assert server is not None and server.session is session
+        server = endpoint(session).server
+        assert server is not None and server.credentials == session.current_credentials
         assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 200
+        assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 200
+        session.sign_out()
+        assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 401  # still there, readable
     finally:
         kernel.reset_kernel_session()
-    # The endpoint outlives the session (the kernel's life): it now says nobody is signed in.
-    assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 401
+    assert endpoint(session).server is None  # closed with the session
+    assert ENV_URI not in os.environ

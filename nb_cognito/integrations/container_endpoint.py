@@ -1,37 +1,39 @@
-"""Cognito credentials for child processes, through a loopback container-credentials endpoint.
+"""The container-credentials endpoint: the default path for every AWS SDK but boto3's default session.
 
 On by default (``subprocess_credentials=True``; ``False`` turns it off). From the moment the
-kernel's session exists, a small HTTP server on ``127.0.0.1`` (random port, random path)
-answers ``GET`` with the session's current credentials in the format of the ECS/EKS
-container endpoint, and three variables tell every AWS SDK in the kernel and its child
-processes where to ask::
+session exists (the kernel's: for the kernel's life), a small HTTP server on ``127.0.0.1``
+(random port, random path) answers ``GET`` with the session's current credentials in the
+format of the ECS/EKS container endpoint, and three variables tell every AWS SDK in the kernel
+and its child processes where to ask::
 
     AWS_CONTAINER_CREDENTIALS_FULL_URI      http://127.0.0.1:PORT/PATH
     AWS_CONTAINER_AUTHORIZATION_TOKEN       a random bearer token (compared in constant time)
-    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE  the same token in a 0600 file (object_store, which
-                                            polars uses, reads only this one); removed at exit
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE  the same token in a 0600 file in a 0700 directory
+                                            (object_store, which polars uses, reads only this
+                                            one); removed when the endpoint stops or at exit
 
 So pandas (s3fs), pyarrow, polars, duckdb and new ``boto3.Session()`` objects in the kernel,
-and ``!aws s3 ls``, a ``python -c`` child or a ``multiprocessing`` or Dask worker, get
-credentials that keep refreshing: each fetch asks the session, which refreshes when due.
+and ``!aws s3 ls``, a ``python -c`` child, a ``multiprocessing`` or Dask worker, get credentials
+that keep refreshing: each fetch asks the session, which refreshes when due.
 
-One URL and one token for the life of the process: a child started before sign-in, or one
-that lives through a sign-out and a sign-in as someone else, keeps asking the same place and
-gets whatever the session has now. While nobody is signed in the answer is a readable JSON
-error (401, "Nobody is signed in ... sign in in the kernel"), never a dead port and never
-credentials. Another local user without the token gets 403. Turning the setting off stops
-the server and removes the variables.
+One URL and one token for the session's life: a child started before sign-in, or one that
+lives through a sign-out and a sign-in as someone else, keeps asking the same place and gets
+whatever the session has now. While nobody is signed in the answer is a readable JSON error
+(401, "Nobody is signed in to nb_cognito ... sign in there"), never a dead port and never
+credentials. Another local user without the token gets 403. The ``Expiration`` served is "now
+on the system clock + the time left in server time", so a child's SDK refreshes on time even
+when this machine's clock is off.
 
-In a child, the SDK's own chain still comes first: ``AWS_ACCESS_KEY_ID`` in its environment
-or a default profile in ``~/.aws`` wins over the container endpoint. While the server runs,
-``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` (which botocore would prefer) and a token file
-of someone else's are set aside, and put back when it stops. The ``Expiration`` served is
-"now on the system clock + the time left", so a child's SDK refreshes on time even when the
-kernel's clock estimate (server time) differs from the machine's clock.
+In a child, the SDK's own chain still comes first: ``AWS_ACCESS_KEY_ID`` in its environment,
+``AWS_PROFILE`` or a profile in ``~/.aws`` wins over the container endpoint (the user's
+explicit choice). ``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` (which botocore would prefer) and
+a container URI, token or token file of someone else's are set aside while the server runs,
+and put back when it stops.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hmac
 import json
@@ -39,8 +41,12 @@ import logging
 import os
 import secrets as _random
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nb_cognito import forksafe
+from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
@@ -48,37 +54,44 @@ from nb_cognito.exceptions import (
     SessionExpiredError,
     SignedOutError,
 )
-from nb_cognito.models import AuthEvent
-from nb_cognito.redaction import secrets
+from nb_cognito.integrations.process_env import EnvironmentWrites
+from nb_cognito.redaction import known_secrets
 
 if TYPE_CHECKING:
     from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.models import AWSCredentials
 
 __all__ = [
     "ENV_TOKEN",
     "ENV_TOKEN_FILE",
     "ENV_URI",
+    "NOBODY_SIGNED_IN",
+    "ContainerEndpoint",
     "CredentialsServer",
-    "attach",
-    "current",
-    "start",
-    "stop",
+    "EndpointOwner",
+    "credentials_body",
+    "make_server",
+    "remove_token_file",
+    "write_token_file",
 ]
 
-ENV_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
-ENV_TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+ENV_URI = Env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+ENV_TOKEN = Env.AWS_CONTAINER_AUTHORIZATION_TOKEN
 # object_store (polars, deltalake) reads the token only from this file; botocore prefers it too.
-ENV_TOKEN_FILE = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+ENV_TOKEN_FILE = Env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
 # botocore prefers this over ours; it is set aside while the server runs.
-_SHADOWED = ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",)
+_SHADOWED = (Env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,)
+
+NOBODY_SIGNED_IN = (
+    "Nobody is signed in to nb_cognito in the kernel (process {pid}) that serves these AWS "
+    "credentials. Sign in there with %cognito_login or nb_cognito.sign_in(): this process then "
+    "gets them from the same endpoint, with no restart."
+)
 
 MAX_CONCURRENT_REQUESTS = 8
 REQUEST_TIMEOUT = 10.0
 
 log = logging.getLogger("nb_cognito")
-
-_lock = threading.Lock()
-_server: CredentialsServer | None = None
 
 
 def _iso(moment: Any) -> str:
@@ -87,19 +100,12 @@ def _iso(moment: Any) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def seconds_left(session: Any, creds: Any) -> float:
-    """How long ``creds`` stay valid, in the session's server time (its clock plus the skew)."""
-    state = getattr(session, "_state", None)
-    server_now = session.clock.time() + float(getattr(state, "skew", 0.0) or 0.0)
-    return float(creds.expiration.timestamp() - server_now)
-
-
 def credentials_body(creds: Any, seconds_left: float) -> dict[str, str]:
     """The container endpoint's answer for ``creds``, expiring ``seconds_left`` from now.
 
     The expiry is given on this machine's system clock, which is what a child's SDK compares
-    with: the session keeps server time, and a child with a wrong clock (or a session on an
-    injected clock) must still refresh on time.
+    with: the session keeps server time, and a child must refresh on time even when the
+    machine's clock is off (or when the session runs on an injected clock).
     """
     import datetime as dt
     import time
@@ -113,20 +119,11 @@ def credentials_body(creds: Any, seconds_left: float) -> dict[str, str]:
     }
 
 
-def _status_for(error: Exception) -> int:
-    if isinstance(error, SignedOutError | SessionExpiredError):
-        return 401
-    if isinstance(error, ServiceUnavailableError):
-        return 503
-    return 500
-
-
 _token_files: set[str] = set()
 
 
 def write_token_file(token: str) -> str:
     """Write ``token`` to a new 0600 file in a private 0700 directory; removed at exit."""
-    import atexit
     import tempfile
 
     directory = tempfile.mkdtemp(prefix="nb-cognito-")  # 0700, a name nobody else can guess
@@ -141,6 +138,7 @@ def write_token_file(token: str) -> str:
 
 
 def remove_token_file(path: str) -> None:
+    """Remove a file :func:`write_token_file` made, and its directory (idempotent)."""
     _token_files.discard(path)
     for remove, target in ((os.unlink, path), (os.rmdir, os.path.dirname(path))):
         with contextlib.suppress(OSError):
@@ -150,6 +148,14 @@ def remove_token_file(path: str) -> None:
 def _remove_all_token_files() -> None:
     for path in list(_token_files):
         remove_token_file(path)
+
+
+def _status_for(error: Exception) -> int:
+    if isinstance(error, SignedOutError | SessionExpiredError):
+        return 401
+    if isinstance(error, ServiceUnavailableError):
+        return 503
+    return 500
 
 
 class EndpointOwner(Protocol):
@@ -245,14 +251,21 @@ def make_server(owner: EndpointOwner) -> Any:
 
 
 class CredentialsServer:
-    """The loopback endpoint of this process, serving the session bound to it.
+    """One loopback endpoint serving what ``credentials()`` returns (it raises :class:`AuthError`).
 
-    Made once per process by :func:`start`; :meth:`bind` changes the session it serves (a
-    new kernel session, tests), never its URL or token.
+    ``seconds_left(creds)`` says how long they stay valid in server time. ``env`` records the
+    variables it writes, so they are never taken for the user's own.
     """
 
-    def __init__(self, session: CognitoSession | None = None) -> None:
-        self.session = session
+    def __init__(
+        self,
+        credentials: Callable[[], AWSCredentials],
+        env: EnvironmentWrites,
+        seconds_left: Callable[[AWSCredentials], float] | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.seconds_left = seconds_left or _wall_clock_seconds_left
+        self.env_writes = env
         self.token = _random.token_urlsafe(32)
         self.path = "/nb-cognito/" + _random.token_urlsafe(12)
         self._httpd: Any = None
@@ -261,20 +274,15 @@ class CredentialsServer:
         self._env: dict[str, str] = {}
         self._token_file: str | None = None
 
-    def bind(self, session: CognitoSession | None) -> None:
-        """Serve ``session``'s credentials from now on (None: answer "nobody is signed in")."""
-        self.session = session
-
     def answer(self) -> tuple[int, dict[str, str]]:
         """(HTTP status, JSON body) for one authorized GET: the current credentials or an error."""
-        session = self.session
-        if session is None or not session.is_signed_in:
-            return 401, {"code": "SignedOutError", "message": NOBODY_SIGNED_IN.format(pid=os.getpid())}
         try:
-            creds = session.current_credentials()
+            creds = self.credentials()
+        except SignedOutError:
+            return 401, {"code": "SignedOutError", "message": NOBODY_SIGNED_IN.format(pid=os.getpid())}
         except AuthError as error:  # messages are redacted and secret-free
             return _status_for(error), {"code": type(error).__name__, "message": str(error)}
-        return 200, credentials_body(creds, seconds_left(session, creds))
+        return 200, credentials_body(creds, self.seconds_left(creds))
 
     @property
     def url(self) -> str:
@@ -303,27 +311,21 @@ class CredentialsServer:
             daemon=True,
         )
         self._thread.start()
-        secrets.add(self.token)
+        known_secrets.add(self.token)
         self._token_file = write_token_file(self.token)
-        self._env = self.env()
         for name in _SHADOWED:
             if name in os.environ:
                 self._saved[name] = os.environ.pop(name)
                 log.warning("%s is set aside while the nb_cognito credentials endpoint runs.", name)
         for name in (ENV_URI, ENV_TOKEN, ENV_TOKEN_FILE):
-            if name in os.environ and os.environ[name] != self._env.get(name):
+            if name in os.environ and not self.env_writes.is_ours(name):
                 self._saved[name] = os.environ[name]
-        self.export()
+        self._env = self.env()
+        self.env_writes.write(self._env)
         log.info("AWS SDKs in this kernel and its children get Cognito credentials from a loopback endpoint.")
 
-    def export(self) -> None:
-        """(Re)write the variables into ``os.environ`` (idempotent)."""
-        os.environ.update(self._env)
-
     def stop(self) -> None:
-        for name, value in self._env.items():
-            if os.environ.get(name) == value:  # leave alone what someone else changed since
-                del os.environ[name]
+        self.env_writes.remove(self._env)
         for name, value in self._saved.items():
             os.environ.setdefault(name, value)
         self._env, self._saved = {}, {}
@@ -337,77 +339,122 @@ class CredentialsServer:
         token_file, self._token_file = self._token_file, None
         if token_file is not None:
             remove_token_file(token_file)
-        secrets.discard(self.token)
+        known_secrets.discard(self.token)
+
+    def abandon(self) -> None:
+        """In a forked child: drop the parent's server without shutting it down (its thread
+        is not here to answer), and close this process's copy of its socket. The token file
+        is the parent's: it stays."""
+        httpd, self._httpd, self._thread = self._httpd, None, None
+        self._token_file = None
+        if httpd is not None:
+            httpd.socket.close()
 
     def __repr__(self) -> str:
         state = f"on port {self._httpd.server_address[1]}" if self._httpd is not None else "stopped"
         return f"<CredentialsServer {state}>"
 
 
-NOBODY_SIGNED_IN = (
-    "Nobody is signed in to nb_cognito in the kernel (process {pid}) that serves these AWS "
-    "credentials. Sign in there with %cognito_login or nb_cognito.sign_in(): this process then "
-    "gets them from the same endpoint, with no restart."
-)
+def _wall_clock_seconds_left(creds: AWSCredentials) -> float:
+    import time
+
+    return creds.expiration.timestamp() - time.time()
 
 
-def start(session: CognitoSession) -> CredentialsServer:
-    """Serve ``session`` (starting the process's endpoint if needed; same URL and token)."""
-    global _server
-    with _lock:
-        server = _server
-        if server is None or not server.running:
+class ContainerEndpoint(Integration):
+    """Runs a :class:`CredentialsServer` for the session's whole life (one URL, one token).
+
+    On when ``settings.subprocess_credentials`` is (the default): started when the session is
+    attached, before anyone signs in; it answers "nobody is signed in" until someone is, and
+    the next user's credentials after a re-sign-in. ``configure(subprocess_credentials=False)``
+    (while signed in) or the setting at attach time stops it; :meth:`close` stops it.
+    """
+
+    name = "container endpoint"
+
+    def __init__(self, env: EnvironmentWrites | None = None) -> None:
+        self.env = env if env is not None else EnvironmentWrites()
+        self._session: CognitoSession | None = None
+        self._server: CredentialsServer | None = None
+        self._lock = threading.Lock()
+        forksafe.register(self)
+
+    @property
+    def server(self) -> CredentialsServer | None:
+        """The running endpoint, if any."""
+        return self._server
+
+    def attach(self, session: CognitoSession) -> None:
+        self._session = session
+        try:
+            # Resolved afresh, not cached in the session: the settings may not be complete yet,
+            # and sign-in must still be the one to report what is missing.
+            enabled = session.config.resolve().subprocess_credentials
+        except ConfigurationError as error:  # reported where it matters: at sign-in
+            log.debug("The credentials endpoint waits for valid settings: %s", error)
+            return
+        if enabled:
+            try:
+                self.start()
+            except Exception:
+                log.exception("Could not start the credentials endpoint; signing in will try again.")
+
+    def signed_in(self, change: SessionChange) -> None:
+        if change.settings is not None and change.settings.subprocess_credentials:
+            self.start()
+        else:
+            self.stop()
+
+    settings_changed = signed_in  # turned on or off while signed in
+
+    def configured(self, change: SessionChange) -> None:
+        """Turned on or off before anyone signed in: at once too (False is the way out)."""
+        if change.settings is None:
+            return
+        if change.settings.subprocess_credentials:
+            self.start()
+        else:
+            self.stop()
+
+    def close(self) -> None:
+        self.stop()
+
+    def start(self) -> CredentialsServer:
+        """Start the endpoint (idempotent)."""
+        session = self._session
+        if session is None:
+            raise ConfigurationError("This container endpoint belongs to no session yet.")
+        with self._lock:
+            server = self._server
+            if server is not None and server.running:
+                return server
             if server is not None:
                 server.stop()
-            server = CredentialsServer(session)
+            server = CredentialsServer(session.current_credentials, self.env, session.seconds_left)
             try:
                 server.start()
             except BaseException:
                 server.stop()
                 raise
-            _server = server
-        server.bind(session)
-        server.export()  # the variables may have been removed since
-        return server
+            self._server = server
+            return server
 
+    def stop(self) -> None:
+        """Stop the endpoint and remove its variables (idempotent)."""
+        with self._lock:
+            server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
-def stop(session: CognitoSession | None = None) -> None:
-    """Stop the endpoint and remove its variables (only if it serves ``session``, when given):
-    the way out, ``subprocess_credentials=False``."""
-    global _server
-    with _lock:
-        server = _server
-        if server is None or (session is not None and server.session is not session):
-            return
-        _server = None
-        server.stop()
+    def after_fork_in_child(self) -> None:
+        """The serving thread stayed in the parent: forget the server, never wait on it.
 
+        The child's copy of the listening socket is closed; the parent's endpoint keeps serving,
+        and the variables the child inherited still point at it.
+        """
+        server, self._server = self._server, None
+        if server is not None:
+            server.abandon()
 
-def current() -> CredentialsServer | None:
-    """The running endpoint, if any."""
-    return _server
-
-
-def attach(session: CognitoSession) -> None:
-    """Serve ``session`` for the kernel's life while ``settings.subprocess_credentials`` is on
-    (the default): from now, before anyone signs in; stop when the setting is turned off."""
-
-    def apply(_: Any = None) -> None:
-        try:
-            # Resolved afresh, not cached in the session: at attach time the settings may not
-            # be complete yet, and sign-in must still report what is missing.
-            enabled = session.config.resolve().subprocess_credentials
-        except ConfigurationError as error:  # reported where it matters: at sign-in
-            log.debug("The credentials endpoint waits for valid settings: %s", error)
-            return
-        try:
-            if enabled:
-                start(session)
-            else:
-                stop(session)
-        except Exception:
-            log.exception("Could not start the credentials endpoint for child processes.")
-
-    apply()
-    session.on(AuthEvent.SIGNED_IN, apply)  # a setting changed since may have turned it on
-    session._add_settings_listener(apply)  # turned on or off at any time
+    def __repr__(self) -> str:
+        return f"<ContainerEndpoint {self._server!r}>"

@@ -22,20 +22,28 @@ import threading
 import weakref
 from typing import Any
 
+from nb_cognito.auth.integration import Integration, SessionChange
 from nb_cognito.exceptions import AuthError
-from nb_cognito.models import AuthEvent
 
-__all__ = ["PRELOAD", "DaskIntegration", "attach"]
+__all__ = ["PRELOAD", "DaskIntegration", "open_integrations"]
 
 PRELOAD = "nb_cognito._dask_preload"
 PUSH_TIMEOUT = 10.0
 log = logging.getLogger("nb_cognito")
 
-_active: DaskIntegration | None = None  # the integration of the kernel session, for the preload
+# The integrations of the open sessions, for the preload (weakly held: a closed or forgotten
+# session's integration goes away by itself).
+_open: weakref.WeakSet[DaskIntegration] = weakref.WeakSet()
 
 
-class DaskIntegration:
-    """Keeps every Dask client's workers supplied with ``session``'s AWS credentials."""
+def open_integrations() -> list[DaskIntegration]:
+    return list(_open)
+
+
+class DaskIntegration(Integration):
+    """Keeps every Dask client's workers supplied with the session's AWS credentials."""
+
+    name = "dask"
 
     def __init__(self) -> None:
         self.session: Any = None
@@ -47,25 +55,21 @@ class DaskIntegration:
     # -- the session's side ---------------------------------------------------------------------
 
     def attach(self, session: Any) -> None:
-        global _active
         self.session = session
-        _active = self
+        _open.add(self)
         _configure_preload_when_imported()
 
-    def credentials_changed(self, _: Any = None) -> None:
-        """Sign-in or refresh: push the session's current credentials."""
+    def credentials_changed(self, change: SessionChange) -> None:
+        """Sign-in or refresh: push the new credentials."""
         if "distributed" not in sys.modules and self._plugin is None:
             return  # no Dask in this kernel (yet): the preload pushes when a client starts
         from nb_cognito.dask import CognitoCredentials, PushedCredentials
 
-        try:
-            credentials = PushedCredentials.from_session(self.session)
-        except AuthError as error:
-            log.debug("No credentials to push to Dask workers: %s", type(error).__name__)
+        if change.credentials is None:
             return
-        self.push(CognitoCredentials(credentials))
+        self.push(CognitoCredentials(PushedCredentials.from_session(self.session, change.credentials)))
 
-    def signed_out(self, _: Any = None) -> None:
+    def signed_out(self, change: SessionChange) -> None:
         """Withdraw the credentials from every worker."""
         if self._plugin is None:
             return
@@ -73,10 +77,10 @@ class DaskIntegration:
 
         self.push(CognitoCredentials(None))
 
+    session_expired = signed_out
+
     def close(self) -> None:
-        global _active
-        if _active is self:
-            _active = None
+        _open.discard(self)
 
     # -- the clients' side ----------------------------------------------------------------------
 
@@ -144,10 +148,6 @@ async def _register_async(client: Any, plugin: Any) -> None:
         log.warning("nb_cognito could not push credentials to a Dask cluster (%s).", type(error).__name__)
 
 
-def active() -> DaskIntegration | None:
-    return _active
-
-
 # -- the preload in dask's configuration, once distributed is imported --------------------------
 
 
@@ -194,14 +194,3 @@ def _configure_preload_when_imported() -> None:
         _install_preload()
     elif _hook not in sys.meta_path:
         sys.meta_path.insert(0, _hook)
-
-
-def attach(session: Any) -> DaskIntegration:
-    """Wire the integration to ``session``'s events (until the session's integration seam)."""
-    integration = DaskIntegration()
-    integration.attach(session)
-    session.on(AuthEvent.SIGNED_IN, integration.credentials_changed)
-    session.on(AuthEvent.CREDENTIALS_REFRESH, integration.credentials_changed)
-    session.on(AuthEvent.SIGNED_OUT, integration.signed_out)
-    session.on(AuthEvent.SESSION_EXPIRED, integration.signed_out)
-    return integration
