@@ -376,7 +376,7 @@ class ContainerEndpoint(Integration):
         self.env = env if env is not None else EnvironmentWrites()
         self._session: CognitoSession | None = None
         self._server: CredentialsServer | None = None
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         forksafe.register(self)
 
     @property
