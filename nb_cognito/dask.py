@@ -40,6 +40,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from nb_cognito import forksafe
 from nb_cognito.integrations.container_endpoint import (
     ENV_TOKEN,
     ENV_TOKEN_FILE,
@@ -160,7 +161,7 @@ class WorkerEndpoint:
     def __init__(self) -> None:
         self.token = secrets.token_urlsafe(32)
         self.path = "/nb-cognito/" + secrets.token_urlsafe(12)
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._credentials: PushedCredentials | None = None
         self._httpd: Any = None
         self._token_file: str | None = None
@@ -230,7 +231,7 @@ class WorkerEndpoint:
         return f"<WorkerEndpoint {state}, {self._credentials!r}>"
 
 
-_endpoint_lock = threading.Lock()
+_endpoint_lock = forksafe.Lock()
 _endpoint: WorkerEndpoint | None = None
 
 

@@ -18,10 +18,10 @@ import importlib.abc
 import importlib.machinery
 import logging
 import sys
-import threading
 import weakref
 from typing import Any
 
+from nb_cognito import forksafe
 from nb_cognito.auth.integration import Integration, SessionChange
 from nb_cognito.exceptions import AuthError
 
@@ -47,7 +47,7 @@ class DaskIntegration(Integration):
 
     def __init__(self) -> None:
         self.session: Any = None
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
         self._plugin: Any = None  # the last plugin pushed (None: never pushed)
         self.pushes = 0
