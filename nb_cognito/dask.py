@@ -41,6 +41,7 @@ from typing import Any
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from nb_cognito import forksafe
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.integrations.container_endpoint import (
     ENV_TOKEN,
     ENV_TOKEN_FILE,
@@ -204,7 +205,7 @@ class WorkerEndpoint:
             daemon=True,
         ).start()
         self._token_file = write_token_file(self.token)
-        os.environ.pop("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", None)
+        os.environ.pop(Env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, None)
         os.environ.update(
             {
                 ENV_URI: f"http://127.0.0.1:{self._httpd.server_address[1]}{self.path}",
