@@ -31,6 +31,14 @@ LIFETIME = 540  # inside botocore's 10-minute mandatory refresh margin, with roo
 pytestmark = pytest.mark.timeout(180)
 
 
+def _forget_cached_s3fs() -> None:
+    """s3fs caches filesystems per process; one made in an earlier test asks that test's
+    (closed) endpoint. A kernel has one session, and one endpoint, for its life."""
+    s3fs = sys.modules.get("s3fs")
+    if s3fs is not None:
+        s3fs.S3FileSystem.clear_instance_cache()
+
+
 @pytest.fixture
 def world(make_local, new_session, monkeypatch, tmp_path):
     session = new_session(attach=True)
@@ -43,6 +51,7 @@ def world(make_local, new_session, monkeypatch, tmp_path):
         )
     )
     session.configure(**local.settings.as_config())
+    _forget_cached_s3fs()
     monkeypatch.setenv("AWS_ENDPOINT_URL", local.endpoint_url)  # where S3 is; never a key
     monkeypatch.setenv("AWS_DEFAULT_REGION", local.settings.region)
     monkeypatch.setenv("HOME", str(tmp_path))
