@@ -283,3 +283,35 @@ def test_the_preload_is_configured_when_distributed_is_imported_later():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "nb_cognito._dask_preload" in done.stdout
+
+
+def test_registered_by_hand_without_the_integration(world, make_local, new_session, monkeypatch):
+    """``client.register_plugin(nb_cognito.dask.CognitoCredentials())`` pushes the kernel
+    session's current credentials once, with no Dask integration in the session."""
+    import nb_cognito
+    from nb_cognito import kernel
+
+    local, _ = world
+    bare = new_session(attach=False)  # no integrations at all
+    bare.configure(**local.settings.as_config())
+    bare.sign_in("alice", PASSWORD)
+    previous = kernel.use_kernel_session(bare)
+    try:
+        with (
+            distributed.LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                worker_dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster, set_as_default=False) as client,
+        ):
+            assert set(client.run(s3_task).values()) != {"ok"}  # nothing pushed yet
+            client.register_plugin(nb_cognito.dask.CognitoCredentials())
+            mark = len(local.received_access_keys("s3"))
+            assert set(client.run(s3_task).values()) == {"ok"}
+            assert set(keys_after(local, mark)) == {bare.current_credentials().access_key_id}
+    finally:
+        kernel.use_kernel_session(previous)
