@@ -13,14 +13,13 @@ import warnings
 import boto3
 import pytest
 from botocore.exceptions import CredentialRetrievalError, NoCredentialsError
-from emulator_checks import s3_key
+from helpers import PASSWORD, s3_key
 
 from nb_cognito.exceptions import ServiceUnavailableError, SignedOutError
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.integrations.boto3_injection import Boto3Injection
 from nb_cognito.models import AuthEvent
 
-PASSWORD = "Alice-Passw0rd!"
 USER_KEY = "AKIAUSEROWNKEY000001"
 # Every variable these tests or nb_cognito may set; restored to "absent" after each test.
 AWS_NAMES = (

@@ -17,6 +17,7 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from helpers import PASSWORD
 from joserfc import jwk, jwt
 from pycognito.aws_srp import AWSSRP
 
@@ -31,7 +32,6 @@ from nb_cognito.local import (
     srp,
 )
 
-PASSWORD = "Alice-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NO_RETRY = {"total_max_attempts": 1}
 

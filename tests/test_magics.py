@@ -21,6 +21,7 @@ import types
 from collections.abc import Callable, Iterator
 
 import pytest
+from helpers import PASSWORD
 from IPython.core.error import StdinNotImplementedError, UsageError
 from testing_shell import TestingShell, close_shell, new_shell
 from widget_driver import WidgetDriver
@@ -34,7 +35,6 @@ from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.notebook import magics
 from nb_cognito.notebook.magic_line import MagicUsageError
 
-PASSWORD = "Alice-Passw0rd!"
 # Short on purpose: redact_text() hides 40+ character runs, which would hide a leak from the test.
 CANARY = "Canary-7f3a-Pw!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"

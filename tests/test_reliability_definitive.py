@@ -11,13 +11,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from test_reliability_support import PASSWORD, Events, delta, run_threads, wait_until
+from helpers import PASSWORD, Events, delta, run_threads, wait_until
 
 from nb_cognito import exceptions as errors
 from nb_cognito.local import ClientSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 WAITERS = 10
 

@@ -13,13 +13,11 @@ import datetime as dt
 import logging
 
 import pytest
-from test_reliability_support import PASSWORD, Events, delta, refresher_idle, wait_until
+from helpers import PASSWORD, Events, delta, refresher_idle, wait_until
 
 from nb_cognito import exceptions as errors
 from nb_cognito.local import ClientSpec, IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 FAULTS = ["throttle", "5xx", "drop", "timeout", "down"]
 ATTEMPTS = 3  # aws_client.call's bound for a refresh

@@ -18,14 +18,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from test_reliability_support import PASSWORD, Events, delta
+from helpers import PASSWORD, Events, delta
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.tokens import TokenVerifier
 from nb_cognito.local import FaultMode, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 HUGE = "x" * 1_000_000
 BAD_TEXT = {

@@ -21,12 +21,10 @@ import time
 import weakref
 
 import pytest
-from test_reliability_support import PASSWORD, Events, wait_until
+from helpers import PASSWORD, Events, wait_until
 
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 CHILD = textwrap.dedent(
     """

@@ -18,13 +18,11 @@ import secrets as random_secrets
 import traceback
 
 import pytest
-from test_reliability_support import Events, wait_until
+from helpers import Events, wait_until
 
 from nb_cognito import exceptions as errors
 from nb_cognito.local import FaultMode, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 LOGGERS = ("", "botocore", "boto3", "urllib3", "nb_cognito", "s3transfer")
 

@@ -12,12 +12,10 @@ import threading
 import time
 
 import pytest
-from test_reliability_support import PASSWORD, CountingRefresh, Events, delta, run_threads, triple
+from helpers import PASSWORD, CountingRefresh, Events, delta, run_threads, triple
 
 from nb_cognito import exceptions as errors
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 THREADS = 50
 REFRESH_DELAY = 1.5  # real seconds the proxy holds the refresh request

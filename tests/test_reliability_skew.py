@@ -11,7 +11,7 @@ import itertools
 import threading
 
 import pytest
-from test_reliability_support import (
+from helpers import (
     PASSWORD,
     CountingRefresh,
     Events,
@@ -22,8 +22,6 @@ from test_reliability_support import (
 
 from nb_cognito.local import ClientSpec, IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 LIFETIME = 300  # the minimum Cognito allows, for ID/access tokens and the credentials here
 STEP = 10.0

@@ -15,15 +15,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from test_reliability_support import PASSWORD, delta, refresher_idle, wait_until
+from helpers import PASSWORD, delta, refresher_idle, wait_until
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth import state as session_state
 from nb_cognito.local import ClientSpec, FaultMode, IdentityPoolSpec, LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import AuthEvent, SignInStep
-
-# its fixtures: make_session, proxied_settings, issued
-pytest_plugins = ["test_reliability_support"]
 
 BOB_PASSWORD = "Bob-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"

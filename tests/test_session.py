@@ -10,13 +10,12 @@ import threading
 
 import pyotp
 import pytest
-from emulator_checks import counts
+from helpers import PASSWORD, counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import AuthEvent, AuthSessionResultType, SignInStep
 
-PASSWORD = "Alice-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 

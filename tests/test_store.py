@@ -19,7 +19,7 @@ import threading
 import types
 
 import pytest
-from emulator_checks import counts
+from helpers import PASSWORD, counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito import kernel, store
@@ -28,7 +28,6 @@ from nb_cognito.config import Settings
 from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec, default_test_spec
 
-PASSWORD = "Alice-Passw0rd!"
 BOB_PASSWORD = "Bob-Passw0rd!"
 
 

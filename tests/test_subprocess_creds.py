@@ -21,12 +21,12 @@ import urllib.request
 
 import boto3
 import pytest
+from helpers import PASSWORD
 
 from nb_cognito import kernel
 from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_TOKEN_FILE, ENV_URI, ContainerEndpoint
 from nb_cognito.local import UserSpec
 
-PASSWORD = "Alice-Passw0rd!"
 AWS_NAMES = (
     ENV_URI,
     ENV_TOKEN,

@@ -13,6 +13,7 @@ import re
 import threading
 
 import pytest
+from helpers import PASSWORD
 from widget_driver import WidgetDriver, all_widget_state
 
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
@@ -20,7 +21,6 @@ from nb_cognito.models import AuthEvent
 from nb_cognito.notebook import widget_look
 from nb_cognito.notebook.widget import SignInWidget
 
-PASSWORD = "Alice-Passw0rd!"
 CANARY = "Canary-Passw0rd!-q7Zx"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 

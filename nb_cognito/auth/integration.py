@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from nb_cognito.auth.devices import TrackedDevice
     from nb_cognito.auth.session import CognitoSession
     from nb_cognito.config import Settings
     from nb_cognito.models import AuthUser, AWSCredentials
@@ -66,8 +67,10 @@ class SessionChange:
 class SavedSignIn:
     """A sign-in as it can be resumed later: handed to :meth:`Integration.persist`.
 
-    ``reason`` is ``"sign_in"`` or ``"refresh"``; ``login_name`` is the alias the user typed
-    when it differs from the Cognito username.
+    ``reason`` is ``"sign_in"``, ``"refresh"`` or ``"device"`` (the tracked device changed:
+    remembered, or forgotten); ``login_name`` is the alias the user typed when it differs from
+    the Cognito username. ``device`` is the tracked device the refresh token is bound to (its
+    password is a secret: keep it where the refresh token is kept).
     """
 
     reason: str
@@ -76,6 +79,7 @@ class SavedSignIn:
     refresh_token: str
     identity_id: str | None
     login_name: str | None
+    device: TrackedDevice | None = None
 
     def __repr__(self) -> str:
         return f"<SavedSignIn {self.reason} of {self.user.username!r}>"
@@ -93,11 +97,13 @@ class Integration:
     def persist(self, saved: SavedSignIn) -> None:
         """A new refresh token is about to be used; store it first if you remember sessions."""
 
-    def refresh_guard(self, saved: SavedSignIn) -> AbstractContextManager[str | None]:
+    def refresh_guard(self, saved: SavedSignIn) -> AbstractContextManager[SavedSignIn | str | None]:
         """Held while ``saved``'s refresh token is redeemed and the result persisted.
 
-        Yields a newer refresh token than ``saved`` holds when another process rotated it in,
-        else None. Remembered sessions shared by several kernels hold a cross-process lock here.
+        Yields a newer sign-in than ``saved`` when another process stored one (a
+        :class:`SavedSignIn`, whose refresh token is redeemed with its own tracked device; a bare
+        refresh token is taken as one with ``saved``'s device), else None. Remembered sessions
+        shared by several kernels hold a cross-process lock here.
         """
         return contextlib.nullcontext(None)
 

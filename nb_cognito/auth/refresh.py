@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
+from nb_cognito.auth.integration import SavedSignIn
 from nb_cognito.auth.state import (
     Expired,
     Freshness,
@@ -44,7 +45,7 @@ from nb_cognito.models import AuthEvent
 if TYPE_CHECKING:
     from nb_cognito.auth.background import BackgroundRefresher
     from nb_cognito.auth.clients import SessionClients
-    from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
+    from nb_cognito.auth.integration import Integration, SessionChange
     from nb_cognito.auth.userpool import AuthTokens
     from nb_cognito.clock import Clock, SteadyClock
     from nb_cognito.config import Settings
@@ -215,16 +216,19 @@ class RefreshEngine:
 
     # -- what a refresh does ----------------------------------------------------------------------
 
-    def _redeem(self, refresh_token: str, username: str) -> AuthTokens:
-        """New tokens for ``refresh_token``; learns once whether the client rotates them."""
+    def _redeem(self, refresh_token: str, username: str, device_key: str | None = None) -> AuthTokens:
+        """New tokens for ``refresh_token``; learns once whether the client rotates them.
+
+        ``device_key``: the tracked device the token is bound to, sent with every refresh.
+        """
         client = self.clients.userpool
         try:
-            tokens = client.refresh(refresh_token, username, rotation=self._rotation)
+            tokens = client.refresh(refresh_token, username, rotation=self._rotation, device_key=device_key)
         except AuthError as error:
             if self._rotation or "rotation" not in str(error).lower():
                 raise
             self._rotation = True  # the app client rotates refresh tokens: GetTokensFromRefreshToken
-            tokens = client.refresh(refresh_token, username, rotation=True)
+            tokens = client.refresh(refresh_token, username, rotation=True, device_key=device_key)
         if tokens.refresh_token is None:
             tokens = replace(tokens, refresh_token=refresh_token)
         return tokens
@@ -238,12 +242,18 @@ class RefreshEngine:
         token this one has just rotated away.
         """
         with contextlib.ExitStack() as guards:
-            refresh_token = saved.refresh_token
+            refresh_token, device = saved.refresh_token, saved.device
             for integration in list(self._integrations):
                 newer = guards.enter_context(integration.refresh_guard(saved))
-                refresh_token = newer or refresh_token
-            tokens = self._redeem(refresh_token, saved.user.username)
+                if isinstance(newer, SavedSignIn):  # another kernel's sign-in, with its device
+                    refresh_token, device = newer.refresh_token, newer.device
+                elif newer:
+                    refresh_token = newer
+            # ``device``: the tracked device this refresh token is bound to (sent as its key)
+            tokens = self._redeem(refresh_token, saved.user.username, device.key if device else None)
             new_state = self._new_state(tokens, previous=previous, login_name=saved.login_name)
+            if device is not None and new_state.device != device:
+                new_state = replace(new_state, device=device)
             self._notify("persist", self._saved(saved.reason, new_state))
         return new_state
 
