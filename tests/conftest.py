@@ -14,8 +14,8 @@ Fixtures
                 ``make_session``: a conftest fixture would shadow the reliability suite's own.)
 
 Every test also runs isolated from the machine's AWS setup: no ``AWS_*`` / ``NB_COGNITO_*``
-variables, config files that do not exist, no instance metadata lookups, and no boto3 default
-session left behind.
+variables, config files that do not exist, no instance metadata lookups, a JWKS disk cache of its
+own (``XDG_CACHE_HOME``), and no boto3 default session left behind.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def _isolated_aws_environment(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(missing / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(missing / "credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never wait for 169.254.169.254
+    # The JWKS disk cache of this test only: never the user's ~/.cache, never another test's.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     yield
     import boto3
 

@@ -250,7 +250,9 @@ def test_fifty_threads_across_a_refresh_never_see_a_mixed_triple(session, local,
     new_key = session.current_credentials().access_key_id
     after = local.request_counts()
     assert after["GetCredentialsForIdentity"] - before["GetCredentialsForIdentity"] == 1
-    assert after["InitiateAuth"] - before["InitiateAuth"] == 1  # one token refresh too
+    assert (
+        after["GetTokensFromRefreshToken"] - before["GetTokensFromRefreshToken"] == 1
+    )  # one token refresh too
     received = local.received_access_keys("s3")[-150:]
     assert set(received) <= {key for key, _, _ in issued}
     if window == "mandatory":  # everyone waited for the one refresh

@@ -120,7 +120,7 @@ def test_canary_password_tokens_and_keys_never_leak(
     assert wait_until(lambda: session._flight is None)
     harvest()
     session.close()
-    fault_proxy.inject("throttle", target="InitiateAuth", times=None)
+    fault_proxy.inject("throttle", target="GetTokensFromRefreshToken", times=None)
     clock.advance(56 * 60)
     session.current_credentials()  # advisory: logged as a warning, the old ones are used
     clock.advance(4 * 60 + 5)

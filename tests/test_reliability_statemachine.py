@@ -29,7 +29,7 @@ from nb_cognito.models import AWSCredentials
 
 SECONDS = [30, 3000, 3350, 3500, 3590, 3700, 86_400]
 FAULT_KINDS = [None, "throttle", "5xx", "drop", "down"]
-TARGETS = ["InitiateAuth", "GetCredentialsForIdentity", None]
+TARGETS = ["InitiateAuth", "GetTokensFromRefreshToken", "GetCredentialsForIdentity", None]
 
 
 def test_session_state_machine(local, fault_proxy, clock, issued):

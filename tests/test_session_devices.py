@@ -194,7 +194,7 @@ def test_a_remembered_session_with_device_tracking_resumes_in_a_new_kernel_with_
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "DONE", session.device.key, "True"]
     # Two refreshes (the resume and the forced one), each with the key; no challenge, no MFA.
-    assert counts(local, "InitiateAuth", "RespondToAuthChallenge") == (2, 0)
+    assert counts(local, "GetTokensFromRefreshToken", "InitiateAuth", "RespondToAuthChallenge") == (2, 0, 0)
     assert session.device.password not in done.stdout + done.stderr
 
 

@@ -407,7 +407,7 @@ def test_refresh_now_refreshes_and_the_view_follows(make_widget, session, local,
 
     w.click("refresh")
 
-    assert local.request_counts()["InitiateAuth"] >= 1
+    assert local.request_counts()["GetTokensFromRefreshToken"] >= 1
     assert local.request_counts()["GetCredentialsForIdentity"] == 1
     assert w.status_row("AWS credentials") != before
     assert w.message == "Refreshed: new tokens and AWS credentials."

@@ -39,7 +39,13 @@ from nb_cognito.auth.state import (
     next_background_refresh,
     refresh_plan,
 )
-from nb_cognito.exceptions import AuthError, ConfigurationError, SessionExpiredError, SignedOutError
+from nb_cognito.exceptions import (
+    SESSION_KEPT,
+    AuthError,
+    ConfigurationError,
+    SessionExpiredError,
+    SignedOutError,
+)
 from nb_cognito.models import AuthEvent
 
 if TYPE_CHECKING:
@@ -54,6 +60,13 @@ if TYPE_CHECKING:
 __all__ = ["RefreshEngine"]
 
 log = logging.getLogger("nb_cognito")
+
+
+def _session_kept(error: AuthError) -> None:
+    """A retryable error met by a refresh says that the session stays (only here: at sign-in
+    and sign-out there is no session to keep)."""
+    if error.retryable:
+        error.recovery_suggestion = SESSION_KEPT
 
 
 class _Flight:
@@ -79,7 +92,6 @@ class RefreshEngine:
     _retry_not_before: float
     _auto_refresh: bool
     _refresher: BackgroundRefresher
-    _rotation: bool
 
     if TYPE_CHECKING:
 
@@ -217,18 +229,11 @@ class RefreshEngine:
     # -- what a refresh does ----------------------------------------------------------------------
 
     def _redeem(self, refresh_token: str, username: str, device_key: str | None = None) -> AuthTokens:
-        """New tokens for ``refresh_token``; learns once whether the client rotates them.
+        """New tokens for ``refresh_token`` (rotated when the app client rotates them).
 
         ``device_key``: the tracked device the token is bound to, sent with every refresh.
         """
-        client = self.clients.userpool
-        try:
-            tokens = client.refresh(refresh_token, username, rotation=self._rotation, device_key=device_key)
-        except AuthError as error:
-            if self._rotation or "rotation" not in str(error).lower():
-                raise
-            self._rotation = True  # the app client rotates refresh tokens: GetTokensFromRefreshToken
-            tokens = client.refresh(refresh_token, username, rotation=True, device_key=device_key)
+        tokens = self.clients.userpool.refresh(refresh_token, username, device_key=device_key)
         if tokens.refresh_token is None:
             tokens = replace(tokens, refresh_token=refresh_token)
         return tokens
@@ -287,7 +292,7 @@ class RefreshEngine:
                 server_time = identity.server_time
             else:
                 identity_id = None
-                creds = identity.assume_role(state.tokens.id_token, f"nb-cognito-{state.user.username}")
+                creds = identity.assume_role(state.tokens.id_token, state.user.username)
             skew = state.skew
             if server_time is not None:  # the answer's Date header: measure the drift again
                 skew = server_time - self._time.anchor()
@@ -298,6 +303,7 @@ class RefreshEngine:
                     "AWS returned credentials that have already expired; the previous ones are kept."
                 )
         except AuthError as error:
+            _session_kept(error)
             with self._lock:
                 if self._state is state:
                     self._state = replace(state, credentials_error=error)
@@ -344,5 +350,6 @@ class RefreshEngine:
             raise current.error if isinstance(current, Expired) else expired
         with self._lock:
             self._retry_not_before = self._time.time() + self.policy.retry_delay(state.token_lifetime)
+        _session_kept(error)
         self._emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
         raise error
