@@ -15,7 +15,8 @@ The calls, in the order they happen:
   refresh): what must survive a crash is written first.
 * :meth:`Integration.signed_in` after a sign-in, before the first AWS credentials are fetched.
 * :meth:`Integration.credentials_changed` after every new set of AWS credentials.
-* :meth:`Integration.settings_changed` after ``configure()`` while signed in.
+* :meth:`Integration.settings_changed` after ``configure()`` while signed in;
+  :meth:`Integration.configured` after every ``configure()``, signed in or not.
 * :meth:`Integration.signed_out` / :meth:`Integration.session_expired` when the session ends.
 * :meth:`Integration.resume` from ``sign_in()`` with no password: it may sign in by itself.
 
@@ -136,6 +137,10 @@ class Integration:
 
     def settings_changed(self, change: SessionChange) -> None:
         """``configure()`` changed the settings while signed in: apply them now."""
+
+    def configured(self, change: SessionChange) -> None:
+        """``configure()`` ran, signed in or not: ``change.settings`` as now resolved (None if
+        invalid). For what runs whether or not anyone is signed in (the container endpoint)."""
 
     def signed_out(self, change: SessionChange) -> None:
         """The user signed out: withdraw whatever was handed out."""

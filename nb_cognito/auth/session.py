@@ -89,6 +89,13 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
         state = self._state
         if isinstance(state, SignedIn):  # e.g. subprocess_credentials turned on after sign-in: apply now
             self._notify("settings_changed", self._change(state, saved=True))
+        try:  # resolved afresh and not kept: sign-in stays the one to report missing settings
+            fresh: Settings | None = self.config.resolve()
+        except ConfigurationError:
+            fresh = None
+        self._notify(
+            "configured", SessionChange(user=state.user if state is not None else None, settings=fresh)
+        )
 
     # -- sign-in ---------------------------------------------------------------------------
 
@@ -144,6 +151,13 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
             return result.value
         assert result.error is not None
         raise result.error
+
+    def seconds_left(self, credentials: AWSCredentials) -> float:
+        """How long ``credentials`` stay valid, in server time (this session's steady clock plus
+        the skew estimated from the ID token): what the container endpoint and the Dask
+        integration tell SDKs that compare an expiry with their own machine's clock."""
+        skew = float(getattr(self._state, "skew", 0.0) or 0.0)
+        return credentials.expiration.timestamp() - (self._time.time() + skew)
 
     def boto3_session(self, region_name: str | None = None) -> Any:
         """A new, independent ``boto3.Session`` with this session's refreshing credentials."""

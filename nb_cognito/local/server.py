@@ -27,7 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..environment import env_var
-from . import patches
+from . import patches, s3
 from .fault_modes import FaultMode
 from .provision import ADMIN_HEADER, AdminClients, Provisioned, add_user, provision
 from .spec import LocalSpec, UserSpec, check_user_against_pool, demo_spec
@@ -82,6 +82,7 @@ class LocalCognito:
         patches.apply()
         self._spec = spec if spec is not None else demo_spec()
         self._state = EmulatorState(clock or SYSTEM_CLOCK)
+        self._state.strict_s3 = self._spec.strict_s3
         self._port = port
         self._server: _MotoServer | None = None
         self._endpoint_url: str | None = None
@@ -135,6 +136,7 @@ class LocalCognito:
                 self._spec = spec
             _post(f"{endpoint}/moto-api/reset")
             self._state.clear()
+            self._state.strict_s3 = self._spec.strict_s3
             self._ids = provision(self._spec, self._admin_for(self._spec), self._state)
             self._state.clear_requests()
 
@@ -185,6 +187,11 @@ class LocalCognito:
         """Requests received, by action ("InitiateAuth", "GetId", "s3:GET", ...)."""
         with self._state.lock:
             return collections.Counter(self._state.counts)
+
+    def s3_refusals(self) -> list[tuple[str, str | None]]:
+        """(error code, access key) of each S3 request strict mode refused, in order."""
+        with self._state.lock:
+            return list(self._state.s3_refusals)
 
     def reset_counts(self) -> None:
         self._state.clear_requests()
@@ -427,11 +434,17 @@ class _RequestLog:
         self._state = state
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        environ[_NOW_KEY] = self._state.now()  # for the Date header (_QuietHandler)
         if f"HTTP_{ADMIN_HEADER.upper().replace('-', '_')}" not in environ:
             service, access_key = _credential(environ)
             action = _action(environ, service)
             self._state.record_request(action, service, access_key)
-        environ[_NOW_KEY] = self._state.now()  # for the Date header (_QuietHandler)
+            if self._state.strict_s3 and s3.is_s3_request(environ, service):
+                code = s3.refusal(environ, access_key, self._state.vended, self._state.now())
+                if code is not None:
+                    with self._state.lock:
+                        self._state.s3_refusals.append((code, access_key))
+                    return s3.error_app(code)(environ, start_response)
         with activated(self._state):
             missing = _unknown_pool_document(environ)
             if missing is not None:
