@@ -170,13 +170,13 @@ def forget_device() -> None:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nb_cognito``: register the magics and the boto3 hook (idempotent)."""
-    from nb_cognito.notebook.magics import load_extension
+    from nb_cognito.notebook.extension import load_extension
 
     load_extension(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext nb_cognito``: remove the magics, hooks and boto3 provider it added."""
-    from nb_cognito.notebook.magics import unload_extension
+    from nb_cognito.notebook.extension import unload_extension
 
     unload_extension(ipython)

@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import PASSWORD
 
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 
-PASSWORD = "Alice-Passw0rd!"
 CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
 LIFETIME = 4
 

@@ -17,13 +17,13 @@ import sys
 import time
 
 import pytest
+from helpers import PASSWORD
 
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 
 distributed = pytest.importorskip("distributed")
 dd = pytest.importorskip("dask.dataframe")
 
-PASSWORD = "Alice-Passw0rd!"
 BOB_PASSWORD = "Bob-Passw0rd!1"
 CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
 LIFETIME = 540  # inside botocore's 10-minute mandatory refresh margin, with room for skew

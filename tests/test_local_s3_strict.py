@@ -14,10 +14,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from helpers import PASSWORD
 
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 
-PASSWORD = "Alice-Passw0rd!"
 LIFETIME = 900
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from nb_cognito.clock import Clock
-    from nb_cognito.config import Settings
+    from nb_cognito.config import CognitoConfig, Settings
     from nb_cognito.models import AuthUser, AWSCredentials, TrackedDevice
 
 __all__ = ["Integration", "SavedSignIn", "SessionAPI", "SessionChange"]
@@ -92,6 +92,7 @@ class SessionAPI(Protocol):
     """
 
     clock: Clock
+    config: CognitoConfig
 
     @property
     def settings(self) -> Settings: ...
@@ -100,6 +101,7 @@ class SessionAPI(Protocol):
     def is_signed_in_as(self, username: str) -> bool: ...
     def get_current_user(self) -> AuthUser: ...
     def current_credentials(self) -> AWSCredentials: ...
+    def seconds_left(self, credentials: AWSCredentials) -> float: ...
     def resume_sign_in(self, saved: SavedSignIn) -> None: ...
 
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nb_cognito.auth.device_tracking import DeviceTracking
-from nb_cognito.auth.integration import Integration
+from nb_cognito.auth.integration import Integration, SessionChange
 from nb_cognito.auth.refresh import RefreshEngine
 from nb_cognito.auth.sign_in import SignInFlow
 from nb_cognito.auth.state import (
@@ -31,7 +31,7 @@ from nb_cognito.auth.state import (
     signed_in_snapshot,
     signed_out_snapshot,
 )
-from nb_cognito.config import CognitoConfig
+from nb_cognito.config import CognitoConfig, Settings
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,

@@ -63,7 +63,7 @@ class DaskIntegration(Integration):
         """Sign-in or refresh: push the new credentials."""
         if "distributed" not in sys.modules and self._plugin is None:
             return  # no Dask in this kernel (yet): the preload pushes when a client starts
-        from nb_cognito.dask import CognitoCredentials, PushedCredentials
+        from nb_cognito.integrations.dask_worker import CognitoCredentials, PushedCredentials
 
         if change.credentials is None:
             return
@@ -73,7 +73,7 @@ class DaskIntegration(Integration):
         """Withdraw the credentials from every worker."""
         if self._plugin is None:
             return
-        from nb_cognito.dask import CognitoCredentials
+        from nb_cognito.integrations.dask_worker import CognitoCredentials
 
         self.push(CognitoCredentials(None))
 
@@ -102,7 +102,7 @@ class DaskIntegration(Integration):
                 self._register(client, plugin)
 
     def _register(self, client: Any, plugin: Any) -> None:
-        from nb_cognito.dask import PLUGIN_NAME
+        from nb_cognito.integrations.dask_worker import PLUGIN_NAME
 
         try:
             if client.asynchronous:
@@ -128,7 +128,7 @@ class DaskIntegration(Integration):
         self._clients.add(client)
         plugin = self._plugin
         if plugin is None and self.session is not None and self.session.is_signed_in:
-            from nb_cognito.dask import CognitoCredentials, PushedCredentials
+            from nb_cognito.integrations.dask_worker import CognitoCredentials, PushedCredentials
 
             try:
                 plugin = CognitoCredentials(PushedCredentials.from_session(self.session))
@@ -140,7 +140,7 @@ class DaskIntegration(Integration):
 
 
 async def _register_async(client: Any, plugin: Any) -> None:
-    from nb_cognito.dask import PLUGIN_NAME
+    from nb_cognito.integrations.dask_worker import PLUGIN_NAME
 
     try:
         await client._register_worker_plugin(plugin=plugin, name=PLUGIN_NAME, idempotent=False)
