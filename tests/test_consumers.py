@@ -125,61 +125,111 @@ def test_pandas_s3fs(world, clock):
     before_and_after_a_refresh(world, clock, read)
 
 
-def test_pyarrow_s3filesystem(world, clock):
-    pafs = pytest.importorskip("pyarrow.fs")
-    local, _ = world
-    # pyarrow does not read AWS_ENDPOINT_URL: the endpoint (not a key) goes in by hand.
-    fs = pafs.S3FileSystem(endpoint_override=local.endpoint_url, scheme="http", region="us-east-1")
-
-    def read():
-        with fs.open_input_stream("data/iris.csv") as stream:
-            assert stream.read() == CSV
-
-    before_and_after_a_refresh(world, clock, read)
+# pyarrow, polars and duckdb run in a child process of their own, as the libraries do in a
+# worker: their native threads read the environment (getenv) at any moment, and a C getenv
+# racing a putenv in this process (every test's monkeypatch) can crash it. The child lives
+# across the refresh, so each library's own credential caching is what is tested.
 
 
-@pytest.mark.parametrize("spelling", ["aws_allow_http", "allow_http"])
-def test_polars(world, clock, spelling):
-    pl = pytest.importorskip("polars")
+class Consumer:
+    """A child Python process that runs ``setup`` once, then ``read`` at every ``read()``."""
 
-    def read():
-        frame = pl.read_csv("s3://data/iris.csv", storage_options={spelling: "true"})
-        assert frame["species"].to_list() == ["setosa", "virginica"]
+    def __init__(self, setup: str, read: str) -> None:
+        body = "\n".join("    " + line for line in read.strip().splitlines())
+        loop = "for _ in sys.stdin:\n    read()\n    print('ok', flush=True)\n"
+        script = f"import sys\n{setup}\ndef read():\n{body}\n{loop}"
+        self.child = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
 
-    # object_store reuses a token it fetched a moment (in real time) before; S3 refuses the
-    # expired key and object_store retries with a fresh one.
-    before_and_after_a_refresh(world, clock, read, stale_retried=True)
+    def read(self) -> None:
+        child = self.child
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        line = child.stdout.readline()
+        assert line == "ok\n", line if line else child.stderr.read()[-3000:]  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        if self.child.stdin is not None:
+            self.child.stdin.close()
+        try:
+            self.child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
 
 
 @pytest.fixture
-def duckdb_connection(world, tmp_path):
-    """A duckdb connection with httpfs and aws installed from their PyPI packages."""
-    duckdb = pytest.importorskip("duckdb")
-    extensions = pytest.importorskip("duckdb_extensions")
-    connection = duckdb.connect(config={"extension_directory": str(tmp_path / "duckdb-extensions")})
-    for name in ("httpfs", "aws"):
-        extensions.import_extension(name, con=connection)
-        connection.execute(f"LOAD {name}")
+def consumer():
+    made: list[Consumer] = []
+
+    def make(setup: str, read: str) -> Consumer:
+        made.append(Consumer(setup, read))
+        return made[-1]
+
+    yield make
+    for child in made:
+        child.close()
+
+
+def test_pyarrow_s3filesystem(world, clock, consumer):
     local, _ = world
-    host = local.endpoint_url.removeprefix("http://")
-    connection.execute(
-        "CREATE SECRET cognito (TYPE s3, PROVIDER credential_chain, REFRESH auto, "
-        f"ENDPOINT '{host}', USE_SSL false, URL_STYLE 'path', REGION 'us-east-1')"
+    # pyarrow does not read AWS_ENDPOINT_URL: the endpoint (not a key) goes in by hand.
+    child = consumer(
+        "import pyarrow.fs as pafs\n"
+        f"fs = pafs.S3FileSystem(endpoint_override={local.endpoint_url!r}, scheme='http', "
+        "region='us-east-1')",
+        f"with fs.open_input_stream('data/iris.csv') as stream:\n    assert stream.read() == {CSV!r}",
     )
-    yield connection
-    connection.close()
+    before_and_after_a_refresh(world, clock, child.read)
 
 
-def test_duckdb_credential_chain_with_refresh_auto(world, clock, duckdb_connection):
+@pytest.mark.parametrize("spelling", ["aws_allow_http", "allow_http"])
+def test_polars(world, clock, spelling, consumer):
+    child = consumer(
+        "import polars as pl",
+        f"frame = pl.read_csv('s3://data/iris.csv', storage_options={{{spelling!r}: 'true'}})\n"
+        "assert frame['species'].to_list() == ['setosa', 'virginica']",
+    )
+    # object_store reuses a token it fetched a moment (in real time) before; S3 refuses the
+    # expired key and object_store retries with a fresh one.
+    before_and_after_a_refresh(world, clock, child.read, stale_retried=True)
+
+
+DUCKDB_SETUP = """
+import duckdb, duckdb_extensions
+connection = duckdb.connect(config={{"extension_directory": {directory!r}}})
+for name in ("httpfs", "aws"):
+    duckdb_extensions.import_extension(name, con=connection)
+    connection.execute(f"LOAD {{name}}")
+connection.execute(
+    "CREATE SECRET cognito (TYPE s3, PROVIDER credential_chain, REFRESH auto, "
+    "ENDPOINT '{host}', USE_SSL false, URL_STYLE 'path', REGION 'us-east-1')"
+)
+"""
+
+
+def test_duckdb_credential_chain_with_refresh_auto(world, clock, consumer, tmp_path):
     local, session = world
+    host = local.endpoint_url.removeprefix("http://")
+    child = consumer(
+        DUCKDB_SETUP.format(directory=str(tmp_path / "duckdb-extensions"), host=host),
+        "query = \"SELECT species FROM read_csv('s3://data/iris.csv') ORDER BY 1\"\n"
+        "rows = connection.execute(query).fetchall()\n"
+        "assert rows == [('setosa',), ('virginica',)], rows",
+    )
     keys = Keys(local, session)
-    query = "SELECT species FROM read_csv('s3://data/iris.csv') ORDER BY 1"
-    assert duckdb_connection.execute(query).fetchall() == [("setosa",), ("virginica",)]
+    child.read()
     first = keys.assert_all_current()
     expire(clock)
     # duckdb resolved the chain when the secret was made; REFRESH auto makes it resolve again
     # after S3 refuses the expired key (a few refused requests, then the new key).
-    assert duckdb_connection.execute(query).fetchall() == [("setosa",), ("virginica",)]
+    child.read()
     current = session.current_credentials().access_key_id
     assert current != first
     received = keys.new()
