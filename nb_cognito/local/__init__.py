@@ -7,7 +7,9 @@
 * :mod:`.spec` — what to provision (pool, client, users, identity pool, buckets);
 * :mod:`.server` — :class:`LocalCognito`, the server and its test helpers;
 * :mod:`.patches` — every fix to moto, in one place;
-* :mod:`.faults` — :class:`FaultProxy`, throttling / 5xx / dropped connections / delays.
+* :mod:`.faults` — :class:`FaultProxy`, throttling / 5xx / dropped connections / delays;
+* :mod:`.hosted_ui` / :mod:`.federation` — the hosted UI (``/oauth2/*``, ``/login``, ``/logout``);
+* :mod:`.oidc_idp` — :class:`LocalOidcIdp`, an external OIDC IdP to federate.
 
 Needs ``pip install 'nb-cognito[local]'`` (moto). Never imported by nb_cognito's runtime path.
 """
@@ -33,6 +35,7 @@ from .spec import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from .faults import FaultProxy
+    from .oidc_idp import IdpUser, LocalOidcIdp
     from .server import LocalCognito, LocalSettings
 
 __all__ = [
@@ -42,7 +45,9 @@ __all__ = [
     "ClientSpec",
     "FaultProxy",
     "IdentityPoolSpec",
+    "IdpUser",
     "LocalCognito",
+    "LocalOidcIdp",
     "LocalSettings",
     "LocalSpec",
     "PasswordPolicy",
@@ -52,7 +57,13 @@ __all__ = [
     "demo_spec",
 ]
 
-_LAZY = {"LocalCognito": "server", "LocalSettings": "server", "FaultProxy": "faults"}
+_LAZY = {
+    "LocalCognito": "server",
+    "LocalSettings": "server",
+    "FaultProxy": "faults",
+    "LocalOidcIdp": "oidc_idp",
+    "IdpUser": "oidc_idp",
+}
 
 
 def __getattr__(name: str) -> Any:

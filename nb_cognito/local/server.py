@@ -24,6 +24,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from ..clock import SYSTEM_CLOCK, Clock
 from . import patches
+from .hosted_ui import PATHS as HOSTED_UI_PATHS
+from .hosted_ui import HostedUI
 from .provision import ADMIN_HEADER, AdminClients, Provisioned, add_user, provision
 from .spec import LocalSpec, UserSpec, check_user_against_pool, demo_spec
 from .srp import totp_code
@@ -81,6 +83,7 @@ class LocalCognito:
         patches.apply()
         self._spec = spec if spec is not None else demo_spec()
         self._state = EmulatorState(clock or SYSTEM_CLOCK)
+        self._hosted_ui = HostedUI(self._state)  # /oauth2/*, /login, /logout on the same server
         self._port = port
         self._server: _MotoServer | None = None
         self._endpoint_url: str | None = None
@@ -95,7 +98,7 @@ class LocalCognito:
         with self._lock:
             if self._server is not None:
                 return self
-            server = _MotoServer(self._port, lambda app: _RequestLog(app, self._state))
+            server = _MotoServer(self._port, lambda app: _RequestLog(self._hosted_ui.wrap(app), self._state))
             server.start()
             self._server = server
             host, port = server.get_host_and_port()
@@ -134,6 +137,7 @@ class LocalCognito:
                 self._spec = spec
             _post(f"{endpoint}/moto-api/reset")
             self._state.clear()
+            self._hosted_ui.clear()
             self._ids = provision(self._spec, self._admin_for(self._spec), self._state)
             self._state.clear_requests()
 
@@ -392,6 +396,8 @@ def _action(environ: dict[str, Any], service: str) -> str | None:
     path = environ.get("PATH_INFO", "")
     if path.startswith("/moto-api"):
         return None
+    if path in HOSTED_UI_PATHS:
+        return f"HostedUI:{path}"
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return str(target).rsplit(".", 1)[-1]
