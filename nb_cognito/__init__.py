@@ -88,6 +88,7 @@ __all__ = [
     "load_ipython_extension",
     "session",
     "sign_in",
+    "sign_in_with_redirect",
     "sign_out",
     "unload_ipython_extension",
     *sorted(_LAZY),
@@ -120,6 +121,11 @@ def configure(config: CognitoConfig | None = None, /, **settings: Any) -> None:
 def sign_in(username: str | None = None, password: str | None = None) -> SignInResult:
     """Start signing in; see :meth:`CognitoSession.sign_in`."""
     return _session().sign_in(username, password)
+
+
+def sign_in_with_redirect(provider: str | None = None, **options: Any) -> None:
+    """Sign in through the hosted UI (SSO); see :meth:`CognitoSession.sign_in_with_redirect`."""
+    _session().sign_in_with_redirect(provider, **options)
 
 
 def confirm_sign_in(challenge_response: str) -> SignInResult:

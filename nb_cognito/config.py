@@ -37,6 +37,7 @@ from traitlets import Bool, Float, Unicode
 from traitlets import Union as UnionTrait
 from traitlets.config import Configurable
 
+from nb_cognito.auth.oauth_settings import OAUTH_SETTINGS, amplify_oauth, check_oauth_setting
 from nb_cognito.exceptions import ConfigurationError
 
 __all__ = ["AUTH_FLOWS", "SETTING_NAMES", "CognitoConfig", "Settings", "env_var"]
@@ -58,6 +59,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "remember",
     "amplify_config",
     "network_timeout",
+    *OAUTH_SETTINGS,  # the hosted UI (nb_cognito.auth.oauth_settings)
 )
 
 #: The sign-in flows nb_cognito implements.
@@ -83,6 +85,7 @@ _STRING_SETTINGS = frozenset(
         "auth_flow",
         "role_arn",
         "amplify_config",
+        *OAUTH_SETTINGS,
     }
 )
 _BOOL_SETTINGS = frozenset({"allow_guest", "subprocess_credentials", "export_env", "remember"})
@@ -166,6 +169,8 @@ def _check(name: str, value: Any, source: str) -> Any:
 
     if name == "client_secret":
         return value  # any non-empty string; never shown
+    if name in OAUTH_SETTINGS:
+        return check_oauth_setting(name, value, lambda problem: _bad(name, source, problem))
     if name == "region" and not _REGION_RE.match(value):
         raise _bad(name, source, f"{value!r} is not an AWS region, like 'us-east-1'.")
     if name == "user_pool_id" and not _USER_POOL_RE.match(value):
@@ -241,6 +246,10 @@ class Settings:
     remember: bool = False
     amplify_config: str | None = None
     network_timeout: float = 10.0
+    oauth_domain: str | None = None
+    oauth_scopes: str | None = None
+    redirect_uri: str | None = None
+    identity_provider: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -397,6 +406,10 @@ class _AmplifyFile:
 
     def read(self) -> dict[str, tuple[Any, str]]:
         data = self._load()
+        oauth = amplify_oauth(data, lambda where: f"Amplify file {self.path} ({where})")
+        return {**oauth, **self._read(data)}
+
+    def _read(self, data: dict[str, Any]) -> dict[str, tuple[Any, str]]:
         auth = data.get("auth")
         if isinstance(auth, dict) and "plugins" in auth:
             return self._gen1(data)
@@ -627,6 +640,23 @@ class CognitoConfig(Configurable):
         10.0,
         allow_none=True,
         help=_help("Seconds to wait for Cognito to connect or answer.", "network_timeout"),
+    ).tag(config=True)
+
+    oauth_domain = Unicode(
+        None, allow_none=True, help=_help("The user pool's domain, for the hosted UI.", "oauth_domain")
+    ).tag(config=True)
+    oauth_scopes = Unicode(
+        None, allow_none=True, help=_help("OAuth scopes the hosted UI sign-in asks for.", "oauth_scopes")
+    ).tag(config=True)
+    redirect_uri = Unicode(
+        None,
+        allow_none=True,
+        help=_help("Callback URL of the hosted UI sign-in, as registered on the app client.", "redirect_uri"),
+    ).tag(config=True)
+    identity_provider = Unicode(
+        None,
+        allow_none=True,
+        help=_help("Identity provider name(s) of the pool for sign_in_with_redirect().", "identity_provider"),
     ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:

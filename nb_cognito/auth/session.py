@@ -192,6 +192,8 @@ class CognitoSession:
                 from nb_cognito.auth.userpool import UserPoolClient
 
                 client = UserPoolClient(settings, clock=self.clock)
+                if self._hosted_ui is not None:  # signed in through the hosted UI: refresh there
+                    client = self._hosted_ui.wrap(client)
             elif kind == "identity":
                 from nb_cognito.auth.identity import IdentityClient
 
@@ -293,6 +295,7 @@ class CognitoSession:
                 recovery_suggestion="Use %cognito_login (it asks with hidden input), the sign-in "
                 "widget, or set NB_COGNITO_PASSWORD for automation.",
             )
+        self._leave_hosted_ui()
         client = self._client("userpool")
         with self._lock:
             self._pending = None
@@ -302,6 +305,36 @@ class CognitoSession:
         return self._advance(client, outcome)
 
     _typed_username: str | None = None
+
+    # -- hosted UI sign-in (nb_cognito.auth.oauth) -----------------------------------------
+
+    _hosted_ui: Any = None  # the HostedUIClient of a hosted-UI sign-in, else None
+
+    def sign_in_with_redirect(self, provider: str | None = None, **options: Any) -> None:
+        """Sign in through the hosted UI (authorization code + PKCE), as Amplify's ``signInWithRedirect``.
+
+        ``provider`` goes straight to that identity provider (default: the ``identity_provider``
+        setting when it names one). ``method`` is ``"auto"``, ``"loopback"`` or ``"paste"``; see
+        :func:`nb_cognito.auth.oauth.sign_in_with_redirect` for the other options.
+        """
+        from nb_cognito.auth.oauth import sign_in_with_redirect
+
+        sign_in_with_redirect(self, provider, **options)
+
+    def _complete_redirect_sign_in(self, tokens: Any, hosted_ui: Any) -> None:
+        """Internal: finish a hosted-UI sign-in; refresh and revocation then use ``hosted_ui``."""
+        with self._lock:
+            self._pending = None
+            self._hosted_ui = hosted_ui
+            self._clients.pop("userpool", None)
+        self._typed_username = None
+        self._complete_sign_in(tokens)
+
+    def _leave_hosted_ui(self) -> None:
+        with self._lock:
+            if self._hosted_ui is not None:
+                self._hosted_ui = None
+                self._clients.pop("userpool", None)
 
     def confirm_sign_in(self, challenge_response: str) -> SignInResult:
         """Answer the current step: a code, a new password, or ``"TOTP"``/``"SMS"`` for MFA selection."""
@@ -730,6 +763,7 @@ class CognitoSession:
                 log.debug("Revoking the refresh token failed (best effort): %s", error)
                 result = replace(result, revoke_token_error=error)
             secrets.discard(state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token)
+        self._leave_hosted_ui()
         if state is not None:
             self._emit(AuthEvent.SIGNED_OUT, state.user)
         return result
