@@ -1,0 +1,120 @@
+"""``%cognito_login --hosted-ui [--idp NAME]`` in a real IPython shell, against the emulator.
+
+No browser on this "machine" (no DISPLAY), so the magic chooses paste-back: it prints the URL,
+the test's "person" signs in over HTTP and pastes the final URL at the hidden prompt.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from test_oauth_signin import Browser
+from testing_shell import TestingShell, close_shell, new_shell
+
+from nb_cognito import kernel
+from nb_cognito.auth.session import CognitoSession
+from nb_cognito.clock import ManualClock
+from nb_cognito.config import CognitoConfig
+from nb_cognito.local import ClientSpec, LocalCognito, LocalSpec, default_test_spec
+from nb_cognito.local.oidc_idp import IdpUser, LocalOidcIdp
+from nb_cognito.notebook import magics
+
+
+@pytest.fixture
+def hosted(make_local: Callable[[LocalSpec], LocalCognito]) -> tuple[LocalCognito, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        callback = f"http://localhost:{probe.getsockname()[1]}/"
+    return make_local(replace(default_test_spec(), client=ClientSpec(callback_urls=(callback,)))), callback
+
+
+@pytest.fixture
+def shell(
+    tmp_path: Any, hosted: tuple[LocalCognito, str], clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestingShell]:
+    local, callback = hosted
+    for name, value in local.settings.as_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NB_COGNITO_OAUTH_DOMAIN", local.endpoint_url)
+    monkeypatch.setenv("NB_COGNITO_REDIRECT_URI", callback)
+    monkeypatch.delenv("DISPLAY", raising=False)  # a machine with no browser: paste-back
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    sh = new_shell(tmp_path)
+    session = CognitoSession(CognitoConfig(parent=sh), clock=clock)
+    kernel._attach_integrations(session)
+    monkeypatch.setattr(kernel, "_session", session)
+    sh.run_cell("%load_ext nb_cognito")
+    yield sh
+    session.sign_out()
+    session.close()
+    magics.unload_extension(sh)
+    close_shell(sh)
+
+
+def paste_after_signing_in(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, browser: Browser, asked: list[str]
+) -> None:
+    def fake_getpass(prompt: str = "", stream: Any = None) -> str:
+        asked.append(prompt)
+        url = re.search(r"http\S+/oauth2/authorize\S+", capsys.readouterr().out)
+        assert url is not None
+        return browser.sign_in(url.group(0))
+
+    monkeypatch.setattr(getpass, "getpass", fake_getpass)
+
+
+def test_hosted_ui_magic_signs_in_by_paste_back(
+    shell: TestingShell, hosted: tuple[LocalCognito, str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    local, _ = hosted
+    asked: list[str] = []
+    paste_after_signing_in(monkeypatch, capsys, Browser(local), asked)
+    shell.run_cell("%cognito_login --hosted-ui")
+    assert asked == ["Paste the URL your browser was sent to (or just the code): "]
+    assert "Signed in as alice" in capsys.readouterr().out
+    cell = (
+        f"import boto3; body = boto3.client('s3', endpoint_url={local.endpoint_url!r})"
+        ".get_object(Bucket='nb-cognito-test', Key='hello.txt')['Body'].read()"
+    )
+    shell.run_cell(cell)
+    assert shell.user_ns["body"].startswith(b"hello")
+    history = shell.history_text()
+    session = kernel._session
+    for secret in (session._state.tokens.refresh_token, session._state.tokens.access_token):
+        assert secret not in history
+
+
+def test_idp_magic_federates(
+    shell: TestingShell,
+    hosted: tuple[LocalCognito, str],
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    local, _ = hosted
+    user = IdpUser("erin", "Erin-IdP-Passw0rd!", sub="erin-0001", claims={"email": "erin@corp.example"})
+    with LocalOidcIdp([user], clock=clock) as idp:
+        idp.register_with(local, "CorpIdP")
+        paste_after_signing_in(
+            monkeypatch, capsys, Browser(local, username="erin", idp_password=user.password), []
+        )
+        shell.run_cell("%cognito_login --idp CorpIdP")
+    assert "Signed in as CorpIdP_erin-0001" in capsys.readouterr().out
+
+
+def test_a_refused_paste_is_a_usage_error(
+    shell: TestingShell, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setattr(
+        getpass, "getpass", lambda prompt="", stream=None: "http://localhost:1/?code=x&state=forged"
+    )
+    with pytest.raises(UsageError, match=r"Sign-in failed: .*state"):
+        shell.run_cell("%cognito_login --hosted-ui")
+    assert not kernel._session.is_signed_in
