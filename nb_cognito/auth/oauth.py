@@ -77,18 +77,19 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def require_hosted_ui(settings: Settings) -> tuple[str, str]:
-    """(hosted UI base URL, redirect URI), or a ConfigurationError saying what to set."""
+def require_hosted_ui(settings: Settings, *, need_redirect_uri: bool = True) -> tuple[str, str]:
+    """(hosted UI base URL, redirect URI or ''), or a ConfigurationError saying what to set."""
     settings.require_sign_in_settings()
-    missing = [name for name in ("oauth_domain", "redirect_uri") if getattr(settings, name) is None]
+    needed = ("oauth_domain", "redirect_uri") if need_redirect_uri else ("oauth_domain",)
+    missing = [name for name in needed if getattr(settings, name) is None]
     if missing:
         raise ConfigurationError(
             f"Signing in through the hosted UI needs {' and '.join(missing)}, which "
             f"{'is' if len(missing) == 1 else 'are'} not set.",
             recovery_suggestion=_SETUP,
         )
-    assert settings.oauth_domain is not None and settings.redirect_uri is not None
-    return domain_url(settings.oauth_domain), settings.redirect_uri
+    assert settings.oauth_domain is not None
+    return domain_url(settings.oauth_domain), settings.redirect_uri or ""
 
 
 def default_provider(settings: Settings, provider: str | None) -> str | None:
@@ -99,9 +100,15 @@ def default_provider(settings: Settings, provider: str | None) -> str | None:
     return configured[0] if len(configured) == 1 else None
 
 
-def new_request(settings: Settings, provider: str | None = None) -> AuthorizationRequest:
-    """A fresh sign-in: new state, nonce and PKCE verifier, and the authorize URL."""
-    base, redirect_uri = require_hosted_ui(settings)
+def new_request(
+    settings: Settings, provider: str | None = None, *, redirect_uri: str | None = None
+) -> AuthorizationRequest:
+    """A fresh sign-in: new state, nonce and PKCE verifier, and the authorize URL.
+
+    ``redirect_uri`` overrides the setting (the Jupyter server's callback page for the popup).
+    """
+    base, configured = require_hosted_ui(settings, need_redirect_uri=redirect_uri is None)
+    redirect_uri = redirect_uri or configured
     state, nonce, verifier = (_random.token_urlsafe(32) for _ in range(3))
     secrets.add(state, nonce, verifier)
     query = {
@@ -164,7 +171,7 @@ def check_nonce(id_claims: dict[str, Any], request: AuthorizationRequest) -> Non
 
 def logout_url(settings: Settings, logout_uri: str) -> str:
     """The ``/logout`` URL that ends the hosted UI's browser session and goes to ``logout_uri``."""
-    base, _ = require_hosted_ui(settings)
+    base, _ = require_hosted_ui(settings, need_redirect_uri=False)
     query = urllib.parse.urlencode({"client_id": settings.client_id or "", "logout_uri": logout_uri})
     return f"{base}/logout?{query}"
 
@@ -173,7 +180,7 @@ class HostedUIClient:
     """The hosted UI's token and revocation endpoints, for one app client."""
 
     def __init__(self, settings: Settings) -> None:
-        self._base, self._redirect_uri = require_hosted_ui(settings)
+        self._base, _ = require_hosted_ui(settings, need_redirect_uri=False)
         self._settings = settings
 
     def exchange(self, code: str, request: AuthorizationRequest) -> AuthTokens:
@@ -309,6 +316,13 @@ def sign_in_with_redirect(
         write=write,
         timeout=timeout,
     )
+    complete(session, client, request, code)
+
+
+def complete(
+    session: CognitoSession, client: HostedUIClient, request: AuthorizationRequest, code: str
+) -> None:
+    """Redeem ``code``, check the ID token's nonce, and sign ``session`` in with the tokens."""
     tokens = client.exchange(code, request)
     check_nonce(session._client("verifier").verify(tokens.id_token, token_use="id"), request)
     secrets.discard(request.state, request.nonce, request.verifier, code)  # single use: spent now

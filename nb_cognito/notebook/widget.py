@@ -130,6 +130,7 @@ class SignInWidget(widgets.VBox):
         )
         self._sign_in_button = widgets.Button(description="Sign in", button_style="primary", icon="sign-in")
         self._signed_out_view = widgets.VBox([self._username, self._password, self._sign_in_button])
+        self._sso = self._add_sso_buttons(session)
 
         # -- new password required
         self._new_password_prompt = widgets.HTML("Choose a new password.")
@@ -210,6 +211,15 @@ class SignInWidget(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<SignInWidget view={self._view!r}>"
+
+    def _add_sso_buttons(self, session: CognitoSession) -> Any:
+        """ "Sign in with <provider>" buttons (hosted UI) under the password form, when configured."""
+        from nb_cognito.notebook.sso_buttons import SsoButtons
+
+        sso = SsoButtons(session, say=self._say)
+        if sso.buttons:
+            self._signed_out_view.children = (*self._signed_out_view.children, sso)
+        return sso
 
     # -- what is shown ---------------------------------------------------------------------
 
@@ -546,6 +556,7 @@ class SignInWidget(widgets.VBox):
             self._message,
             self._qr,
             self._totp_secret_text,
+            self._sso,
         ]
         while stack:
             part = stack.pop()
