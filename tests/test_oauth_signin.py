@@ -314,3 +314,42 @@ def test_canaries_code_verifier_state_and_tokens_never_leak(
     for name, value in canaries.items():
         for surface in surfaces:
             assert value not in surface, f"the {name} leaked"
+
+
+def test_a_transient_token_endpoint_failure_keeps_the_session(
+    new_session: Callable[..., CognitoSession],
+    hosted: LocalCognito,
+    callback: str,
+    fault_proxy: Any,
+) -> None:
+    """A 5xx or a refused connection at /oauth2/token during a refresh is retryable, never a sign-out."""
+    from nb_cognito.exceptions import ServiceUnavailableError
+
+    session = new_session(oauth_domain=fault_proxy.url, redirect_uri=callback)
+    session.sign_in_with_redirect(method="loopback", open_browser=Browser(hosted).open, write=lambda _: None)
+    fault_proxy.inject("5xx", times=1)
+    with pytest.raises(ServiceUnavailableError):
+        session._refresh(force_tokens=True, force_credentials=False, blocking=True)
+    fault_proxy.set_down(True)
+    with pytest.raises(ServiceUnavailableError):
+        session._refresh(force_tokens=True, force_credentials=False, blocking=True)
+    assert session.is_signed_in
+    fault_proxy.set_down(False)
+    session.fetch_auth_session(force_refresh=True)
+    assert session.is_signed_in and hosted.request_counts()["HostedUI:/oauth2/token"] >= 2
+
+
+def test_a_revoked_refresh_token_ends_the_session(sso_session: CognitoSession, hosted: LocalCognito) -> None:
+    """invalid_grant on refresh is definitive: SESSION_EXPIRED, as for the user-pool API."""
+    from nb_cognito.exceptions import SessionExpiredError
+    from nb_cognito.models import AuthEvent
+
+    ended: list[Any] = []
+    sso_session.on(AuthEvent.SESSION_EXPIRED, ended.append)
+    sso_session.sign_in_with_redirect(
+        method="loopback", open_browser=Browser(hosted).open, write=lambda _: None
+    )
+    hosted.global_sign_out("alice")
+    with pytest.raises(SessionExpiredError):
+        sso_session._refresh(force_tokens=True, force_credentials=False, blocking=True)
+    assert len(ended) == 1 and not sso_session.is_signed_in
