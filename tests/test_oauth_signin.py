@@ -328,11 +328,12 @@ def test_a_transient_token_endpoint_failure_keeps_the_session(
     session = new_session(oauth_domain=fault_proxy.url, redirect_uri=callback)
     session.sign_in_with_redirect(method="loopback", open_browser=Browser(hosted).open, write=lambda _: None)
     fault_proxy.inject("5xx", times=1)
-    with pytest.raises(ServiceUnavailableError):
-        session._refresh(force_tokens=True, force_credentials=False, blocking=True)
+    session.fetch_auth_session(force_refresh=True)  # the tokens are still valid: served, error kept
+    assert isinstance(session.last_error, ServiceUnavailableError)
+    assert sum(fault_proxy.fault_counts().values()) == 1
     fault_proxy.set_down(True)
-    with pytest.raises(ServiceUnavailableError):
-        session._refresh(force_tokens=True, force_credentials=False, blocking=True)
+    session.fetch_auth_session(force_refresh=True)
+    assert isinstance(session.last_error, ServiceUnavailableError)
     assert session.is_signed_in
     fault_proxy.set_down(False)
     session.fetch_auth_session(force_refresh=True)
@@ -350,6 +351,6 @@ def test_a_revoked_refresh_token_ends_the_session(sso_session: CognitoSession, h
         method="loopback", open_browser=Browser(hosted).open, write=lambda _: None
     )
     hosted.global_sign_out("alice")
-    with pytest.raises(SessionExpiredError):
-        sso_session._refresh(force_tokens=True, force_credentials=False, blocking=True)
+    ended_snapshot = sso_session.fetch_auth_session(force_refresh=True)
+    assert isinstance(ended_snapshot.user_pool_tokens_result.error, SessionExpiredError)
     assert len(ended) == 1 and not sso_session.is_signed_in
