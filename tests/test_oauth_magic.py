@@ -118,3 +118,48 @@ def test_a_refused_paste_is_a_usage_error(
     with pytest.raises(UsageError, match=r"Sign-in failed: .*state"):
         shell.run_cell("%cognito_login --hosted-ui")
     assert not kernel._session.is_signed_in
+
+
+@pytest.mark.kernel
+@pytest.mark.timeout(120)
+def test_terminal_ipython_signs_in_through_the_loopback(
+    hosted: tuple[LocalCognito, str], tmp_path: Any
+) -> None:
+    """A terminal IPython on a machine with a browser: %cognito_login --hosted-ui opens it (here a
+    program standing in for one, started by ``webbrowser``), the loopback listener takes the code,
+    and boto3 works in the next line."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from nb_cognito.clock import SYSTEM_CLOCK
+
+    local, callback = hosted
+    local.use_clock(SYSTEM_CLOCK)  # another process, on the real clock
+    fake = Path(__file__).with_name("fake_browser.py")
+    env = {
+        **os.environ,
+        **local.settings.as_env(),
+        "NB_COGNITO_OAUTH_DOMAIN": local.endpoint_url,
+        "NB_COGNITO_REDIRECT_URI": callback,
+        "AWS_ENDPOINT_URL": local.endpoint_url,
+        "AWS_DEFAULT_REGION": local.settings.region,
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "DISPLAY": ":99",  # "a desktop": webbrowser may start BROWSER
+        "BROWSER": f"{sys.executable} {fake} %s",
+        "FAKE_BROWSER_USER": "alice",
+        "FAKE_BROWSER_PASSWORD": "Alice-Passw0rd!",
+    }
+    code = (
+        "ip = get_ipython(); ip.run_line_magic('load_ext', 'nb_cognito'); "
+        "ip.run_line_magic('cognito_login', '--hosted-ui'); "
+        "import boto3; print('BUCKET', boto3.client('s3').list_buckets()['Buckets'][0]['Name'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "IPython", "--no-banner", "--quick", "-c", code],
+        env=env, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert "Signed in as alice" in done.stdout, done.stdout + done.stderr
+    assert "BUCKET nb-cognito-test" in done.stdout
+    assert "code=" not in done.stdout + done.stderr
