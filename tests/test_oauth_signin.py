@@ -354,3 +354,29 @@ def test_a_revoked_refresh_token_ends_the_session(sso_session: CognitoSession, h
     ended_snapshot = sso_session.fetch_auth_session(force_refresh=True)
     assert isinstance(ended_snapshot.user_pool_tokens_result.error, SessionExpiredError)
     assert len(ended) == 1 and not sso_session.is_signed_in
+
+
+def test_logout_url_ends_the_hosted_ui_browser_session(
+    make_local: Callable[[LocalSpec], LocalCognito],
+) -> None:
+    """The /logout URL goes to an allowed sign-out URL and drops the hosted UI's cookie.
+    https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html"""
+    from nb_cognito.auth.oauth import logout_url
+    from nb_cognito.config import Settings
+
+    signed_out = "http://localhost:8765/bye"
+    local = make_local(
+        replace(
+            default_test_spec(), client=ClientSpec(callback_urls=(CALLBACK_8765,), logout_urls=(signed_out,))
+        )
+    )
+    s = local.settings
+    settings = Settings(user_pool_id=s.user_pool_id, client_id=s.client_id, oauth_domain=local.endpoint_url)
+    answer = requests.get(logout_url(settings, signed_out), allow_redirects=False, timeout=10)
+    assert answer.status_code == 302 and answer.headers["Location"] == signed_out
+    assert "nb-cognito-hosted-ui=;" in answer.headers.get("Set-Cookie", "").replace('""', "")
+    refused = requests.get(logout_url(settings, "http://evil.example/"), allow_redirects=False, timeout=10)
+    assert refused.status_code == 400
+
+
+CALLBACK_8765 = "http://localhost:8765/"
