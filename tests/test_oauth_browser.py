@@ -20,6 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_widget_browser import ARTIFACTS, CHROMIUM, ROOT, _free_port, _write_notebook
@@ -77,6 +78,13 @@ def jupyter_lab(root: Path, env: dict[str, str], tmp: Path, port: int) -> Iterat
             server.wait(timeout=10)
 
 
+def run_cell(page: Any, cell: Any) -> None:
+    """Select ``cell`` and run it from the Run menu (no keyboard focus needed)."""
+    cell.locator(".jp-InputPrompt").click()
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator("[data-command='notebook:run-cell']").first.click()
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkeypatch) -> None:
@@ -129,8 +137,8 @@ def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkey
             page.goto(f"http://127.0.0.1:{port}/lab/tree/sso.ipynb?token={token}", timeout=60_000)
             kernel_status = page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\|\s*Idle$"))
             expect(kernel_status.first).to_be_visible(timeout=90_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-            page.locator("[data-command='runmenu:run-all']").click()
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            run_cell(page, cells.nth(0))  # the widget only: boto3 runs once signed in
 
             button = page.locator("button.jupyter-button", has_text="Sign in with CorpIdP")
             expect(button).to_be_visible(timeout=60_000)
@@ -147,9 +155,9 @@ def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkey
             status = page.locator("table.nb-cognito-widget-status")
             expect(status).to_be_visible(timeout=30_000)
             expect(status).to_contain_text("CorpIdP_erin-0001")
-            second = page.locator(".jp-Notebook .jp-Cell").nth(1)
-            second.locator(".cm-content").click()
-            page.keyboard.press("Shift+Enter")
+            page.bring_to_front()  # the popup had the focus
+            second = cells.nth(1)
+            run_cell(page, second)
             expect(second.locator(".jp-OutputArea-output")).to_contain_text(BUCKET, timeout=30_000)
             page.screenshot(path=str(ARTIFACTS / "sso-popup-signed-in.png"))
             assert "code=" not in page.content()
