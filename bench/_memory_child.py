@@ -35,7 +35,7 @@ def main(mode: str) -> None:
         ).head_bucket(Bucket=bucket)
     else:
         from nb_cognito.auth.session import CognitoSession
-        from nb_cognito.integrations import boto3_injection
+        from nb_cognito.integrations.boto3_injection import Boto3Injection
 
         steps["import nb_cognito.auth.session"] = _rss_mib()
         import boto3  # what sign-in imports anyway; measured apart to show who costs what
@@ -54,8 +54,8 @@ def main(mode: str) -> None:
         if mode == "nb_cognito+s3":
             import boto3
 
-            if not boto3_injection.install(session):
-                raise SystemExit("boto3_injection.install refused")
+            if not session.add_integration(Boto3Injection()).install():
+                raise SystemExit("Boto3Injection.install refused")
             boto3.client("s3", endpoint_url=settings["endpoint_url"]).head_bucket(Bucket=bucket)
     after = _rss_mib()
     print(

@@ -122,10 +122,8 @@ class Context:
 
         from nb_cognito.auth.identity import forget_identity_ids
         from nb_cognito.clock import SYSTEM_CLOCK
-        from nb_cognito.integrations import boto3_injection
         from nb_cognito.local import LocalCognito
 
-        boto3_injection.uninstall()
         boto3.DEFAULT_SESSION = None
         forget_identity_ids()
         if self._local is None:
@@ -174,14 +172,11 @@ class Context:
 
 
 def _end_session(session: Any) -> None:
-    """Sign out and stop the refresher; never raises (a benchmark's cleanup)."""
-    from nb_cognito.integrations import boto3_injection
-
+    """Sign out, stop the refresher and close the integrations (the boto3 provider goes)."""
     try:
         session.sign_out()
-        session.close()
     finally:
-        boto3_injection.uninstall()
+        session.close()
 
 
 def injected_s3_client(session: Any, local: Any) -> Any:
@@ -191,13 +186,14 @@ def injected_s3_client(session: Any, local: Any) -> Any:
     """
     import boto3
 
-    from nb_cognito.integrations import boto3_injection
+    from nb_cognito.integrations.boto3_injection import CANONICAL_NAME, Boto3Injection
 
-    if not boto3_injection.install(session):
-        raise RuntimeError("boto3_injection.install refused (AWS_* set in the environment?)")
+    injection = session.integration(Boto3Injection) or session.add_integration(Boto3Injection())
+    if not injection.install():
+        raise RuntimeError("Boto3Injection.install refused (AWS_* set in the environment?)")
     client = boto3.client("s3", endpoint_url=local.endpoint_url)
     method = boto3.DEFAULT_SESSION.get_credentials().method
-    if method != boto3_injection.CANONICAL_NAME:
+    if method != CANONICAL_NAME:
         raise RuntimeError(f"the injected S3 client signs with {method!r} credentials, not nb_cognito's")
     return client
 

@@ -5,7 +5,7 @@ Each measurement is a fresh interpreter (``python -m bench._memory_child MODE``)
 runs in this (the parent) process, so moto's own memory is never counted. Modes:
 
 * ``nb_cognito``: import nb_cognito, sign in (SRP, identity pool), refresher running;
-* ``nb_cognito+s3``: the same, plus ``boto3_injection.install`` and one S3 client and call;
+* ``nb_cognito+s3``: the same, plus ``Boto3Injection.install`` and one S3 client and call;
 * ``boto3``: the baseline, import boto3 and one S3 client (static credentials) and call.
 """
 

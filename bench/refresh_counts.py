@@ -1,7 +1,7 @@
 """2. Network calls over 8 simulated hours: 64 threads calling S3 through the injected session.
 
 One :class:`~nb_cognito.clock.ManualClock` is shared by the emulator and the session (1 h
-tokens, 1 h credentials). After an SRP sign-in, ``boto3_injection.install`` and one
+tokens, 1 h credentials). After an SRP sign-in, ``Boto3Injection.install`` and one
 ``boto3.client("s3")``, 64 threads call ``head_bucket`` without pause while the main thread
 moves the clock forward in 1-minute steps. Whenever the session's planned refresh time has
 come, the main thread waits (on the session's refresh events, not by sleeping) for the

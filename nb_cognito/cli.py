@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nb_cognito.environment import EnvironmentVariables as Env
+
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.local import LocalCognito, LocalSpec
 
@@ -131,7 +133,7 @@ def _render_exports(local: LocalCognito, spec: LocalSpec) -> str:
         "# nb_cognito's offline Cognito is running; press Ctrl-C to stop it.",
         f"# Demo user: {user['username']}  password: {user['password']}  (local only)",
         "# To send every boto3 call to the emulator too (S3 included):",
-        f"#   export AWS_ENDPOINT_URL={shlex.quote(local.endpoint_url)}",
+        f"#   export {Env.AWS_ENDPOINT_URL}={shlex.quote(local.endpoint_url)}",
     ]
     lines += [f"export {name}={shlex.quote(value)}" for name, value in local.settings.as_env().items()]
     return "\n".join(lines)

@@ -33,6 +33,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from nb_cognito.environment import SETTING_PREFIX
+from nb_cognito.environment import EnvironmentVariables as Env
+
 __all__ = ["DEMO_NOTEBOOK", "DemoError", "demo_env", "main", "notebooks_dir", "run_demo", "run_notebook"]
 
 DEMO_NOTEBOOK = "quickstart.ipynb"
@@ -90,13 +93,13 @@ def demo_env(local: Any, scratch: Path, base: Mapping[str, str] | None = None) -
     from nb_cognito.local import DEMO_PASSWORD, DEMO_USERNAME
 
     base = os.environ if base is None else base
-    env = {name: value for name, value in base.items() if not name.startswith(("AWS_", "NB_COGNITO_"))}
+    env = {name: value for name, value in base.items() if not name.startswith(("AWS_", SETTING_PREFIX))}
     env.update(local.settings.as_env())
     env.update(
         {
-            "NB_COGNITO_USERNAME": DEMO_USERNAME,
-            "NB_COGNITO_PASSWORD": DEMO_PASSWORD,  # exists only in this emulator
-            "AWS_ENDPOINT_URL": local.endpoint_url,  # boto3.client("s3") reaches the emulator too
+            Env.NB_COGNITO_USERNAME: DEMO_USERNAME,
+            Env.NB_COGNITO_PASSWORD: DEMO_PASSWORD,  # exists only in this emulator
+            Env.AWS_ENDPOINT_URL: local.endpoint_url,  # boto3.client("s3") reaches the emulator too
             "AWS_CONFIG_FILE": str(scratch / "no-aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "no-aws-credentials"),
             "AWS_EC2_METADATA_DISABLED": "true",

@@ -9,8 +9,9 @@ Messages are written for a person and never contain a password, token or key.
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from nb_cognito.redaction import redact_text
 
 __all__ = [
     "AuthError",
@@ -26,7 +27,6 @@ __all__ = [
     "TokenValidationError",
     "UserNotConfirmedError",
     "from_aws_error",
-    "redact_text",
 ]
 
 
@@ -116,30 +116,6 @@ class TokenValidationError(AuthError):
     """A token from the server failed verification (signature, issuer, audience, expiry)."""
 
     default_suggestion = "Check that the user pool id, client id and endpoint belong together."
-
-
-# ---------------------------------------------------------------------------
-# Redaction
-
-_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_LONG_SECRET_RE = re.compile(r"[A-Za-z0-9+/=_-]{40,}")
-
-
-def redact_text(text: str) -> str:
-    """Remove anything shaped like a JWT or a long opaque secret from ``text``."""
-    if not text:
-        return text
-    text = _JWT_RE.sub("<redacted token>", text)
-    text = _LONG_SECRET_RE.sub(_redact_unless_path, text)
-    from nb_cognito.redaction import secrets  # the secrets this process holds right now
-
-    return secrets.scrub(text) if secrets else text
-
-
-def _redact_unless_path(match: re.Match[str]) -> str:
-    value = match.group(0)
-    # An absolute file path (an Amplify config file, say) is information, not a secret.
-    return value if value.startswith("/") and "/" in value[1:] else "<redacted>"
 
 
 # ---------------------------------------------------------------------------

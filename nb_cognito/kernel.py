@@ -1,23 +1,73 @@
-"""The kernel-wide session: created once per process, on first use, and wired to the integrations.
+"""The composition root: how a session is built and wired, and the one kernel-wide session.
 
-This module is the composition root. It is never reloaded by ``%reload_ext nb_cognito``
-(which reloads only the package's ``__init__``), so the one session and its one refresher
-thread survive a reload.
+"Kernel" here means this Python process (a Jupyter kernel, a terminal IPython, a script):
+it has one session, ``nb_cognito.session``, made on first use by :func:`kernel_session`.
+:func:`make_session` builds any other session the same way (tests, benchmarks, tools), with
+the clock and the integrations given; :func:`default_integrations` lists what the kernel's
+session owns.
+
+This module is never reloaded by ``%reload_ext nb_cognito`` (which reloads only the package's
+``__init__``), so the one session and its one refresher thread survive a reload.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from nb_cognito.auth.session import CognitoSession
+from nb_cognito.clock import SYSTEM_CLOCK, Clock
 
-__all__ = ["existing_session", "kernel_session", "reset_kernel_session"]
+if TYPE_CHECKING:
+    from nb_cognito.auth.integration import Integration
+    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.config import CognitoConfig
+
+__all__ = [
+    "default_integrations",
+    "existing_session",
+    "kernel_session",
+    "make_session",
+    "reset_kernel_session",
+    "use_kernel_session",
+]
 
 _lock = threading.Lock()
 _session: CognitoSession | None = None
+
+
+def default_integrations() -> list[Integration]:
+    """What the kernel's session owns, in the order they are told of changes.
+
+    Remembered sessions come first (a rotated refresh token is stored before anything uses
+    it); boto3 injection, the container endpoint and env export share one record of the
+    environment variables nb_cognito writes, so none mistakes another's for the user's.
+    """
+    from nb_cognito.integrations.boto3_injection import Boto3Injection
+    from nb_cognito.integrations.container_endpoint import ContainerEndpoint
+    from nb_cognito.integrations.env_export import EnvExport
+    from nb_cognito.integrations.process_env import EnvironmentWrites
+    from nb_cognito.integrations.remembered import RememberedSessions
+
+    env = EnvironmentWrites()
+    return [RememberedSessions(), Boto3Injection(env), ContainerEndpoint(env), EnvExport(env)]
+
+
+def make_session(
+    config: CognitoConfig | None = None,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    integrations: Iterable[Integration] | None = None,
+    auto_refresh: bool = True,
+) -> CognitoSession:
+    """A new session on ``clock``, owning ``integrations`` (default: :func:`default_integrations`)."""
+    from nb_cognito.auth.session import CognitoSession
+
+    session = CognitoSession(config, clock=clock, auto_refresh=auto_refresh)
+    for integration in default_integrations() if integrations is None else integrations:
+        session.add_integration(integration)
+    return session
 
 
 def _ipython_config_parent() -> Any:
@@ -42,26 +92,26 @@ def kernel_session() -> CognitoSession:
         return session
     with _lock:
         if _session is None:
-            from nb_cognito.auth.session import CognitoSession
             from nb_cognito.config import CognitoConfig
 
             shell = _ipython_config_parent()
             config = CognitoConfig(parent=shell) if shell is not None else CognitoConfig()
             if shell is not None:  # so that %config CognitoConfig reaches it
                 shell.configurables.append(config)
-            _session = CognitoSession(config)
-            _attach_integrations(_session)
+            _session = make_session(config)
         return _session
 
 
-def _attach_integrations(session: CognitoSession) -> None:
-    from nb_cognito import store
-    from nb_cognito.integrations import boto3_injection, container_endpoint, env_export
+def use_kernel_session(session: CognitoSession | None) -> CognitoSession | None:
+    """Make ``session`` the kernel-wide one, for a host that builds its own (or a test).
 
-    boto3_injection.attach(session)  # boto3's default session (inject_boto3)
-    container_endpoint.attach(session)  # the container-credentials endpoint (opt-in)
-    env_export.attach(session)  # AWS_* variables (opt-in)
-    store.attach(session)  # remembered sessions (opt-in: remember=True)
+    Returns the previous one, untouched (neither signed out nor closed); None resets, so the
+    next use builds a new session.
+    """
+    global _session
+    with _lock:
+        previous, _session = _session, session
+    return previous
 
 
 def reset_kernel_session() -> None:

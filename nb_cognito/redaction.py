@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 from collections.abc import Iterator
 
-__all__ = ["SecretRegistry", "install_filters", "our_call", "secrets"]
+__all__ = ["SecretRegistry", "install_filters", "known_secrets", "our_call", "redact_text"]
 
 _WATCHED_PREFIXES = ("botocore", "boto3", "urllib3", "s3transfer", "s3fs", "aiobotocore")
 _KNOWN_LOGGERS = (
@@ -101,19 +102,19 @@ class SecretRegistry:
         return f"SecretRegistry({len(self._values)} secrets)"
 
 
-secrets = SecretRegistry()
+known_secrets = SecretRegistry()
 
 
 class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(_local, "depth", 0) and record.levelno < logging.ERROR:
             return False
-        if secrets:
+        if known_secrets:
             try:
                 message = record.getMessage()
             except Exception:  # a malformed record is not ours to fix
                 return True
-            scrubbed = secrets.scrub(message)
+            scrubbed = known_secrets.scrub(message)
             if scrubbed != message:
                 record.msg, record.args = scrubbed, ()
         return True
@@ -137,3 +138,22 @@ def install_filters() -> None:
             if _FILTER not in logger.filters:
                 logger.addFilter(_FILTER)
             _installed.add(name)
+
+
+_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_LONG_SECRET_RE = re.compile(r"[A-Za-z0-9+/=_-]{40,}")
+
+
+def redact_text(text: str) -> str:
+    """Remove anything shaped like a JWT or a long opaque secret from ``text``."""
+    if not text:
+        return text
+    text = _JWT_RE.sub("<redacted token>", text)
+    text = _LONG_SECRET_RE.sub(_redact_unless_path, text)
+    return known_secrets.scrub(text) if known_secrets else text
+
+
+def _redact_unless_path(match: re.Match[str]) -> str:
+    value = match.group(0)
+    # An absolute file path (an Amplify config file, say) is information, not a secret.
+    return value if value.startswith("/") and "/" in value[1:] else "<redacted>"

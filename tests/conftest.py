@@ -28,6 +28,7 @@ import pytest
 
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.clock import ManualClock
+from nb_cognito.kernel import make_session
 from nb_cognito.local import FaultProxy, LocalCognito, LocalSpec, default_test_spec
 
 
@@ -92,13 +93,10 @@ def new_session(local: LocalCognito, clock: ManualClock) -> Iterator[Callable[..
         auto_refresh: bool = False,
         **overrides: Any,
     ) -> CognitoSession:
-        session = CognitoSession(clock=clock, auto_refresh=auto_refresh)
+        integrations = None if attach else ()  # attach: the kernel's own integrations
+        session = make_session(clock=clock, auto_refresh=auto_refresh, integrations=integrations)
         base = local.settings.as_config() if settings is None else settings
         session.configure(**{**base, **overrides})
-        if attach:
-            from nb_cognito import kernel
-
-            kernel._attach_integrations(session)  # the kernel's wiring, on a session with our clock
         made.append(session)
         return session
 

@@ -17,6 +17,7 @@ from emulator_checks import s3_key
 
 from nb_cognito.exceptions import ServiceUnavailableError, SignedOutError
 from nb_cognito.integrations import boto3_injection
+from nb_cognito.integrations.boto3_injection import Boto3Injection
 from nb_cognito.models import AuthEvent
 
 PASSWORD = "Alice-Passw0rd!"
@@ -51,16 +52,18 @@ def clean_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     boto3.DEFAULT_SESSION = None
-    boto3_injection._warned.clear()
     yield
-    boto3_injection.uninstall()
     boto3.DEFAULT_SESSION = None
-    boto3_injection._warned.clear()
 
 
 @pytest.fixture
 def session(new_session):
     return new_session(attach=True)
+
+
+def injection(session) -> Boto3Injection:
+    """The boto3 integration the session owns."""
+    return session.integration(Boto3Injection)
 
 
 def s3(local):
@@ -94,8 +97,8 @@ def test_install_is_idempotent(session):
     session.sign_in("alice", PASSWORD)
     default = boto3.DEFAULT_SESSION
 
-    assert boto3_injection.install(session) is True
-    assert boto3_injection.install(session) is True
+    assert injection(session).install() is True
+    assert injection(session).install() is True
     assert boto3.DEFAULT_SESSION is default
     assert provider_count() == 1
 
@@ -129,8 +132,8 @@ def test_user_env_credentials_take_precedence_with_one_warning(session, local, m
 
     with pytest.warns(UserWarning, match="AWS_ACCESS_KEY_ID is set") as caught:
         session.sign_in("alice", PASSWORD)
-        boto3_injection.install(session)  # again (as pre_run_cell would): no second warning
-        boto3_injection.ensure_installed()
+        injection(session).install()  # again (as pre_run_cell would): no second warning
+        injection(session).ensure_installed()
 
     assert len([w for w in caught if "AWS_ACCESS_KEY_ID" in str(w.message)]) == 1
     assert not boto3_injection.is_installed()
@@ -158,7 +161,7 @@ def test_inject_boto3_always_goes_first_and_says_so(new_session, local, monkeypa
 
     with pytest.warns(UserWarning, match="before AWS_ACCESS_KEY_ID") as caught:
         session.sign_in("alice", PASSWORD)
-        boto3_injection.install(session)
+        injection(session).install()
 
     assert len(caught) == 1
     key = s3_key(local, s3(local))
@@ -286,7 +289,7 @@ def test_a_replaced_default_session_is_reinstalled_before_the_next_cell(session,
     boto3.setup_default_session()  # user code replaces boto3.DEFAULT_SESSION
     assert not boto3_injection.is_installed()
 
-    boto3_injection.ensure_installed()  # what the pre_run_cell hook runs
+    injection(session).ensure_installed()  # what the pre_run_cell hook runs
 
     assert boto3_injection.is_installed()
     assert s3_key(local, s3(local)) == session.current_credentials().access_key_id
@@ -297,7 +300,7 @@ def test_ensure_installed_does_nothing_when_signed_out(session):
     session.sign_out()
     boto3.DEFAULT_SESSION = None
 
-    boto3_injection.ensure_installed()
+    injection(session).ensure_installed()
 
     assert boto3.DEFAULT_SESSION is None
 

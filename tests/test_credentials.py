@@ -17,6 +17,7 @@ from emulator_checks import counts, s3_key
 
 from nb_cognito.auth import identity
 from nb_cognito.integrations import boto3_injection, env_export
+from nb_cognito.integrations.boto3_injection import Boto3Injection
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthSessionResultType
 
@@ -41,13 +42,8 @@ def clean_state(monkeypatch):
     for name in AWS_NAMES:
         monkeypatch.setenv(name, "x")  # record it, so that teardown restores the original
         monkeypatch.delenv(name)
-    boto3_injection._warned.clear()
-    env_export._warned = False
     yield
-    env_export.clear()
-    boto3_injection.uninstall()
     boto3.DEFAULT_SESSION = None
-    env_export._warned = False
 
 
 @pytest.fixture
@@ -208,7 +204,7 @@ def test_exported_variables_are_not_mistaken_for_the_users_own(new_session, loca
     assert os.environ["AWS_ACCESS_KEY_ID"]
     boto3.setup_default_session()  # user code replaces the default session
 
-    boto3_injection.ensure_installed()  # must not skip: the env key is ours
+    session.integration(Boto3Injection).ensure_installed()  # must not skip: the env key is ours
 
     assert boto3_injection.is_installed()
     client = boto3.client("s3", endpoint_url=local.endpoint_url)

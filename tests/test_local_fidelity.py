@@ -1,4 +1,4 @@
-"""The offline Cognito tells the truth where moto alone lies (one test per fix in patches.py).
+"""The offline Cognito tells the truth where moto alone lies (one test per fix in the patches package).
 
 Every test talks HTTP to the emulator with boto3 (and pycognito's SRP client), as our client does.
 Time moves only through the shared ManualClock.
@@ -640,10 +640,10 @@ def test_patches_apply_once_and_check_the_moto_version():
 
     patches.apply()
     patches.apply()
-    assert CognitoIdpBackend.initiate_auth is patches._initiate_auth
-    assert patches._version("5.2.5") == (5, 2)
-    assert patches.SUPPORTED_MOTO[0] <= patches._version("5.1.0.dev3") < patches.SUPPORTED_MOTO[1]
-    assert not patches._version("5.3.0") < patches.SUPPORTED_MOTO[1]
+    assert CognitoIdpBackend.initiate_auth is patches.initiate.initiate_auth
+    assert patches.version_tuple("5.2.5") == (5, 2)
+    assert patches.SUPPORTED_MOTO[0] <= patches.version_tuple("5.1.0.dev3") < patches.SUPPORTED_MOTO[1]
+    assert not patches.version_tuple("5.3.0") < patches.SUPPORTED_MOTO[1]
 
 
 def test_a_pool_outside_us_east_1_works_end_to_end(make_local):

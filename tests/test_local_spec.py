@@ -30,7 +30,7 @@ GOOD = "Good-Passw0rd!"
         (lambda: PoolSpec(name="bad/name"), "PoolSpec.name"),
         (lambda: PoolSpec(name=""), "PoolSpec.name"),
         (lambda: PoolSpec(mfa="SOMETIMES"), "PoolSpec.mfa"),
-        (lambda: PoolSpec(mfa_types=("TOTP", "EMAIL")), "PoolSpec.mfa_types"),
+        (lambda: PoolSpec(mfa_types=("TOTP", "VOICE")), "PoolSpec.mfa_types"),
         (lambda: PoolSpec(mfa="ON", mfa_types=()), "PoolSpec.mfa_types"),
         (lambda: PoolSpec(username_attributes=("nickname",)), "PoolSpec.username_attributes"),
         (lambda: PasswordPolicy(min_length=3), "PasswordPolicy.min_length"),

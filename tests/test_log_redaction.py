@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nb_cognito.redaction import SecretRegistry, secrets
+from nb_cognito.redaction import SecretRegistry, known_secrets
 
 
 def test_scrubs_what_it_holds_and_forgets_on_discard():
@@ -31,8 +31,8 @@ def test_a_kernel_that_refreshes_for_weeks_holds_a_bounded_number_of_secrets(new
     session.sign_in("alice", "Alice-Passw0rd!")
     for _ in range(40):
         session.fetch_auth_session(force_refresh=True)
-    assert len(secrets) <= 64
+    assert len(known_secrets) <= 64
     current = session.fetch_auth_session()
-    assert current.user_pool_tokens_result.value.access_token in secrets
-    assert current.aws_credentials_result.value.session_token in secrets
-    assert "Alice-Passw0rd!" not in secrets  # the password leaves when sign-in is over
+    assert current.user_pool_tokens_result.value.access_token in known_secrets
+    assert current.aws_credentials_result.value.session_token in known_secrets
+    assert "Alice-Passw0rd!" not in known_secrets  # the password leaves when sign-in is over

@@ -51,6 +51,15 @@ def shell(tmp_path) -> Iterator[TestingShell]:
     close_shell(sh)
 
 
+def our_hooks(shell) -> list:
+    """nb_cognito's pre_run_cell hooks: bound methods of the registered CognitoMagics."""
+    return [
+        cb
+        for cb in shell.events.callbacks["pre_run_cell"]
+        if isinstance(getattr(cb, "__self__", None), magics.CognitoMagics)
+    ]
+
+
 def use_emulator(monkeypatch: pytest.MonkeyPatch, emulator) -> None:
     """Point NB_COGNITO_* at the emulator, as a user's environment would."""
     for name, value in emulator.settings.as_env().items():
@@ -59,9 +68,7 @@ def use_emulator(monkeypatch: pytest.MonkeyPatch, emulator) -> None:
 
 def kernel_session_on(clock, shell) -> CognitoSession:
     """What kernel_session() builds, on the test's clock."""
-    s = CognitoSession(CognitoConfig(parent=shell), clock=clock)
-    kernel._attach_integrations(s)
-    return s
+    return kernel.make_session(CognitoConfig(parent=shell), clock=clock)
 
 
 @pytest.fixture
@@ -71,8 +78,9 @@ def session(shell, local, clock, monkeypatch, tmp_path) -> Iterator[CognitoSessi
     monkeypatch.setenv("NB_COGNITO_STORE_DIR", str(tmp_path / "store"))  # remembered sessions
     monkeypatch.setenv("NB_COGNITO_KEYRING", "0")
     s = kernel_session_on(clock, shell)
-    monkeypatch.setattr(kernel, "_session", s)
+    previous = kernel.use_kernel_session(s)
     yield s
+    kernel.use_kernel_session(previous)
     s.sign_out()
     s.close()
 
@@ -138,7 +146,7 @@ def test_load_registers_magics_and_hook_once(shell, session):
         magics.load_extension(shell)  # idempotent, even when called directly
     line_magics = shell.magics_manager.magics["line"]
     assert {"cognito_login", "cognito_logout", "cognito_session"} <= set(line_magics)
-    hooks = [cb for cb in shell.events.callbacks["pre_run_cell"] if "nb_cognito" in cb.__name__]
+    hooks = our_hooks(shell)
     assert len(hooks) == 1
     assert sum(isinstance(c, magics.CognitoMagics) for c in shell.configurables) == 1
 
@@ -150,7 +158,7 @@ def test_unload_removes_magics_hook_and_boto3_provider_but_keeps_the_session(ext
 
     ext.run_cell("%unload_ext nb_cognito")
     assert not {"cognito_login", "cognito_logout", "cognito_session"} & set(ext.magics_manager.magics["line"])
-    assert not [cb for cb in ext.events.callbacks["pre_run_cell"] if "nb_cognito" in cb.__name__]
+    assert not our_hooks(ext)
     assert not boto3_injection.is_installed()
     assert session.is_signed_in
     with pytest.raises(UsageError):
@@ -836,7 +844,7 @@ def test_remembered_session_resumes_in_a_new_kernel_without_password(
     session.close()  # the kernel restarts: the old session is gone without signing out
 
     restarted = kernel_session_on(clock, ext)
-    monkeypatch.setattr(kernel, "_session", restarted)
+    kernel.use_kernel_session(restarted)
     try:
         capsys.readouterr()
         local.reset_counts()

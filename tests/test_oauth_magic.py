@@ -19,7 +19,6 @@ from test_oauth_signin import Browser
 from testing_shell import TestingShell, close_shell, new_shell
 
 from nb_cognito import kernel
-from nb_cognito.auth.session import CognitoSession
 from nb_cognito.clock import ManualClock
 from nb_cognito.config import CognitoConfig
 from nb_cognito.local import ClientSpec, LocalCognito, LocalSpec, default_test_spec
@@ -46,12 +45,14 @@ def shell(
     monkeypatch.setenv("NB_COGNITO_REDIRECT_URI", callback)
     monkeypatch.delenv("DISPLAY", raising=False)  # a machine with no browser: paste-back
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("NB_COGNITO_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("NB_COGNITO_KEYRING", "0")
     sh = new_shell(tmp_path)
-    session = CognitoSession(CognitoConfig(parent=sh), clock=clock)
-    kernel._attach_integrations(session)
-    monkeypatch.setattr(kernel, "_session", session)
+    session = kernel.make_session(CognitoConfig(parent=sh), clock=clock)
+    previous = kernel.use_kernel_session(session)
     sh.run_cell("%load_ext nb_cognito")
     yield sh
+    kernel.use_kernel_session(previous)
     session.sign_out()
     session.close()
     magics.unload_extension(sh)
@@ -86,7 +87,7 @@ def test_hosted_ui_magic_signs_in_by_paste_back(
     shell.run_cell(cell)
     assert shell.user_ns["body"].startswith(b"hello")
     history = shell.history_text()
-    session = kernel._session
+    session = kernel.kernel_session()
     for secret in (session._state.tokens.refresh_token, session._state.tokens.access_token):
         assert secret not in history
 
@@ -117,7 +118,7 @@ def test_a_refused_paste_is_a_usage_error(
     )
     with pytest.raises(UsageError, match=r"Sign-in failed: .*state"):
         shell.run_cell("%cognito_login --hosted-ui")
-    assert not kernel._session.is_signed_in
+    assert not kernel.kernel_session().is_signed_in
 
 
 @pytest.mark.kernel

@@ -230,7 +230,7 @@ def test_the_nonce_must_match(sso_session: CognitoSession, hosted: LocalCognito)
     tokens = HostedUIClient(settings).exchange(
         code_from_redirect(request, Browser(hosted).sign_in(request.url)), request
     )
-    claims = sso_session._client("verifier").verify(tokens.id_token, token_use="id")
+    claims = sso_session.clients.verifier.verify(tokens.id_token, token_use="id")
     check_nonce(claims, request)
     with pytest.raises(TokenValidationError, match="nonce"):
         check_nonce(claims, other)

@@ -215,7 +215,7 @@ BAD_ANSWERS = {
 
 
 def corrupt_credentials(session, local, corrupt):
-    client = session._client("identity")._client("cognito-identity")
+    client = session.clients.identity.cognito_identity
     active = {"on": True}
 
     def handler(parsed, **_):

@@ -22,7 +22,7 @@ from test_reliability_support import PASSWORD, Events, delta
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.tokens import TokenVerifier
-from nb_cognito.local import LocalSpec, UserSpec
+from nb_cognito.local import FaultMode, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
 
 pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
@@ -297,35 +297,22 @@ def test_every_forged_or_broken_token_is_refused(local, verifier, keys):
 # -- garbage tokens from the server, through the session ----------------------------------------
 
 SERVER_LIES = {
-    "wrong-aud": {"aud": "someone-else"},
-    "wrong-iss": {"iss": "https://evil.example/pool"},
-    "wrong-token-use": {"token_use": "access"},
+    "wrong-aud": FaultMode.ID_TOKEN_WRONG_AUDIENCE,
+    "wrong-iss": FaultMode.ID_TOKEN_WRONG_ISSUER,
+    "wrong-token-use": FaultMode.ID_TOKEN_WRONG_TOKEN_USE,
 }
 
 
 @pytest.fixture
-def server_lies(monkeypatch):
-    """Make the emulator put ``claims`` into the ID tokens it issues from now on."""
-    from moto.cognitoidp import models as idp
-
-    original = idp.CognitoIdpUserPool.create_jwt
-
-    def lie(claims):
-        def create_jwt(self, client_id, username, token_use, expires_in=3600, extra_data=None):
-            extra = dict(extra_data or {})
-            if token_use == "id":
-                extra.update(claims)
-            return original(self, client_id, username, token_use, expires_in, extra)
-
-        monkeypatch.setattr(idp.CognitoIdpUserPool, "create_jwt", create_jwt)
-
-    yield lie
-    monkeypatch.setattr(idp.CognitoIdpUserPool, "create_jwt", original)
+def server_lies(local):
+    """Make the emulator put a wrong claim into the ID tokens it issues from now on."""
+    yield local.enable_fault_mode
+    local.clear_fault_modes()
 
 
 @pytest.mark.parametrize("lie", list(SERVER_LIES))
 def test_garbage_tokens_from_the_server_during_a_refresh_keep_the_session(
-    signed_in, local, clock, server_lies, monkeypatch, lie
+    signed_in, local, clock, server_lies, lie
 ):
     session = signed_in
     state = session._state
@@ -337,7 +324,7 @@ def test_garbage_tokens_from_the_server_during_a_refresh_keep_the_session(
     assert session.is_signed_in and session._state.tokens is state.tokens  # nothing replaced
     assert events.count(AuthEvent.SESSION_EXPIRED) == 0 and events.count(AuthEvent.TOKEN_REFRESH) == 0
 
-    monkeypatch.undo()  # the server behaves again: the next call recovers
+    local.clear_fault_modes()  # the server behaves again: the next call recovers
     assert session.current_credentials().expiration.timestamp() > local.clock.time()
     assert events.count(AuthEvent.TOKEN_REFRESH) == 1
 
@@ -352,24 +339,21 @@ def test_garbage_tokens_at_sign_in_leave_nobody_signed_in(make_session, local, s
     assert delta(local, before, "GetId", "GetCredentialsForIdentity") == (0, 0)
 
 
-@pytest.mark.parametrize("missing", ["IdToken", "AccessToken"])
+WITHOUT = {
+    "IdToken": FaultMode.REFRESH_WITHOUT_ID_TOKEN,
+    "AccessToken": FaultMode.REFRESH_WITHOUT_ACCESS_TOKEN,
+}
+
+
+@pytest.mark.parametrize("missing", list(WITHOUT))
 def test_a_refresh_answer_without_a_token_is_a_clear_error_and_keeps_the_session(
-    signed_in, local, clock, monkeypatch, missing
+    signed_in, local, clock, missing
 ):
-    from nb_cognito.local import patches
-
-    original = patches._refresh_token_auth
-
-    def without_token(*args, **kwargs):
-        answer = original(*args, **kwargs)
-        answer["AuthenticationResult"].pop(missing)
-        return answer
-
-    monkeypatch.setattr(patches, "_refresh_token_auth", without_token)
+    local.enable_fault_mode(WITHOUT[missing])
     session, state = signed_in, signed_in._state
     clock.advance(60 * 60 + 5)
     with pytest.raises(errors.TokenValidationError, match="without"):
         session.current_credentials()
     assert session.is_signed_in and session._state.tokens is state.tokens
-    monkeypatch.undo()
+    local.clear_fault_modes()
     assert session.current_credentials().expiration.timestamp() > local.clock.time()

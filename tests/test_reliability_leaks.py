@@ -21,7 +21,7 @@ import pytest
 from test_reliability_support import Events, wait_until
 
 from nb_cognito import exceptions as errors
-from nb_cognito.local import LocalSpec, UserSpec
+from nb_cognito.local import FaultMode, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
 
 pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
@@ -49,7 +49,7 @@ def error_texts(error: BaseException) -> list[str]:
 
 @pytest.mark.parametrize("flow", ["USER_SRP_AUTH", "USER_PASSWORD_AUTH"])
 def test_canary_password_tokens_and_keys_never_leak(
-    issued, local, make_local, make_session, fault_proxy, clock, caplog, capsys, monkeypatch, flow
+    issued, local, make_local, make_session, fault_proxy, clock, caplog, capsys, flow
 ):
     canary = f"Canary-{random_secrets.token_hex(8)}-Pw1!"
     wrong = f"Wrong-{random_secrets.token_hex(8)}-Pw1!"
@@ -131,28 +131,13 @@ def test_canary_password_tokens_and_keys_never_leak(
 
     # Garbage from the server: credentials without a session token, then an ID token whose
     # signature does not match (PyJWT's error is chained under ours).
-    identity = session._client("identity")._client("cognito-identity")
-
-    def drop_token(parsed, **_):
-        parsed.get("Credentials", {}).pop("SessionToken", None)
-
-    identity.meta.events.register("after-call.cognito-identity.GetCredentialsForIdentity", drop_token)
-    expect_error(session.current_credentials)
-    identity.meta.events.unregister("after-call.cognito-identity.GetCredentialsForIdentity", drop_token)
+    with local.fault_mode(FaultMode.CREDENTIALS_WITHOUT_SESSION_TOKEN):
+        expect_error(session.current_credentials)
     harvest()
 
-    from moto.cognitoidp import models as idp
-
-    original = idp.CognitoIdpUserPool.create_jwt
-
-    def lying(self, client_id, username, token_use, expires_in=3600, extra_data=None):
-        token, lifetime = original(self, client_id, username, token_use, expires_in, extra_data)
-        return (token[:-8] + ("AAAAAAAA" if token[-8:] != "AAAAAAAA" else "BBBBBBBB"), lifetime)
-
-    monkeypatch.setattr(idp.CognitoIdpUserPool, "create_jwt", lying)
     clock.advance(60 * 60 + 5)
-    expect_error(session.current_credentials)
-    monkeypatch.setattr(idp.CognitoIdpUserPool, "create_jwt", original)
+    with local.fault_mode(FaultMode.TOKENS_BAD_SIGNATURE):
+        expect_error(session.current_credentials)
 
     # Revoked elsewhere: the session ends. Then a new sign-in and a global sign-out.
     local.global_sign_out("alice")

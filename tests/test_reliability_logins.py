@@ -1,9 +1,8 @@
 """An expired ID token is never sent in ``Logins``: the user-pool tokens are refreshed first.
 
 The emulator rejects an expired ID token in GetId/GetCredentialsForIdentity ("Invalid login
-token. Token expired"), as Cognito does. Its own checks are wrapped here to record, in server
-order, every token refresh and every ``Logins`` check with the token's ``exp`` and the
-server's "now".
+token. Token expired"), as Cognito does. Its server events record, in server order, every
+token refresh and every ``Logins`` check with the token's ``exp`` and the server's "now".
 """
 
 from __future__ import annotations
@@ -20,36 +19,21 @@ pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, pro
 
 
 @pytest.fixture
-def server_log(monkeypatch):
+def server_log(emulator):
     """[("refresh", now) | ("login", now, exp, accepted)] in the order the server saw them."""
-    from nb_cognito.local import patches
-    from nb_cognito.local.state import current
-
     log: list[tuple] = []
     lock = threading.Lock()
-    refresh, verify = patches._refresh_token_auth, patches._verify_login
 
-    def recording_refresh(*args, **kwargs):
+    def record(event):
         with lock:
-            log.append(("refresh", current().now()))
-        return refresh(*args, **kwargs)
+            if event.kind == "refresh_requested":
+                log.append(("refresh", event.at))
+            elif event.kind == "login_checked":
+                log.append(("login", event.at, event.expires, event.accepted))
 
-    def recording_verify(pool, logins, state):
-        ((_, token),) = logins.items() if len(logins) == 1 else ((None, ""),)
-        exp = patches._claims(token).get("exp", 0)
-        try:
-            result = verify(pool, logins, state)
-        except Exception:
-            with lock:
-                log.append(("login", state.now(), exp, False))
-            raise
-        with lock:
-            log.append(("login", state.now(), exp, True))
-        return result
-
-    monkeypatch.setattr(patches, "_refresh_token_auth", recording_refresh)
-    monkeypatch.setattr(patches, "_verify_login", recording_verify)
-    return log
+    unsubscribe = emulator.subscribe(record)
+    yield log
+    unsubscribe()
 
 
 def spec(token_validity: int, credentials_lifetime: int) -> LocalSpec:

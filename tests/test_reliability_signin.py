@@ -13,8 +13,9 @@ from test_reliability_support import PASSWORD, delta
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth import identity
+from nb_cognito.auth.integration import Integration
 from nb_cognito.local import LocalSpec, UserSpec
-from nb_cognito.redaction import secrets
+from nb_cognito.redaction import known_secrets
 
 pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
@@ -24,6 +25,16 @@ FLOWS = {"srp": "USER_SRP_AUTH", "password": "USER_PASSWORD_AUTH"}
 
 def requests_per_attempt(flow: str) -> dict[str, int]:
     return {"InitiateAuth": 1, "RespondToAuthChallenge": 1 if flow == "srp" else 0}
+
+
+class PersistRecorder(Integration):
+    """Records every sign-in the session hands out to be persisted."""
+
+    def __init__(self) -> None:
+        self.persisted: list[str] = []
+
+    def persist(self, saved) -> None:
+        self.persisted.append(saved.reason)
 
 
 @pytest.mark.parametrize("flow", list(FLOWS))
@@ -98,8 +109,7 @@ def test_account_needing_action_gets_specific_guidance_and_caches_nothing(
     prepare, username, kind, guidance, fix = ACCOUNT_STATES[case]
     prepare(local)
     session = make_session({**local.settings.as_config(), "auth_flow": FLOWS[flow]})
-    persisted: list = []
-    session._add_persister(lambda reason, state: persisted.append(reason))
+    persisted = session.add_integration(PersistRecorder()).persisted
     ids_before = dict(identity._identity_ids)
     before = local.request_counts()
 
@@ -118,7 +128,7 @@ def test_account_needing_action_gets_specific_guidance_and_caches_nothing(
     assert session._state is None and session._pending is None and not session.is_signed_in
     assert not session.fetch_auth_session().is_signed_in
     assert persisted == [] and identity._identity_ids == ids_before
-    assert PASSWORD not in secrets._values, "the password stays in the secret registry"
+    assert PASSWORD not in known_secrets._values, "the password stays in the secret registry"
     assert session.status().last_error is None and not session.status().expired
 
     fix(local)

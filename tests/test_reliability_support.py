@@ -54,22 +54,19 @@ def proxied_settings(local: Any, fault_proxy: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def issued(monkeypatch: pytest.MonkeyPatch) -> set[Triple]:
+def issued(emulator: Any) -> Iterator[set[Triple]]:
     """Every (key, secret, token) the emulator vends, recorded by the server as it issues them."""
-    from nb_cognito.local import patches
-
     triples: set[Triple] = set()
     lock = threading.Lock()
-    original = patches._new_credentials
 
-    def recording(expiration: float) -> dict[str, Any]:
-        creds = original(expiration)
-        with lock:
-            triples.add((creds["AccessKeyId"], creds["SecretKey"], creds["SessionToken"]))
-        return creds
+    def record(event: Any) -> None:
+        if event.kind == "credentials_issued":
+            with lock:
+                triples.add(event.credentials)
 
-    monkeypatch.setattr(patches, "_new_credentials", recording)
-    return triples
+    unsubscribe = emulator.subscribe(record)
+    yield triples
+    unsubscribe()
 
 
 class Events:

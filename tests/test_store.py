@@ -22,9 +22,10 @@ import pytest
 from emulator_checks import counts
 
 from nb_cognito import exceptions as errors
-from nb_cognito import store
+from nb_cognito import kernel, store
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.config import Settings
+from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec, default_test_spec
 
 PASSWORD = "Alice-Passw0rd!"
@@ -36,7 +37,6 @@ def store_dir(tmp_path, monkeypatch):
     directory = tmp_path / "store"
     monkeypatch.setenv(store.ENV_DIR, str(directory))
     monkeypatch.setenv(store.ENV_KEYRING, "0")
-    monkeypatch.setattr(store, "last_resume_failure", None)
     return directory
 
 
@@ -45,15 +45,19 @@ def make_session(local, clock):
     made: list[CognitoSession] = []
 
     def make(*, remember: bool = True, settings=None) -> CognitoSession:
-        session = CognitoSession(clock=clock, auto_refresh=False)
+        session = kernel.make_session(clock=clock, auto_refresh=False, integrations=[RememberedSessions()])
         session.configure(**(settings or local.settings.as_config()), remember=remember)
-        store.attach(session)
         made.append(session)
         return session
 
     yield make
     for session in made:
         session.close()
+
+
+def remembered(session) -> RememberedSessions:
+    """The remembered-sessions integration the session owns."""
+    return session.integration(RememberedSessions)
 
 
 def entry_files(directory):
@@ -118,12 +122,12 @@ def test_a_new_session_resumes_in_process_and_sign_out_forgets(make_session, loc
 
     assert result.is_signed_in
     assert counts(local, "InitiateAuth", "RespondToAuthChallenge") == (1, 0)
-    assert store.last_resume_failure is None
-    assert store.describe(again) == f"remembered in {entry_files(store_dir)[0]}"
+    assert remembered(again).last_resume_failure is None
+    assert remembered(again).describe() == f"remembered in {entry_files(store_dir)[0]}"
 
     again.sign_out()
     assert entry_files(store_dir) == []
-    assert store.describe(again) is None
+    assert remembered(again).describe() is None
 
 
 def test_the_typed_alias_finds_the_entry(make_local, make_session, local):
@@ -179,7 +183,6 @@ def test_remember_turned_on_after_sign_in(make_session, local, store_dir):
     assert entry_files(store_dir) == []
 
     session.configure(remember=True)
-    assert store.save(session)
     assert store.remembered(session.settings, "alice").refresh_token == refresh_token(session)
 
 
@@ -191,7 +194,8 @@ def test_nothing_is_stored_or_resumed_without_opt_in(make_session, local, store_
     session.sign_in("alice", PASSWORD)
     session.fetch_auth_session(force_refresh=True)
     assert not store_dir.exists()
-    assert store.save(session) is False
+    session.configure(remember=False)
+    assert not store_dir.exists()
 
     make_session().sign_in("alice", PASSWORD)  # an entry, made with remember on
     assert len(entry_files(store_dir)) == 1
@@ -218,8 +222,8 @@ def test_revoked_token_is_forgotten_and_the_password_path_runs(
     with pytest.raises(errors.InvalidParameterError, match="No password"):
         again.sign_in("alice")  # resume fails; no password anywhere
     assert entry_files(store_dir) == []
-    assert "could not be resumed" in store.last_resume_failure
-    assert "forgotten" in store.last_resume_failure
+    assert "could not be resumed" in remembered(again).last_resume_failure
+    assert "forgotten" in remembered(again).last_resume_failure
     assert any("could not be resumed" in text for text in warnings_in(caplog))
 
     # The next kernel: the entry is revoked again, and NB_COGNITO_PASSWORD takes over.
@@ -229,15 +233,16 @@ def test_revoked_token_is_forgotten_and_the_password_path_runs(
     monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
     third = make_session()
     assert third.sign_in("alice").is_signed_in
-    assert store.last_resume_failure is not None
+    assert remembered(third).last_resume_failure is not None
     new_entry = store.remembered(third.settings, "alice")
     assert new_entry.refresh_token == refresh_token(third) != old_token
 
     monkeypatch.delenv("NB_COGNITO_PASSWORD")
     third.sign_out()
+    fourth = make_session()
     with pytest.raises(errors.InvalidParameterError):
-        make_session().sign_in("alice")  # nothing remembered now
-    assert store.last_resume_failure is None  # the earlier reason is not shown again
+        fourth.sign_in("alice")  # nothing remembered now
+    assert remembered(fourth).last_resume_failure is None  # the earlier reason is not shown again
 
 
 def test_a_session_that_expires_forgets_its_entry(make_session, local, store_dir):
@@ -267,14 +272,15 @@ def test_an_unreachable_cognito_keeps_the_entry_and_says_so(make_session, local,
     before = entry_files(store_dir)[0].read_bytes()
     fault_proxy.set_down(True)
 
+    unreachable = make_session(settings=through_proxy)
     with pytest.raises(errors.ServiceUnavailableError):
-        make_session(settings=through_proxy).sign_in("alice")
+        unreachable.sign_in("alice")
     assert entry_files(store_dir)[0].read_bytes() == before
-    assert "Could not reach Cognito" in store.last_resume_failure
+    assert "Could not reach Cognito" in remembered(unreachable).last_resume_failure
 
     fault_proxy.set_down(False)
-    assert make_session(settings=through_proxy).sign_in("alice").is_signed_in
-    assert store.last_resume_failure is None
+    assert unreachable.sign_in("alice").is_signed_in
+    assert remembered(unreachable).last_resume_failure is None
 
 
 # -- where and how it is stored ----------------------------------------------------------------
@@ -321,7 +327,8 @@ def file_entry(user_pool_id: str, client_id: str, refresh_token: str, *, saved_a
 
 _CRASH = """
 import os, signal, sys
-from nb_cognito import store
+from nb_cognito import kernel, store
+from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.config import Settings
 from nb_cognito.store import file_backend
 
@@ -526,7 +533,7 @@ def test_a_secure_keyring_is_used_instead_of_the_file(make_session, local, store
     assert store.location().startswith("keyring (")
     entry = store.remembered(session.settings, "alice")
     assert entry.refresh_token == refresh_token(session)
-    assert store.describe(session).startswith("remembered in keyring (")
+    assert remembered(session).describe().startswith("remembered in keyring (")
 
     local.reset_counts()
     assert make_session().sign_in("alice").is_signed_in
@@ -548,15 +555,16 @@ def test_no_secret_in_any_repr_or_log(make_session, local, store_dir, caplog):
     again.sign_in("alice")
     second = refresh_token(again)
     local.global_sign_out("alice")
+    last = make_session()
     with pytest.raises(errors.InvalidParameterError):
-        make_session().sign_in("alice")
+        last.sign_in("alice")
 
     shown = [
         repr(entry),
         str(entry),
-        store.describe(session) or "",
+        remembered(session).describe() or "",
         store.location(),
-        store.last_resume_failure or "",
+        remembered(last).last_resume_failure or "",
         *(r.getMessage() for r in caplog.records),
     ]
     for text in shown:

@@ -20,8 +20,7 @@ import boto3
 import pytest
 
 from nb_cognito import kernel
-from nb_cognito.integrations import boto3_injection, container_endpoint
-from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI
+from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI, ContainerEndpoint
 
 PASSWORD = "Alice-Passw0rd!"
 AWS_NAMES = (
@@ -49,9 +48,12 @@ def clean_state(monkeypatch):
         monkeypatch.setenv(name, "x")  # record it, so that teardown restores the original
         monkeypatch.delenv(name)
     yield
-    container_endpoint.stop()
-    boto3_injection.uninstall()
     boto3.DEFAULT_SESSION = None
+
+
+def endpoint(session) -> ContainerEndpoint:
+    """The container-endpoint integration the session owns."""
+    return session.integration(ContainerEndpoint)
 
 
 @pytest.fixture
@@ -119,7 +121,7 @@ def test_sign_out_stops_the_endpoint_and_removes_the_variables(session):
 
     assert ENV_URI not in os.environ
     assert ENV_TOKEN not in os.environ
-    assert container_endpoint.current() is None
+    assert endpoint(session).server is None
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": token}), timeout=5)
 
@@ -128,14 +130,14 @@ def test_off_by_default(new_session):
     session = new_session(attach=True)
     session.sign_in("alice", PASSWORD)
 
-    assert container_endpoint.current() is None
+    assert endpoint(session).server is None
     assert ENV_URI not in os.environ
 
 
 def test_turned_on_and_off_while_signed_in_it_applies_at_once(new_session):
     session = new_session(attach=True)
     session.sign_in("alice", PASSWORD)
-    assert container_endpoint.current() is None
+    assert endpoint(session).server is None
 
     session.configure(subprocess_credentials=True)  # no second sign-in needed
     status, body = get(os.environ[ENV_URI], os.environ[ENV_TOKEN])
@@ -143,7 +145,7 @@ def test_turned_on_and_off_while_signed_in_it_applies_at_once(new_session):
     assert body["AccessKeyId"] == session.current_credentials().access_key_id
 
     session.configure(subprocess_credentials=False)
-    assert container_endpoint.current() is None
+    assert endpoint(session).server is None
     assert ENV_URI not in os.environ
     assert session.is_signed_in
 
@@ -201,14 +203,14 @@ def test_another_path_gets_404(session):
 
 def test_the_endpoint_listens_on_loopback_only(session):
     session.sign_in("alice", PASSWORD)
-    server = container_endpoint.current()
+    server = endpoint(session).server
     assert server is not None
     assert server._httpd.server_address[0] == "127.0.0.1"
 
 
 def test_signed_out_answers_a_json_error_not_credentials(new_session):
     session = new_session(attach=True, subprocess_credentials=True)
-    server = container_endpoint.start(session)  # running while nobody is signed in
+    server = endpoint(session).start()  # running while nobody is signed in
 
     status, body = get(server.url, server.token)
 
@@ -307,10 +309,10 @@ def test_the_kernel_session_wires_the_endpoint(local, monkeypatch):
         session = kernel.kernel_session()
         session.configure(**local.settings.as_config(), subprocess_credentials=True)
         session.sign_in("alice", PASSWORD)
-        server = container_endpoint.current()
-        assert server is not None and server.session is session
+        server = endpoint(session).server
+        assert server is not None and server.credentials == session.current_credentials
         assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 200
     finally:
         kernel.reset_kernel_session()
-    assert container_endpoint.current() is None
+    assert endpoint(session).server is None
     assert ENV_URI not in os.environ

@@ -11,20 +11,17 @@ without one.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
-import weakref
 from collections.abc import Callable
 
+from nb_cognito import forksafe
 from nb_cognito.clock import Clock
 from nb_cognito.exceptions import AuthError, SessionExpiredError, SignedOutError
 
 __all__ = ["BackgroundRefresher"]
 
 log = logging.getLogger("nb_cognito.auth.background")
-
-_live: weakref.WeakSet[BackgroundRefresher] = weakref.WeakSet()
 
 
 class BackgroundRefresher:
@@ -51,7 +48,7 @@ class BackgroundRefresher:
         self._failures = 0
         self._retry_at: float | None = None
         self.last_error: AuthError | None = None
-        _live.add(self)
+        forksafe.register(self)
 
     @property
     def running(self) -> bool:
@@ -131,18 +128,9 @@ class BackgroundRefresher:
                 # The refresh left nothing later to wait for: never spin, look again shortly.
                 self._retry_at = self._clock.time() + 1.0
 
-    def _after_fork_in_child(self) -> None:
+    def after_fork_in_child(self) -> None:
         # The thread does not exist in the child; let the next start() make a new one.
         self._thread = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-
-
-def _reset_after_fork() -> None:
-    for refresher in list(_live):
-        refresher._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)

@@ -28,10 +28,14 @@ _ANSWER_FIELD = {
 
 @dataclass
 class PendingSignIn:
-    """A challenge waiting for the user's answer, and the user-pool client that will send it."""
+    """A challenge waiting for the user's answer, and the user-pool client that will send it.
+
+    ``login_name`` is the name the user typed; it becomes theirs only when the sign-in completes.
+    """
 
     client: UserPoolClient
     challenge: Challenge = field(repr=False)
+    login_name: str | None = None
     totp_secret: str | None = field(default=None, repr=False)
     totp_session: str | None = field(default=None, repr=False)
 

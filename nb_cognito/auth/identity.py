@@ -8,6 +8,7 @@ Two routes: the identity pool's enhanced flow (``GetId`` once per user, then
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from typing import Any
 
@@ -16,7 +17,7 @@ from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
 from nb_cognito.exceptions import AuthError
 from nb_cognito.models import AWSCredentials
-from nb_cognito.redaction import secrets
+from nb_cognito.redaction import known_secrets
 
 __all__ = ["IdentityClient"]
 
@@ -32,31 +33,32 @@ class IdentityClient:
     def __init__(self, settings: Settings, *, clock: Clock) -> None:
         self.settings = settings
         self._clock = clock
-        self._identity: Any = None
-        self._sts: Any = None
 
     @property
     def enabled(self) -> bool:
         """True when credentials can be had at all (an identity pool or a role ARN)."""
         return bool(self.settings.identity_pool_id or self.settings.role_arn)
 
-    def _client(self, service: str) -> Any:
-        attr = "_identity" if service == "cognito-identity" else "_sts"
-        if getattr(self, attr) is None:
-            region = self.settings.region
-            if service == "cognito-identity" and self.settings.identity_pool_id:
-                region = self.settings.identity_pool_id.split(":", 1)[0]
-            setattr(
-                self,
-                attr,
-                aws_client.make_client(
-                    service,
-                    region=region,
-                    endpoint_url=self.settings.endpoint_url,
-                    timeout=self.settings.network_timeout,
-                ),
-            )
-        return getattr(self, attr)
+    @functools.cached_property
+    def cognito_identity(self) -> Any:
+        """The botocore client of the identity pool's region (cognito-identity)."""
+        region = self.settings.region
+        if self.settings.identity_pool_id:
+            region = self.settings.identity_pool_id.split(":", 1)[0]
+        return self._make("cognito-identity", region)
+
+    @functools.cached_property
+    def sts(self) -> Any:
+        """The botocore STS client (``role_arn`` without an identity pool)."""
+        return self._make("sts", self.settings.region)
+
+    def _make(self, service: str, region: str | None) -> Any:
+        return aws_client.make_client(
+            service,
+            region=region,
+            endpoint_url=self.settings.endpoint_url,
+            timeout=self.settings.network_timeout,
+        )
 
     def _logins(self, id_token: str | None) -> dict[str, dict[str, str]]:
         if id_token is None:
@@ -73,7 +75,7 @@ class IdentityClient:
         cached = _identity_ids.get(key) if user_sub else None
         if cached:
             return cached
-        client = self._client("cognito-identity")
+        client = self.cognito_identity
         response = aws_client.call(
             lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
             action="get the identity id",
@@ -89,7 +91,7 @@ class IdentityClient:
 
     def credentials(self, identity_id: str, id_token: str | None) -> AWSCredentials:
         """Fresh credentials for ``identity_id`` from the identity pool."""
-        client = self._client("cognito-identity")
+        client = self.cognito_identity
         response = aws_client.call(
             lambda: client.get_credentials_for_identity(IdentityId=identity_id, **self._logins(id_token)),
             action="get AWS credentials",
@@ -102,7 +104,7 @@ class IdentityClient:
 
     def assume_role(self, id_token: str, session_name: str) -> AWSCredentials:
         """Credentials for ``settings.role_arn`` through STS ``AssumeRoleWithWebIdentity``."""
-        client = self._client("sts")
+        client = self.sts
         response = aws_client.call(
             lambda: client.assume_role_with_web_identity(
                 RoleArn=self.settings.role_arn,
@@ -127,7 +129,7 @@ class IdentityClient:
             raise AuthError("AWS returned credentials without a valid expiration.")
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=dt.timezone.utc)
-        secrets.add(secret, token)
+        known_secrets.add(secret, token)
         return AWSCredentials(key, secret, token, expiration)
 
 

@@ -38,7 +38,7 @@ from nb_cognito.exceptions import (
     ServiceUnavailableError,
     TokenValidationError,
 )
-from nb_cognito.redaction import secrets
+from nb_cognito.redaction import known_secrets as secrets
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -324,6 +324,6 @@ def complete(
 ) -> None:
     """Redeem ``code``, check the ID token's nonce, and sign ``session`` in with the tokens."""
     tokens = client.exchange(code, request)
-    check_nonce(session._client("verifier").verify(tokens.id_token, token_use="id"), request)
+    check_nonce(session.clients.verifier.verify(tokens.id_token, token_use="id"), request)
     secrets.discard(request.state, request.nonce, request.verifier, code)  # single use: spent now
     session._complete_redirect_sign_in(tokens, client)

@@ -29,8 +29,9 @@ from typing import Any
 from nb_cognito.auth.oauth import AuthorizationRequest, code_from_redirect
 from nb_cognito.auth.oauth_settings import is_loopback
 from nb_cognito.clock import Clock
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, InvalidParameterError, NotAuthorizedError
-from nb_cognito.redaction import secrets
+from nb_cognito.redaction import known_secrets as secrets
 
 __all__ = ["LoopbackListener", "choose_method", "receive"]
 
@@ -42,7 +43,7 @@ _DONE_PAGE = "Signed in to nb_cognito. You can close this tab and go back to the
 def browser_available() -> bool:
     """True when this machine can show a browser (not a headless or SSH-only session)."""
     if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        os.environ.get(Env.DISPLAY) or os.environ.get(Env.WAYLAND_DISPLAY)
     ):
         return False
     try:

@@ -1,4 +1,6 @@
-"""The hosted-UI settings: their checks and where Amplify files keep them.
+"""The hosted-UI settings: their checks, and the converters of their Amplify file values.
+
+Their rows are in :mod:`nb_cognito.settings.table`; this module holds what those rows use.
 
 ``oauth_domain``
     The user pool's domain: ``myapp.auth.us-east-1.amazoncognito.com`` (https is implied), a
@@ -22,11 +24,19 @@ Amplify files: Gen 2 ``auth.oauth`` (``domain``, ``scopes``, ``redirect_sign_in_
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["OAUTH_SETTINGS", "amplify_oauth", "check_oauth_setting", "domain_url", "provider_names"]
+__all__ = [
+    "OAUTH_SETTINGS",
+    "check_oauth_setting",
+    "domain_url",
+    "is_loopback",
+    "joined",
+    "pick_redirect",
+    "provider_names",
+    "providers",
+]
 
 OAUTH_SETTINGS: tuple[str, ...] = ("oauth_domain", "oauth_scopes", "redirect_uri", "identity_provider")
 
@@ -56,32 +66,38 @@ def _http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
 
 
-def check_oauth_setting(name: str, value: str, bad: Callable[[str], Exception]) -> str:
-    """Normalise one hosted-UI setting (a non-empty stripped string); ``bad(problem)`` to refuse."""
+def check_oauth_setting(name: str, value: str, source: str) -> str:
+    """The settings table's check of one hosted-UI setting (a non-empty stripped string)."""
+    from nb_cognito.settings.errors import bad
+
     if name == "oauth_domain":
         url = value if "://" in value else f"https://{value}"
         parts = urlsplit(url)
-        if (
-            not _http_url(url)
-            or parts.path not in ("", "/")
-            or parts.query
-            or not _HOST_RE.match(parts.hostname or "")
-        ):
-            raise bad(f"{value!r} is not a user pool domain, like 'myapp.auth.us-east-1.amazoncognito.com'.")
+        host_ok = bool(_HOST_RE.match(parts.hostname or ""))
+        if not _http_url(url) or parts.path not in ("", "/") or parts.query or not host_ok:
+            raise bad(
+                name,
+                source,
+                f"{value!r} is not a user pool domain, like 'myapp.auth.us-east-1.amazoncognito.com'.",
+            )
         return url.rstrip("/")
     if name == "oauth_scopes":
         scopes = value.replace(",", " ").split()
         if not scopes or not all(_SCOPE_RE.match(scope) for scope in scopes):
-            raise bad("is not a list of OAuth scopes, like 'openid email profile'.")
+            raise bad(name, source, "is not a list of OAuth scopes, like 'openid email profile'.")
         return " ".join(dict.fromkeys(scopes))
     if name == "redirect_uri":
         if not _http_url(value) or urlsplit(value).fragment:
-            raise bad(f"{value!r} is not an http(s) URL, like 'http://localhost:8765/'.")
+            raise bad(name, source, f"{value!r} is not an http(s) URL, like 'http://localhost:8765/'.")
         return value
     if name == "identity_provider":
         names = [part.strip() for part in value.split(",") if part.strip()]
         if not names or not all(_PROVIDER_RE.match(n) for n in names):
-            raise bad(f"{value!r} is not a list of identity provider names, like 'Google' or 'CorpOkta'.")
+            raise bad(
+                name,
+                source,
+                f"{value!r} is not a list of identity provider names, like 'Google' or 'CorpOkta'.",
+            )
         return ",".join(dict.fromkeys(names))
     raise AssertionError(name)  # pragma: no cover
 
@@ -103,7 +119,8 @@ def is_loopback(uri: str) -> bool:
         return False
 
 
-def _pick_redirect(value: Any) -> str | None:
+def pick_redirect(value: Any) -> str | None:
+    """Amplify's sign-in redirect URIs (a list, or a comma-separated string): the first loopback one."""
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",")]
     if not isinstance(value, list):
@@ -114,7 +131,8 @@ def _pick_redirect(value: Any) -> str | None:
     return chosen[0] if chosen else None
 
 
-def _joined(value: Any) -> str | None:
+def joined(value: Any) -> str | None:
+    """Amplify's scopes or domain (a list or a string) as one space-separated string."""
     if isinstance(value, str):
         return value or None
     if isinstance(value, list):
@@ -122,59 +140,15 @@ def _joined(value: Any) -> str | None:
     return None
 
 
-def _providers(value: Any) -> str | None:
+def providers(value: Any) -> str | None:
+    """Amplify's identity providers (``GOOGLE``, custom names) as Cognito's comma-separated names."""
+    if isinstance(value, str):
+        value = value.split(",")
     if not isinstance(value, list):
         return None
-    names = [_SOCIAL.get(str(item).upper(), str(item)) for item in value if isinstance(item, str) and item]
+    names = [
+        _SOCIAL.get(item.strip().upper(), item.strip())
+        for item in value
+        if isinstance(item, str) and item.strip()
+    ]
     return ",".join(names) or None
-
-
-def amplify_oauth(data: Mapping[str, Any], source: Callable[[str], str]) -> dict[str, tuple[Any, str]]:
-    """``{setting: (value, source)}`` from the OAuth section of any Amplify file format.
-
-    ``source(where)`` labels a value with its place in the file.
-    """
-    found: dict[str, tuple[Any, str]] = {}
-
-    def take(section: Any, base: str, keys: Mapping[str, tuple[str, Callable[[Any], str | None]]]) -> None:
-        if not isinstance(section, Mapping):
-            return
-        for key, (name, convert) in keys.items():
-            value = convert(section.get(key))
-            if value is not None and name not in found:
-                found[name] = (value, source(f"{base}{key}"))
-
-    auth = data.get("auth")
-    if isinstance(auth, Mapping):
-        take(
-            auth.get("oauth"),
-            "auth.oauth.",
-            {
-                "domain": ("oauth_domain", _joined),
-                "scopes": ("oauth_scopes", _joined),
-                "redirect_sign_in_uri": ("redirect_uri", _pick_redirect),
-                "identity_providers": ("identity_provider", _providers),
-            },
-        )
-        plugin: Any = auth.get("plugins")
-        for key in ("awsCognitoAuthPlugin", "Auth", "Default", "OAuth"):
-            plugin = plugin.get(key) if isinstance(plugin, Mapping) else None
-        take(
-            plugin,
-            "auth.plugins.awsCognitoAuthPlugin.Auth.Default.OAuth.",
-            {
-                "WebDomain": ("oauth_domain", _joined),
-                "Scopes": ("oauth_scopes", _joined),
-                "SignInRedirectURI": ("redirect_uri", _pick_redirect),
-            },
-        )
-    take(
-        data.get("oauth"),
-        "oauth.",
-        {
-            "domain": ("oauth_domain", _joined),
-            "scope": ("oauth_scopes", _joined),
-            "redirectSignIn": ("redirect_uri", _pick_redirect),
-        },
-    )
-    return found

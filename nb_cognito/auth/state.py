@@ -9,10 +9,11 @@ refresher should wake, and what a caller sees (:class:`CognitoAuthSession`, :cla
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import math
 import random
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nb_cognito.exceptions import (
     AuthError,
@@ -38,12 +39,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Expired",
+    "Freshness",
+    "RefreshPlan",
     "RefreshPolicy",
     "SignedIn",
-    "due",
     "ended_by",
     "failed_snapshot",
     "fresh_until",
+    "freshness",
     "next_background_refresh",
     "refresh_plan",
     "session_status",
@@ -68,7 +71,9 @@ class RefreshPolicy:
     The advisory lead is 10 % of the lifetime, capped at ``max_lead`` (5 min for 1-hour
     tokens, 30 s for 5-minute ones), so short lifetimes never cause refresh storms and 1-hour
     tokens are refreshed about once an hour. The mandatory lead is 40 % of that.
-    The background refresher starts up to ``jitter`` of the lead earlier.
+    The background refresher starts up to ``jitter`` (a fraction) of each lead earlier. After a failed
+    advisory refresh, callers are served from memory for ``retry_fraction`` of the lead (at
+    most ``max_retry_delay``) before one of them tries again.
     """
 
     fraction: float = 0.10
@@ -76,12 +81,18 @@ class RefreshPolicy:
     min_lead: float = 1.0
     mandatory_fraction: float = 0.4
     jitter: float = 0.2
+    retry_fraction: float = 0.25
+    max_retry_delay: float = 30.0
 
     def lead(self, lifetime: float) -> float:
         return max(self.min_lead, min(self.max_lead, lifetime * self.fraction))
 
     def mandatory_lead(self, lifetime: float) -> float:
         return self.lead(lifetime) * self.mandatory_fraction
+
+    def retry_delay(self, lifetime: float) -> float:
+        """How long a failed advisory refresh waits before the next caller tries again."""
+        return min(self.max_retry_delay, self.lead(lifetime) * self.retry_fraction)
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,13 @@ class SignedIn:
     tokens: UserPoolTokens
     token_lifetime: float
     skew: float  # server time minus local time, estimated from the ID token's iat
-    jitter: float  # seconds the background refresh starts early, chosen per token generation
+    jitter: float  # fraction of each lead the background refresh starts early, per token generation
     identity_id: str | None = None
     credentials: AWSCredentials | None = None
     credentials_lifetime: float = 0.0
     credentials_error: AuthError | None = None
     last_refresh: float | None = None
+    login_name: str | None = None  # the alias typed at sign-in, when it is not the username
 
 
 @dataclass(frozen=True)
@@ -139,11 +151,12 @@ def signed_in_state(
         tokens=UserPoolTokens(tokens.id_token, tokens.access_token, refresh_token, _at(expires)),
         token_lifetime=lifetime,
         skew=issued - now,
-        jitter=random.uniform(0, policy.jitter * policy.lead(lifetime)),
+        jitter=random.uniform(0, policy.jitter),
         identity_id=previous.identity_id if previous else None,
         credentials=previous.credentials if previous else None,
         credentials_lifetime=previous.credentials_lifetime if previous else 0.0,
         last_refresh=now,
+        login_name=previous.login_name if previous else None,
     )
 
 
@@ -164,8 +177,32 @@ def _reason(error: AuthError) -> str:
 # -- time ------------------------------------------------------------------------------------
 
 
-def due(state: SignedIn, policy: RefreshPolicy, now: float, *, wants_credentials: bool) -> tuple[bool, bool]:
-    """(refresh due, mandatory) at local time ``now``."""
+# A refresher that wakes at exactly its planned moment must find the refresh due, whatever
+# the rounding of the sums that planned it.
+_WAKE_TOLERANCE = 1e-3
+
+
+class Freshness(enum.Enum):
+    """How fresh a state is at one moment, as google-auth's ``TokenState``.
+
+    FRESH: served from memory. ADVISORY: one caller refreshes, the others keep the current
+    values. MANDATORY: every caller waits for the one refresh.
+    """
+
+    FRESH = "fresh"
+    ADVISORY = "advisory"
+    MANDATORY = "mandatory"
+
+
+class RefreshPlan(NamedTuple):
+    """What one refresh renews."""
+
+    tokens: bool
+    credentials: bool
+
+
+def freshness(state: SignedIn, policy: RefreshPolicy, now: float, *, wants_credentials: bool) -> Freshness:
+    """How fresh ``state`` is at local time ``now``."""
     server_now = now + state.skew
     token_left = state.tokens.expiration.timestamp() - server_now
     is_due = token_left < policy.lead(state.token_lifetime)
@@ -173,11 +210,13 @@ def due(state: SignedIn, policy: RefreshPolicy, now: float, *, wants_credentials
     if wants_credentials:
         creds = state.credentials
         if creds is None:
-            return True, True
+            return Freshness.MANDATORY
         creds_left = creds.expiration.timestamp() - server_now
         is_due = is_due or creds_left < policy.lead(state.credentials_lifetime)
         mandatory = mandatory or creds_left < policy.mandatory_lead(state.credentials_lifetime)
-    return is_due, mandatory
+    if mandatory:
+        return Freshness.MANDATORY
+    return Freshness.ADVISORY if is_due else Freshness.FRESH
 
 
 def refresh_plan(
@@ -188,33 +227,38 @@ def refresh_plan(
     wants_credentials: bool,
     force_tokens: bool,
     force_credentials: bool,
-    early: float = 0.0,
-) -> tuple[bool, bool]:
-    """(refresh tokens, refresh credentials) at local time ``now``.
+    head_start: float = 0.0,
+) -> RefreshPlan:
+    """What to renew at local time ``now``.
 
-    ``early``: also refresh what falls due within that many seconds (the background
-    refresher wakes up its jitter ahead of the advisory window, and must then refresh).
+    ``head_start``: also renew what is within that fraction of its own lead of the advisory
+    window (the background refresher wakes up that much early, and must then renew). It is a
+    fraction of each value's lead, never seconds, so short-lived credentials beside long-lived
+    tokens are never renewed at every wake-up.
     """
     server_now = now + state.skew
     token_left = state.tokens.expiration.timestamp() - server_now
-    token_lead = policy.lead(state.token_lifetime) + early
+    token_lead = policy.lead(state.token_lifetime) * (1 + head_start) + _WAKE_TOLERANCE
     creds = state.credentials
     creds_left = creds.expiration.timestamp() - server_now if creds else -math.inf
-    creds_lead = policy.lead(state.credentials_lifetime or state.token_lifetime) + early
-    refresh_credentials = wants_credentials and (force_credentials or force_tokens or creds_left < creds_lead)
+    creds_lead = policy.lead(state.credentials_lifetime or state.token_lifetime) * (1 + head_start)
+    creds_lead += _WAKE_TOLERANCE
+    refresh_credentials = wants_credentials and (
+        force_credentials or force_tokens or creds_left <= creds_lead
+    )
     # Tokens are refreshed when due, and before credentials whenever the ID token has less
     # than a lead left: an expired ID token is never sent to the identity pool.
-    refresh_tokens = force_tokens or token_left < token_lead
+    refresh_tokens = force_tokens or token_left <= token_lead
     if refresh_tokens and wants_credentials and creds_left < 2 * creds_lead:
         refresh_credentials = True  # keep both on one schedule: one wake-up per lifetime
-    if refresh_credentials and token_left < token_lead:
+    if refresh_credentials and token_left <= token_lead:
         refresh_tokens = True
-    return refresh_tokens, refresh_credentials
+    return RefreshPlan(tokens=refresh_tokens, credentials=refresh_credentials)
 
 
 def next_background_refresh(state: SignedIn, policy: RefreshPolicy, *, wants_credentials: bool) -> float:
-    """Local time at which the background refresher should refresh ``state``."""
-    return _advisory_at(state, policy, wants_credentials=wants_credentials) - state.jitter
+    """Local time at which the background refresher should refresh ``state``: its jitter ahead."""
+    return _advisory_at(state, policy, wants_credentials=wants_credentials, head_start=state.jitter)
 
 
 def fresh_until(
@@ -236,12 +280,20 @@ def fresh_until(
     return max(until, min(retry_not_before, mandatory_at))
 
 
-def _advisory_at(state: SignedIn, policy: RefreshPolicy, *, wants_credentials: bool) -> float:
-    """Local time the advisory window opens, for the tokens or (if wanted) the credentials."""
-    at = state.tokens.expiration.timestamp() - state.skew - policy.lead(state.token_lifetime)
+def _advisory_at(
+    state: SignedIn, policy: RefreshPolicy, *, wants_credentials: bool, head_start: float = 0.0
+) -> float:
+    """Local time the advisory window opens (``head_start`` of each lead early), for the
+    tokens or (if wanted) the credentials."""
+    at = (
+        state.tokens.expiration.timestamp()
+        - state.skew
+        - policy.lead(state.token_lifetime) * (1 + head_start)
+    )
     creds = state.credentials
     if creds is not None and wants_credentials:
-        at = min(at, creds.expiration.timestamp() - state.skew - policy.lead(state.credentials_lifetime))
+        lead = policy.lead(state.credentials_lifetime) * (1 + head_start)
+        at = min(at, creds.expiration.timestamp() - state.skew - lead)
     return at
 
 

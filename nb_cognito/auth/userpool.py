@@ -18,7 +18,7 @@ from nb_cognito.auth import aws_client
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
 from nb_cognito.exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
-from nb_cognito.redaction import secrets
+from nb_cognito.redaction import known_secrets
 
 __all__ = ["AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
 
@@ -107,7 +107,7 @@ class UserPoolClient:
         """Begin signing in with the configured flow (SRP by default)."""
         check_text("username", username)
         check_text("password", password)
-        secrets.add(password)
+        known_secrets.add(password)
         try:
             if self.settings.auth_flow == "USER_PASSWORD_AUTH":
                 response = self._call(
@@ -125,7 +125,7 @@ class UserPoolClient:
                 return self._outcome(response, username)
             return self._srp_sign_in(username, password)
         finally:
-            secrets.discard(password)
+            known_secrets.discard(password)
 
     def _srp_sign_in(self, username: str, password: str) -> AuthTokens | Challenge:
         from pycognito.aws_srp import AWSSRP  # the SRP maths load only when someone signs in
@@ -220,7 +220,7 @@ class UserPoolClient:
                 refresh_token=result.get("RefreshToken"),
                 expires_in=int(result.get("ExpiresIn", 3600)),
             )
-            secrets.add(tokens.id_token, tokens.access_token, tokens.refresh_token)
+            known_secrets.add(tokens.id_token, tokens.access_token, tokens.refresh_token)
             return tokens
         name = response.get("ChallengeName")
         if not name:

@@ -27,29 +27,37 @@ import logging
 import os
 import secrets as _random
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nb_cognito.exceptions import AuthError, ServiceUnavailableError, SessionExpiredError, SignedOutError
-from nb_cognito.models import AuthEvent
-from nb_cognito.redaction import secrets
+from nb_cognito import forksafe
+from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.environment import EnvironmentVariables as Env
+from nb_cognito.exceptions import (
+    AuthError,
+    ConfigurationError,
+    ServiceUnavailableError,
+    SessionExpiredError,
+    SignedOutError,
+)
+from nb_cognito.integrations.process_env import EnvironmentWrites
+from nb_cognito.redaction import known_secrets
 
 if TYPE_CHECKING:
     from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.models import AWSCredentials
 
-__all__ = ["ENV_TOKEN", "ENV_URI", "CredentialsServer", "attach", "current", "start", "stop"]
+__all__ = ["ENV_TOKEN", "ENV_URI", "ContainerEndpoint", "CredentialsServer"]
 
-ENV_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
-ENV_TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+ENV_URI = Env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+ENV_TOKEN = Env.AWS_CONTAINER_AUTHORIZATION_TOKEN
 # botocore prefers these over ours; they are set aside while the server runs.
-_SHADOWED = ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+_SHADOWED = (Env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, Env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)
 
 MAX_CONCURRENT_REQUESTS = 8
 REQUEST_TIMEOUT = 10.0
 
 log = logging.getLogger("nb_cognito")
-
-_lock = threading.Lock()
-_server: CredentialsServer | None = None
 
 
 def _iso(moment: Any) -> str:
@@ -104,7 +112,7 @@ def _make_server(owner: CredentialsServer) -> Any:
                 self._send_json(404, {"code": "NotFound", "message": "Unknown path."})
                 return
             try:
-                creds = owner.session.current_credentials()
+                creds = owner.credentials()
             except AuthError as error:  # messages are redacted and secret-free
                 self._send_json(_status_for(error), {"code": type(error).__name__, "message": str(error)})
                 return
@@ -160,10 +168,14 @@ def _make_server(owner: CredentialsServer) -> Any:
 
 
 class CredentialsServer:
-    """One loopback endpoint serving ``session``'s credentials. Use :func:`start` / :func:`stop`."""
+    """One loopback endpoint serving what ``credentials()`` returns (it raises :class:`AuthError`).
 
-    def __init__(self, session: CognitoSession) -> None:
-        self.session = session
+    ``env`` records the variables it writes, so they are never taken for the user's own.
+    """
+
+    def __init__(self, credentials: Callable[[], AWSCredentials], env: EnvironmentWrites) -> None:
+        self.credentials = credentials
+        self.env_writes = env
         self.token = _random.token_urlsafe(32)
         self.path = "/nb-cognito/" + _random.token_urlsafe(12)
         self._httpd: Any = None
@@ -195,22 +207,20 @@ class CredentialsServer:
             daemon=True,
         )
         self._thread.start()
-        secrets.add(self.token)
-        self._env = self.env()
+        known_secrets.add(self.token)
         for name in _SHADOWED:
             if name in os.environ:
                 self._saved[name] = os.environ.pop(name)
                 log.warning("%s is set aside while the nb_cognito credentials endpoint runs.", name)
         for name in (ENV_URI, ENV_TOKEN):
-            if name in os.environ and os.environ[name] != self._env.get(name):
+            if name in os.environ and not self.env_writes.is_ours(name):
                 self._saved[name] = os.environ[name]
-        os.environ.update(self._env)
+        self._env = self.env()
+        self.env_writes.write(self._env)
         log.info("Child processes now get Cognito credentials from a loopback endpoint.")
 
     def stop(self) -> None:
-        for name, value in self._env.items():
-            if os.environ.get(name) == value:  # leave alone what someone else changed since
-                del os.environ[name]
+        self.env_writes.remove(self._env)
         for name, value in self._saved.items():
             os.environ.setdefault(name, value)
         self._env, self._saved = {}, {}
@@ -221,60 +231,79 @@ class CredentialsServer:
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(5.0)
-        secrets.discard(self.token)
+        known_secrets.discard(self.token)
 
     def __repr__(self) -> str:
         state = f"on port {self._httpd.server_address[1]}" if self._httpd is not None else "stopped"
         return f"<CredentialsServer {state}>"
 
 
-def start(session: CognitoSession) -> CredentialsServer:
-    """Start the endpoint for ``session`` (idempotent; replaces one serving another session)."""
-    global _server
-    with _lock:
-        server = _server
-        if server is not None and server.session is session and server.running:
+class ContainerEndpoint(Integration):
+    """Runs a :class:`CredentialsServer` for the session while someone is signed in.
+
+    On when ``settings.subprocess_credentials`` is; turned on or off at once by ``configure()``.
+    """
+
+    name = "container endpoint"
+
+    def __init__(self, env: EnvironmentWrites | None = None) -> None:
+        self.env = env if env is not None else EnvironmentWrites()
+        self._session: CognitoSession | None = None
+        self._server: CredentialsServer | None = None
+        self._lock = threading.Lock()
+        forksafe.register(self)
+
+    @property
+    def server(self) -> CredentialsServer | None:
+        """The running endpoint, if any."""
+        return self._server
+
+    def attach(self, session: CognitoSession) -> None:
+        self._session = session
+
+    def signed_in(self, change: SessionChange) -> None:
+        if change.settings is not None and change.settings.subprocess_credentials:
+            self.start()
+        else:
+            self.stop()
+
+    settings_changed = signed_in  # turned on or off while signed in
+
+    def signed_out(self, change: SessionChange) -> None:
+        self.stop()
+
+    def close(self) -> None:
+        self.stop()
+
+    def start(self) -> CredentialsServer:
+        """Start the endpoint (idempotent)."""
+        session = self._session
+        if session is None:
+            raise ConfigurationError("This container endpoint belongs to no session yet.")
+        with self._lock:
+            server = self._server
+            if server is not None and server.running:
+                return server
+            if server is not None:
+                server.stop()
+            server = CredentialsServer(session.current_credentials, self.env)
+            try:
+                server.start()
+            except BaseException:
+                server.stop()
+                raise
+            self._server = server
             return server
+
+    def stop(self) -> None:
+        """Stop the endpoint and remove its variables (idempotent)."""
+        with self._lock:
+            server, self._server = self._server, None
         if server is not None:
             server.stop()
-        _server = CredentialsServer(session)
-        try:
-            _server.start()
-        except BaseException:
-            _server.stop()
-            _server = None
-            raise
-        return _server
 
+    def after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
 
-def stop(session: CognitoSession | None = None) -> None:
-    """Stop the endpoint and remove its variables (only if it serves ``session``, when given)."""
-    global _server
-    with _lock:
-        server = _server
-        if server is None or (session is not None and server.session is not session):
-            return
-        _server = None
-        server.stop()
-
-
-def current() -> CredentialsServer | None:
-    """The running endpoint, if any."""
-    return _server
-
-
-def attach(session: CognitoSession) -> None:
-    """Start on sign-in when ``settings.subprocess_credentials`` is on; stop on sign-out."""
-
-    def on_signed_in(_: Any) -> None:
-        try:
-            if session.settings.subprocess_credentials:
-                start(session)
-            else:
-                stop(session)
-        except Exception:
-            log.exception("Could not start the credentials endpoint for child processes.")
-
-    session.on(AuthEvent.SIGNED_IN, on_signed_in)
-    session.on(AuthEvent.SIGNED_OUT, lambda _: stop(session))
-    session._add_settings_listener(lambda: on_signed_in(None))  # turned on or off while signed in
+    def __repr__(self) -> str:
+        return f"<ContainerEndpoint {self._server!r}>"

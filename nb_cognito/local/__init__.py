@@ -6,10 +6,33 @@
 
 * :mod:`.spec` — what to provision (pool, client, users, identity pool, buckets);
 * :mod:`.server` — :class:`LocalCognito`, the server and its test helpers;
-* :mod:`.patches` — every fix to moto, in one place;
+* :mod:`.patches` — every fix to moto, one module per flow, :func:`~.patches.apply` the index;
 * :mod:`.faults` — :class:`FaultProxy`, throttling / 5xx / dropped connections / delays;
+* :mod:`.fault_modes` — :class:`FaultMode`, answers a real server could send that a client
+  must survive, produced by the emulator itself;
 * :mod:`.hosted_ui` / :mod:`.federation` — the hosted UI (``/oauth2/*``, ``/login``, ``/logout``);
 * :mod:`.oidc_idp` — :class:`LocalOidcIdp`, an external OIDC IdP to federate.
+
+Fault modes (server misbehaviour, not transport faults). Turn one on for a block::
+
+    with local.fault_mode(FaultMode.TOKENS_BAD_SIGNATURE):   # or "tokens_bad_signature"
+        ...
+
+or with ``local.enable_fault_mode(mode)`` until ``local.clear_fault_modes()`` (a ``reset`` also
+clears them). The modes: ``ID_TOKEN_WRONG_AUDIENCE``, ``ID_TOKEN_WRONG_ISSUER``,
+``ID_TOKEN_WRONG_TOKEN_USE`` (garbage ID tokens), ``TOKENS_BAD_SIGNATURE`` (JWTs whose signature
+does not match), ``REFRESH_WITHOUT_ID_TOKEN`` / ``REFRESH_WITHOUT_ACCESS_TOKEN`` (a refresh
+answer missing a token) and ``CREDENTIALS_WITHOUT_SESSION_TOKEN`` (partial AWS credentials).
+To watch what the server does, ``local.subscribe(listener)`` gets each ``ServerEvent``
+(``refresh_requested``, ``login_checked``, ``credentials_issued``).
+
+Cognito features beyond moto, each a spec option (see :class:`PoolSpec`, :class:`UserSpec`):
+``PoolSpec.issuer="updated"`` (the ``issuer-cognito-idp`` issuer), ``required_attributes``
+(NEW_PASSWORD_REQUIRED's ``requiredAttributes``), ``mfa_types`` with ``"EMAIL"`` and
+``UserSpec.email_mfa`` (EMAIL_OTP; codes readable with ``local.last_email_code(user)``, as SMS
+codes with ``last_sms_code`` and TOTP codes with ``totp_code``), ``allowed_first_auth_factors``
+(the ``USER_AUTH`` flow) and ``device_tracking`` (``"always"`` / ``"opt_in"``: NewDeviceMetadata,
+ConfirmDevice, device SRP, refresh tokens bound to the device key).
 
 Needs ``pip install 'nb-cognito[local]'`` (moto). Never imported by nb_cognito's runtime path.
 """
@@ -19,6 +42,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .fault_modes import FaultMode
 from .spec import (
     DEMO_BUCKET,
     DEMO_PASSWORD,
@@ -32,6 +56,7 @@ from .spec import (
     default_test_spec,
     demo_spec,
 )
+from .state import ServerEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     from .faults import FaultProxy
@@ -43,6 +68,7 @@ __all__ = [
     "DEMO_PASSWORD",
     "DEMO_USERNAME",
     "ClientSpec",
+    "FaultMode",
     "FaultProxy",
     "IdentityPoolSpec",
     "IdpUser",
@@ -52,6 +78,7 @@ __all__ = [
     "LocalSpec",
     "PasswordPolicy",
     "PoolSpec",
+    "ServerEvent",
     "UserSpec",
     "default_test_spec",
     "demo_spec",

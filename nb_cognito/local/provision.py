@@ -4,7 +4,8 @@ Provisioning uses boto3 against the emulator's own endpoint, as an administrator
 AWS. Its requests carry the header ``x-nb-cognito-local-admin`` so that the emulator's request
 log (``request_counts``, ``received_access_keys``) shows only what the code under test sent.
 The one thing no API can do, give a user a *known* TOTP secret, goes through
-:func:`nb_cognito.local.patches.set_user_totp`.
+:func:`nb_cognito.local.patches.set_user_totp`; what moto has no setting for (the issuer form,
+EMAIL_OTP, device tracking) is read by the patches from the pool's spec in the emulator state.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def provision(spec: LocalSpec, admin: AdminClients, state: EmulatorState) -> Pro
     """Create the spec's pool, client, users, identity pool and buckets; return their ids."""
     idp = admin["cognito-idp"]
     pool_id = _create_pool(idp, spec.pool)
+    with state.lock:
+        state.pool_specs[pool_id] = spec.pool
     client_id, secret = _create_client(idp, pool_id, spec.client)
     for user in spec.users:
         add_user(admin, state, pool_id, client_id, secret, user)
@@ -89,6 +92,11 @@ def _create_pool(idp: Any, pool: PoolSpec) -> str:
     }
     if pool.username_attributes:
         kwargs["UsernameAttributes"] = list(pool.username_attributes)
+    if pool.device_tracking != "off":
+        kwargs["DeviceConfiguration"] = {
+            "ChallengeRequiredOnNewDevice": pool.challenge_required_on_new_device,
+            "DeviceOnlyRememberedOnUserPrompt": pool.device_tracking == "opt_in",
+        }
     pool_id: str = idp.create_user_pool(**kwargs)["UserPool"]["Id"]
     if pool.mfa != "OFF":
         mfa: dict[str, Any] = {"UserPoolId": pool_id, "MfaConfiguration": pool.mfa}
@@ -110,6 +118,7 @@ def _create_client(idp: Any, pool_id: str, client: ClientSpec) -> tuple[str, str
             "ALLOW_USER_SRP_AUTH",
             "ALLOW_USER_PASSWORD_AUTH",
             "ALLOW_REFRESH_TOKEN_AUTH",
+            "ALLOW_USER_AUTH",
         ],
         AccessTokenValidity=client.access_token_validity,
         IdTokenValidity=client.id_token_validity,
@@ -178,10 +187,17 @@ def add_user(
         idp.admin_set_user_mfa_preference(
             UserPoolId=pool_id,
             Username=user.username,
-            SMSMfaSettings={"Enabled": True, "PreferredMfa": user.totp_secret is None},
+            SMSMfaSettings={"Enabled": True, "PreferredMfa": user.totp_secret is None and not user.email_mfa},
         )
     if user.totp_secret is not None:
-        patches.set_user_totp(state, pool_id, user.username, user.totp_secret, preferred=not user.sms_mfa)
+        patches.set_user_totp(
+            state, pool_id, user.username, user.totp_secret, preferred=not (user.sms_mfa or user.email_mfa)
+        )
+    if user.email_mfa:
+        found = patches.find_user(pool_id, user.username)
+        assert found is not None
+        with state.lock:
+            state.email_mfa.add((pool_id, found.username))
 
 
 def _secret_hash(username: str, client_id: str, client_secret: str) -> str:

@@ -10,26 +10,29 @@ per process at a time; :meth:`LocalCognito.reset` wipes all of moto's state.
 from __future__ import annotations
 
 import collections
+import contextlib
 import http.client
 import io
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ..clock import SYSTEM_CLOCK, Clock
+from ..environment import env_var
 from . import patches
+from .fault_modes import FaultMode
 from .hosted_ui import PATHS as HOSTED_UI_PATHS
 from .hosted_ui import HostedUI
 from .provision import ADMIN_HEADER, AdminClients, Provisioned, add_user, provision
 from .spec import LocalSpec, UserSpec, check_user_against_pool, demo_spec
 from .srp import totp_code
-from .state import EmulatorState, activated
+from .state import EmulatorState, ServerEvent, activated
 
 from moto.moto_server.werkzeug_app import (  # isort: skip  (after patches' version check)
     DomainDispatcherApplication,
@@ -42,19 +45,14 @@ __all__ = ["LocalCognito", "LocalSettings"]
 
 HOST = "127.0.0.1"
 _CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
-_ENV_NAMES = {
-    "region": "NB_COGNITO_REGION",
-    "user_pool_id": "NB_COGNITO_USER_POOL_ID",
-    "client_id": "NB_COGNITO_CLIENT_ID",
-    "client_secret": "NB_COGNITO_CLIENT_SECRET",
-    "identity_pool_id": "NB_COGNITO_IDENTITY_POOL_ID",
-    "endpoint_url": "NB_COGNITO_ENDPOINT_URL",
-}
 
 
 @dataclass(frozen=True)
 class LocalSettings:
-    """How to reach the emulator's pool: pass ``as_config()`` to ``nb_cognito.configure``."""
+    """How to reach the emulator's pool: pass ``as_config()`` to ``nb_cognito.configure``.
+
+    Its fields are settings, named as in the settings table (a test holds them to it).
+    """
 
     region: str
     user_pool_id: str
@@ -65,11 +63,12 @@ class LocalSettings:
 
     def as_config(self) -> dict[str, str]:
         """Keyword arguments for ``nb_cognito.configure`` (None values left out)."""
-        return {name: value for name in _ENV_NAMES if (value := getattr(self, name)) is not None}
+        names = (item.name for item in fields(self))
+        return {name: value for name in names if (value := getattr(self, name)) is not None}
 
     def as_env(self) -> dict[str, str]:
         """The same settings as ``NB_COGNITO_*`` environment variables."""
-        return {_ENV_NAMES[name]: value for name, value in self.as_config().items()}
+        return {env_var(name): value for name, value in self.as_config().items()}
 
 
 class LocalCognito:
@@ -166,8 +165,9 @@ class LocalCognito:
 
     @property
     def issuer(self) -> str:
-        """The ``iss`` of the pool's tokens (the real-AWS URL, as moto writes it)."""
-        return f"https://cognito-idp.{self._spec.region}.amazonaws.com/{self._provisioned().user_pool_id}"
+        """The ``iss`` of the pool's tokens: the real-AWS URL, in the form ``PoolSpec.issuer`` names."""
+        host = "issuer-cognito-idp" if self._spec.pool.issuer == "updated" else "cognito-idp"
+        return f"https://{host}.{self._spec.region}.amazonaws.com/{self._provisioned().user_pool_id}"
 
     @property
     def jwks_url(self) -> str:
@@ -195,6 +195,51 @@ class LocalCognito:
         """Access key ids of the signed requests received, in order (optionally for one service)."""
         with self._state.lock:
             return [key for svc, key in self._state.access_keys if service in (None, svc)]
+
+    # -- fault modes and server events ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def fault_mode(self, *modes: FaultMode | str) -> Iterator[None]:
+        """Misbehave as ``modes`` say (see :class:`FaultMode`) while the ``with`` block runs."""
+        parsed = [FaultMode.parse(mode) for mode in modes]
+        for mode in parsed:
+            self.enable_fault_mode(mode)
+        try:
+            yield
+        finally:
+            for mode in parsed:
+                self.disable_fault_mode(mode)
+
+    def enable_fault_mode(self, mode: FaultMode | str) -> None:
+        """Turn ``mode`` on until :meth:`disable_fault_mode`, :meth:`clear_fault_modes` or reset."""
+        with self._state.lock:
+            self._state.fault_modes.add(FaultMode.parse(mode))
+
+    def disable_fault_mode(self, mode: FaultMode | str) -> None:
+        with self._state.lock:
+            self._state.fault_modes.discard(FaultMode.parse(mode))
+
+    def clear_fault_modes(self) -> None:
+        """Behave again: every fault mode off."""
+        with self._state.lock:
+            self._state.fault_modes.clear()
+
+    @property
+    def fault_modes(self) -> frozenset[FaultMode]:
+        with self._state.lock:
+            return frozenset(self._state.fault_modes)
+
+    def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
+        """Call ``listener`` with each :class:`ServerEvent` (in the serving thread), until the
+        returned function is called. Listeners outlive :meth:`reset`."""
+        with self._state.lock:
+            self._state.listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._state.lock, contextlib.suppress(ValueError):
+                self._state.listeners.remove(listener)
+
+        return unsubscribe
 
     # -- test helpers ---------------------------------------------------------------------------
 
@@ -226,6 +271,15 @@ class LocalCognito:
                 raise LookupError(f"no SMS was sent to {username!r}")
             return codes[-1]
 
+    def last_email_code(self, username: str) -> str:
+        """The last email code (EMAIL_OTP) sent to ``username``; LookupError if none was sent."""
+        key = (self._provisioned().user_pool_id, self.username_of(username))
+        with self._state.lock:
+            codes = self._state.email_outbox.get(key)
+            if not codes:
+                raise LookupError(f"no email code was sent to {username!r}")
+            return codes[-1]
+
     def totp_secret(self, username: str) -> str | None:
         """The user's active TOTP secret (or the one being set up), or None."""
         key = (self._provisioned().user_pool_id, self.username_of(username))
@@ -237,7 +291,7 @@ class LocalCognito:
         secret = self.totp_secret(username)
         if secret is None:
             raise LookupError(f"{username!r} has no TOTP secret")
-        return totp_code(secret, self.clock.time() if at is None else at)
+        return totp_code(secret, self._state.now() if at is None else at)
 
     def refresh_token_revoked(self, refresh_token: str) -> bool:
         """True if the pool issued ``refresh_token`` and it was revoked since."""

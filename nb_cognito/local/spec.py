@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 MfaMode = Literal["OFF", "OPTIONAL", "ON"]
+Issuer = Literal["original", "updated"]
+DeviceTracking = Literal["off", "always", "opt_in"]
 
 #: The demo user of ``nb-cognito local`` / ``demo_spec()``. Local only: it exists nowhere else.
 DEMO_USERNAME = "demo"
@@ -44,7 +46,10 @@ _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # The characters Cognito (and moto) count as symbols in a password.
 _SYMBOLS = frozenset("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-")
 _MFA_MODES = ("OFF", "OPTIONAL", "ON")
-_MFA_KINDS = ("TOTP", "SMS")
+_ISSUERS = ("original", "updated")
+_MFA_KINDS = ("TOTP", "SMS", "EMAIL")
+_DEVICE_TRACKING = ("off", "always", "opt_in")
+_FIRST_FACTORS = ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN")
 _USERNAME_ATTRIBUTES = ("email", "phone_number")
 
 
@@ -109,16 +114,40 @@ class PasswordPolicy:
 
 @dataclass(frozen=True)
 class PoolSpec:
-    """A Cognito user pool. ``mfa_types`` is a subset of ``{"TOTP", "SMS"}``."""
+    """A Cognito user pool. ``mfa_types`` is a subset of ``{"TOTP", "SMS", "EMAIL"}``.
+
+    ``issuer="updated"`` makes the pool's tokens carry the ``IssuerConfiguration: UPDATED`` form
+    ``https://issuer-cognito-idp.<region>.amazonaws.com/<pool>`` instead of the original
+    ``https://cognito-idp.<region>.amazonaws.com/<pool>``.
+
+    ``required_attributes`` are the schema attributes marked required: a user created without
+    one must give it in the NEW_PASSWORD_REQUIRED answer (``userAttributes.<name>``).
+
+    ``device_tracking`` is the pool's ``DeviceConfiguration``: ``"always"`` remembers every
+    confirmed device (``DeviceOnlyRememberedOnUserPrompt=False``), ``"opt_in"`` only those the
+    user remembers with UpdateDeviceStatus (``DeviceOnlyRememberedOnUserPrompt=True``).
+    ``challenge_required_on_new_device`` lets a remembered device sign in with device SRP
+    instead of MFA.
+
+    ``allowed_first_auth_factors`` is ``SignInPolicy.AllowedFirstAuthFactors``: what the
+    choice-based ``USER_AUTH`` flow offers (``PASSWORD`` brings ``PASSWORD_SRP`` with it).
+    """
 
     name: str = "nb-cognito-local"
     password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
     mfa: MfaMode = "OFF"
     mfa_types: tuple[str, ...] = ("TOTP",)
     username_attributes: tuple[str, ...] = ()
+    issuer: Issuer = "original"
+    required_attributes: tuple[str, ...] = ()
+    device_tracking: DeviceTracking = "off"
+    challenge_required_on_new_device: bool = True
+    allowed_first_auth_factors: tuple[str, ...] = ("PASSWORD",)
 
     def __post_init__(self) -> None:
         _check_name("PoolSpec.name", self.name)
+        if self.issuer not in _ISSUERS:
+            raise _fail("PoolSpec.issuer", f"must be one of {_ISSUERS}, not {self.issuer!r}")
         if not isinstance(self.password_policy, PasswordPolicy):
             raise _fail("PoolSpec.password_policy", "must be a PasswordPolicy")
         if self.mfa not in _MFA_MODES:
@@ -132,6 +161,19 @@ class PoolSpec:
         object.__setattr__(self, "username_attributes", tuple(self.username_attributes))
         if any(a not in _USERNAME_ATTRIBUTES for a in self.username_attributes):
             raise _fail("PoolSpec.username_attributes", f"may hold only {_USERNAME_ATTRIBUTES}")
+        object.__setattr__(self, "required_attributes", tuple(self.required_attributes))
+        for attribute in self.required_attributes:
+            if not isinstance(attribute, str) or not re.fullmatch(r"[a-z_]{1,32}", attribute):
+                raise _fail("PoolSpec.required_attributes", f"{attribute!r} is not a standard attribute name")
+        if self.device_tracking not in _DEVICE_TRACKING:
+            raise _fail("PoolSpec.device_tracking", f"must be one of {_DEVICE_TRACKING}")
+        object.__setattr__(self, "allowed_first_auth_factors", tuple(self.allowed_first_auth_factors))
+        factors = self.allowed_first_auth_factors
+        if not factors or any(f not in _FIRST_FACTORS for f in factors) or "PASSWORD" not in factors:
+            raise _fail(
+                "PoolSpec.allowed_first_auth_factors",
+                f"must hold 'PASSWORD' and only kinds from {_FIRST_FACTORS}",
+            )
 
 
 @dataclass(frozen=True)
@@ -165,9 +207,10 @@ class UserSpec:
     """A user of the pool.
 
     ``totp_secret`` (base32) gives the user TOTP MFA, set up and preferred; ``sms_mfa`` gives SMS
-    MFA to ``phone_number``. With both, neither is preferred, so sign-in asks the user to choose
-    (SELECT_MFA_TYPE). ``confirmed=False`` leaves the user UNCONFIRMED, and
-    ``must_change_password`` makes ``password`` a temporary one (NEW_PASSWORD_REQUIRED).
+    MFA to ``phone_number``; ``email_mfa`` gives EMAIL_OTP MFA to the ``email`` attribute. With
+    two or more, none is preferred, so sign-in asks the user to choose (SELECT_MFA_TYPE).
+    ``confirmed=False`` leaves the user UNCONFIRMED, and ``must_change_password`` makes
+    ``password`` a temporary one (NEW_PASSWORD_REQUIRED).
     """
 
     username: str
@@ -178,6 +221,7 @@ class UserSpec:
     totp_secret: str | None = field(default=None, repr=False)
     phone_number: str | None = None
     sms_mfa: bool = False
+    email_mfa: bool = False
 
     def __post_init__(self) -> None:
         name = self.username
@@ -198,6 +242,8 @@ class UserSpec:
             raise _fail(f"UserSpec({name!r}).phone_number", "must be E.164, like +15555550100")
         if self.sms_mfa and self.phone_number is None:
             raise _fail(f"UserSpec({name!r}).sms_mfa", "needs a phone_number")
+        if self.email_mfa and "email" not in attributes:
+            raise _fail(f"UserSpec({name!r}).email_mfa", "needs an 'email' attribute")
 
     def aws_attributes(self) -> list[dict[str, str]]:
         """The user's attributes in Cognito's list form (with the phone number, verified)."""
@@ -287,6 +333,8 @@ def check_user_against_pool(user: UserSpec, pool: PoolSpec, where: str = "UserSp
         raise _fail(f"{where}.totp_secret", "needs a pool with mfa on/optional and 'TOTP'")
     if user.sms_mfa and (pool.mfa == "OFF" or "SMS" not in pool.mfa_types):
         raise _fail(f"{where}.sms_mfa", "needs a pool with mfa on/optional and 'SMS'")
+    if user.email_mfa and (pool.mfa == "OFF" or "EMAIL" not in pool.mfa_types):
+        raise _fail(f"{where}.email_mfa", "needs a pool with mfa on/optional and 'EMAIL'")
     if pool.username_attributes:
         formats = {"email": _EMAIL_RE, "phone_number": _PHONE_RE}
         if not any(formats[a].fullmatch(user.username) for a in pool.username_attributes):

@@ -21,6 +21,7 @@ __all__ = [
     "SrpChallenge",
     "password_signature",
     "start_challenge",
+    "start_device_challenge",
     "totp_code",
     "totp_matches",
     "verify_password_claim",
@@ -112,15 +113,30 @@ class SrpChallenge:
 
 def start_challenge(srp_a_hex: str, pool_id: str, user_id: str, password: str) -> SrpChallenge | None:
     """Make the server's SALT / SRP_B for the client's ``SRP_A``; None if ``SRP_A`` is unsafe."""
+    pool_part = pool_id.split("_", 1)[1]
+    salt_hex = secrets.token_hex(16)
+    verifier = pow(G, _private_value(salt_hex, pool_part, user_id, password), N)
+    return _start(srp_a_hex, pool_part, user_id, salt_hex, verifier)
+
+
+def start_device_challenge(
+    srp_a_hex: str, device_group_key: str, device_key: str, salt_hex: str, verifier: int
+) -> SrpChallenge | None:
+    """DEVICE_SRP_AUTH: SRP_B for a device from the verifier and salt it sent to ConfirmDevice.
+
+    The device's "pool part" is its group key and its "user id" its device key, so the claim
+    signature is HMAC(key, group key | device key | secret block | timestamp), as the SDKs sign it.
+    """
+    return _start(srp_a_hex, device_group_key, device_key, salt_hex, verifier)
+
+
+def _start(srp_a_hex: str, pool_part: str, user_id: str, salt_hex: str, verifier: int) -> SrpChallenge | None:
     try:
         big_a = int(srp_a_hex, 16)
     except (TypeError, ValueError):
         return None
     if big_a % N == 0:
         return None
-    pool_part = pool_id.split("_", 1)[1]
-    salt_hex = secrets.token_hex(16)
-    verifier = pow(G, _private_value(salt_hex, pool_part, user_id, password), N)
     while True:
         small_b = secrets.randbits(1024) | 1  # as large as the SDKs' own ``a`` (128 bytes)
         big_b = (K * verifier + pow(G, small_b, N)) % N

@@ -11,13 +11,25 @@ import collections
 import contextlib
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..clock import SYSTEM_CLOCK, Clock
+from .fault_modes import FaultMode
+from .spec import PoolSpec
 from .srp import SrpChallenge
 
-__all__ = ["AuthSession", "EmulatorState", "Identity", "activated", "current"]
+__all__ = [
+    "AuthSession",
+    "Device",
+    "EmulatorState",
+    "Identity",
+    "RefreshMeta",
+    "ServerEvent",
+    "activated",
+    "current",
+]
 
 LOCKOUT_AFTER = 5
 LOCKOUT_CAP_SECONDS = 900.0
@@ -34,7 +46,45 @@ class AuthSession:
     expires_at: float
     srp: SrpChallenge | None = field(default=None, repr=False)
     sms_code: str | None = field(default=None, repr=False)
+    email_code: str | None = field(default=None, repr=False)
     mfa_setup_done: bool = False
+    #: EMAIL_OTP answered during MFA_SETUP: a right code turns email MFA on for the user.
+    email_setup: bool = False
+    #: The DEVICE_KEY the client sent (device tracking), carried through the challenges.
+    device_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    """Something the emulator did, for tests that watch the server (``LocalCognito.subscribe``).
+
+    ``kind`` is ``"refresh_requested"`` (a refresh arrived; ``at``), ``"login_checked"`` (a
+    ``Logins`` token was checked; ``expires`` of the token, ``accepted``), or
+    ``"credentials_issued"`` (``credentials`` = (key id, secret, session token)).
+    """
+
+    kind: str
+    at: float
+    expires: float = 0.0
+    accepted: bool = True
+    credentials: tuple[str, str, str] | None = field(default=None, repr=False)
+
+
+@dataclass
+class Device:
+    """A device a user signed in from (device tracking)."""
+
+    key: str
+    group_key: str
+    pool_id: str
+    username: str
+    created: float
+    name: str = ""
+    confirmed: bool = False
+    remembered: bool = False
+    salt_hex: str = field(default="", repr=False)
+    verifier: int = field(default=0, repr=False)
+    last_authenticated: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +117,7 @@ class EmulatorState:
     def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self.clock: Clock = clock
         self.lock = threading.RLock()
+        self.listeners: list[Callable[[ServerEvent], None]] = []
         self.clear()
 
     def clear(self) -> None:
@@ -83,6 +134,15 @@ class EmulatorState:
             self.identities: dict[str, Identity] = {}
             self.credentials_lifetime: dict[str, int] = {}
             self.auth_times: dict[str, int] = {}
+            self.pool_specs: dict[str, PoolSpec] = {}
+            self.fault_modes: set[FaultMode] = set()
+            self.email_outbox: dict[tuple[str, str], list[str]] = {}
+            self.email_mfa: set[tuple[str, str]] = set()
+            self.devices: dict[str, Device] = {}
+            #: origin jti of a refresh token -> the device key it was issued to (device tracking)
+            self.origin_devices: dict[str, str] = {}
+            #: refresh token -> the device key it was issued to (device tracking)
+            self.refresh_devices: dict[str, str] = {}
             self.clear_requests()
 
     def clear_requests(self) -> None:
@@ -91,7 +151,28 @@ class EmulatorState:
             self.access_keys: list[tuple[str, str]] = []
 
     def now(self) -> float:
-        return self.clock.time()
+        """The server's time: a test that steps the client's wall clock alone does not move it."""
+        true_time = getattr(self.clock, "true_time", None)
+        return true_time() if callable(true_time) else self.clock.time()
+
+    def pool_spec(self, pool_id: str) -> PoolSpec:
+        """The spec the pool was provisioned from (a default one for pools made another way)."""
+        with self.lock:
+            return self.pool_specs.get(pool_id) or PoolSpec()
+
+    # -- fault modes and events ---------------------------------------------------------------
+
+    def fault_on(self, mode: FaultMode) -> bool:
+        with self.lock:
+            return mode in self.fault_modes
+
+    def emit(self, kind: str, **details: Any) -> None:
+        """Tell every listener about ``kind`` (at the emulator's now)."""
+        event = ServerEvent(kind, self.now(), **details)
+        with self.lock:
+            listeners = list(self.listeners)
+        for listener in listeners:
+            listener(event)
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -144,6 +225,13 @@ class EmulatorState:
         code = f"{secrets.randbelow(1_000_000):06d}"
         with self.lock:
             self.sms_outbox.setdefault(key, []).append(code)
+        return code
+
+    def send_email(self, key: tuple[str, str]) -> str:
+        """A new 8-digit email code for ``key`` (as Cognito's EMAIL_OTP sends), kept in the outbox."""
+        code = f"{secrets.randbelow(100_000_000):08d}"
+        with self.lock:
+            self.email_outbox.setdefault(key, []).append(code)
         return code
 
 

@@ -22,7 +22,6 @@ import argparse
 import builtins
 import datetime as dt
 import html
-import importlib
 import logging
 import os
 from collections.abc import Callable
@@ -33,10 +32,14 @@ from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
+from nb_cognito import store
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
-from nb_cognito.integrations import boto3_injection
+from nb_cognito.integrations.boto3_injection import Boto3Injection, is_installed
+from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.notebook.magic_line import _in_kernel, _parse
 from nb_cognito.notebook.report import SessionReport
+from nb_cognito.settings.table import MAGIC_SETTINGS
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -47,7 +50,6 @@ __all__ = ["CognitoMagics", "SessionReport", "load_extension", "unload_extension
 log = logging.getLogger("nb_cognito")
 
 _MAGICS_NAME = "CognitoMagics"
-_HOOK_NAME = "_nb_cognito_pre_run_cell"
 
 #: The offline emulator started by ``%cognito_login --local``; it lives as long as the kernel.
 _local_emulator: Any = None
@@ -59,6 +61,20 @@ _NO_STDIN = (
 
 
 # -- the magics ------------------------------------------------------------------------------------
+
+
+def _setting_options(magic: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the settings that ``%cognito_login`` takes (the table's ``magic`` column) as options:
+    ``--user-pool-id ID`` and so on, and ``--remember`` as a flag."""
+    for setting in reversed(MAGIC_SETTINGS):  # magic_arguments adds the last decorator first
+        option = setting.magic
+        assert option is not None
+        if option.metavar is None:
+            add = magic_arguments.argument(setting.magic_flag, action="store_true", help=option.help)
+        else:
+            add = magic_arguments.argument(setting.magic_flag, metavar=option.metavar, help=option.help)
+        magic = add(magic)
+    return magic
 
 
 @magics_class
@@ -83,6 +99,17 @@ class CognitoMagics(Magics):
         help="In Jupyter, clear the sign-in prompts (and any TOTP setup secret) once signed in.",
     ).tag(config=True)
 
+    def pre_run_cell(self, *_: Any) -> None:
+        """Before each cell: put the boto3 provider back if user code replaced the default session.
+
+        Registered as this bound method, so unloading finds exactly this hook (as autoreload does).
+        """
+        from nb_cognito.kernel import existing_session
+
+        injection = _boto3(existing_session())
+        if injection is not None:
+            injection.ensure_installed()
+
     # -- %cognito_login ---------------------------------------------------------------------------
 
     @no_var_expand
@@ -95,21 +122,7 @@ class CognitoMagics(Magics):
         help="Cognito username (default: c.CognitoMagics.default_username, "
         "then NB_COGNITO_USERNAME, then a prompt).",
     )
-    @magic_arguments.argument("--user-pool-id", metavar="ID", help="User pool id, like us-east-1_AbC123.")
-    @magic_arguments.argument("--client-id", metavar="ID", help="The user pool's app client id.")
-    @magic_arguments.argument(
-        "--identity-pool-id", metavar="ID", help="Identity pool that turns the sign-in into AWS credentials."
-    )
-    @magic_arguments.argument("--region", metavar="R", help="AWS region (default: from the pool id).")
-    @magic_arguments.argument(
-        "--endpoint-url", metavar="URL", help="Cognito endpoint (a private endpoint or an emulator)."
-    )
-    @magic_arguments.argument(
-        "--amplify-config", metavar="PATH", help="Amplify outputs file to read the settings from."
-    )
-    @magic_arguments.argument(
-        "--role-arn", metavar="ARN", help="IAM role to assume with the ID token instead of an identity pool."
-    )
+    @_setting_options
     @magic_arguments.argument(
         "--widget", action="store_true", help="Show the sign-in widget instead of text prompts."
     )
@@ -117,9 +130,6 @@ class CognitoMagics(Magics):
         "--local",
         action="store_true",
         help="Start the offline Cognito emulator and sign in as its demo user.",
-    )
-    @magic_arguments.argument(
-        "--remember", action="store_true", help="Remember the session across kernel restarts."
     )
     @magic_arguments.argument(
         "--hosted-ui",
@@ -163,14 +173,15 @@ class CognitoMagics(Magics):
         if args.hosted_ui or args.idp:
             self._sign_in_with_redirect(session, args.idp)
             return
-        no_env_password = "NB_COGNITO_PASSWORD" not in os.environ
+        no_env_password = Env.NB_COGNITO_PASSWORD not in os.environ
         if args.widget or (self.widget_by_default and no_env_password and demo_password is None):
             self._show_widget(args.username or self.default_username)
             return
-        username = args.username or self.default_username or os.environ.get("NB_COGNITO_USERNAME")
+        username = args.username or self.default_username or os.environ.get(Env.NB_COGNITO_USERNAME)
         if _signed_in_as(session, username):
             note = ""
-            if args.remember and _store_call("save", session):
+            remembered = _remembered(session)
+            if args.remember and remembered is not None and remembered.describe():
                 note = "; this session is now remembered"
             print(f"Already signed in as {session.get_current_user().username}{note}.")
             return
@@ -187,21 +198,11 @@ class CognitoMagics(Magics):
         self._sign_in(session, username, demo_password)
 
     def _configure(self, session: CognitoSession, args: argparse.Namespace) -> None:
+        given = {setting.name: getattr(args, setting.name) for setting in MAGIC_SETTINGS}
+        # None: an option not on the line; False: a flag (--remember) not on the line.
         line_settings = {
-            name: getattr(args, name)
-            for name in (
-                "user_pool_id",
-                "client_id",
-                "identity_pool_id",
-                "region",
-                "endpoint_url",
-                "amplify_config",
-                "role_arn",
-            )
-            if getattr(args, name) is not None
+            name: value for name, value in given.items() if value is not None and value is not False
         }
-        if args.remember:
-            line_settings["remember"] = True
         try:
             if line_settings:
                 session.configure(**line_settings)
@@ -218,7 +219,8 @@ class CognitoMagics(Magics):
                 return False
             result = session.sign_in(username)  # resumes, else "no username/password given"
         except InvalidParameterError:
-            failure = getattr(_store(), "last_resume_failure", None)
+            remembered = _remembered(session)
+            failure = remembered.last_resume_failure if remembered is not None else None
             if failure:
                 print(failure)
             return False
@@ -229,7 +231,7 @@ class CognitoMagics(Magics):
     def _sign_in(self, session: CognitoSession, username: str, password: str | None) -> None:
         """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
         prompted = False
-        if password is None and "NB_COGNITO_PASSWORD" not in os.environ:
+        if password is None and Env.NB_COGNITO_PASSWORD not in os.environ:
             password = self._getpass(f"Password for {username}: ")
             prompted = True
             if not password:
@@ -335,7 +337,7 @@ class CognitoMagics(Magics):
         if started:
             _local_emulator = LocalCognito(demo_spec()).start()
         local = _local_emulator
-        os.environ["AWS_ENDPOINT_URL"] = local.endpoint_url  # boto3.client("s3") reaches the emulator
+        os.environ[Env.AWS_ENDPOINT_URL] = local.endpoint_url  # boto3.client("s3") reaches the emulator
         try:
             session.configure(**local.settings.as_config())
         except AuthError as error:
@@ -457,8 +459,8 @@ class CognitoMagics(Magics):
                 print(f"The refresh failed: {failed}")
         return SessionReport(
             session.status(),
-            boto3=boto3_injection.is_installed(),
-            remembered=_store_call("describe", session),
+            boto3=is_installed(),
+            remembered=remembered.describe() if (remembered := _remembered(session)) else None,
             now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
         )
 
@@ -488,13 +490,7 @@ def _kernel_session() -> CognitoSession:
 def _signed_in_as(session: CognitoSession, username: str | None) -> bool:
     """True when someone is signed in and ``username`` (None: anyone) is that user, as Cognito
     knows it or as it was typed."""
-    if not session.is_signed_in:
-        return False
-    try:
-        user = session.get_current_user()
-    except AuthError:
-        return False
-    return username is None or username in (user.username, getattr(session, "_typed_username", None))
+    return session.is_signed_in if username is None else session.is_signed_in_as(username)
 
 
 def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
@@ -506,7 +502,7 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
     if status.credentials_expiration is None:
         reason = f": {status.last_error}" if status.last_error else ""
         return f"Signed in as {who}{identity}; no AWS credentials yet{reason}"
-    if boto3_injection.is_installed():
+    if is_installed():
         return f"Signed in as {who}{identity}. boto3 now uses its AWS credentials; {refresh}."
     return (
         f"Signed in as {who}{identity}. boto3's default session keeps its own credentials; "
@@ -520,59 +516,37 @@ def _usage_error(error: AuthError, doing: str = "") -> UsageError:
     return UsageError(f"{doing}: {text}" if doing else text)
 
 
-def _store() -> Any:
-    """nb_cognito.store (remembered sessions), or None where it is not available."""
-    try:
-        return importlib.import_module("nb_cognito.store")
-    except ModuleNotFoundError as error:
-        if error.name != "nb_cognito.store":
-            raise
-        return None
+def _remembered(session: CognitoSession) -> RememberedSessions | None:
+    return session.integration(RememberedSessions)
 
 
-def _store_call(name: str, *args: Any) -> Any:
-    function = getattr(_store(), name, None)
-    return function(*args) if callable(function) else None
+def _boto3(session: CognitoSession | None) -> Boto3Injection | None:
+    return session.integration(Boto3Injection) if session is not None else None
 
 
 def _forget_all() -> str:
-    function = getattr(_store(), "forget_all", None)
-    if not callable(function):
-        return "--forget-all: remembered sessions are not available in this version."
-    count = function()
+    count = store.forget_all()
     return f"Forgot {count} remembered session{'s' if count != 1 else ''}."
-
-
-def _pre_run_cell(*_: Any) -> None:
-    """Before each cell: put the provider back if user code replaced boto3's default session."""
-    try:
-        boto3_injection.ensure_installed()
-    except Exception:  # never break the user's cell
-        log.debug("nb_cognito could not re-install its boto3 provider.", exc_info=True)
-
-
-_pre_run_cell.__name__ = _HOOK_NAME
-
-
-def _our_hooks(shell: Any) -> list[Callable[..., Any]]:
-    return [
-        callback
-        for callback in shell.events.callbacks.get("pre_run_cell", [])
-        if getattr(callback, "__name__", None) == _HOOK_NAME
-    ]
 
 
 # -- the extension ------------------------------------------------------------------------------------
 
 
+def _registered_magics(shell: Any) -> CognitoMagics | None:
+    magics = shell.magics_manager.registry.get(_MAGICS_NAME)
+    return magics if isinstance(magics, CognitoMagics) else None
+
+
 def load_extension(shell: Any) -> None:
-    """Register the magics and the ``pre_run_cell`` hook (idempotent); keep boto3 wired."""
+    """Register the magics and their ``pre_run_cell`` hook (idempotent); keep boto3 wired."""
     if shell is None:
         return
-    if shell.magics_manager.registry.get(_MAGICS_NAME) is None:
-        shell.register_magics(CognitoMagics(shell=shell))
-    if not _our_hooks(shell):
-        shell.events.register("pre_run_cell", _pre_run_cell)
+    magics = _registered_magics(shell)
+    if magics is None:
+        magics = CognitoMagics(shell=shell)
+        shell.register_magics(magics)
+    if magics.pre_run_cell not in shell.events.callbacks.get("pre_run_cell", []):
+        shell.events.register("pre_run_cell", magics.pre_run_cell)
     # After %reload_ext (unload, then load) the session may still be signed in: re-install
     # the boto3 provider that the unload removed.
     # Only a session that exists can be signed in; creating one here would make every
@@ -580,9 +554,10 @@ def load_extension(shell: Any) -> None:
     from nb_cognito.kernel import existing_session
 
     session = existing_session()
-    if session is not None and session.is_signed_in:
+    injection = _boto3(session)
+    if session is not None and session.is_signed_in and injection is not None:
         try:
-            boto3_injection.install(session)
+            injection.install()
         except Exception:
             log.warning("Could not put Cognito credentials into boto3's default session.", exc_info=True)
 
@@ -596,7 +571,7 @@ def unload_extension(shell: Any) -> None:
         return
     manager = shell.magics_manager
     magics = manager.registry.pop(_MAGICS_NAME, None)
-    if magics is not None:
+    if isinstance(magics, CognitoMagics):
         for kind, names in CognitoMagics.magics.items():
             table = manager.magics.get(kind, {})
             for name in names:
@@ -605,6 +580,10 @@ def unload_extension(shell: Any) -> None:
         configurables = getattr(shell, "configurables", None)
         if configurables is not None and magics in configurables:
             configurables.remove(magics)
-    for callback in _our_hooks(shell):
-        shell.events.unregister("pre_run_cell", callback)
-    boto3_injection.uninstall()
+        if magics.pre_run_cell in shell.events.callbacks.get("pre_run_cell", []):
+            shell.events.unregister("pre_run_cell", magics.pre_run_cell)
+    from nb_cognito.kernel import existing_session
+
+    injection = _boto3(existing_session())
+    if injection is not None:
+        injection.uninstall()

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError, ServiceUnavailableError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
 
@@ -120,7 +121,7 @@ class SignInWidget(widgets.VBox):
 
         # -- signed out: username, password, Sign in
         self._username = widgets.Text(
-            value=username if username is not None else os.environ.get("NB_COGNITO_USERNAME", ""),
+            value=username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME, ""),
             description="Username",
             placeholder="username",
             layout=wide,

@@ -84,8 +84,9 @@ class RememberedEntry:
 
     @property
     def key(self) -> str:
-        return _key(self.user_pool_id, self.client_id, self.username)
+        return entry_key(self.user_pool_id, self.client_id, self.username)
 
 
-def _key(user_pool_id: str, client_id: str, username: str) -> str:
+def entry_key(user_pool_id: str, client_id: str, username: str) -> str:
+    """The key of a user's entry: one per (user pool, app client, Cognito username)."""
     return f"{user_pool_id}/{client_id}/{username}"

@@ -16,11 +16,12 @@ import stat
 import time
 from pathlib import Path
 
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.store.entry import RememberedEntry
 
 log = logging.getLogger("nb_cognito")
 
-ENV_DIR = "NB_COGNITO_STORE_DIR"
+ENV_DIR = Env.NB_COGNITO_STORE_DIR
 _MAX_BYTES = 64 * 1024
 _STALE_TEMP_SECONDS = 600.0
 _POSIX = os.name == "posix"
@@ -31,7 +32,7 @@ def store_directory() -> Path:
     explicit = os.environ.get(ENV_DIR, "").strip()
     if explicit:
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = os.environ.get(Env.XDG_DATA_HOME, "").strip()
     root = Path(base) if base and os.path.isabs(base) else Path("~/.local/share").expanduser()
     return root / "nb_cognito"
 

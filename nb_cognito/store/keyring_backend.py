@@ -11,9 +11,10 @@ import json
 import os
 from typing import Any
 
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.store.entry import RememberedEntry
 
-ENV_KEYRING = "NB_COGNITO_KEYRING"  # "0"/"false"/"no"/"off": never use the OS keyring
+ENV_KEYRING = Env.NB_COGNITO_KEYRING  # "0"/"false"/"no"/"off": never use the OS keyring
 SERVICE = "nb_cognito"
 _INDEX = "__index__"  # the keyring cannot list its entries, so we keep the list of ours
 

@@ -1,0 +1,156 @@
+"""botocore credentials backed by a session: the adapter every boto3 client signs through.
+
+:class:`CognitoRefreshableCredentials` is a botocore ``RefreshableCredentials`` whose every
+read asks the session, which refreshes (single-flight, on the injected clock) and answers from
+memory while fresh: a client made once keeps working for hours, picks up a forced refresh at
+once, and raises :class:`SignedOutError` after sign-out. :func:`put_provider_first` puts a
+``custom-nb-cognito`` provider first in a botocore session's chain (botocore's sanctioned
+place for a custom provider); :func:`new_boto3_session` builds an independent ``boto3.Session``
+on it. Putting it into boto3's *default* session is an integration's job
+(:mod:`nb_cognito.integrations.boto3_injection`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from nb_cognito.exceptions import AuthError, ConfigurationError, SignedOutError
+
+if TYPE_CHECKING:
+    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.models import AWSCredentials
+
+__all__ = ["CANONICAL_NAME", "has_provider", "new_boto3_session", "provider", "put_provider_first"]
+
+CANONICAL_NAME = "custom-nb-cognito"
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+log = logging.getLogger("nb_cognito")
+
+
+@functools.cache
+def _credentials_class() -> type:
+    from botocore.credentials import ReadOnlyCredentials, RefreshableCredentials
+
+    class CognitoRefreshableCredentials(RefreshableCredentials):
+        """botocore credentials that the nb_cognito session keeps fresh.
+
+        Every read (``get_frozen_credentials`` and the properties) asks the session, which
+        answers from an immutable snapshot; the key, secret and token therefore always come
+        from one refresh.
+        """
+
+        def __init__(self, session: CognitoSession, first: AWSCredentials | None) -> None:
+            # ``first`` None: the session exists but has no credentials right now (Cognito
+            # unreachable, session expired); every read asks again and raises until it has.
+            self._nb_session = session
+            self._seen = first
+            self._swap_lock = threading.Lock()
+            super().__init__(
+                first.access_key_id if first else "",
+                first.secret_access_key if first else "",
+                first.session_token if first else "",
+                first.expiration if first else _EPOCH,
+                refresh_using=self._metadata,
+                method=CANONICAL_NAME,
+            )
+
+        def _metadata(self) -> dict[str, str]:
+            creds = self._nb_session.current_credentials()
+            return {
+                "access_key": creds.access_key_id,
+                "secret_key": creds.secret_access_key,
+                "token": creds.session_token,
+                "expiry_time": creds.expiration.isoformat(),
+            }
+
+        def _refresh(self) -> None:
+            creds = self._nb_session.current_credentials()  # raises SignedOutError etc.
+            if creds is not self._seen:
+                with self._swap_lock:
+                    self._access_key = creds.access_key_id
+                    self._secret_key = creds.secret_access_key
+                    self._token = creds.session_token
+                    self._expiry_time = creds.expiration
+                    self._frozen_credentials = ReadOnlyCredentials(
+                        creds.access_key_id, creds.secret_access_key, creds.session_token, None
+                    )
+                    self._seen = creds
+
+        def refresh_needed(self, refresh_in: float | None = None) -> bool:
+            return self._nb_session.current_credentials() is not self._seen
+
+        def get_frozen_credentials(self) -> Any:
+            self._refresh()
+            return self._frozen_credentials
+
+        def __repr__(self) -> str:
+            hint = self._seen.access_key_hint if self._seen else "-"
+            return f"<CognitoRefreshableCredentials key {hint}>"
+
+    return CognitoRefreshableCredentials
+
+
+def provider(session: CognitoSession) -> Any:
+    """A botocore credential provider that loads ``session``'s credentials."""
+    from botocore.credentials import CredentialProvider
+
+    credentials_class = _credentials_class()
+
+    class CognitoCredentialProvider(CredentialProvider):
+        METHOD = CANONICAL_NAME
+        CANONICAL_NAME = CANONICAL_NAME
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.nb_session = session
+
+        def load(self) -> Any:
+            try:
+                first = session.current_credentials()
+            except (SignedOutError, ConfigurationError) as error:  # nobody to speak for: go on
+                log.debug("nb_cognito has no AWS credentials to offer: %s", type(error).__name__)
+                return None
+            except AuthError as error:
+                # Signed in (or expired), but no credentials at this moment. Falling through
+                # would silently sign with whatever else the machine has (~/.aws, instance
+                # role); bind the client to Cognito instead: its calls raise this error until
+                # the credentials are back.
+                log.debug("nb_cognito credentials are unavailable for now: %s", type(error).__name__)
+                first = None
+            return credentials_class(session, first)
+
+    return CognitoCredentialProvider()
+
+
+def put_provider_first(botocore_session: Any, provider: Any) -> None:
+    """Put ``provider`` first in ``botocore_session``'s chain (replacing an earlier one of ours)."""
+    from botocore.exceptions import UnknownCredentialError
+
+    resolver = botocore_session.get_component("credential_provider")
+    resolver.remove(CANONICAL_NAME)
+    try:
+        resolver.insert_before("env", provider)
+    except UnknownCredentialError:  # a session made with profile_name= has no 'env' provider
+        resolver.providers.insert(0, provider)
+    botocore_session._credentials = None  # get_credentials() caches; make it ask the chain again
+
+
+def has_provider(botocore_session: Any) -> bool:
+    resolver = botocore_session.get_component("credential_provider")
+    return any(getattr(p, "METHOD", None) == CANONICAL_NAME for p in resolver.providers)
+
+
+def new_boto3_session(session: CognitoSession, region_name: str | None = None) -> Any:
+    """An independent ``boto3.Session`` whose credentials are the session's, refreshing."""
+    import boto3
+    import botocore.session
+
+    botocore_session = botocore.session.Session()
+    put_provider_first(botocore_session, provider(session))
+    return boto3.Session(
+        botocore_session=botocore_session, region_name=region_name or session.settings.region
+    )

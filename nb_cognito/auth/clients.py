@@ -1,0 +1,63 @@
+"""The three clients a session talks through, built lazily from one set of settings.
+
+Typed properties instead of a lookup by name: the user-pool client (sign-in, refresh,
+sign-out), the identity client (identity pool or role ARN) and the token verifier (JWKS).
+A new set of settings gets a new :class:`SessionClients`; nothing is patched in place.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nb_cognito.auth.identity import IdentityClient
+    from nb_cognito.auth.tokens import TokenVerifier
+    from nb_cognito.auth.userpool import UserPoolClient
+    from nb_cognito.clock import Clock
+    from nb_cognito.config import Settings
+
+__all__ = ["SessionClients"]
+
+
+class SessionClients:
+    """The clients for ``settings``; each is made on first use (imports stay cheap)."""
+
+    def __init__(self, settings: Settings, *, clock: Clock, hosted_ui: Any = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.hosted_ui = hosted_ui  # after a hosted-UI sign-in: refresh and revoke at /oauth2/*
+
+    @functools.cached_property
+    def userpool(self) -> UserPoolClient:
+        from nb_cognito.auth.userpool import UserPoolClient
+
+        client = UserPoolClient(self.settings, clock=self.clock)
+        return client if self.hosted_ui is None else self.hosted_ui.wrap(client)
+
+    @functools.cached_property
+    def identity(self) -> IdentityClient:
+        from nb_cognito.auth.identity import IdentityClient
+
+        return IdentityClient(self.settings, clock=self.clock)
+
+    @functools.cached_property
+    def verifier(self) -> TokenVerifier:
+        from nb_cognito.auth.tokens import TokenVerifier
+
+        settings = self.settings
+        settings.require_sign_in_settings()
+        # A valid user_pool_id (checked just above) always gives Settings a region.
+        assert settings.region is not None
+        return TokenVerifier(
+            region=settings.region,
+            user_pool_id=settings.user_pool_id or "",
+            client_id=settings.client_id or "",
+            endpoint_url=settings.endpoint_url,
+            timeout=settings.network_timeout,
+        )
+
+    @property
+    def wants_credentials(self) -> bool:
+        """True when the settings earn AWS credentials (an identity pool or a role ARN)."""
+        return self.identity.enabled

@@ -1,0 +1,108 @@
+"""The seam between the session and everything that uses what it earns.
+
+An :class:`Integration` is an object the session owns (``session.add_integration(obj)``):
+boto3 injection, the container-credentials endpoint, env export, remembered sessions, Dask.
+The session calls its methods at fixed points, in the order the integrations were added, and
+hands it a :class:`SessionChange` that carries everything it needs, so no integration ever
+reads the session's private state. Each keeps its own state on its instance, never in module
+globals, so two sessions (a test's and the kernel's) never share it.
+
+The calls, in the order they happen:
+
+* :meth:`Integration.persist` runs *before* a new refresh token is used (sign-in, a rotating
+  refresh): what must survive a crash is written first.
+* :meth:`Integration.signed_in` after a sign-in, before the first AWS credentials are fetched.
+* :meth:`Integration.credentials_changed` after every new set of AWS credentials.
+* :meth:`Integration.settings_changed` after ``configure()`` while signed in.
+* :meth:`Integration.signed_out` / :meth:`Integration.session_expired` when the session ends.
+* :meth:`Integration.resume` from ``sign_in()`` with no password: it may sign in by itself.
+
+An integration that raises is logged and skipped; it never breaks the session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.config import Settings
+    from nb_cognito.models import AuthUser, AWSCredentials
+
+__all__ = ["Integration", "SavedSignIn", "SessionChange"]
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """What changed, with what an integration needs to act on it.
+
+    ``settings`` is None when the settings have become invalid; ``credentials`` is None when
+    the session has none at this moment (no identity pool, not fetched yet, signed out).
+    ``saved`` is given with :meth:`Integration.settings_changed` while signed in, so that an
+    integration turned on later (``remember=True``) can store the sign-in at once.
+    """
+
+    user: AuthUser | None
+    settings: Settings | None
+    credentials: AWSCredentials | None = None
+    identity_id: str | None = None
+    saved: SavedSignIn | None = None
+
+    def __repr__(self) -> str:  # the credentials' own repr is secret-free; keep this one short
+        who = self.user.username if self.user else None
+        return f"<SessionChange user={who!r} credentials={self.credentials!r}>"
+
+
+@dataclass(frozen=True)
+class SavedSignIn:
+    """A sign-in as it can be resumed later: handed to :meth:`Integration.persist`.
+
+    ``reason`` is ``"sign_in"`` or ``"refresh"``; ``login_name`` is the alias the user typed
+    when it differs from the Cognito username.
+    """
+
+    reason: str
+    user: AuthUser
+    settings: Settings
+    refresh_token: str
+    identity_id: str | None
+    login_name: str | None
+
+    def __repr__(self) -> str:
+        return f"<SavedSignIn {self.reason} of {self.user.username!r}>"
+
+
+class Integration:
+    """Base class: every hook is a no-op, so an integration overrides only what it needs."""
+
+    #: A short name, for logs.
+    name = "integration"
+
+    def attach(self, session: CognitoSession) -> None:
+        """Called once by ``session.add_integration(self)``; keep the session if you need it."""
+
+    def persist(self, saved: SavedSignIn) -> None:
+        """A new refresh token is about to be used; store it first if you remember sessions."""
+
+    def resume(self, session: CognitoSession, username: str | None) -> bool:
+        """``sign_in()`` without a password: sign ``session`` in by yourself and return True, or False."""
+        return False
+
+    def signed_in(self, change: SessionChange) -> None:
+        """Someone signed in (the first AWS credentials follow in :meth:`credentials_changed`)."""
+
+    def credentials_changed(self, change: SessionChange) -> None:
+        """New AWS credentials (``change.credentials``) are in use."""
+
+    def settings_changed(self, change: SessionChange) -> None:
+        """``configure()`` changed the settings while signed in: apply them now."""
+
+    def signed_out(self, change: SessionChange) -> None:
+        """The user signed out: withdraw whatever was handed out."""
+
+    def session_expired(self, change: SessionChange) -> None:
+        """The session ended for good (revoked, expired refresh token); sign-in is needed again."""
+
+    def close(self) -> None:
+        """The session is closing (kernel exit, tests): release threads, servers and files."""

@@ -1,0 +1,64 @@
+"""Every environment variable nb_cognito reads or writes, named once.
+
+A user who wonders "which variables change what this package does?" reads this module, not a
+grep of the package: every ``os.environ`` lookup elsewhere goes through a constant defined here
+(as azure-identity's ``EnvironmentVariables`` does). A test keeps it so: no module reads the
+environment under a name spelled out in place.
+
+The settings' own variables are ``NB_COGNITO_<SETTING>`` (:func:`env_var`); the settings table
+(:mod:`nb_cognito.settings`) holds the list of settings, so it is not repeated here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SETTING_PREFIX", "EnvironmentVariables", "env_var"]
+
+#: The prefix of every setting's variable: ``region`` is read from ``NB_COGNITO_REGION``.
+SETTING_PREFIX = "NB_COGNITO_"
+
+
+def env_var(name: str) -> str:
+    """The environment variable for a setting: ``region`` -> ``NB_COGNITO_REGION``."""
+    return f"{SETTING_PREFIX}{name.upper()}"
+
+
+class EnvironmentVariables:
+    """The variables nb_cognito reads besides the settings' ``NB_COGNITO_<SETTING>``."""
+
+    # -- read: signing in without typing (automation) ---------------------------------------
+    #: The username ``sign_in()``, ``%cognito_login`` and the widget use when none is given.
+    NB_COGNITO_USERNAME = "NB_COGNITO_USERNAME"
+    #: The password ``sign_in()`` and ``%cognito_login`` use when none is given (never on a line).
+    NB_COGNITO_PASSWORD = "NB_COGNITO_PASSWORD"
+
+    # -- read: remembered sessions (``remember=True``) ---------------------------------------
+    #: The directory of the file store, instead of ``$XDG_DATA_HOME/nb_cognito``.
+    NB_COGNITO_STORE_DIR = "NB_COGNITO_STORE_DIR"
+    #: ``0``/``false``/``no``/``off``: never use the OS keyring.
+    NB_COGNITO_KEYRING = "NB_COGNITO_KEYRING"
+    #: The XDG base directory for data files (default ``~/.local/share``).
+    XDG_DATA_HOME = "XDG_DATA_HOME"
+
+    # -- read: whether a hosted-UI sign-in can open a browser on this machine ------------------
+    #: An X11 or Wayland display: without one (Linux), the sign-in falls back to paste-back.
+    DISPLAY = "DISPLAY"
+    WAYLAND_DISPLAY = "WAYLAND_DISPLAY"
+
+    # -- read: credentials the user chose, which nb_cognito never overrides silently ----------
+    AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+    AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+    AWS_SESSION_TOKEN = "AWS_SESSION_TOKEN"
+    AWS_PROFILE = "AWS_PROFILE"
+    AWS_DEFAULT_PROFILE = "AWS_DEFAULT_PROFILE"
+
+    # -- written (and read back, to remove only what nb_cognito wrote) -----------------------
+    #: With ``export_env=True``, beside the three credential variables above.
+    AWS_CREDENTIAL_EXPIRATION = "AWS_CREDENTIAL_EXPIRATION"
+    #: With ``subprocess_credentials=True``: where a child process gets credentials.
+    AWS_CONTAINER_CREDENTIALS_FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+    AWS_CONTAINER_AUTHORIZATION_TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+    #: Hidden while the endpoint runs: the SDKs would prefer them to the two above.
+    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+    #: ``%cognito_login --local`` and ``nb-cognito demo``: send every boto3 call to the emulator.
+    AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"

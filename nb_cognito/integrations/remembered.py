@@ -1,0 +1,204 @@
+"""Remembered sessions as an integration: store the sign-in, resume it in a new kernel.
+
+With ``remember`` on, the refresh token is stored (:mod:`nb_cognito.store`) after each
+sign-in and again whenever a refresh rotates it, *before* the new token is used. In a new
+kernel, ``sign_in()`` with no password resumes with one refresh: no password, no MFA. A stored
+token that no longer works is deleted and :attr:`RememberedSessions.last_resume_failure` says
+why; a retryable error (throttling, network) keeps it. Sign-out and a session that ends delete
+the entry. Nothing is stored without the opt-in.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from nb_cognito import store
+from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
+from nb_cognito.exceptions import AuthError, ConfigurationError
+from nb_cognito.models import AuthUser
+from nb_cognito.store.entry import RememberedEntry, entry_key
+
+if TYPE_CHECKING:
+    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.config import Settings
+
+__all__ = ["RememberedSessions"]
+
+log = logging.getLogger("nb_cognito")
+
+
+def _remember_on(settings: Settings | None) -> bool:
+    return bool(settings is not None and settings.remember and settings.user_pool_id and settings.client_id)
+
+
+def _as_saved(entry: RememberedEntry, settings: Settings) -> SavedSignIn:
+    return SavedSignIn(
+        reason="resume",
+        user=AuthUser(username=entry.username, user_id=entry.user_id or ""),
+        settings=settings,
+        refresh_token=entry.refresh_token,
+        identity_id=entry.identity_id,
+        login_name=entry.login_name,
+    )
+
+
+class RememberedSessions(Integration):
+    """Keeps the session's sign-in in the store and resumes from it (``remember=True``)."""
+
+    name = "remembered sessions"
+
+    def __init__(self) -> None:
+        self._session: CognitoSession | None = None
+        self._saved: dict[str, RememberedEntry] = {}  # what this process last stored, per key
+        self._resuming: RememberedEntry | None = None
+        #: Why the last resume failed (None after a successful one); never holds a secret.
+        self.last_resume_failure: str | None = None
+
+    def attach(self, session: CognitoSession) -> None:
+        self._session = session
+
+    # -- storing ------------------------------------------------------------------------------
+
+    def persist(self, saved: SavedSignIn) -> None:
+        if not _remember_on(saved.settings):
+            return
+        previous = self._saved.get(self._key(saved.settings, saved.user.username))
+        if (
+            saved.reason == "refresh"
+            and previous is not None
+            and previous.refresh_token == saved.refresh_token
+        ):
+            return  # not rotated: what is stored still works
+        self._store(saved, previous)
+        session = self._session
+        if saved.reason == "refresh" and session is not None and not session.is_signed_in:
+            store.forget(saved.settings, saved.user.username)  # signed out while refreshing
+
+    def settings_changed(self, change: SessionChange) -> None:
+        """``configure(remember=True)`` while signed in stores the sign-in at once."""
+        saved = change.saved
+        if saved is not None and _remember_on(saved.settings):
+            self._store(saved, self._saved.get(self._key(saved.settings, saved.user.username)))
+
+    def credentials_changed(self, change: SessionChange) -> None:
+        """A new identity id is written down, so that a resumed kernel needs no GetId."""
+        settings, user = change.settings, change.user
+        if not _remember_on(settings) or user is None or not change.identity_id:
+            return
+        assert settings is not None
+        previous = self._saved.get(self._key(settings, user.username))
+        if previous is not None and previous.identity_id != change.identity_id:
+            self._write(replace(previous, identity_id=change.identity_id, saved_at=time.time()), previous)
+
+    def _store(self, saved: SavedSignIn, previous: RememberedEntry | None) -> RememberedEntry | None:
+        settings = saved.settings
+        known = previous or self._resuming
+        login_name = saved.login_name
+        if login_name is None and known is not None and known.username == saved.user.username:
+            login_name = known.login_name
+        reuse_identity = known is not None and known.identity_pool_id == settings.identity_pool_id
+        entry = RememberedEntry(
+            user_pool_id=settings.user_pool_id or "",
+            client_id=settings.client_id or "",
+            username=saved.user.username,
+            login_name=login_name,
+            user_id=saved.user.user_id,
+            region=settings.region,
+            endpoint_url=settings.endpoint_url,
+            identity_pool_id=settings.identity_pool_id,
+            identity_id=saved.identity_id or (known.identity_id if known and reuse_identity else None),
+            saved_at=time.time(),
+            location="",
+            refresh_token=saved.refresh_token,
+        )
+        return self._write(entry, known)
+
+    def _write(self, entry: RememberedEntry, known: RememberedEntry | None) -> RememberedEntry | None:
+        stored = store.save_entry(entry)
+        if stored is None:
+            if known is not None and known.refresh_token != entry.refresh_token:
+                store.forget_entry(entry)  # the stored token was rotated away: it is stale
+            self._saved.pop(entry.key, None)
+            return None
+        self._saved[entry.key] = stored
+        return stored
+
+    @staticmethod
+    def _key(settings: Settings, username: str) -> str:
+        return entry_key(settings.user_pool_id or "", settings.client_id or "", username)
+
+    # -- resuming -----------------------------------------------------------------------------
+
+    def resume(self, session: CognitoSession, username: str | None) -> bool:
+        """Sign ``session`` in from a remembered entry, if ``remember`` is on and one exists."""
+        try:
+            settings = session.settings
+        except ConfigurationError:
+            return False
+        if not _remember_on(settings):
+            return False
+        self.last_resume_failure = None  # never show the reason of an earlier attempt
+        entry = store.remembered(settings, username)
+        if entry is None:
+            return False
+        if session.is_signed_in_as(entry.username):
+            return True
+        self._resuming = entry
+        try:
+            session.resume_sign_in(_as_saved(entry, settings))
+        except AuthError as error:
+            if error.retryable:
+                self.last_resume_failure = (
+                    f"Could not reach Cognito to resume the remembered session: {error}"
+                )
+                log.warning("%s The remembered session is kept.", self.last_resume_failure)
+                raise
+            store.forget(settings, entry.username)
+            self.last_resume_failure = (
+                f"The remembered session of {entry.username!r} could not be resumed "
+                f"({type(error).__name__}: {error}); it was forgotten. Sign in with your password."
+            )
+            log.warning("%s", self.last_resume_failure)
+            return False
+        finally:
+            self._resuming = None
+        self.last_resume_failure = None
+        log.info("Resumed the remembered session of %r from %s.", entry.username, entry.location)
+        return True
+
+    # -- forgetting ---------------------------------------------------------------------------
+
+    def signed_out(self, change: SessionChange) -> None:
+        settings, user = change.settings, change.user
+        if settings is None or user is None:
+            return
+        self._saved = {k: v for k, v in self._saved.items() if v.username != user.username}
+        if store.forget(settings, user.username):
+            log.info("Forgot the remembered session of %r.", user.username)
+
+    session_expired = signed_out
+
+    # -- for %cognito_session -------------------------------------------------------------------
+
+    def describe(self) -> str | None:
+        """``"remembered in <location>"`` (or who is remembered, when signed out), or None."""
+        session = self._session
+        if session is None:
+            return None
+        try:
+            settings = session.settings
+        except ConfigurationError:
+            return None
+        if settings.user_pool_id is None or settings.client_id is None:
+            return None
+        if session.is_signed_in:
+            entry = store.remembered(settings, session.get_current_user().username)
+            return f"remembered in {entry.location}" if entry else None
+        entry = store.remembered(settings)
+        return f"{entry.username!r} remembered in {entry.location}" if entry else None
+
+    def __repr__(self) -> str:
+        return f"<RememberedSessions {len(self._saved)} stored by this kernel>"

@@ -1,0 +1,110 @@
+"""The checks of one setting's value beyond its kind: the shape of AWS ids, URLs and ARNs.
+
+Each check takes ``(name, value, source)``, with ``value`` already of the right kind (a stripped,
+non-empty string), and returns it (normalised) or raises the error of
+:func:`~nb_cognito.settings.errors.bad`. A mistyped id fails here, at configuration time, naming
+where it came from, instead of as an obscure error from Cognito at sign-in.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from nb_cognito.settings.errors import bad
+
+__all__ = [
+    "AUTH_FLOWS",
+    "check_auth_flow",
+    "check_client_id",
+    "check_endpoint_url",
+    "check_identity_pool_id",
+    "check_region",
+    "check_role_arn",
+    "check_user_pool_id",
+    "pool_region",
+]
+
+#: The sign-in flows nb_cognito implements.
+AUTH_FLOWS: tuple[str, ...] = ("USER_SRP_AUTH", "USER_PASSWORD_AUTH")
+
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"
+_REGION_RE = re.compile(rf"^{_REGION}$")
+_USER_POOL_RE = re.compile(rf"^({_REGION})_[0-9A-Za-z]+$")
+_IDENTITY_POOL_RE = re.compile(
+    rf"^({_REGION}):[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}$"
+)
+_CLIENT_ID_RE = re.compile(r"^[\w+]{1,128}$", re.ASCII)
+_ROLE_ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$", re.ASCII)
+
+
+def check_region(name: str, value: str, source: str) -> str:
+    if not _REGION_RE.match(value):
+        raise bad(name, source, f"{value!r} is not an AWS region, like 'us-east-1'.")
+    return value
+
+
+def check_user_pool_id(name: str, value: str, source: str) -> str:
+    if not _USER_POOL_RE.match(value):
+        raise bad(
+            name,
+            source,
+            f"{value!r} is not a user pool id: expected '<region>_<id>', like 'us-east-1_AbC123'.",
+        )
+    return value
+
+
+def check_client_id(name: str, value: str, source: str) -> str:
+    if not _CLIENT_ID_RE.match(value):
+        raise bad(
+            name,
+            source,
+            f"{value!r} is not an app client id: expected 1 to 128 letters, digits, '_' or '+'.",
+        )
+    return value
+
+
+def check_identity_pool_id(name: str, value: str, source: str) -> str:
+    if not _IDENTITY_POOL_RE.match(value):
+        raise bad(
+            name,
+            source,
+            f"{value!r} is not an identity pool id: expected '<region>:<uuid>', like "
+            "'us-east-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d'.",
+        )
+    return value
+
+
+def check_endpoint_url(name: str, value: str, source: str) -> str:
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        ok = False
+    if not ok or any(c.isspace() for c in value):
+        raise bad(name, source, f"{value!r} is not an http(s) URL, like 'http://127.0.0.1:9229'.")
+    return value
+
+
+def check_auth_flow(name: str, value: str, source: str) -> str:
+    value = value.upper()
+    if value not in AUTH_FLOWS:
+        raise bad(name, source, f"{value!r} is not one of {', '.join(AUTH_FLOWS)}.")
+    return value
+
+
+def check_role_arn(name: str, value: str, source: str) -> str:
+    if not _ROLE_ARN_RE.match(value):
+        raise bad(
+            name, source, f"{value!r} is not an IAM role ARN, like 'arn:aws:iam::123456789012:role/Name'."
+        )
+    return value
+
+
+def pool_region(user_pool_id: str | None) -> str | None:
+    """The region a user pool id starts with (``us-east-1_AbC123`` -> ``us-east-1``), if valid."""
+    if user_pool_id is None:
+        return None
+    match = _USER_POOL_RE.match(user_pool_id)
+    return match.group(1) if match else None

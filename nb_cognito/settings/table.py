@@ -1,0 +1,322 @@
+"""The table of settings: one row per setting, and everything else is generated from it.
+
+A row says what a setting is called, what kind of value it holds, its default, its help, the
+check of its value, where an Amplify outputs file keeps it, whether it is a secret, whether
+changing it means another pool (sign-in-relevant), and whether ``%cognito_login`` takes it as
+an option. From the rows come the traits of ``CognitoConfig``, the ``NB_COGNITO_*`` parsing, the
+checks, ``Settings.describe()``, the magic's options, the emulator's ``export`` lines and the
+README's configuration table. So adding a setting is one row here (plus its field on
+``Settings``, which a test holds to this table, and its test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from traitlets import TraitType
+
+from nb_cognito.auth import oauth_settings
+from nb_cognito.environment import env_var
+from nb_cognito.settings import checks, kinds
+from nb_cognito.settings.kinds import Kind
+
+__all__ = [
+    "AMPLIFY_FILE_SETTING",
+    "DEFAULTS",
+    "GEN1_PLUGIN",
+    "MAGIC_SETTINGS",
+    "REQUIRED_SETTINGS",
+    "SETTINGS",
+    "SETTINGS_BY_NAME",
+    "SETTING_NAMES",
+    "SIGN_IN_SETTINGS",
+    "MagicOption",
+    "Setting",
+]
+
+#: Where Gen 1 files (``amplifyconfiguration.json``) keep the Cognito sections.
+GEN1_PLUGIN: tuple[str, ...] = ("auth", "plugins", "awsCognitoAuthPlugin")
+#: The setting that names the Amplify file: it is read before the file, never from it.
+AMPLIFY_FILE_SETTING = "amplify_config"
+
+
+@dataclass(frozen=True)
+class MagicOption:
+    """How ``%cognito_login`` takes a setting: ``--user-pool-id ID``; a flag when no metavar."""
+
+    help: str
+    metavar: str | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting. ``None`` as a value always means "not set here"."""
+
+    name: str
+    kind: Kind
+    #: What it does, for ``%config CognitoConfig`` and the traits' help.
+    help: str
+    default: Any = None
+    #: The check of the value beyond its kind; returns the value, normalised.
+    check: Callable[[str, str, str], str] | None = None
+    #: Never shown: ``<set>`` in reprs, ``describe()`` and the traits' help.
+    secret: bool = False
+    #: It names the pool, client or credential source: a change while signed in signs out.
+    sign_in: bool = False
+    #: Signing in needs it (``Settings.require_sign_in_settings``).
+    required: bool = False
+    #: Key under ``auth.`` in a Gen 2 ``amplify_outputs.json``.
+    amplify_gen2: str | None = None
+    #: Path under ``auth.plugins.awsCognitoAuthPlugin`` in a Gen 1 ``amplifyconfiguration.json``.
+    amplify_gen1: str | None = None
+    #: Key in an ``aws-exports`` file.
+    aws_exports: str | None = None
+    #: Gen 1 path and aws-exports key read when the file gives neither this nor a user pool id.
+    amplify_gen1_fallback: str | None = None
+    aws_exports_fallback: str | None = None
+    #: Values an Amplify file may hold that nb_cognito takes; others (``CUSTOM_AUTH``) are skipped.
+    amplify_choices: tuple[str, ...] | None = None
+    #: Turns what an Amplify file holds (a list of scopes or URIs) into the setting's value.
+    from_amplify: Callable[[Any], Any] | None = None
+    #: Set to make it an option of ``%cognito_login``.
+    magic: MagicOption | None = None
+    #: The README's "default" cell, when the default alone does not say it.
+    doc_default: str | None = None
+    #: A footnote mark after the README's Amplify Gen 1 cell.
+    doc_note: str = ""
+
+    @property
+    def env(self) -> str:
+        """Its environment variable, ``NB_COGNITO_<NAME>``."""
+        return env_var(self.name)
+
+    @property
+    def annotation(self) -> str:
+        """Its type on :class:`~nb_cognito.config.Settings`, as written there."""
+        return self.kind.annotation if self.default is not None else f"{self.kind.annotation} | None"
+
+    @property
+    def magic_flag(self) -> str:
+        """Its ``%cognito_login`` option: ``user_pool_id`` -> ``--user-pool-id``."""
+        return "--" + self.name.replace("_", "-")
+
+    def trait(self) -> TraitType:
+        """The ``CognitoConfig`` trait (``c.CognitoConfig.<name>``)."""
+        return self.kind.trait(self.default, f"{self.help} Environment variable: {self.env}.")
+
+    def validate(self, value: Any, source: str) -> Any:
+        """``value`` (not None) normalised, or :class:`ConfigurationError` naming ``source``."""
+        value = self.kind.coerce(self.name, value, source)
+        return value if self.check is None else self.check(self.name, value, source)
+
+    def from_env(self, environ: Mapping[str, str]) -> tuple[Any, str] | None:
+        """``(value, source)`` from its environment variable; None when unset or blank."""
+        raw = environ.get(self.env)
+        if raw is None or not raw.strip():
+            return None
+        source = f"environment ({self.env})"
+        return self.kind.parse(self.name, raw.strip(), source), source
+
+    def display(self, value: Any) -> str:
+        """``value`` as shown in reprs and ``describe()``: a secret shows as ``<set>``."""
+        if self.secret and value is not None:
+            return "<set>"
+        return repr(value)
+
+
+#: Every setting, in the order they are shown.
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "region",
+        kinds.TEXT,
+        "AWS region of the user pool. Derived from user_pool_id when not set.",
+        check=checks.check_region,
+        amplify_gen2="aws_region",
+        amplify_gen1="CognitoUserPool.Default.Region",
+        aws_exports="aws_cognito_region",
+        amplify_gen1_fallback="CredentialsProvider.CognitoIdentity.Default.Region",
+        aws_exports_fallback="aws_project_region",
+        magic=MagicOption("AWS region (default: from the pool id).", "R"),
+        doc_default="from `user_pool_id` (else `identity_pool_id`)",
+        doc_note=" ²",
+    ),
+    Setting(
+        "user_pool_id",
+        kinds.TEXT,
+        "Cognito user pool id, like 'us-east-1_AbC123'.",
+        check=checks.check_user_pool_id,
+        sign_in=True,
+        required=True,
+        amplify_gen2="user_pool_id",
+        amplify_gen1="CognitoUserPool.Default.PoolId",
+        aws_exports="aws_user_pools_id",
+        magic=MagicOption("User pool id, like us-east-1_AbC123.", "ID"),
+    ),
+    Setting(
+        "client_id",
+        kinds.TEXT,
+        "The user pool's app client id.",
+        check=checks.check_client_id,
+        sign_in=True,
+        required=True,
+        amplify_gen2="user_pool_client_id",
+        amplify_gen1="CognitoUserPool.Default.AppClientId",
+        aws_exports="aws_user_pools_web_client_id",
+        magic=MagicOption("The user pool's app client id.", "ID"),
+    ),
+    Setting(
+        "client_secret",
+        kinds.TEXT,
+        "App client secret, only for app clients created with one.",
+        secret=True,
+        amplify_gen1="CognitoUserPool.Default.AppClientSecret",
+    ),
+    Setting(
+        "identity_pool_id",
+        kinds.TEXT,
+        "Cognito identity pool id ('<region>:<uuid>') that turns sign-ins into AWS credentials.",
+        check=checks.check_identity_pool_id,
+        sign_in=True,
+        amplify_gen2="identity_pool_id",
+        amplify_gen1="CredentialsProvider.CognitoIdentity.Default.PoolId",
+        aws_exports="aws_cognito_identity_pool_id",
+        magic=MagicOption("Identity pool that turns the sign-in into AWS credentials.", "ID"),
+        doc_default="none (no AWS credentials unless `role_arn`)",
+    ),
+    Setting(
+        "endpoint_url",
+        kinds.TEXT,
+        "One http(s) URL for both Cognito services (user pools and identity), for the local "
+        "emulator or a private endpoint. Default: the public AWS endpoints.",
+        check=checks.check_endpoint_url,
+        sign_in=True,
+        magic=MagicOption("Cognito endpoint (a private endpoint or an emulator).", "URL"),
+        doc_default="the public AWS endpoints",
+    ),
+    Setting(
+        "auth_flow",
+        kinds.TEXT,
+        "Sign-in flow: USER_SRP_AUTH (the password never leaves the kernel) or USER_PASSWORD_AUTH.",
+        default="USER_SRP_AUTH",
+        check=checks.check_auth_flow,
+        amplify_gen1="Auth.Default.authenticationFlowType",
+        amplify_choices=checks.AUTH_FLOWS,
+        doc_note=" ³",
+    ),
+    Setting(
+        "role_arn",
+        kinds.TEXT,
+        "IAM role to assume with the ID token (STS AssumeRoleWithWebIdentity), instead of an identity pool.",
+        check=checks.check_role_arn,
+        sign_in=True,
+        magic=MagicOption("IAM role to assume with the ID token instead of an identity pool.", "ARN"),
+    ),
+    Setting(
+        "allow_guest",
+        kinds.FLAG,
+        "Use the identity pool's guest credentials when nobody is signed in.",
+        default=False,
+        amplify_gen2="unauthenticated_identities_enabled",
+    ),
+    Setting(
+        "inject_boto3",
+        kinds.FLAG_OR_ALWAYS,
+        "Add the Cognito credentials to boto3's default chain: True (after any credentials "
+        "already configured), 'always' (before them) or False.",
+        default=True,
+        doc_default='`True` (also `False`, `"always"`)',
+    ),
+    Setting(
+        "subprocess_credentials",
+        kinds.FLAG,
+        "Serve the credentials to subprocesses (!aws ...) from a loopback endpoint.",
+        default=False,
+    ),
+    Setting(
+        "export_env",
+        kinds.FLAG,
+        "Also export the credentials as AWS_* environment variables.",
+        default=False,
+    ),
+    Setting(
+        "remember",
+        kinds.FLAG,
+        "Remember the session (refresh token) across kernel restarts.",
+        default=False,
+        magic=MagicOption("Remember the session across kernel restarts."),
+    ),
+    Setting(
+        AMPLIFY_FILE_SETTING,
+        kinds.PATH,
+        "Path of an Amplify outputs file (amplify_outputs.json, amplifyconfiguration.json "
+        "or aws-exports) to read the lowest-priority settings from.",
+        magic=MagicOption("Amplify outputs file to read the settings from.", "PATH"),
+    ),
+    Setting(
+        "network_timeout",
+        kinds.SECONDS,
+        "Seconds to wait for Cognito to connect or answer.",
+        default=10.0,
+        doc_default="`10.0` seconds",
+    ),
+    # -- the hosted UI (single sign-on): nb_cognito.auth.oauth_settings
+    Setting(
+        "oauth_domain",
+        kinds.TEXT,
+        "The user pool's domain, for the hosted UI (https implied), or an http(s) URL.",
+        check=oauth_settings.check_oauth_setting,
+        amplify_gen2="oauth.domain",
+        amplify_gen1="Auth.Default.OAuth.WebDomain",
+        aws_exports="oauth.domain",
+        from_amplify=oauth_settings.joined,
+        doc_default="none (no hosted UI)",
+    ),
+    Setting(
+        "oauth_scopes",
+        kinds.TEXT,
+        "OAuth scopes the hosted UI sign-in asks for (space- or comma-separated).",
+        check=oauth_settings.check_oauth_setting,
+        amplify_gen2="oauth.scopes",
+        amplify_gen1="Auth.Default.OAuth.Scopes",
+        aws_exports="oauth.scope",
+        from_amplify=oauth_settings.joined,
+        doc_default="every scope the app client allows",
+    ),
+    Setting(
+        "redirect_uri",
+        kinds.TEXT,
+        "Callback URL of the hosted UI sign-in, exactly as registered on the app client.",
+        check=oauth_settings.check_oauth_setting,
+        amplify_gen2="oauth.redirect_sign_in_uri",
+        amplify_gen1="Auth.Default.OAuth.SignInRedirectURI",
+        aws_exports="oauth.redirectSignIn",
+        from_amplify=oauth_settings.pick_redirect,
+        doc_note=" ⁴",
+    ),
+    Setting(
+        "identity_provider",
+        kinds.TEXT,
+        "Identity provider name(s) of the pool (comma-separated) for sign_in_with_redirect().",
+        check=oauth_settings.check_oauth_setting,
+        amplify_gen2="oauth.identity_providers",
+        from_amplify=oauth_settings.providers,
+        doc_default="none (the hosted page lists them) ⁵",
+    ),
+)
+
+#: The settings' names, in the order they are shown.
+SETTING_NAMES: tuple[str, ...] = tuple(setting.name for setting in SETTINGS)
+SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({setting.name: setting for setting in SETTINGS})
+#: The settings that have a default (the others are None, "not set", by default).
+DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {setting.name: setting.default for setting in SETTINGS if setting.default is not None}
+)
+#: The settings that say which pool, client and credentials: a change while signed in signs out.
+SIGN_IN_SETTINGS: tuple[str, ...] = tuple(setting.name for setting in SETTINGS if setting.sign_in)
+#: The settings signing in needs.
+REQUIRED_SETTINGS: tuple[str, ...] = tuple(setting.name for setting in SETTINGS if setting.required)
+#: The settings ``%cognito_login`` takes as options.
+MAGIC_SETTINGS: tuple[Setting, ...] = tuple(setting for setting in SETTINGS if setting.magic is not None)
