@@ -27,7 +27,7 @@ from joserfc.jwk import KeySet
 from moto.cognitoidp import models as idp
 from werkzeug.wrappers import Request, Response
 
-from .hosted_ui import CODE_LIFETIME, AuthorizeRequest, OAuthError, _redirect, _with_query, find_client
+from .oauth_wire import CODE_LIFETIME, AuthorizeRequest, OAuthError, find_client, redirect, with_query
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hosted_ui import HostedUI
@@ -88,7 +88,7 @@ class Federation:
             "state": relay,
             "nonce": nonce,
         }
-        return _redirect(_with_query(details.get("authorize_url", ""), query))
+        return redirect(with_query(details.get("authorize_url", ""), query))
 
     def idp_response(self, request: Request) -> Response:
         """``/oauth2/idpresponse``: redeem the IdP's code, sign the user in to the pool."""
@@ -104,7 +104,7 @@ class Federation:
             }
             if auth.state is not None:
                 query["state"] = auth.state
-            return _redirect(_with_query(auth.redirect_uri, query))
+            return redirect(with_query(auth.redirect_uri, query))
         found = find_client(auth.client_id)
         if found is None:
             raise OAuthError("invalid_request", "The app client no longer exists.")

@@ -26,27 +26,38 @@ clients that rotate refresh tokens.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import html
-import json
 import secrets
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from moto.cognitoidp import models as idp
 from moto.core.exceptions import JsonRESTError
 from werkzeug.wrappers import Request, Response
 
+from .oauth_wire import (
+    CODE_LIFETIME,
+    PKCE_ALPHABET,
+    AuthorizeRequest,
+    OAuthError,
+    all_backends,
+    claims_of,
+    find_client,
+    issue_tokens,
+    json_response,
+    origin_jti,
+    page,
+    redirect,
+    s256,
+    secret_hash,
+    with_query,
+)
 from .state import EmulatorState, activated
 
-__all__ = ["PATHS", "HostedUI", "find_client", "issue_tokens"]
+__all__ = ["PATHS", "HostedUI"]
 
-CODE_LIFETIME = 300.0  # seconds; an authorization code lives five minutes
 SESSION_LIFETIME = 3600.0  # the hosted-UI browser session (cookie)
 COOKIE = "nb-cognito-hosted-ui"
 PATHS = frozenset(
@@ -60,35 +71,6 @@ PATHS = frozenset(
         "/oauth2/idpresponse",
     }
 )
-_PKCE_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-
-@dataclass(frozen=True)
-class AuthorizeRequest:
-    """The checked parameters of one ``/oauth2/authorize`` request."""
-
-    pool_id: str
-    client_id: str
-    redirect_uri: str
-    scopes: tuple[str, ...]
-    state: str | None = field(repr=False)
-    nonce: str | None = field(repr=False)
-    code_challenge: str | None = field(repr=False)
-
-    def query(self) -> dict[str, str]:
-        """The request again as query parameters (for the login form and the IdP round trip)."""
-        query = {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "scope": " ".join(self.scopes),
-        }
-        for name, value in (("state", self.state), ("nonce", self.nonce)):
-            if value is not None:
-                query[name] = value
-        if self.code_challenge is not None:
-            query.update(code_challenge=self.code_challenge, code_challenge_method="S256")
-        return query
 
 
 @dataclass(frozen=True)
@@ -103,105 +85,6 @@ class _BrowserSession:
     pool_id: str
     username: str
     expires_at: float
-
-
-class OAuthError(Exception):
-    """An OAuth error answer: ``error`` as RFC 6749 names it, and the HTTP status."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status
-
-
-# ---------------------------------------------------------------------------------------------
-# moto lookups
-
-
-def _backends() -> list[idp.CognitoIdpBackend]:
-    return [
-        backend
-        for per_account in idp.cognitoidp_backends.values()
-        for region, backend in per_account.items()
-        if region != "global"
-    ]
-
-
-def find_client(client_id: str) -> tuple[idp.CognitoIdpBackend, Any, Any] | None:
-    """(backend, pool, app client) of ``client_id``, or None."""
-    for backend in _backends():
-        for pool in backend.user_pools.values():
-            if client_id in pool.clients:
-                return backend, pool, pool.clients[client_id]
-    return None
-
-
-def issue_tokens(
-    pool: Any, client_id: str, username: str, scopes: Iterable[str], nonce: str | None
-) -> dict[str, Any]:
-    """ID, access and refresh tokens as the token endpoint returns them (moto's JWTs, pool key).
-
-    Built from the same pieces as moto's ``_log_user_in`` (so the patched ``create_jwt`` sets the
-    times and validities), with the OIDC additions: ``nonce`` in the ID token, the granted
-    ``scope`` in the access token.
-    """
-    refresh_token, origin_jti = pool.create_refresh_token(client_id, username)
-    access_extra: dict[str, Any] = {"origin_jti": origin_jti, "scope": " ".join(scopes)}
-    id_extra = pool.get_user_extra_data_by_client_id(client_id, username)
-    id_extra["origin_jti"] = origin_jti
-    user = pool._get_user(username)
-    for attribute in user.attributes:
-        if attribute["Name"].startswith("custom:"):
-            id_extra[attribute["Name"]] = attribute["Value"]
-    if user.groups:
-        groups = [group.group_name for group in user.groups]
-        access_extra["cognito:groups"] = id_extra["cognito:groups"] = groups
-    if nonce is not None:
-        id_extra["nonce"] = nonce
-    access_token, expires_in = pool.create_jwt(client_id, username, "access", extra_data=access_extra)
-    pool.access_tokens[access_token] = (client_id, username)
-    id_token, _ = pool.create_jwt(client_id, username, "id", extra_data=id_extra)
-    pool.id_tokens[id_token] = (client_id, username)
-    return {
-        "id_token": id_token,
-        "access_token": access_token,
-        "refresh_token": refresh_token,
-        "expires_in": expires_in,
-        "token_type": "Bearer",
-    }
-
-
-def _s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def _page(title: str, body: str, status: int = 200) -> Response:
-    text = (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
-    response = Response(text, status=status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _redirect(location: str) -> Response:
-    response = Response("", status=302)
-    response.headers["Location"] = location
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _with_query(url: str, query: dict[str, str]) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
-
-
-def _json(body: dict[str, Any], status: int = 200) -> Response:
-    response = Response(json.dumps(body), status=status, mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,14 +139,18 @@ class HostedUI:
             response = routes[request.path](request)
         except OAuthError as error:
             if request.path in ("/oauth2/token", "/oauth2/revoke"):
-                response = _json({"error": error.error, "error_description": error.description}, error.status)
+                response = json_response(
+                    {"error": error.error, "error_description": error.description}, error.status
+                )
             elif request.path == "/oauth2/userInfo":
-                response = _json({"error": error.error, "error_description": error.description}, error.status)
+                response = json_response(
+                    {"error": error.error, "error_description": error.description}, error.status
+                )
                 response.headers["WWW-Authenticate"] = (
                     f'Bearer error="{error.error}", error_description="{error.description}"'
                 )
             else:
-                response = _page(
+                response = page(
                     "Error",
                     f"<p id='error'>{html.escape(error.error)}: {html.escape(error.description)}</p>",
                     error.status,
@@ -298,7 +185,7 @@ class HostedUI:
         if challenge is not None or method is not None:
             if method != "S256":
                 raise OAuthError("invalid_request", "code_challenge_method must be S256.")
-            if not challenge or len(challenge) != 43 or not set(challenge) <= _PKCE_ALPHABET:
+            if not challenge or len(challenge) != 43 or not set(challenge) <= PKCE_ALPHABET:
                 raise OAuthError("invalid_request", "The code_challenge is not a base64url SHA-256.")
         return AuthorizeRequest(
             pool_id=pool.id,
@@ -320,7 +207,7 @@ class HostedUI:
         session = self._browser_session(request, auth.pool_id)
         if session is not None and request.args.get("prompt") != "login":
             return self.redirect_with_code(auth, session.username)
-        return _redirect(_with_query("/login", auth.query()))
+        return redirect(with_query("/login", auth.query()))
 
     def _login(self, request: Request) -> Response:
         values = request.args if request.method == "GET" else request.form
@@ -380,7 +267,7 @@ class HostedUI:
             "<label>Password <input name='password' type='password' autocomplete='current-password'></label>"
             "<button type='submit'>Sign in</button></form>"
         )
-        return _page("Sign in", body, status)
+        return page("Sign in", body, status)
 
     def _browser_session(self, request: Request, pool_id: str) -> _BrowserSession | None:
         session_id = request.cookies.get(COOKIE)
@@ -398,7 +285,7 @@ class HostedUI:
         query = {"code": code}
         if auth.state is not None:
             query["state"] = auth.state
-        return _redirect(_with_query(auth.redirect_uri, query))
+        return redirect(with_query(auth.redirect_uri, query))
 
     # -- token, revoke, userInfo, logout --------------------------------------------------------
 
@@ -446,28 +333,30 @@ class HostedUI:
         challenge = grant.request.code_challenge
         if challenge is not None:
             verifier = request.form.get("code_verifier") or ""
-            if not 43 <= len(verifier) <= 128 or not set(verifier) <= _PKCE_ALPHABET:
+            if not 43 <= len(verifier) <= 128 or not set(verifier) <= PKCE_ALPHABET:
                 raise OAuthError("invalid_request", "The code_verifier is missing or malformed.")
-            if not secrets.compare_digest(_s256(verifier), challenge):
+            if not secrets.compare_digest(s256(verifier), challenge):
                 raise OAuthError("invalid_grant", "The code_verifier does not match the code_challenge.")
         user = pool._get_user(grant.username)
         if user is None or not user.enabled:
             raise OAuthError("invalid_grant", "The user no longer exists or is disabled.")
-        return _json(issue_tokens(pool, client.id, grant.username, grant.request.scopes, grant.request.nonce))
+        return json_response(
+            issue_tokens(pool, client.id, grant.username, grant.request.scopes, grant.request.nonce)
+        )
 
     def _refresh(self, request: Request, backend: Any, pool: Any, client: Any) -> Response:
         token = request.form.get("refresh_token") or ""
         entry = pool.refresh_tokens.get(token)
         parameters = {"REFRESH_TOKEN": token}
         if client.generate_secret and entry:
-            parameters["SECRET_HASH"] = _secret_hash(client, entry[1])
+            parameters["SECRET_HASH"] = secret_hash(client, entry[1])
         try:
             result = backend.initiate_auth(client.id, "REFRESH_TOKEN_AUTH", parameters)[
                 "AuthenticationResult"
             ]
         except JsonRESTError as error:
             raise OAuthError("invalid_grant", error.message or "Invalid refresh token.") from None
-        return _json(
+        return json_response(
             {
                 "id_token": result["IdToken"],
                 "access_token": result["AccessToken"],
@@ -492,21 +381,21 @@ class HostedUI:
             pool.refresh_tokens[token] = None
             origin = entry[2]
             for access_token in list(pool.access_tokens):
-                if _origin_jti(access_token) == origin:
+                if origin_jti(access_token) == origin:
                     pool.access_tokens.pop(access_token, None)
         return Response("", status=200)
 
     def _user_info(self, request: Request) -> Response:
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-        for backend in _backends():
+        for backend in all_backends():
             for pool in backend.user_pools.values():
                 if token and token in pool.access_tokens:
-                    return _json(self._attributes(pool, token))
+                    return json_response(self._attributes(pool, token))
         raise OAuthError("invalid_token", "Access token is not valid.", 401)
 
     def _attributes(self, pool: Any, token: str) -> dict[str, Any]:
-        claims = _claims(token)
+        claims = claims_of(token)
         if self.now() >= float(claims.get("exp", 0)):
             raise OAuthError("invalid_token", "Access token has expired.", 401)
         if "openid" not in str(claims.get("scope", "")).split():
@@ -532,30 +421,11 @@ class HostedUI:
                 )
             target = logout_uri
         elif request.args.get("redirect_uri") is not None:
-            target = _with_query("/login", self.parse_authorize(request.args).query())
+            target = with_query("/login", self.parse_authorize(request.args).query())
         else:
             raise OAuthError("invalid_request", "Pass logout_uri, or redirect_uri and response_type.")
         with self._lock:
             self._sessions.pop(request.cookies.get(COOKIE) or "", None)
-        response = _redirect(target)
+        response = redirect(target)
         response.delete_cookie(COOKIE, path="/")
         return response
-
-
-def _secret_hash(client: Any, username: str) -> str:
-    """SECRET_HASH for the API refresh (the token endpoint authenticated the client already)."""
-    digest = hmac.new(client.secret.encode(), (username + client.id).encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def _claims(token: str) -> dict[str, Any]:
-    try:
-        payload = token.split(".")[1]
-        value = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _origin_jti(token: str) -> Any:
-    return _claims(token).get("origin_jti")
