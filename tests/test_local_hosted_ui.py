@@ -149,7 +149,10 @@ def test_the_code_is_single_use(hosted: LocalCognito) -> None:
 def test_a_code_expires_after_five_minutes_on_the_emulator_clock(
     hosted: LocalCognito, clock: ManualClock
 ) -> None:
-    """Codes are short-lived. https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html"""
+    """Codes are short-lived: redeemed within five minutes or invalid_grant. The developer guide's
+    https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html names invalid_grant;
+    the five minutes are from AWS's answer on re:Post,
+    https://repost.aws/questions/QUDAAkuVB3QPKKnMLWQjSTvw (not stated in the developer guide)."""
     code, verifier = signed_in_code(hosted)
     clock.advance(301)
     late = redeem(hosted, code, verifier)
