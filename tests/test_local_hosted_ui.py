@@ -405,6 +405,7 @@ def test_an_unknown_identity_provider_is_an_error_page(hosted: LocalCognito, idp
 
 
 def test_a_client_without_callback_urls_has_no_hosted_ui(local: LocalCognito) -> None:
+    assert local.settings.oauth_domain is None and "oauth_domain" not in local.settings.as_config()
     _, challenge = pkce()
     page = requests.get(
         f"{local.endpoint_url}/oauth2/authorize",
@@ -423,3 +424,11 @@ def test_users_are_checked_against_the_pool(make_local: Callable[[LocalSpec], Lo
     _, challenge = pkce()
     page = browser_login(local, challenge, username="bob", password="Bob-Passw0rd!")
     assert page.status_code == 400 and "disabled" in page.text
+
+
+def test_the_emulator_s_settings_name_its_hosted_ui(hosted: LocalCognito) -> None:
+    """With callback URLs, ``local.settings`` (and ``nb-cognito local``'s exports) carry
+    ``oauth_domain`` (the emulator itself) and ``redirect_uri``; without, neither."""
+    assert hosted.settings.oauth_domain == hosted.endpoint_url
+    assert hosted.settings.redirect_uri == CALLBACK
+    assert hosted.settings.as_env()["NB_COGNITO_OAUTH_DOMAIN"] == hosted.endpoint_url

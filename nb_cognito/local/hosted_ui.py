@@ -32,6 +32,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from moto.cognitoidp import models as idp
 from moto.core.exceptions import JsonRESTError
@@ -56,7 +57,7 @@ from .oauth_wire import (
 )
 from .state import EmulatorState, activated
 
-__all__ = ["PATHS", "HostedUI"]
+__all__ = ["PATHS", "HostedUI", "hosted_ui_settings"]
 
 SESSION_LIFETIME = 3600.0  # the hosted-UI browser session (cookie)
 COOKIE = "nb-cognito-hosted-ui"
@@ -71,6 +72,16 @@ PATHS = frozenset(
         "/oauth2/idpresponse",
     }
 )
+
+
+def hosted_ui_settings(client: Any, endpoint_url: str) -> dict[str, str]:
+    """``oauth_domain`` and ``redirect_uri`` for a ``ClientSpec`` with callback URLs (else none):
+    the emulator's own endpoint, and the first loopback callback URL (else the first)."""
+    urls = list(getattr(client, "callback_urls", ()))
+    if not urls:
+        return {}
+    loopback = [url for url in urls if urlsplit(url).hostname in ("localhost", "127.0.0.1")]
+    return {"oauth_domain": endpoint_url, "redirect_uri": (loopback or urls)[0]}
 
 
 @dataclass(frozen=True)

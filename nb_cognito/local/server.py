@@ -28,7 +28,7 @@ from ..environment import env_var
 from . import patches
 from .fault_modes import FaultMode
 from .hosted_ui import PATHS as HOSTED_UI_PATHS
-from .hosted_ui import HostedUI
+from .hosted_ui import HostedUI, hosted_ui_settings
 from .provision import ADMIN_HEADER, AdminClients, Provisioned, add_user, provision
 from .spec import LocalSpec, UserSpec, check_user_against_pool, demo_spec
 from .srp import totp_code
@@ -60,6 +60,9 @@ class LocalSettings:
     client_secret: str | None = field(repr=False)
     identity_pool_id: str | None
     endpoint_url: str
+    # The hosted UI, when the app client has callback URLs (ClientSpec.callback_urls).
+    oauth_domain: str | None = None
+    redirect_uri: str | None = None
 
     def as_config(self) -> dict[str, str]:
         """Keyword arguments for ``nb_cognito.configure`` (None values left out)."""
@@ -161,6 +164,7 @@ class LocalCognito:
             client_secret=ids.client_secret,
             identity_pool_id=ids.identity_pool_id,
             endpoint_url=endpoint,
+            **hosted_ui_settings(self._spec.client, endpoint),
         )
 
     @property
