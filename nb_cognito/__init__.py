@@ -97,7 +97,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "session":
-        # The kernel-wide session lives in cognito_session, which %reload_ext does not reload.
+        # The kernel-wide session lives in nb_cognito.kernel, which %reload_ext does not reload.
         return importlib.import_module(".kernel", __name__).kernel_session()
     module = _LAZY.get(name)
     if module is None:

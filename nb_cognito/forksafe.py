@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import weakref
-from typing import Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["ForkAware", "register"]
+__all__ = ["ForkAware", "ForkSafeLock", "Lock", "RLock", "register", "registered"]
 
 log = logging.getLogger("nb_cognito")
 
@@ -30,6 +32,45 @@ def register(obj: _T) -> _T:
     """Reset ``obj`` in every forked child (held weakly: registering keeps nothing alive)."""
     _objects.add(obj)
     return obj
+
+
+class ForkSafeLock:
+    """A lock that a forked child gets new and free, whoever held it in the parent."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._lock = factory()
+        register(self)
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return bool(self._lock.acquire(blocking, timeout))
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def after_fork_in_child(self) -> None:
+        self._lock = self._factory()
+
+
+def Lock() -> ForkSafeLock:
+    """``threading.Lock()``, replaced by a free one in a forked child."""
+    return ForkSafeLock(threading.Lock)
+
+
+def RLock() -> ForkSafeLock:
+    """``threading.RLock()``, replaced by a free one in a forked child."""
+    return ForkSafeLock(threading.RLock)
+
+
+def registered() -> list[ForkAware]:
+    """Every live object that resets itself in a forked child (tests, diagnostics)."""
+    return list(_objects)
 
 
 def _reset_in_child() -> None:

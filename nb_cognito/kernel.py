@@ -13,10 +13,10 @@ This module is never reloaded by ``%reload_ext nb_cognito`` (which reloads only 
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from nb_cognito import forksafe
 from nb_cognito.clock import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ __all__ = [
     "use_kernel_session",
 ]
 
-_lock = threading.Lock()
+_lock = forksafe.Lock()
 _session: CognitoSession | None = None
 
 

@@ -1,7 +1,7 @@
 """Immutable values that cross the public API, on the model of Amplify Auth.
 
-Every ``repr``/``str``/``_repr_html_`` here is safe to leave in a notebook: tokens and keys
-show only a short fingerprint (the last characters), never their value.
+Every ``repr``/``str``/``_repr_html_`` here is safe to leave in a notebook: tokens show only
+a short fingerprint (a hash prefix) and access keys their last four characters, never a value.
 """
 
 from __future__ import annotations
@@ -266,10 +266,6 @@ class SignOutResult:
 
     global_sign_out_error: Exception | None = None
     revoke_token_error: Exception | None = None
-
-    @property
-    def signed_out_globally(self) -> bool | None:
-        return self.global_sign_out_error is None
 
 
 def _relative(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:

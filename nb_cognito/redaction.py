@@ -21,6 +21,8 @@ import re
 import threading
 from collections.abc import Iterator
 
+from nb_cognito import forksafe
+
 __all__ = ["SecretRegistry", "install_filters", "known_secrets", "our_call", "redact_text"]
 
 _WATCHED_PREFIXES = ("botocore", "boto3", "urllib3", "s3transfer", "s3fs", "aiobotocore")
@@ -63,7 +65,7 @@ class SecretRegistry:
     _MIN_LENGTH = 8  # shorter strings would scrub ordinary words
 
     def __init__(self, capacity: int = 64) -> None:
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._values: dict[str, None] = {}  # insertion-ordered: the oldest first
         self._capacity = capacity
 
@@ -122,7 +124,7 @@ class _RedactingFilter(logging.Filter):
 
 _FILTER = _RedactingFilter("nb_cognito")
 _installed: set[str] = set()
-_install_lock = threading.Lock()
+_install_lock = forksafe.Lock()
 
 
 def install_filters() -> None:

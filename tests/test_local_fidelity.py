@@ -663,3 +663,22 @@ def test_a_pool_outside_us_east_1_works_end_to_end(make_local):
     s3 = client(local, "s3", creds)
     assert s3.get_object(Bucket="nb-cognito-eu", Key="k.txt")["Body"].read() == b"eu"
     assert get_tokens_from_refresh(local, result["RefreshToken"])["AccessToken"]
+
+
+def test_the_date_header_tells_the_emulator_clock(local, clock):
+    """Every AWS response carries a ``Date`` header with the server's time (RFC 9110 §6.6.1);
+    nb_cognito re-measures its drift from it, so it must follow the emulator's clock."""
+    import email.utils
+
+    import boto3
+
+    clock.set(1_800_000_000)
+    client = boto3.client(
+        "cognito-identity",
+        endpoint_url=local.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="example",
+    )
+    headers = client.list_identity_pools(MaxResults=1)["ResponseMetadata"]["HTTPHeaders"]
+    assert email.utils.parsedate_to_datetime(headers["date"]).timestamp() == 1_800_000_000

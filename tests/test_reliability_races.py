@@ -172,3 +172,42 @@ def test_force_refresh_from_many_threads_never_overlaps(session, local):
     assert counter.max_in_flight == 1
     refreshes = delta(local, before, "InitiateAuth")[0]
     assert 1 <= refreshes == counter.calls <= 10
+
+
+def test_a_reader_that_read_the_previous_users_credentials_never_hands_them_out(make_local, make_session):
+    """Issue 15 item 8: a botocore read that fetched alice's credentials, then lost the race
+    to a read made after bob signed in, must not write (and return) alice's key."""
+    from nb_cognito.local import LocalSpec, UserSpec
+
+    local = make_local(
+        LocalSpec(users=(UserSpec("alice", PASSWORD), UserSpec("bob", PASSWORD)))
+    )
+    session = make_session(local.settings.as_config())
+    session.sign_in("alice", PASSWORD)
+    botocore_creds = session.boto3_session()._session.get_credentials()
+    session.fetch_auth_session(force_refresh=True)  # alice's second set: unseen by botocore yet
+    read, release = threading.Event(), threading.Event()
+    ask = session.current_credentials
+
+    def slow_for_the_first_reader():  # the first reader stalls right after reading alice's
+        creds = ask()
+        if threading.current_thread().name == "first-reader" and not read.is_set():
+            read.set()
+            release.wait(10)
+        return creds
+
+    session.current_credentials = slow_for_the_first_reader  # our own object: no AWS mock
+    returned = {}
+    first = threading.Thread(
+        target=lambda: returned.update(first=botocore_creds.get_frozen_credentials()), name="first-reader"
+    )
+    first.start()
+    assert read.wait(10)
+    session.sign_in("bob", PASSWORD)  # bob's credentials arrive while the first reader stalls
+    bob_key = ask().access_key_id
+    assert botocore_creds.get_frozen_credentials().access_key == bob_key
+    release.set()
+    first.join(10)
+
+    assert returned["first"].access_key == bob_key  # the newest, not the stale read
+    assert botocore_creds.get_frozen_credentials().access_key == bob_key

@@ -9,20 +9,21 @@ backoff on the injected clock, and maps every failure through
 
 from __future__ import annotations
 
+import email.utils
 import random
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from nb_cognito import forksafe
 from nb_cognito.clock import Clock
 from nb_cognito.exceptions import AuthError, from_aws_error
 from nb_cognito.redaction import our_call
 
-__all__ = ["Backoff", "call", "make_client"]
+__all__ = ["Backoff", "call", "make_client", "server_time"]
 
 T = TypeVar("T")
 
-_client_lock = threading.Lock()
+_client_lock = forksafe.Lock()
 _botocore_session: Any = None
 
 
@@ -103,3 +104,15 @@ def call(
                 raise error from None
             clock.sleep(backoff.delay(attempt))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def server_time(response: Any) -> float | None:
+    """The server's time when it answered, from the response's ``Date`` header (None if absent).
+
+    The header has whole seconds; the middle of that second is the best estimate.
+    """
+    try:
+        date = response["ResponseMetadata"]["HTTPHeaders"]["date"]
+        return email.utils.parsedate_to_datetime(date).timestamp() + 0.5
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None

@@ -44,7 +44,7 @@ class BackgroundRefresher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._failures = 0
         self._retry_at: float | None = None
         self.last_error: AuthError | None = None
@@ -131,6 +131,5 @@ class BackgroundRefresher:
     def after_fork_in_child(self) -> None:
         # The thread does not exist in the child; let the next start() make a new one.
         self._thread = None
-        self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()

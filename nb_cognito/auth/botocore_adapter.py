@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
+from nb_cognito import forksafe
 from nb_cognito.exceptions import AuthError, ConfigurationError, SignedOutError
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ def _credentials_class() -> type:
             # unreachable, session expired); every read asks again and raises until it has.
             self._nb_session = session
             self._seen = first
-            self._swap_lock = threading.Lock()
+            self._frozen_credentials: Any = None  # set by the base class from ``first``
+            self._swap_lock = forksafe.Lock()
             super().__init__(
                 first.access_key_id if first else "",
                 first.secret_access_key if first else "",
@@ -67,10 +68,17 @@ def _credentials_class() -> type:
                 "expiry_time": creds.expiration.isoformat(),
             }
 
-        def _refresh(self) -> None:
-            creds = self._nb_session.current_credentials()  # raises SignedOutError etc.
-            if creds is not self._seen:
-                with self._swap_lock:
+        def _refresh(self) -> Any:
+            """Take the session's current credentials; returns them frozen (one refresh's triple).
+
+            The session is asked again under the lock: a thread that read older credentials
+            (the previous user's, say) before another wrote newer ones can never write them back.
+            """
+            if self._nb_session.current_credentials() is self._seen:  # raises SignedOutError etc.
+                return self._frozen_credentials
+            with self._swap_lock:
+                creds = self._nb_session.current_credentials()
+                if creds is not self._seen:
                     self._access_key = creds.access_key_id
                     self._secret_key = creds.secret_access_key
                     self._token = creds.session_token
@@ -79,13 +87,13 @@ def _credentials_class() -> type:
                         creds.access_key_id, creds.secret_access_key, creds.session_token, None
                     )
                     self._seen = creds
+                return self._frozen_credentials
 
         def refresh_needed(self, refresh_in: float | None = None) -> bool:
             return self._nb_session.current_credentials() is not self._seen
 
         def get_frozen_credentials(self) -> Any:
-            self._refresh()
-            return self._frozen_credentials
+            return self._refresh()
 
         def __repr__(self) -> str:
             hint = self._seen.access_key_hint if self._seen else "-"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
 from typing import Any
 
+from nb_cognito import forksafe
 from nb_cognito.auth import aws_client
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
@@ -24,7 +24,7 @@ __all__ = ["IdentityClient"]
 # Identity ids per (identity pool, user sub), for the whole process: real Cognito gives the
 # same id every time and allows only 25 GetId calls a second, so we ask once.
 _identity_ids: dict[tuple[str, str], str] = {}
-_ids_lock = threading.Lock()
+_ids_lock = forksafe.Lock()
 
 
 class IdentityClient:
@@ -33,6 +33,8 @@ class IdentityClient:
     def __init__(self, settings: Settings, *, clock: Clock) -> None:
         self.settings = settings
         self._clock = clock
+        #: The server's time by the ``Date`` header of the last credentials answer (drift).
+        self.server_time: float | None = None
 
     @property
     def enabled(self) -> bool:
@@ -97,6 +99,7 @@ class IdentityClient:
             action="get AWS credentials",
             clock=self._clock,
         )
+        self.server_time = aws_client.server_time(response)
         raw = _mapping(response, "Credentials")
         return self._credentials(
             raw.get("AccessKeyId"), raw.get("SecretKey"), raw.get("SessionToken"), raw.get("Expiration")

@@ -9,6 +9,8 @@ globals, so two sessions (a test's and the kernel's) never share it.
 
 The calls, in the order they happen:
 
+* :meth:`Integration.refresh_guard` is held around redeeming a refresh token and persisting
+  the result (several kernels sharing one remembered sign-in take turns there).
 * :meth:`Integration.persist` runs *before* a new refresh token is used (sign-in, a rotating
   refresh): what must survive a crash is written first.
 * :meth:`Integration.signed_in` after a sign-in, before the first AWS credentials are fetched.
@@ -22,6 +24,8 @@ An integration that raises is logged and skipped; it never breaks the session.
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,6 +45,8 @@ class SessionChange:
     the session has none at this moment (no identity pool, not fetched yet, signed out).
     ``saved`` is given with :meth:`Integration.settings_changed` while signed in, so that an
     integration turned on later (``remember=True``) can store the sign-in at once.
+    ``local_only`` marks a sign-out in a forked child of the sign-in it inherited: withdraw what
+    this process handed out, but forget nothing its parent still uses.
     """
 
     user: AuthUser | None
@@ -48,6 +54,7 @@ class SessionChange:
     credentials: AWSCredentials | None = None
     identity_id: str | None = None
     saved: SavedSignIn | None = None
+    local_only: bool = False
 
     def __repr__(self) -> str:  # the credentials' own repr is secret-free; keep this one short
         who = self.user.username if self.user else None
@@ -84,6 +91,14 @@ class Integration:
 
     def persist(self, saved: SavedSignIn) -> None:
         """A new refresh token is about to be used; store it first if you remember sessions."""
+
+    def refresh_guard(self, saved: SavedSignIn) -> AbstractContextManager[str | None]:
+        """Held while ``saved``'s refresh token is redeemed and the result persisted.
+
+        Yields a newer refresh token than ``saved`` holds when another process rotated it in,
+        else None. Remembered sessions shared by several kernels hold a cross-process lock here.
+        """
+        return contextlib.nullcontext(None)
 
     def resume(self, session: CognitoSession, username: str | None) -> bool:
         """``sign_in()`` without a password: sign ``session`` in by yourself and return True, or False."""

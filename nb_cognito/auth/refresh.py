@@ -20,12 +20,14 @@ It is a mixin of :class:`~nb_cognito.auth.session.CognitoSession` (as azure-iden
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from nb_cognito import forksafe
 from nb_cognito.auth.state import (
     Expired,
     Freshness,
@@ -42,7 +44,7 @@ from nb_cognito.models import AuthEvent
 if TYPE_CHECKING:
     from nb_cognito.auth.background import BackgroundRefresher
     from nb_cognito.auth.clients import SessionClients
-    from nb_cognito.auth.integration import SavedSignIn, SessionChange
+    from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
     from nb_cognito.auth.userpool import AuthTokens
     from nb_cognito.clock import Clock, SteadyClock
     from nb_cognito.config import Settings
@@ -70,7 +72,7 @@ class RefreshEngine:
     policy: RefreshPolicy
     last_error: AuthError | None
     refresh_count: int
-    _lock: threading.RLock
+    _lock: forksafe.ForkSafeLock
     _state: SignedIn | Expired | None
     _flight: _Flight | None
     _retry_not_before: float
@@ -85,7 +87,11 @@ class RefreshEngine:
         @property
         def clients(self) -> SessionClients: ...
         def _invalidate(self) -> None: ...
-        def _new_state(self, tokens: AuthTokens, *, previous: SignedIn | None) -> SignedIn: ...
+        def _new_state(
+            self, tokens: AuthTokens, *, previous: SignedIn | None, login_name: str | None = None
+        ) -> SignedIn: ...
+        @property
+        def _integrations(self) -> list[Integration]: ...
         def _emit(
             self, event: AuthEvent, user: AuthUser | None = None, error: Exception | None = None
         ) -> None: ...
@@ -223,15 +229,31 @@ class RefreshEngine:
             tokens = replace(tokens, refresh_token=refresh_token)
         return tokens
 
+    def _rotate(self, saved: SavedSignIn, *, previous: SignedIn | None) -> SignedIn:
+        """Redeem ``saved``'s refresh token under every integration's refresh guard.
+
+        A guard (remembered sessions shared by several kernels) holds a cross-process lock and
+        may hand over a newer refresh token that another process rotated in; the new state is
+        verified and persisted before the guard lets go, so no other process ever redeems a
+        token this one has just rotated away.
+        """
+        with contextlib.ExitStack() as guards:
+            refresh_token = saved.refresh_token
+            for integration in list(self._integrations):
+                newer = guards.enter_context(integration.refresh_guard(saved))
+                refresh_token = newer or refresh_token
+            tokens = self._redeem(refresh_token, saved.user.username)
+            new_state = self._new_state(tokens, previous=previous, login_name=saved.login_name)
+            self._notify("persist", self._saved(saved.reason, new_state))
+        return new_state
+
     def _refresh_tokens(self, state: SignedIn) -> SignedIn:
         """Renew the user-pool tokens; a rotated refresh token is persisted before it is used."""
         try:
-            tokens = self._redeem(state.tokens.refresh_token, state.user.username)
-            new_state = self._new_state(tokens, previous=state)
+            new_state = self._rotate(self._saved("refresh", state), previous=state)
         except AuthError as error:
             self._refresh_failed(state, error)
             raise AssertionError("unreachable") from error  # pragma: no cover
-        self._notify("persist", self._saved("refresh", new_state))
         with self._lock:
             if self._state is not state:  # signed out (or replaced) while we were refreshing
                 raise SignedOutError("The session ended during the refresh.")
@@ -246,15 +268,20 @@ class RefreshEngine:
         """Renew the AWS credentials with the current ID token; a failure keeps the old ones."""
         identity = self.clients.identity
         try:
+            server_time: float | None = None
             if self.settings.identity_pool_id:
                 identity_id = state.identity_id or identity.identity_id(
                     state.user.user_id, state.tokens.id_token
                 )
                 creds = identity.credentials(identity_id, state.tokens.id_token)
+                server_time = identity.server_time
             else:
                 identity_id = None
                 creds = identity.assume_role(state.tokens.id_token, f"nb-cognito-{state.user.username}")
-            server_now = self._time.time() + state.skew
+            skew = state.skew
+            if server_time is not None:  # the answer's Date header: measure the drift again
+                skew = server_time - self._time.anchor()
+            server_now = self._time.time() + skew
             lifetime = creds.expiration.timestamp() - server_now
             if lifetime <= self.policy.min_lead:  # botocore: "refreshed credentials are still expired"
                 raise AuthError(
@@ -270,6 +297,7 @@ class RefreshEngine:
             raise
         new_state = replace(
             state,
+            skew=skew,
             identity_id=identity_id,
             credentials=creds,
             credentials_lifetime=lifetime,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -93,7 +92,7 @@ class CognitoSession(RefreshEngine):
         self.policy = policy or RefreshPolicy()
         self.last_error: AuthError | None = None
         self.refresh_count = 0
-        self._lock = threading.RLock()
+        self._lock = forksafe.RLock()
         self._state: SignedIn | Expired | None = None
         self._pending: PendingSignIn | None = None
         self._flight = None
@@ -105,7 +104,9 @@ class CognitoSession(RefreshEngine):
         self._listeners: dict[AuthEvent, list[Callable[[AuthEventPayload], None]]] = {}
         self._integrations: list[Integration] = []
         self._guest: tuple[str, AWSCredentials] | None = None
+        self._guest_lock = forksafe.Lock()
         self._rotation = False
+        self._inherited: str | None = None  # the refresh token a forked child got from its parent
         self._refresher = BackgroundRefresher(
             clock=self._time, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
         )
@@ -345,7 +346,9 @@ class CognitoSession(RefreshEngine):
             self._pending = replace(pending, login_name=login_name)
         return SignInResult(False, step)
 
-    def _new_state(self, tokens: AuthTokens, *, previous: SignedIn | None) -> SignedIn:
+    def _new_state(
+        self, tokens: AuthTokens, *, previous: SignedIn | None, login_name: str | None = None
+    ) -> SignedIn:
         """Verify freshly issued tokens and build the state they define."""
         verifier = self.clients.verifier
         id_claims = verifier.verify(tokens.id_token, token_use="id")
@@ -355,13 +358,17 @@ class CognitoSession(RefreshEngine):
             tokens, id_claims, access_claims, previous=previous, policy=self.policy, now=now
         )
         known_secrets.add(state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token)
+        if login_name is not None and login_name != state.user.username:
+            state = replace(state, login_name=login_name)
         return state
 
     def _complete_sign_in(self, tokens: AuthTokens, *, login_name: str | None) -> None:
-        state = self._new_state(tokens, previous=None)
-        if login_name is not None and login_name != state.user.username:
-            state = replace(state, login_name=login_name)
+        state = self._new_state(tokens, previous=None, login_name=login_name)
         self._notify("persist", self._saved("sign_in", state))
+        self._install(state)
+
+    def _install(self, state: SignedIn) -> None:
+        """Make a freshly signed-in ``state`` the session's; then credentials and the refresher."""
         with self._lock:
             self._state = state
             self._guest = None
@@ -415,8 +422,7 @@ class CognitoSession(RefreshEngine):
         """
         if saved.settings.user_pool_id != self.settings.user_pool_id:
             raise ConfigurationError("The remembered sign-in belongs to another user pool.")
-        tokens = self._redeem(saved.refresh_token, saved.user.username)
-        self._complete_sign_in(tokens, login_name=saved.login_name)
+        self._install(self._rotate(saved, previous=None))
 
     # -- the session -----------------------------------------------------------------------
 
@@ -521,17 +527,23 @@ class CognitoSession(RefreshEngine):
             return signed_out_snapshot(error)
 
     def _guest_credentials(self) -> tuple[str, AWSCredentials]:
-        """Unauthenticated identity-pool credentials, when ``allow_guest`` is set."""
-        with self._lock:
+        """Unauthenticated identity-pool credentials, when ``allow_guest`` is set.
+
+        Fetched under their own lock, never the session's: ``on()`` and ``sign_out()`` never
+        wait for the network.
+        """
+        with self._guest_lock:
             guest = self._guest
             lead = self.policy.lead(3600)
             if guest is not None and guest[1].expiration.timestamp() - self._time.time() > lead:
                 return guest
             identity = self.clients.identity
             identity_id = guest[0] if guest else identity.identity_id(None, None)
-            creds = identity.credentials(identity_id, None)
-            self._guest = (identity_id, creds)
-            return self._guest
+            fetched = (identity_id, identity.credentials(identity_id, None))
+            with self._lock:
+                if self._state is None:  # nobody signed in meanwhile
+                    self._guest = fetched
+            return fetched
 
     # -- sign-out -------------------------------------------------------------------------------
 
@@ -548,7 +560,8 @@ class CognitoSession(RefreshEngine):
             self._invalidate()
         self._refresher.stop()
         result = SignOutResult()
-        if isinstance(state, SignedIn):
+        inherited = isinstance(state, SignedIn) and state.tokens.refresh_token == self._inherited
+        if isinstance(state, SignedIn) and not inherited:
             client = self.clients.userpool
             if global_sign_out:
                 try:
@@ -566,7 +579,7 @@ class CognitoSession(RefreshEngine):
             )
         self._leave_hosted_ui()
         if state is not None:
-            self._notify("signed_out", self._change(state))
+            self._notify("signed_out", replace(self._change(state), local_only=inherited))
             self._emit(AuthEvent.SIGNED_OUT, state.user)
         return result
 
@@ -594,9 +607,14 @@ class CognitoSession(RefreshEngine):
         return self.status()._repr_html_()
 
     def after_fork_in_child(self) -> None:
-        """In a forked child: new locks, no refresh in flight (the refresher resets itself)."""
-        self._lock = threading.RLock()
+        """In a forked child: no refresh in flight (locks and the refresher reset themselves).
+
+        The sign-in the child inherited is the parent's: the child may use it, but signing out
+        in the child is local to it (no revocation, nothing forgotten that the parent owns).
+        """
         self._flight = None
+        state = self._state
+        self._inherited = state.tokens.refresh_token if isinstance(state, SignedIn) else None
 
     def close(self) -> None:
         """Stop the background thread and close every integration (the state is kept)."""

@@ -55,7 +55,7 @@ __all__ = [
     "signed_out_snapshot",
 ]
 
-# Errors after which the refresh token can never work again (amplify-js PR #14568).
+# Errors after which the refresh token can never work again: the user must sign in anew.
 _DEFINITIVE = (
     NotAuthorizedError,
     SessionExpiredError,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nb_cognito import forksafe
 from nb_cognito.exceptions import ServiceUnavailableError, TokenValidationError
 
 __all__ = ["TokenVerifier", "jwks_url_for", "unverified_claims"]
@@ -73,7 +73,7 @@ class _CachedJwks:
 
 
 _JWKS_CACHE: dict[str, _CachedJwks] = {}
-_JWKS_LOCK = threading.Lock()
+_JWKS_LOCK = forksafe.Lock()
 
 
 class TokenVerifier:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -64,8 +63,7 @@ class Boto3Injection(Integration):
         self._session: CognitoSession | None = None
         self._installed_on: Any = None  # the botocore session our provider was put in
         self._warned: set[str] = set()
-        self._lock = threading.Lock()
-        forksafe.register(self)
+        self._lock = forksafe.Lock()
 
     # -- the integration ------------------------------------------------------------------------
 
@@ -86,9 +84,6 @@ class Boto3Injection(Integration):
 
     def close(self) -> None:
         self.uninstall()
-
-    def after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()
 
     # -- what it does -------------------------------------------------------------------------------
 

@@ -233,6 +233,13 @@ class CredentialsServer:
             thread.join(5.0)
         known_secrets.discard(self.token)
 
+    def abandon(self) -> None:
+        """In a forked child: drop the parent's server without shutting it down (its thread
+        is not here to answer), and close this process's copy of its socket."""
+        httpd, self._httpd, self._thread = self._httpd, None, None
+        if httpd is not None:
+            httpd.socket.close()
+
     def __repr__(self) -> str:
         state = f"on port {self._httpd.server_address[1]}" if self._httpd is not None else "stopped"
         return f"<CredentialsServer {state}>"
@@ -250,7 +257,7 @@ class ContainerEndpoint(Integration):
         self.env = env if env is not None else EnvironmentWrites()
         self._session: CognitoSession | None = None
         self._server: CredentialsServer | None = None
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         forksafe.register(self)
 
     @property
@@ -303,7 +310,14 @@ class ContainerEndpoint(Integration):
             server.stop()
 
     def after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()
+        """The serving thread stayed in the parent: forget the server, never wait on it.
+
+        The child's copy of the listening socket is closed; the parent's endpoint keeps serving,
+        and the variables the child inherited still point at it.
+        """
+        server, self._server = self._server, None
+        if server is not None:
+            server.abandon()
 
     def __repr__(self) -> str:
         return f"<ContainerEndpoint {self._server!r}>"

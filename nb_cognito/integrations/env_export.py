@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import warnings
 
 from nb_cognito import forksafe
@@ -57,9 +56,8 @@ class EnvExport(Integration):
 
     def __init__(self, env: EnvironmentWrites | None = None) -> None:
         self.env = env if env is not None else EnvironmentWrites()
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._warned = False
-        forksafe.register(self)
 
     # -- the integration ------------------------------------------------------------------------
 
@@ -79,9 +77,6 @@ class EnvExport(Integration):
 
     def close(self) -> None:
         self.clear()
-
-    def after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()
 
     def _sync(self, change: SessionChange) -> None:
         if change.settings is not None and change.settings.export_env and change.credentials is not None:

@@ -10,8 +10,9 @@ asks :meth:`EnvironmentWrites.users_choice` whether a variable holds the user's 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable, Mapping
+
+from nb_cognito import forksafe
 
 __all__ = ["EnvironmentWrites"]
 
@@ -20,7 +21,7 @@ class EnvironmentWrites:
     """The values this process's integrations put into ``os.environ``, and nothing else."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._ours: dict[str, str] = {}
 
     def write(self, values: Mapping[str, str]) -> None:
@@ -48,9 +49,6 @@ class EnvironmentWrites:
             if os.environ.get(name) and not self.is_ours(name):
                 return name
         return None
-
-    def after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<EnvironmentWrites {sorted(self._ours)}>"

@@ -10,8 +10,10 @@ the entry. Nothing is stored without the opt-in.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ from nb_cognito import store
 from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
 from nb_cognito.exceptions import AuthError, ConfigurationError
 from nb_cognito.models import AuthUser
+from nb_cognito.store import lock as store_lock
 from nb_cognito.store.entry import RememberedEntry, entry_key
 
 if TYPE_CHECKING:
@@ -130,6 +133,41 @@ class RememberedSessions(Integration):
     def _key(settings: Settings, username: str) -> str:
         return entry_key(settings.user_pool_id or "", settings.client_id or "", username)
 
+    # -- several kernels, one sign-in --------------------------------------------------------
+
+    @contextlib.contextmanager
+    def refresh_guard(self, saved: SavedSignIn) -> Iterator[str | None]:
+        """Take turns with other kernels on this sign-in; hand over a token one of them rotated in.
+
+        Read under the lock, the stored token wins when it differs from ``saved``'s and either
+        ``saved`` came from the store (a resume) or another process wrote it since this kernel
+        last stored. (A kernel that never managed to store may find an older token there,
+        which must not replace the one in memory.)
+        """
+        if not _remember_on(saved.settings):
+            yield None
+            return
+        key = self._key(saved.settings, saved.user.username)
+        with store_lock.exclusive(store.store_directory(), key):
+            entry = store.remembered(saved.settings, saved.user.username)
+            known = self._saved.get(key)
+            stored = entry.refresh_token if entry is not None else None
+            from_another = known is not None and known.refresh_token != stored
+            if (
+                stored is not None
+                and stored != saved.refresh_token
+                and (saved.reason == "resume" or from_another)
+            ):
+                log.info(
+                    "Another kernel refreshed the remembered session of %r; using its token.",
+                    saved.user.username,
+                )
+                if entry is not None:
+                    self._saved[key] = entry
+                yield stored
+            else:
+                yield None
+
     # -- resuming -----------------------------------------------------------------------------
 
     def resume(self, session: CognitoSession, username: str | None) -> bool:
@@ -173,7 +211,7 @@ class RememberedSessions(Integration):
 
     def signed_out(self, change: SessionChange) -> None:
         settings, user = change.settings, change.user
-        if settings is None or user is None:
+        if settings is None or user is None or change.local_only:  # a forked child: the parent's
             return
         self._saved = {k: v for k, v in self._saved.items() if v.username != user.username}
         if store.forget(settings, user.username):

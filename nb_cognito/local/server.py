@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import email.utils
 import http.client
 import io
 import re
@@ -366,11 +367,20 @@ def _post(url: str) -> None:
         connection.close()
 
 
+_NOW_KEY = "nb_cognito.local.now"
+
+
 class _QuietHandler(MotoRequestHandler):
     """moto's request handler without the per-request access log line."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header tells the emulator's time (its clock), as a real server tells its own."""
+        environ = getattr(self, "environ", None) or {}
+        now = environ.get(_NOW_KEY) if timestamp is None else timestamp
+        return email.utils.formatdate(now, usegmt=True) if now is not None else super().date_time_string()
 
 
 class _MotoServer(ThreadedMotoServer):
@@ -428,6 +438,7 @@ class _RequestLog:
             service, access_key = _credential(environ)
             action = _action(environ, service)
             self._state.record_request(action, service, access_key)
+        environ[_NOW_KEY] = self._state.now()  # for the Date header (_QuietHandler)
         with activated(self._state):
             return self._app(environ, start_response)
 

@@ -19,13 +19,13 @@ import html
 import io
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from nb_cognito import forksafe
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError, ServiceUnavailableError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
@@ -106,7 +106,7 @@ class SignInWidget(widgets.VBox):
 
             session = kernel_session()
         self._session = session
-        self._lock = threading.RLock()
+        self._lock = forksafe.RLock()
         self._view = "signed_out"
         self._message_text = ""
         self._message_is_error = False

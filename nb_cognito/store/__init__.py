@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from nb_cognito import forksafe
 from nb_cognito.store.entry import RememberedEntry, entry_key
 from nb_cognito.store.file_backend import ENV_DIR, _FileStore, _Refused, _warn_refused, store_directory
 from nb_cognito.store.keyring_backend import ENV_KEYRING, _keyring_store, _KeyringStore
@@ -56,7 +56,7 @@ __all__ = [
 
 log = logging.getLogger("nb_cognito")
 
-_lock = threading.RLock()
+_lock = forksafe.RLock()
 
 
 # _active and _all_backends look _keyring_store up here, so a test can swap in its own keyring.

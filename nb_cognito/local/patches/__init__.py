@@ -1,7 +1,7 @@
 """Every change nb_cognito.local makes to moto, one module per flow; :func:`apply` is the index.
 
 moto is the base of the offline Cognito, but it lies in ways that would let our tests pass
-against behaviour real Cognito never has (see shared/COGNITO_EMULATION.md). :func:`apply`
+against behaviour real Cognito never has (the README's "Known limits" lists what is left). :func:`apply`
 installs the fixes, once, on moto's classes. Each module's docstring names the lies it fixes:
 
 * :mod:`.tokens` — ``CognitoIdpUserPool.create_jwt`` / ``create_refresh_token`` and the
