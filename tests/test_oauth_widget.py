@@ -104,3 +104,36 @@ def test_the_bridge_refuses_an_answer_it_did_not_ask_for(
     bridge._on_front_end_message(bridge, {"type": "callback", "query": forged}, [])
     assert "state" in widget.message and not session.is_signed_in
     widget.close()
+
+
+def test_with_a_browser_on_the_kernel_s_machine_the_button_signs_in_through_the_loopback(
+    new_session: Callable[..., CognitoSession],
+    make_local: Callable[[LocalSpec], LocalCognito],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No popup front end, but a desktop: the click starts the loopback sign-in in a thread, and
+    ``webbrowser`` starts the browser (here a program standing in for one, tests/fake_browser.py)."""
+    import socket
+    import sys
+    import webbrowser
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        callback = f"http://localhost:{probe.getsockname()[1]}/"
+    local = make_local(replace(default_test_spec(), client=ClientSpec(callback_urls=(callback,))))
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {Path(__file__).with_name('fake_browser.py')} %s")
+    monkeypatch.setenv("FAKE_BROWSER_USER", "alice")
+    monkeypatch.setenv("FAKE_BROWSER_PASSWORD", "Alice-Passw0rd!")
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read BROWSER again (it is read once)
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    session = new_session(local.settings.as_config())
+    widget = SignInWidget(session)
+    assert not widget._sso.popup.ready  # no front end rendered the bridge (a classic notebook)
+    thread = widget._sso.click(None)
+    assert thread is not None
+    thread.join(60)
+    assert not thread.is_alive()
+    assert session.is_signed_in and widget.view == "signed_in", widget.message
+    widget.close()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from nb_cognito import forksafe
 from nb_cognito.exceptions import AuthError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,7 +57,7 @@ class SsoButtons(widgets.VBox):
     def __init__(self, session: CognitoSession, say: Say, **kwargs: Any) -> None:
         self._session = session
         self._say = say
-        self._running = threading.Lock()
+        self._running = forksafe.Lock()  # one sign-in at a time
         self.buttons: list[widgets.Button] = []
         for provider in sso_choices(session):
             button = widgets.Button(description=f"Sign in with {provider or 'SSO'}", icon="external-link")
