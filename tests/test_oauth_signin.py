@@ -271,49 +271,67 @@ def test_a_federated_user_signs_in_and_uses_aws(
     assert s3.list_objects_v2(Bucket="nb-cognito-test")["KeyCount"] == 1
 
 
+@pytest.mark.parametrize("method", ["loopback", "paste"])
 def test_canaries_code_verifier_state_and_tokens_never_leak(
-    sso_session: CognitoSession, hosted: LocalCognito, caplog: pytest.LogCaptureFixture, capsys: Any
+    method: str,
+    sso_session: CognitoSession,
+    hosted: LocalCognito,
+    caplog: pytest.LogCaptureFixture,
+    capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """No code, verifier, nonce or token in logs (DEBUG), outputs, reprs or the status; no
+    ``state`` either, except in the authorize URL the paste-back path must show (with the nonce)."""
     caplog.set_level(logging.DEBUG)
     seen: dict[str, str] = {}
     from nb_cognito.auth import oauth
 
     real_new_request = oauth.new_request
 
-    def spy(settings: Any, provider: Any = None) -> Any:
-        request = real_new_request(settings, provider)
+    def spy(settings: Any, provider: Any = None, **kwargs: Any) -> Any:
+        request = real_new_request(settings, provider, **kwargs)
         seen.update(state=request.state, nonce=request.nonce, verifier=request.verifier)
         return request
 
     def remember_code(final: str) -> None:
         seen["code"] = parse_qs(urlsplit(final).query)["code"][0]
 
+    monkeypatch.setattr(oauth, "new_request", spy)
     written: list[str] = []
-    oauth.new_request = spy  # type: ignore[assignment]
-    try:
-        sso_session.sign_in_with_redirect(
-            method="loopback",
-            open_browser=Browser(hosted, before_callback=remember_code).open,
-            write=written.append,
-        )
-    finally:
-        oauth.new_request = real_new_request  # type: ignore[assignment]
+    browser = Browser(hosted, before_callback=remember_code)
+
+    def paste(_: str) -> str:
+        final = browser.sign_in(re.search(r"http\S+", written[-1]).group(0))
+        remember_code(final)
+        return final
+
+    sso_session.sign_in_with_redirect(
+        method=method, open_browser=browser.open, prompt=paste, write=written.append
+    )
     tokens = sso_session._state.tokens
     canaries = {**seen, "id": tokens.id_token, "access": tokens.access_token, "refresh": tokens.refresh_token}
     sso_session.fetch_auth_session(force_refresh=True)
-    surfaces = [
-        caplog.text,
-        "\n".join(written),
-        repr(sso_session),
-        str(sso_session.status()),
-        sso_session._repr_html_(),
-        repr(sso_session.settings),
-        sso_session.settings.describe(),
-        *capsys.readouterr(),
-    ]
+    browser_traffic = ("/oauth2/authorize", "/login", "GET /?code=")  # the test's browser (requests)
+    logs = "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if not (record.name.startswith("urllib3") and any(p in record.getMessage() for p in browser_traffic))
+    )
+    surfaces = {
+        "logs": logs,
+        "written": "\n".join(written),
+        "repr": repr(sso_session),
+        "status": str(sso_session.status()),
+        "html": sso_session._repr_html_(),
+        "settings": repr(sso_session.settings) + sso_session.settings.describe(),
+        "stdout/stderr": "".join(capsys.readouterr()),
+    }
     for name, value in canaries.items():
-        for surface in surfaces:
-            assert value not in surface, f"the {name} leaked"
+        for where, surface in surfaces.items():
+            if name in ("state", "nonce") and (where, method) == ("written", "paste"):
+                assert surface.count(value) == 1  # in the URL to open, and nowhere else
+                continue
+            assert value not in surface, f"the {name} leaked into {where}"
 
 
 def test_a_transient_token_endpoint_failure_keeps_the_session(
