@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
         UserPoolTokens,
     )
     from nb_cognito.notebook.widget import SignInWidget
+    from nb_cognito.secret import Secret
 
     session: CognitoSession
 
@@ -50,6 +51,7 @@ _LAZY = {
     "CognitoSession": "auth.session",
     "CognitoConfig": "config",
     "SignInWidget": "notebook.widget",
+    "Secret": "secret",
     **{
         name: "exceptions"
         for name in (
@@ -118,8 +120,11 @@ def configure(config: CognitoConfig | None = None, /, **settings: Any) -> None:
     _session().configure(config, **settings)
 
 
-def sign_in(username: str | None = None, password: str | None = None) -> SignInResult:
+def sign_in(username: str | None = None, password: str | Secret | None = None) -> SignInResult:
     """Start signing in; see :meth:`CognitoSession.sign_in`."""
+    from nb_cognito.secret import Secret
+
+    password = Secret.of(password)  # no frame keeps it in plain text (see nb_cognito.secret)
     return _session().sign_in(username, password)
 
 
@@ -128,8 +133,11 @@ def sign_in_with_redirect(provider: str | None = None, **options: Any) -> None:
     _session().sign_in_with_redirect(provider, **options)
 
 
-def confirm_sign_in(challenge_response: str) -> SignInResult:
+def confirm_sign_in(challenge_response: str | Secret) -> SignInResult:
     """Answer the current sign-in step (a code, a new password, or an MFA choice)."""
+    from nb_cognito.secret import Secret
+
+    challenge_response = Secret.of(challenge_response)  # type: ignore[assignment]
     return _session().confirm_sign_in(challenge_response)
 
 

@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from nb_cognito.amplify_file import UnreadableFile, read_amplify_text
 from nb_cognito.environment import env_var
 from nb_cognito.exceptions import ConfigurationError
 from nb_cognito.settings.table import AMPLIFY_FILE_SETTING, GEN1_PLUGIN, SETTINGS, Setting
@@ -87,19 +88,10 @@ class AmplifyFile:
         )
 
     def _load(self) -> dict[str, Any]:
-        try:
-            with open(self.path, encoding="utf-8") as file:
-                text = file.read()
-        except FileNotFoundError:
-            raise self.fail("does not exist") from None
-        except IsADirectoryError:
-            raise self.fail("is a directory, not a file") from None
-        except PermissionError:
-            raise self.fail("cannot be read: permission denied") from None
-        except UnicodeDecodeError:
-            raise self.fail("is not UTF-8 text") from None
-        except OSError as error:
-            raise self.fail(f"cannot be read ({error.strerror or type(error).__name__})") from None
+        try:  # a FIFO, a device, a huge file, a NUL or surrogate in the path: a clear error
+            text = read_amplify_text(self.path)
+        except UnreadableFile as error:
+            raise self.fail(error.problem) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:

@@ -179,9 +179,7 @@ def test_a_reader_that_read_the_previous_users_credentials_never_hands_them_out(
     to a read made after bob signed in, must not write (and return) alice's key."""
     from nb_cognito.local import LocalSpec, UserSpec
 
-    local = make_local(
-        LocalSpec(users=(UserSpec("alice", PASSWORD), UserSpec("bob", PASSWORD)))
-    )
+    local = make_local(LocalSpec(users=(UserSpec("alice", PASSWORD), UserSpec("bob", PASSWORD))))
     session = make_session(local.settings.as_config())
     session.sign_in("alice", PASSWORD)
     botocore_creds = session.boto3_session()._session.get_credentials()

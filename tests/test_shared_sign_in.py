@@ -8,6 +8,7 @@ with the emulator's clock, all refreshing when they must; not one loses its sess
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from typing import Any
 
@@ -103,10 +104,8 @@ def test_four_kernels_share_one_rotating_sign_in_for_eight_hours_and_none_is_los
         assert refreshes >= KERNELS * (HOURS - 1)  # every kernel really refreshed, hour after hour
     finally:
         for process, commands, _ in kernels:
-            try:
+            with contextlib.suppress(OSError):
                 commands.send(None)
-            except OSError:
-                pass
             process.join(10)
             if process.is_alive():
                 process.kill()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from nb_cognito.exceptions import AuthError, InvalidParameterError
 from nb_cognito.models import SignInNextStep, SignInStep
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     from nb_cognito.auth.userpool import AuthTokens, Challenge, UserPoolClient
@@ -82,19 +83,23 @@ def next_step(client: UserPoolClient, challenge: Challenge) -> tuple[SignInNextS
     return step, pending
 
 
-def challenge_responses(name: str, answer: str) -> dict[str, str]:
-    """The ChallengeResponses (besides USERNAME) that answer challenge ``name`` with ``answer``."""
+def challenge_responses(name: str, answer: Secret | str) -> dict[str, Secret | str]:
+    """The ChallengeResponses (besides USERNAME) that answer challenge ``name`` with ``answer``.
+
+    A new password or a code stays a :class:`Secret` until the request is sent.
+    """
     if name in _ANSWER_FIELD:
         return {_ANSWER_FIELD[name]: answer}
-    if name == "SELECT_MFA_TYPE":
-        choice = {user: cognito for cognito, user in _MFA_TYPES.items()}.get(answer.upper(), answer)
+    if name == "SELECT_MFA_TYPE":  # "TOTP" or "SMS": not a secret
+        said = answer.reveal() if isinstance(answer, Secret) else answer
+        choice = {user: cognito for cognito, user in _MFA_TYPES.items()}.get(said.upper(), said)
         if choice not in _MFA_TYPES:
             raise InvalidParameterError("Answer 'TOTP' or 'SMS' to choose an MFA method.")
         return {"ANSWER": choice}
     raise AuthError(f"Unsupported challenge {name}.")  # pragma: no cover - next_step refuses it
 
 
-def respond(pending: PendingSignIn, answer: str) -> AuthTokens | Challenge:
+def respond(pending: PendingSignIn, answer: Secret | str) -> AuthTokens | Challenge:
     """Send the user's ``answer`` to the pending challenge; returns Cognito's next outcome."""
     client, challenge = pending.client, pending.challenge
     if challenge.name != "NEW_PASSWORD_REQUIRED":  # a password is taken as typed

@@ -59,6 +59,7 @@ from nb_cognito.models import (
     SignOutResult,
 )
 from nb_cognito.redaction import known_secrets
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     from nb_cognito.auth.challenges import PendingSignIn
@@ -271,7 +272,7 @@ class CognitoSession(RefreshEngine):
         state = self._state
         return isinstance(state, SignedIn) and username in (state.user.username, state.login_name)
 
-    def sign_in(self, username: str | None = None, password: str | None = None) -> SignInResult:
+    def sign_in(self, username: str | None = None, password: str | Secret | None = None) -> SignInResult:
         """Sign in; returns the next step (``DONE``, or a challenge to answer with ``confirm_sign_in``).
 
         ``username`` defaults to ``NB_COGNITO_USERNAME`` and ``password`` to
@@ -279,7 +280,9 @@ class CognitoSession(RefreshEngine):
         :class:`NotAuthorizedError` without saying which. Already signed in as this user:
         returns ``DONE`` with no network call. With no password, an integration that
         remembers sessions (``remember=True``) may resume a remembered one first.
+        The password may be a :class:`~nb_cognito.secret.Secret`; a ``str`` is wrapped at once.
         """
+        password = Secret.of(password)  # from here on, no frame holds it in plain text
         username = username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME)
         if username and self.is_signed_in_as(username):
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
@@ -294,7 +297,7 @@ class CognitoSession(RefreshEngine):
                 "No username given.", recovery_suggestion="Pass a username or set NB_COGNITO_USERNAME."
             )
         if password is None:
-            password = os.environ.get(Env.NB_COGNITO_PASSWORD)
+            password = Secret.of(os.environ.get(Env.NB_COGNITO_PASSWORD))
         if password is None:
             raise InvalidParameterError(
                 "No password given.",
@@ -309,14 +312,16 @@ class CognitoSession(RefreshEngine):
         del password
         return self._advance(client, outcome, login_name=username)
 
-    def confirm_sign_in(self, challenge_response: str) -> SignInResult:
+    def confirm_sign_in(self, challenge_response: str | Secret) -> SignInResult:
         """Answer the current step: a code, a new password, or ``"TOTP"``/``"SMS"`` for MFA selection."""
+        # As the password: from here on no frame holds it in plain text.
+        challenge_response = Secret.of(challenge_response)  # type: ignore[assignment]
         pending = self._pending
         if pending is None:
             raise AuthError(
                 "No sign-in is waiting for an answer.", recovery_suggestion="Call sign_in() first."
             )
-        if not isinstance(challenge_response, str):
+        if not isinstance(challenge_response, Secret):
             raise InvalidParameterError("The answer must be text.")
         from nb_cognito.auth.challenges import respond
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -162,8 +163,32 @@ class TokenVerifier:
         audience = claims.get("aud") if token_use == "id" else claims.get("client_id")
         if audience != self.client_id:
             raise TokenValidationError(f"The {token_use} token was issued to another app client.")
-        exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, int | float) or not isinstance(iat, int | float):
-            raise TokenValidationError(f"The {token_use} token has no valid exp/iat claims.")
+        exp = _time_claim(claims, "exp", token_use)
+        iat = _time_claim(claims, "iat", token_use)
+        if "auth_time" in claims:
+            _time_claim(claims, "auth_time", token_use)
         if exp <= iat or (now is not None and exp <= now):
             raise TokenValidationError(f"The {token_use} token has already expired.")
+
+
+# Seconds since 1970: 1e11 is the year 5138. Beyond it a time is garbage, not a far future.
+_LATEST_PLAUSIBLE = 1e11
+
+
+def _time_claim(claims: Mapping[str, Any], name: str, token_use: str) -> float:
+    """The NumericDate ``claims[name]`` (RFC 7519 section 2), or TokenValidationError.
+
+    A bool is not a number here (``True`` is an ``int`` in Python), and NaN (compares false
+    with everything), infinities and absurd values such as ``1e300`` are refused: each would
+    otherwise pass the expiry checks or fail later with a bare ValueError/OverflowError.
+    """
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TokenValidationError(f"The {token_use} token has no valid {name} claim (not a number).")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not (math.isfinite(number) and 0.0 <= number < _LATEST_PLAUSIBLE):
+        raise TokenValidationError(f"The {token_use} token has no valid {name} claim (not a plausible time).")
+    return number

@@ -19,6 +19,7 @@ from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
 from nb_cognito.exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
 from nb_cognito.redaction import known_secrets
+from nb_cognito.secret import Secret, reveal_all
 
 __all__ = ["AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
 
@@ -53,21 +54,48 @@ def secret_hash(username: str, client_id: str, client_secret: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def check_text(name: str, value: object, *, allow_empty: bool = False) -> str:
-    """Refuse values Cognito cannot take, with a message that never repeats them."""
-    if not isinstance(value, str):
-        raise InvalidParameterError(f"The {name} must be text, not {type(value).__name__}.")
+def check_text(name: str, value: object, *, allow_empty: bool = False) -> Any:
+    """Refuse values Cognito cannot take, with a message that never repeats them.
+
+    ``value`` may be a :class:`~nb_cognito.secret.Secret`: it is looked at in a helper whose
+    frame has returned before anything is raised, so no traceback shows it in plain text.
+    """
+    if isinstance(value, Secret):
+        problem = _text_problem(value.reveal(), allow_empty)
+    elif isinstance(value, str):
+        problem = _text_problem(value, allow_empty)
+    else:
+        problem = f"must be text, not {type(value).__name__}"
+    if problem is not None:
+        raise InvalidParameterError(f"The {name} {problem}.")
+    return value
+
+
+def _text_problem(value: str, allow_empty: bool) -> str | None:
     if not value and not allow_empty:
-        raise InvalidParameterError(f"The {name} is empty.")
+        return "is empty"
     if len(value) > _MAX_FIELD:
-        raise InvalidParameterError(f"The {name} is too long ({len(value)} characters).")
+        return f"is too long ({len(value)} characters)"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise InvalidParameterError(f"The {name} contains control characters.")
+        return "contains control characters"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidParameterError(f"The {name} is not valid Unicode text.") from None
-    return value
+        return "is not valid Unicode text"
+    return None
+
+
+def _srp_answer(srp: Any, response: dict, auth_params: dict) -> dict:
+    """pycognito's answer to PASSWORD_VERIFIER. Its frames hold the password: an error in
+    them (a malformed challenge) is replaced by one whose traceback stops here."""
+    problem: str | None = None
+    try:
+        return srp.process_challenge(response["ChallengeParameters"], auth_params)
+    except Exception as error:
+        problem = type(error).__name__
+    raise TokenValidationError(
+        f"Cognito sent a PASSWORD_VERIFIER challenge that cannot be answered ({problem})."
+    )
 
 
 class UserPoolClient:
@@ -92,7 +120,10 @@ class UserPoolClient:
 
     def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
         method = getattr(self.client, operation)
-        return aws_client.call(lambda: method(**params), action=action, clock=self._clock, attempts=attempts)
+        # Secrets in params are revealed only inside the call (no frame here keeps them plain).
+        return aws_client.call(
+            lambda: method(**reveal_all(params)), action=action, clock=self._clock, attempts=attempts
+        )
 
     def _secret_hash(self, username: str) -> dict[str, str]:
         if not self.settings.client_secret:
@@ -103,11 +134,12 @@ class UserPoolClient:
 
     # -- sign-in -------------------------------------------------------------------------
 
-    def start_sign_in(self, username: str, password: str) -> AuthTokens | Challenge:
+    def start_sign_in(self, username: str, password: Secret | str) -> AuthTokens | Challenge:
         """Begin signing in with the configured flow (SRP by default)."""
         check_text("username", username)
         check_text("password", password)
-        known_secrets.add(password)
+        password = Secret(password)  # a plain str from a direct caller is wrapped at once
+        known_secrets.add(password.reveal())
         try:
             if self.settings.auth_flow == "USER_PASSWORD_AUTH":
                 response = self._call(
@@ -125,14 +157,14 @@ class UserPoolClient:
                 return self._outcome(response, username)
             return self._srp_sign_in(username, password)
         finally:
-            known_secrets.discard(password)
+            known_secrets.discard(password.reveal())
 
-    def _srp_sign_in(self, username: str, password: str) -> AuthTokens | Challenge:
+    def _srp_sign_in(self, username: str, password: Secret) -> AuthTokens | Challenge:
         from pycognito.aws_srp import AWSSRP  # the SRP maths load only when someone signs in
 
-        srp = AWSSRP(
+        srp = AWSSRP(  # holds the password; its repr does not show it
             username=username,
-            password=password,
+            password=password.reveal(),
             pool_id=self.settings.user_pool_id,
             client_id=self.settings.client_id,
             client=self.client,
@@ -149,7 +181,7 @@ class UserPoolClient:
         )
         if response.get("ChallengeName") != "PASSWORD_VERIFIER":
             return self._outcome(response, username)
-        challenge_responses = srp.process_challenge(response["ChallengeParameters"], auth_params)
+        challenge_responses = _srp_answer(srp, response, auth_params)
         response = self._call(
             "sign in",
             "respond_to_auth_challenge",
@@ -164,7 +196,7 @@ class UserPoolClient:
             response.get("ChallengeParameters", {}).get("USERNAME") or challenge_responses["USERNAME"],
         )
 
-    def respond(self, challenge: Challenge, answers: dict[str, str]) -> AuthTokens | Challenge:
+    def respond(self, challenge: Challenge, answers: dict[str, Any]) -> AuthTokens | Challenge:
         """Answer ``challenge``; ``answers`` are the ChallengeResponses other than USERNAME."""
         for value in answers.values():
             check_text("answer", value)
@@ -187,7 +219,7 @@ class UserPoolClient:
         )
         return response["SecretCode"], response.get("Session")
 
-    def verify_software_token(self, session: str | None, code: str) -> str | None:
+    def verify_software_token(self, session: str | None, code: Secret | str) -> str | None:
         """Verify the first TOTP code during setup; returns the session to finish the challenge."""
         check_text("code", code)
         response = self._call(

@@ -22,7 +22,6 @@ or a default profile in ``~/.aws`` wins over the container endpoint. While the s
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import os
 import secrets as _random
@@ -54,8 +53,8 @@ ENV_TOKEN = Env.AWS_CONTAINER_AUTHORIZATION_TOKEN
 # botocore prefers these over ours; they are set aside while the server runs.
 _SHADOWED = (Env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, Env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)
 
-MAX_CONCURRENT_REQUESTS = 8
-REQUEST_TIMEOUT = 10.0
+MAX_CONCURRENT_REQUESTS = 8  # threads answering authorized requests
+REQUEST_TIMEOUT = 10.0  # one total deadline for a request's line and headers, from accept
 
 log = logging.getLogger("nb_cognito")
 
@@ -75,96 +74,38 @@ def _status_for(error: Exception) -> int:
 
 
 def _make_server(owner: CredentialsServer) -> Any:
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    """The loopback server: the token is checked as soon as the request line and headers are in.
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "nb-cognito"
-        sys_version = ""
-        timeout = REQUEST_TIMEOUT
+    Slow or idle clients cannot starve it, each request has one total deadline, and
+    ``shutdown()`` never waits for a client (see :mod:`nb_cognito.integrations.loopback_server`).
+    """
+    from nb_cognito.integrations.loopback_server import Answer, LoopbackServer, Request
 
-        def log_message(self, format: str, *args: Any) -> None:
-            # The default writes the request line (the path is part of the secret URI) to
-            # stderr; keep only a secret-free record at DEBUG.
-            log.debug("credentials endpoint: %s %s", self.command, getattr(self, "_nb_status", "-"))
+    def authorize(request: Request) -> Answer | None:
+        given = request.headers.get("authorization", "")
+        if given[:7].lower() == "bearer ":
+            given = given[7:]
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), owner.token.encode()):
+            return 403, {"code": "AccessDenied", "message": "Missing or wrong token."}
+        if request.method != "GET":
+            return 405, {"code": "MethodNotAllowed", "message": "Only GET is supported."}
+        if request.target.split("?", 1)[0] != owner.path:
+            return 404, {"code": "NotFound", "message": "Unknown path."}
+        return None
 
-        def _send_json(self, status: int, body: dict[str, str]) -> None:
-            data = json.dumps(body).encode()
-            self._nb_status = status
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+    def answer(request: Request) -> Answer:
+        try:
+            creds = owner.credentials()
+        except AuthError as error:  # messages are redacted and secret-free
+            return _status_for(error), {"code": type(error).__name__, "message": str(error)}
+        return 200, {
+            "AccessKeyId": creds.access_key_id,
+            "SecretAccessKey": creds.secret_access_key,
+            "Token": creds.session_token,
+            "Expiration": _iso(creds.expiration),
+        }
 
-        def _authorized(self) -> bool:
-            given = self.headers.get("Authorization", "")
-            if given[:7].lower() == "bearer ":
-                given = given[7:]
-            return hmac.compare_digest(given.encode("utf-8", "replace"), owner.token.encode())
-
-        def do_GET(self) -> None:
-            if not self._authorized():
-                self._send_json(403, {"code": "AccessDenied", "message": "Missing or wrong token."})
-                return
-            if self.path.split("?", 1)[0] != owner.path:
-                self._send_json(404, {"code": "NotFound", "message": "Unknown path."})
-                return
-            try:
-                creds = owner.credentials()
-            except AuthError as error:  # messages are redacted and secret-free
-                self._send_json(_status_for(error), {"code": type(error).__name__, "message": str(error)})
-                return
-            except Exception as error:  # never leak a traceback (or anything in it) to the client
-                log.exception("The credentials endpoint failed.")
-                self._send_json(500, {"code": type(error).__name__, "message": "Internal error."})
-                return
-            self._send_json(
-                200,
-                {
-                    "AccessKeyId": creds.access_key_id,
-                    "SecretAccessKey": creds.secret_access_key,
-                    "Token": creds.session_token,
-                    "Expiration": _iso(creds.expiration),
-                },
-            )
-
-        def _refuse(self) -> None:
-            self._send_json(405, {"code": "MethodNotAllowed", "message": "Only GET is supported."})
-
-        do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _refuse
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        block_on_close = False
-        request_queue_size = 16
-
-        def __init__(self) -> None:
-            super().__init__(("127.0.0.1", 0), Handler)
-            self._slots = threading.BoundedSemaphore(MAX_CONCURRENT_REQUESTS)
-
-        def process_request(self, request: Any, client_address: Any) -> None:
-            # At most MAX_CONCURRENT_REQUESTS handler threads; a flood waits in the backlog.
-            if not self._slots.acquire(timeout=REQUEST_TIMEOUT):
-                self.shutdown_request(request)
-                return
-            try:
-                super().process_request(request, client_address)
-            except BaseException:
-                self._slots.release()
-                raise
-
-        def process_request_thread(self, request: Any, client_address: Any) -> None:
-            try:
-                super().process_request_thread(request, client_address)
-            finally:
-                self._slots.release()
-
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            log.debug("credentials endpoint: a connection failed", exc_info=True)
-
-    return Server()
+    return LoopbackServer(authorize, answer, deadline=REQUEST_TIMEOUT, max_workers=MAX_CONCURRENT_REQUESTS)
 
 
 class CredentialsServer:

@@ -8,9 +8,9 @@ rewritten on every ``CREDENTIALS_REFRESH``; they are removed on sign-out.
 These are static copies: a child process started before a refresh keeps the old ones until
 they expire. Prefer ``subprocess_credentials=True`` for long-running children.
 
-Credentials the user set before are never overwritten: if ``AWS_ACCESS_KEY_ID`` (or the secret
-or token) already holds a value nb_cognito did not write, nothing is exported and a warning is
-shown once.
+Credentials the user chose are never overridden: if ``AWS_ACCESS_KEY_ID`` (or the secret or
+token), ``AWS_PROFILE`` or ``AWS_DEFAULT_PROFILE`` already holds a value nb_cognito did not
+write, nothing is exported and a warning is shown once (exported keys would beat the profile).
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ NAMES = (
     Env.AWS_SESSION_TOKEN,
     Env.AWS_CREDENTIAL_EXPIRATION,
 )
-_USER_NAMES = NAMES[:3]  # a user value in any of these means the user chose credentials
+# A user value in any of these means the user chose credentials. A profile counts: exported
+# keys would take precedence over it in boto3 and every child, against the user's choice.
+_USER_NAMES = (*NAMES[:3], Env.AWS_PROFILE, Env.AWS_DEFAULT_PROFILE)
 
 log = logging.getLogger("nb_cognito")
 

@@ -27,6 +27,12 @@ class FaultMode(enum.Enum):
     ID_TOKEN_WRONG_ISSUER = "id_token_wrong_issuer"
     #: Every ID token issued says ``token_use = "access"``.
     ID_TOKEN_WRONG_TOKEN_USE = "id_token_wrong_token_use"
+    #: Every ID token issued carries an ``exp`` that is not a time: NaN, infinity, ``1e300``, ``true``
+    #: (a broken server; the JSON holds the bare ``NaN`` / ``Infinity`` Python writes).
+    ID_TOKEN_EXP_NAN = "id_token_exp_nan"
+    ID_TOKEN_EXP_INFINITY = "id_token_exp_infinity"
+    ID_TOKEN_EXP_HUGE = "id_token_exp_huge"
+    ID_TOKEN_EXP_TRUE = "id_token_exp_true"
     #: Every JWT issued (ID and access) has a signature that does not match its content.
     TOKENS_BAD_SIGNATURE = "tokens_bad_signature"
     #: Refresh answers (REFRESH_TOKEN_AUTH, GetTokensFromRefreshToken) lack the ``IdToken``.

@@ -22,25 +22,33 @@ from IPython.core.error import UsageError
 log = logging.getLogger("nb_cognito")
 
 _NO_PASSWORD_ON_LINE = (
-    "Never type a password on the %cognito_login line: the line is kept in In, _ih, IPython's "
+    "Never type a password (or another secret: a token, PIN or code) on the %cognito_login line: "
+    "the line is kept in In, _ih, IPython's "
     "history and the saved notebook. Run `%cognito_login USERNAME` and type it at the hidden "
     "prompt, use `%cognito_login --widget`, or set NB_COGNITO_PASSWORD in the kernel's "
     "environment. (What you typed is not repeated here; if it was a real password, change it.)"
 )
 _NO_PASSWORD_ON_LINE_FORGOTTEN = (
-    "Never type a password on the %cognito_login line: the line is kept in In, _ih, IPython's "
+    "Never type a password (or another secret: a token, PIN or code) on the %cognito_login line: "
+    "the line is kept in In, _ih, IPython's "
     "history and the saved notebook. Run `%cognito_login USERNAME` and type it at the hidden "
     "prompt, use `%cognito_login --widget`, or set NB_COGNITO_PASSWORD in the kernel's "
     "environment. (What you typed is not repeated here. The line was removed from {where}; "
     "if it was a real password, still change it if the notebook was saved or shared before now.)"
 )
 
-# --password, --passwd, --pw, --pass=..., -p, -pSECRET: options that can only mean a password.
-_PASSWORD_OPTION = re.compile(r"^(--?(pass|pw)|-p)", re.IGNORECASE)
+# --password, --passwd, --pw, --pass=..., -p, -pSECRET: options that can only mean a password;
+# and any option naming another secret: --secret, --client-secret, --token, --id-token, --pin,
+# --otp, --totp, --code, --mfa-code (with or without =VALUE).
+_PASSWORD_OPTION = re.compile(
+    r"^(--?(pass|pw)|-p|--?([a-z0-9]+[-_])*(secret|token|pin|otp|totp|code)(=|$))", re.IGNORECASE
+)
 # -pSECRET: a short option with its value attached (but -p, -pw, -pass... take the next word).
 _ATTACHED_VALUE = re.compile(r"^-(?!-)(?!(p|pw|pwd|pass|passwd|password)$)..", re.IGNORECASE)
-# A word such as password=... among the positional arguments.
-_PASSWORD_ASSIGNMENT = re.compile(r"^(password|passwd|passwort|pass|pwd|pw)\s*[=:]", re.IGNORECASE)
+# A word such as password=... (or token=, secret:) among the positional arguments.
+_PASSWORD_ASSIGNMENT = re.compile(
+    r"^(password|passwd|passwort|pass|pwd|pw|secret|token|pin|otp|code)\s*[=:]", re.IGNORECASE
+)
 
 
 # -- parsing a line without ever repeating it ---------------------------------------------------
@@ -66,6 +74,8 @@ def _parse(magic: Any, line: str) -> argparse.Namespace:
         problem = _scrub_argparse_message(str(error), argv, parser)
     if problem is not None:  # raised outside the except block: no __context__ holding the value
         raise UsageError(f"%{name}: {problem} See %{name}? for help.")
+    if name == "cognito_login" and _looks_like_credentials(getattr(args, "username", None)):
+        _refuse_password_on_line(magic, name, line, " USERNAME:PASSWORD is not a username.")
     if extra:
         if any(word.startswith("-") for word in extra):
             raise UsageError(
@@ -79,6 +89,40 @@ def _parse(magic: Any, line: str) -> argparse.Namespace:
             )
         raise UsageError(f"%{name} takes no positional arguments. See %{name}? for help.")
     return args
+
+
+_NOT_A_USERNAME = (
+    "USERNAME:PASSWORD is not a username, and it was not sent anywhere. Type only the username; "
+    "the password is asked for next, with hidden input. (What you typed is not repeated here; "
+    "if it held a real password, change it.)"
+)
+
+
+def _without_values(text: str, values: Any) -> str:
+    """``text`` (an error about a setting typed on the line) without the values typed.
+
+    A password typed by mistake as ``--region``'s value would otherwise be echoed. Values of 6
+    characters or more (Cognito's shortest password) are hidden as typed and as ``repr``
+    quotes them; shorter ones only in their quoted form, so that the message stays readable.
+    """
+    hidden = False
+    for value in values:
+        if not isinstance(value, str) or not value:
+            continue
+        forms = {repr(value)} | ({value, repr(value)[1:-1]} if len(value) >= 6 else set())
+        for form in sorted(forms, key=len, reverse=True):
+            if form in text:
+                text = text.replace(form, "<the value on the line>")
+                hidden = True
+    return text + " (The value typed on the line is not repeated here.)" if hidden else text
+
+
+def _looks_like_credentials(username: object) -> bool:
+    """True for ``user:password``: never taken as a username, echoed or kept."""
+    if not isinstance(username, str):
+        return False
+    user, colon, rest = username.partition(":")
+    return bool(colon and user.strip() and rest)
 
 
 def _refuse_password_on_line(magic: Any, name: str, line: str, detail: str = "") -> NoReturn:
@@ -142,6 +186,8 @@ def _forget(shell: Any, line: str, parser: argparse.ArgumentParser, name: str) -
             setattr(history, trait, swap[getattr(history, trait)])
     _forget_in_database(history, number, raw, parsed, new_raw, new_parsed)
     where = "this session's history (In, _ih, the _i variables and IPython's history database)"
+    if _forget_in_log(getattr(shell, "logger", None), raw, parsed, new_raw, new_parsed):
+        where += ", the %logstart log"
     if _in_kernel(shell):  # Jupyter: a payload that replaces the cell's text in the notebook
         shell.set_next_input(new_raw, replace=True)
         where += " and from this cell"
@@ -176,6 +222,33 @@ def _forget_in_database(
             "AND (source=? OR source_raw=?)",
             (new_parsed, new_raw, history.session_number, number, parsed, raw),
         )
+
+
+def _forget_in_log(logger: Any, raw: str, parsed: str, new_raw: str, new_parsed: str) -> bool:
+    """Redact the cell in a ``%logstart`` log, which IPython wrote (and flushed) before the
+    magic ran: it is the last input there. True if it was found and rewritten.
+
+    The logger keeps its file open (append or write mode): the file is rewritten through
+    another handle, then the logger's handle is moved to the new end, so that its next write
+    does not leave a hole.
+    """
+    logfile = getattr(logger, "logfile", None)
+    if not getattr(logger, "log_active", False) or logfile is None:
+        return False
+    old, new = (raw, new_raw) if getattr(logger, "log_raw_input", False) else (parsed, new_parsed)
+    if old == new:
+        return False
+    logfile.flush()
+    with open(logger.logfname, "r+", encoding="utf-8") as file:
+        text = file.read()
+        at = text.rfind(old)
+        if at < 0:
+            return False
+        file.seek(0)
+        file.write(text[:at] + new + text[at + len(old) :])
+        file.truncate()
+    logfile.seek(0, 2)
+    return True
 
 
 def _split(line: str) -> list[str]:
@@ -223,6 +296,10 @@ def _safe_words(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[list[
             dropped.append(word)
             if word.rstrip().endswith(("=", ":")):
                 take_value()
+        elif positionals and _looks_like_credentials(word):
+            positionals -= 1
+            kept.append(word.partition(":")[0])  # the user part only
+            dropped.append(word)
         elif positionals:
             positionals -= 1
             kept.append(word)

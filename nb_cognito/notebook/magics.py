@@ -24,8 +24,8 @@ import datetime as dt
 import html
 import logging
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core import magic_arguments
 from IPython.core.error import StdinNotImplementedError, UsageError
@@ -37,8 +37,16 @@ from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
 from nb_cognito.integrations.boto3_injection import Boto3Injection, is_installed
 from nb_cognito.integrations.remembered import RememberedSessions
-from nb_cognito.notebook.magic_line import _in_kernel, _parse
+from nb_cognito.notebook import local_endpoint
+from nb_cognito.notebook.magic_line import (
+    _NOT_A_USERNAME,
+    _in_kernel,
+    _looks_like_credentials,
+    _parse,
+    _without_values,
+)
 from nb_cognito.notebook.report import SessionReport
+from nb_cognito.secret import Secret
 from nb_cognito.settings.table import MAGIC_SETTINGS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CognitoMagics", "SessionReport", "load_extension", "unload_extension"]
 
 log = logging.getLogger("nb_cognito")
+T = TypeVar("T")
 
 _MAGICS_NAME = "CognitoMagics"
 
@@ -192,6 +201,8 @@ class CognitoMagics(Magics):
             username = self._input("Cognito username: ").strip()
             if not username:
                 raise UsageError("No username given. Run `%cognito_login USERNAME`.")
+            if _looks_like_credentials(username):
+                raise UsageError(_NOT_A_USERNAME)
             if _signed_in_as(session, username):
                 print(f"Already signed in as {session.get_current_user().username}.")
                 return
@@ -203,13 +214,16 @@ class CognitoMagics(Magics):
         line_settings = {
             name: value for name, value in given.items() if value is not None and value is not False
         }
+        problem: UsageError | None = None
         try:
             if line_settings:
                 session.configure(**line_settings)
             if not args.widget:
                 session.settings.require_sign_in_settings()  # before anyone types a password
         except AuthError as error:
-            raise _usage_error(error) from None
+            problem = _usage_error(error, hide=list(line_settings.values()))
+        if problem is not None:  # raised outside the except block: no __context__ holding a value
+            raise problem
 
     @staticmethod
     def _resume_remembered(session: CognitoSession, username: str | None) -> bool:
@@ -228,7 +242,7 @@ class CognitoMagics(Magics):
             raise _usage_error(error, "Resuming the remembered session failed") from None
         return result.is_signed_in
 
-    def _sign_in(self, session: CognitoSession, username: str, password: str | None) -> None:
+    def _sign_in(self, session: CognitoSession, username: str, password: Secret | None) -> None:
         """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
         prompted = False
         if password is None and Env.NB_COGNITO_PASSWORD not in os.environ:
@@ -286,6 +300,7 @@ class CognitoMagics(Magics):
             if handle is not None:
                 shown.append(handle)
         for attempt in range(1, self.max_attempts + 1):
+            answer: Secret | str  # a code or new password is a Secret from the moment it is read
             if kind is SignInStep.CONFIRM_SIGN_IN_WITH_NEW_PASSWORD:
                 answer = self._new_password(step)
             elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION:
@@ -293,12 +308,12 @@ class CognitoMagics(Magics):
                 answer = self._input(f"Choose an MFA method ({choices}): ").strip()
             elif kind is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE:
                 where = f" sent to {step.code_destination}" if step.code_destination else ""
-                answer = self._input(f"SMS code{where}: ").strip()
+                answer = Secret(self._input(f"SMS code{where}: ")).strip()
             elif kind in (
                 SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE,
                 SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP,
             ):
-                answer = self._input("Code from your authenticator app: ").strip()
+                answer = Secret(self._input("Code from your authenticator app: ")).strip()
             else:  # pragma: no cover - every step the session returns is handled above
                 raise UsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
             try:
@@ -309,7 +324,7 @@ class CognitoMagics(Magics):
                 print(f"{error} ({self.max_attempts - attempt} more tries)")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _new_password(self, step: SignInNextStep) -> str:
+    def _new_password(self, step: SignInNextStep) -> Secret:
         if step.missing_attributes:
             print(
                 f"Note: Cognito also requires {', '.join(step.missing_attributes)}, "
@@ -323,7 +338,7 @@ class CognitoMagics(Magics):
             print("The two passwords differ (or are empty); try again.")
         raise UsageError("The new passwords did not match. Run %cognito_login again.")
 
-    def _start_local(self, session: CognitoSession, args: argparse.Namespace) -> str | None:
+    def _start_local(self, session: CognitoSession, args: argparse.Namespace) -> Secret | None:
         """Start (once per kernel) the offline emulator and point the session and boto3 at it."""
         global _local_emulator
         try:
@@ -337,11 +352,12 @@ class CognitoMagics(Magics):
         if started:
             _local_emulator = LocalCognito(demo_spec()).start()
         local = _local_emulator
-        os.environ[Env.AWS_ENDPOINT_URL] = local.endpoint_url  # boto3.client("s3") reaches the emulator
         try:
             session.configure(**local.settings.as_config())
         except AuthError as error:
             raise _usage_error(error) from None
+        # boto3.client("s3") reaches the emulator, until this local session ends
+        local_endpoint.point_at(session, local.endpoint_url)
         if args.username is None:
             args.username = DEMO_USERNAME
         if args.username != DEMO_USERNAME:
@@ -351,7 +367,7 @@ class CognitoMagics(Magics):
                 f"Offline Cognito running at {local.endpoint_url} (demo user {DEMO_USERNAME!r}, "
                 f"password {DEMO_PASSWORD!r}; it exists only here)."
             )
-        return DEMO_PASSWORD
+        return Secret(DEMO_PASSWORD)
 
     def _show_widget(self, username: str | None) -> None:
         try:
@@ -369,13 +385,14 @@ class CognitoMagics(Magics):
     def _input(self, prompt: str) -> str:
         return self._ask(lambda: builtins.input(prompt))
 
-    def _getpass(self, prompt: str) -> str:
+    def _getpass(self, prompt: str) -> Secret:
+        """What was typed at a hidden prompt, as a Secret from the moment it is read."""
         import getpass
 
-        return self._ask(lambda: getpass.getpass(prompt))
+        return self._ask(lambda: Secret(getpass.getpass(prompt)))
 
     @staticmethod
-    def _ask(read: Callable[[], str]) -> str:
+    def _ask(read: Callable[[], T]) -> T:
         problem: str | None = None
         try:
             return read()
@@ -510,9 +527,10 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
     )
 
 
-def _usage_error(error: AuthError, doing: str = "") -> UsageError:
-    """A plain UsageError (IPython prints a subclass with a full traceback)."""
-    text = str(error)
+def _usage_error(error: AuthError, doing: str = "", *, hide: Sequence[Any] = ()) -> UsageError:
+    """A plain UsageError (IPython prints a subclass with a full traceback); ``hide``: values
+    typed on the magic's line, which the message must not repeat (see :func:`_without_values`)."""
+    text = _without_values(str(error), hide)
     return UsageError(f"{doing}: {text}" if doing else text)
 
 

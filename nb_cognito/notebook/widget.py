@@ -29,6 +29,7 @@ from nb_cognito import forksafe
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError, ServiceUnavailableError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
@@ -393,7 +394,7 @@ class SignInWidget(widgets.VBox):
         if self._busy:
             return
         self._last_submit = time.monotonic()
-        password = self._password.value
+        password = Secret(self._password.value)  # a Secret from the moment it is read
         self._password.value = ""  # never left in widget state, whatever happens next
         username = self._username.value.strip()
         if not username:
@@ -423,7 +424,7 @@ class SignInWidget(widgets.VBox):
         if self._busy:
             return
         self._last_submit = time.monotonic()
-        new, again = self._new_password.value, self._confirm_password.value
+        new, again = Secret(self._new_password.value), Secret(self._confirm_password.value)
         self._new_password.value = ""
         self._confirm_password.value = ""
         if not new:
@@ -452,14 +453,14 @@ class SignInWidget(widgets.VBox):
         if self._busy:
             return
         self._last_submit = time.monotonic()
-        code = self._code.value.strip()
+        code = Secret(self._code.value).strip()
         self._code.value = ""
         if not code:
             self._say("Enter the code.", error=True)
             return
         self._answer(self._code_button, "Verifying…", code)
 
-    def _answer(self, button: Any, busy_text: str, answer: str) -> None:
+    def _answer(self, button: Any, busy_text: str, answer: str | Secret) -> None:
         self._say("")
 
         def confirm() -> None:

@@ -113,17 +113,19 @@ def forget(settings: Settings, username: str) -> bool:
     deleted = False
     with _lock:
         for backend in _all_backends():
-            with _guarded("delete"):
-                keys = {entry_key(settings.user_pool_id or "", settings.client_id or "", username)}
-                keys.update(
+            key = entry_key(settings.user_pool_id or "", settings.client_id or "", username)
+            with _guarded("delete"):  # first the entry's own key: no other file can prevent it
+                deleted = backend.delete(key) or deleted
+            with _guarded("delete"):  # then entries found under an alias typed at sign-in
+                keys = {
                     e.key
                     for e in backend.load_all()
                     if e.user_pool_id == settings.user_pool_id
                     and e.client_id == settings.client_id
                     and username in (e.username, e.login_name)
-                )
-                for key in keys:
-                    deleted = backend.delete(key) or deleted
+                } - {key}
+                for other in keys:
+                    deleted = backend.delete(other) or deleted
     return deleted
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ if TYPE_CHECKING:
     from nb_cognito.config import Settings
 
 _VERSION = 1
+_LATEST_PLAUSIBLE = 1e11  # seconds since 1970: the year 5138
 
 
 @dataclass(frozen=True, repr=False)
@@ -78,13 +80,28 @@ class RememberedEntry:
         fields.update({name: data.get(name) for name in optional})
         return cls(
             **fields,
-            saved_at=float(saved_at) if isinstance(saved_at, int | float) else 0.0,
+            saved_at=_timestamp(saved_at),
             location=location,
         )
 
     @property
     def key(self) -> str:
         return entry_key(self.user_pool_id, self.client_id, self.username)
+
+
+def _timestamp(value: Any) -> float:
+    """``saved_at`` as written, or 0.0 ("unknown") when it is not a plausible time.
+
+    A hand-edited or hostile file may hold ``10**400`` (``float()`` overflows), ``1e400``
+    (infinity: it would win every "newest" comparison), ``NaN`` (breaks ``max``) or a bool.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    try:
+        number = float(value)
+    except OverflowError:
+        return 0.0
+    return number if math.isfinite(number) and 0.0 <= number < _LATEST_PLAUSIBLE else 0.0
 
 
 def entry_key(user_pool_id: str, client_id: str, username: str) -> str:

@@ -2,7 +2,10 @@
 
 Written atomically (a 0600 temporary file in the same directory, fsync, ``os.replace``), as
 botocore's ``JSONFileCache``. A file or directory that others can read or write, or that
-someone else owns, is refused with a warning: nothing is read from it or written to it.
+someone else owns, is refused with a warning: nothing is read from it or written to it. So is
+a store directory that is a symbolic link (it is never followed), and anything in it that is
+not a regular file (a FIFO named ``*.json`` is not even waited on). Only files named as ours
+(40 hex digits ``.json``) are read or deleted: the user's own ``*.json`` files are left alone.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ import hashlib
 import json
 import logging
 import os
+import re
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from nb_cognito.environment import EnvironmentVariables as Env
@@ -41,6 +46,52 @@ class _Refused(Exception):
     """The store (or one file of it) is not safe to use; the message says why (no secret)."""
 
 
+# Our own file names: only these are read, and only these are deleted (never the user's *.json).
+_ENTRY_NAME = re.compile(r"[0-9a-f]{40}\.json\Z")
+_TEMP_NAME = re.compile(r"\.([0-9a-f]{40})\.[0-9a-f]{12}\.tmp\Z")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# Work through one descriptor of the directory (openat & co.), so that the directory checked
+# is the directory used, even if someone swaps a symlink in between.
+_DIR_FD = _POSIX and hasattr(os, "O_DIRECTORY") and {os.open, os.unlink, os.replace} <= os.supports_dir_fd
+
+
+class _Directory:
+    """The store directory, opened once without following a symbolic link, and checked."""
+
+    def __init__(self, path: Path, fd: int | None) -> None:
+        self.path, self.fd = path, fd
+
+    def _at(self, name: str) -> tuple[str | Path, dict[str, int]]:
+        return (name, {"dir_fd": self.fd}) if self.fd is not None else (self.path / name, {})
+
+    def names(self) -> list[str]:
+        return sorted(os.listdir(self.fd if self.fd is not None else self.path))
+
+    def open(self, name: str, flags: int, mode: int = 0o600) -> int:
+        where, kwargs = self._at(name)
+        return os.open(where, flags | _NOFOLLOW | _CLOEXEC, mode, **kwargs)
+
+    def lstat(self, name: str) -> os.stat_result:
+        where, kwargs = self._at(name)
+        return os.stat(where, follow_symlinks=False, **kwargs)
+
+    def unlink(self, name: str) -> None:
+        where, kwargs = self._at(name)
+        os.unlink(where, **kwargs)
+
+    def replace(self, source: str, target: str) -> None:
+        if self.fd is None:
+            os.replace(self.path / source, self.path / target)
+        else:
+            os.replace(source, target, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
+    def fsync(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(self.fd)
+
+
 class _FileStore:
     """One JSON file per entry, 0600 in a 0700 directory, replaced atomically."""
 
@@ -52,44 +103,68 @@ class _FileStore:
 
     # -- the checks --------------------------------------------------------------------------
 
-    def _check_dir(self, *, create: bool) -> bool:
-        """True if the directory is ours and private; False if it does not exist. Raises _Refused."""
+    @contextlib.contextmanager
+    def _opened(self, *, create: bool) -> Iterator[_Directory | None]:
+        """The directory if it is ours and private; None if it does not exist. Raises _Refused.
+
+        A symbolic link is refused, not followed: someone else's link to a private directory
+        would otherwise have ``forget_all()`` empty it.
+        """
         path = self.directory
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):
                 path.mkdir(mode=0o700)
         try:
-            info = os.stat(path)
+            info = os.lstat(path)
         except FileNotFoundError:
-            return False
+            yield None
+            return
+        if stat.S_ISLNK(info.st_mode):
+            raise _Refused(f"{path} is a symbolic link (set {ENV_DIR} to the real directory)")
         if not stat.S_ISDIR(info.st_mode):
             raise _Refused(f"{path} is not a directory")
-        _check_private(path, info, "directory")
-        return True
+        if not _DIR_FD:
+            _check_private(path, info, "directory")
+            yield _Directory(path, None)
+            return
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        except FileNotFoundError:
+            yield None
+            return
+        except OSError as error:  # ELOOP: swapped for a link since the lstat
+            raise _Refused(f"{path} cannot be opened safely ({error.strerror})") from None
+        try:
+            opened = os.fstat(fd)
+            if not stat.S_ISDIR(opened.st_mode):
+                raise _Refused(f"{path} is not a directory")
+            _check_private(path, opened, "directory")
+            yield _Directory(path, fd)
+        finally:
+            os.close(fd)
 
-    def _path(self, key: str) -> Path:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-        return self.directory / f"{digest}.json"
+    def _name(self, key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()[:40] + ".json"
 
     # -- reading -----------------------------------------------------------------------------
 
     def load_all(self) -> list[RememberedEntry]:
-        if not self._check_dir(create=False):
-            return []
-        entries = []
-        for path in sorted(self.directory.glob("*.json")):
-            if path.name.startswith("."):
-                continue
-            entry = self._read(path)
-            if entry is not None:
-                entries.append(entry)
-        return entries
+        with self._opened(create=False) as directory:
+            if directory is None:
+                return []
+            entries = []
+            for name in directory.names():
+                if _ENTRY_NAME.match(name):
+                    entry = self._read(directory, name)
+                    if entry is not None:
+                        entries.append(entry)
+            return entries
 
-    def _read(self, path: Path) -> RememberedEntry | None:
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        try:
-            fd = os.open(path, flags)
+    def _read(self, directory: _Directory, name: str) -> RememberedEntry | None:
+        path = directory.path / name
+        try:  # O_NONBLOCK: a FIFO named like an entry must not block the open
+            fd = directory.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
             return None
         except OSError as error:  # e.g. ELOOP for a symlink
@@ -109,7 +184,7 @@ class _FileStore:
             if len(raw) > _MAX_BYTES:
                 raise ValueError("too large")
             entry = RememberedEntry._from_data(json.loads(raw), str(path))
-        except ValueError:
+        except (ValueError, RecursionError, OverflowError):  # one bad file never hides the others
             entry = None
         if entry is None:
             log.warning("Ignoring %s: it is not a remembered nb_cognito session.", path)
@@ -118,79 +193,85 @@ class _FileStore:
     # -- writing -----------------------------------------------------------------------------
 
     def save(self, entry: RememberedEntry) -> str:
-        self._check_dir(create=True)
-        final = self._path(entry.key)
-        try:  # an existing entry others can read is reported, not silently replaced
-            info = os.lstat(final)
-        except FileNotFoundError:
-            pass
-        else:
-            if not stat.S_ISREG(info.st_mode):
-                raise _Refused(f"{final} is not a regular file")
-            _check_private(final, info, "file")
-        payload = json.dumps(entry._data(), sort_keys=True).encode()
-        self._remove_stale_temps(final)
-        temp = final.with_name(f".{final.stem}.{os.urandom(6).hex()}.tmp")
-        flags = (
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        )
-        fd = os.open(temp, flags, 0o600)  # 0600 from creation: never readable by others
-        try:
+        with self._opened(create=True) as directory:
+            if directory is None:
+                raise _Refused(f"{self.directory} could not be created")
+            final = self._name(entry.key)
+            try:  # an existing entry others can read is reported, not silently replaced
+                info = directory.lstat(final)
+            except FileNotFoundError:
+                pass
+            else:
+                if not stat.S_ISREG(info.st_mode):
+                    raise _Refused(f"{directory.path / final} is not a regular file")
+                _check_private(directory.path / final, info, "file")
+            payload = json.dumps(entry._data(), sort_keys=True).encode()
+            self._remove_stale_temps(directory, final)
+            temp = f".{final[: -len('.json')]}.{os.urandom(6).hex()}.tmp"
+            # 0600 from creation: never readable by others
+            fd = directory.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                _write_all(fd, payload)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-        _fsync_dir(self.directory)
-        return str(final)
+                try:
+                    _write_all(fd, payload)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                directory.replace(temp, final)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    directory.unlink(temp)
+                raise
+            directory.fsync()
+            return str(directory.path / final)
 
     def delete(self, key: str) -> bool:
         try:
-            if not self._check_dir(create=False):
-                return False
+            with self._opened(create=False) as directory:
+                if directory is None:
+                    return False
+                name = self._name(key)
+                self._remove_stale_temps(directory, name, older_than=0.0)
+                try:
+                    directory.unlink(name)
+                except FileNotFoundError:
+                    return False
+                directory.fsync()
+                return True
         except _Refused as refused:
             _warn_refused(str(refused))
             return False
-        path = self._path(key)
-        self._remove_stale_temps(path, older_than=0.0)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            return False
-        _fsync_dir(self.directory)
-        return True
 
     def delete_all(self) -> int:
+        """Delete our entries and temporary files; the user's own files stay untouched."""
         try:
-            if not self._check_dir(create=False):
-                return 0
+            with self._opened(create=False) as directory:
+                if directory is None:
+                    return 0
+                count = 0
+                for name in directory.names():
+                    ours = _ENTRY_NAME.match(name)
+                    if ours or _TEMP_NAME.match(name):
+                        with contextlib.suppress(FileNotFoundError):
+                            directory.unlink(name)
+                            count += 1 if ours else 0
+                directory.fsync()
+                return count
         except _Refused as refused:
             _warn_refused(str(refused))
             return 0
-        count = 0
-        for path in self.directory.iterdir():
-            name = path.name
-            if name.endswith(".json") and not name.startswith("."):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-                    count += 1
-            elif name.startswith(".") and name.endswith(".tmp"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-        return count
 
-    def _remove_stale_temps(self, final: Path, older_than: float = _STALE_TEMP_SECONDS) -> None:
+    def _remove_stale_temps(
+        self, directory: _Directory, final: str, older_than: float = _STALE_TEMP_SECONDS
+    ) -> None:
         """Temporary files left by a crashed writer are never read; clear the old ones."""
         now = time.time()
-        for temp in self.directory.glob(f".{final.stem}.*.tmp"):
-            with contextlib.suppress(OSError):
-                if now - os.lstat(temp).st_mtime >= older_than:
-                    os.unlink(temp)
+        stem = final[: -len(".json")]
+        for name in directory.names():
+            match = _TEMP_NAME.match(name)
+            if match and match.group(1) == stem:
+                with contextlib.suppress(OSError):
+                    if now - directory.lstat(name).st_mtime >= older_than:
+                        directory.unlink(name)
 
 
 def _write_all(fd: int, payload: bytes) -> None:
@@ -198,17 +279,6 @@ def _write_all(fd: int, payload: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def _fsync_dir(directory: Path) -> None:
-    if not _POSIX:
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _check_private(path: Path, info: os.stat_result, kind: str) -> None:

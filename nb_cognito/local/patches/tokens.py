@@ -35,10 +35,14 @@ __all__ = [
 
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86_400}
 _DEFAULT_VALIDITY = {"AccessToken": (1, "hours"), "IdToken": (1, "hours"), "RefreshToken": (30, "days")}
-_ID_TOKEN_LIES = {
+_ID_TOKEN_LIES: dict[FaultMode, dict[str, Any]] = {
     FaultMode.ID_TOKEN_WRONG_AUDIENCE: {"aud": "someone-else"},
     FaultMode.ID_TOKEN_WRONG_ISSUER: {"iss": "https://evil.example/pool"},
     FaultMode.ID_TOKEN_WRONG_TOKEN_USE: {"token_use": "access"},
+    FaultMode.ID_TOKEN_EXP_NAN: {"exp": float("nan")},
+    FaultMode.ID_TOKEN_EXP_INFINITY: {"exp": float("inf")},
+    FaultMode.ID_TOKEN_EXP_HUGE: {"exp": 1e300},
+    FaultMode.ID_TOKEN_EXP_TRUE: {"exp": True},
 }
 
 
