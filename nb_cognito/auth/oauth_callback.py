@@ -32,6 +32,7 @@ from nb_cognito.clock import Clock
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, InvalidParameterError, NotAuthorizedError
 from nb_cognito.redaction import known_secrets as secrets
+from nb_cognito.secret import Secret
 
 __all__ = ["LoopbackListener", "choose_method", "receive"]
 
@@ -67,7 +68,7 @@ def receive(
     method: str,
     clock: Clock,
     open_browser: Callable[[str], Any] | None,
-    prompt: Callable[[str], str] | None,
+    prompt: Callable[[str], str | Secret] | None,
     write: Callable[[str], Any] | None,
     timeout: float,
 ) -> str:
@@ -78,7 +79,8 @@ def receive(
             "Open this URL in a browser and sign in. Your browser then goes to a page that may not "
             f"load; copy that page's full address.\n{request.url}"
         )
-        pasted = (prompt or getpass.getpass)(_PROMPT)
+        answer = (prompt or getpass.getpass)(_PROMPT)
+        pasted = answer.reveal() if isinstance(answer, Secret) else answer  # the magic's prompt: a Secret
         try:
             return code_from_redirect(request, pasted)
         finally:
