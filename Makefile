@@ -1,18 +1,31 @@
 # Two commands for a newcomer:  `make demo`  and  `make test`.
-# Each one creates .venv (if missing) and installs the project into it first.
+# Each one creates .venv (if missing) and installs what it needs into it first: `make demo` only
+# the demo extra, `make test` the test extra. Each installs again only when pyproject.toml changed
+# (a stamp file in .venv remembers the last install), so a repeated `make demo` starts at once.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+PIP     = $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test install browser cognito-local lint bench clean
+.PHONY: demo test install install-demo browser cognito-local lint bench clean
 
+# pip is upgraded for speed only: the extras also install with the pip a fresh venv ships.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) install --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[demo]"
+	touch $@
+
+# The test extra includes the demo extra, so it satisfies `make demo` too.
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[test]"
+	touch $@ $(VENV)/.installed-demo
+
+install-demo: $(VENV)/.installed-demo
+install: $(VENV)/.installed-test
 
 # Chromium for the browser tests comes from Debian (Playwright's own browsers can't be downloaded).
 browser:
@@ -32,13 +45,15 @@ cognito-local:
 	    cognito-local@$(COGNITO_LOCAL_VERSION); \
 	fi
 
-demo: install
+demo: install-demo
 	$(BIN)/nb-cognito demo
 
-test: install browser cognito-local
+lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+test: install browser cognito-local lint
 	$(BIN)/python -m pytest
 
 bench: install

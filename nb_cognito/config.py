@@ -51,6 +51,7 @@ from nb_cognito.settings.table import (
     SETTINGS_BY_NAME,
     SIGN_IN_SETTINGS,
 )
+from nb_cognito.settings_view import SettingsDescription
 
 __all__ = ["AUTH_FLOWS", "SETTING_NAMES", "CognitoConfig", "Settings", "env_var"]
 
@@ -147,7 +148,8 @@ class Settings:
                     "variables NB_COGNITO_USER_POOL_ID and NB_COGNITO_CLIENT_ID, "
                     "c.CognitoConfig.user_pool_id and c.CognitoConfig.client_id in "
                     "ipython_config.py, or an Amplify outputs file "
-                    "(configure(amplify_config=...) or NB_COGNITO_AMPLIFY_CONFIG)."
+                    "(configure(amplify_config=...) or NB_COGNITO_AMPLIFY_CONFIG). No pool yet? "
+                    "`%cognito_login --local` signs in to an offline Cognito on this machine."
                 ),
             )
         return self
@@ -157,12 +159,14 @@ class Settings:
         signed in, the old tokens belong elsewhere (the table's sign-in-relevant settings)."""
         return tuple(getattr(self, name) for name in SIGN_IN_SETTINGS)
 
-    def describe(self) -> str:
-        """One line per setting: value and source. Safe to print (the secret shows as <set>)."""
-        return "\n".join(
-            f"{setting.name:<23} {setting.display(getattr(self, setting.name)):<32} "
-            f"{self.sources[setting.name]}"
-            for setting in SETTINGS
+    def describe(self) -> SettingsDescription:
+        """One line per setting: value and source, as text (a ``str``) that IPython shows as a
+        table. Safe to print (the secret shows as <set>)."""
+        return SettingsDescription(
+            [
+                (setting.name, setting.display(getattr(self, setting.name)), self.sources[setting.name])
+                for setting in SETTINGS
+            ]
         )
 
     def __repr__(self) -> str:

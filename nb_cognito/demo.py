@@ -2,8 +2,9 @@
 
 Starts the offline Cognito (:func:`nb_cognito.local.demo_spec`: user pool, demo user,
 identity pool, an S3 bucket holding ``iris.csv``) in this process, then runs
-``notebooks/quickstart.ipynb`` headless in a real Jupyter kernel (this interpreter, through a
-kernelspec in a temporary directory) and prints each cell's first line and text output.
+the quickstart notebook (``nb_cognito/examples/quickstart.ipynb``, shipped with the package)
+headless in a real Jupyter kernel (this interpreter, through a kernelspec in a temporary
+directory) and prints each cell's first line and text output.
 The kernel reaches the emulator through the environment a user would set: ``NB_COGNITO_*``
 (with ``NB_COGNITO_USERNAME`` / ``NB_COGNITO_PASSWORD`` for the demo user) and
 ``AWS_ENDPOINT_URL``. Exit status 0 when every cell ran; 1, naming the cell, when one failed.
@@ -13,8 +14,8 @@ emulator running in this process and the same environment; Ctrl-C stops both.
 
 The machine's own AWS setup is left out: ``AWS_*`` and ``NB_COGNITO_*`` variables are not
 passed on, the AWS config files point at files that do not exist, and IPython runs with an
-empty profile (so no ``c.CognitoConfig`` from ``ipython_config.py`` applies). The notebooks in
-the repository are never written to.
+empty profile (so no ``c.CognitoConfig`` from ``ipython_config.py`` applies). The shipped
+notebooks are never written to (``--open`` works on copies).
 """
 
 from __future__ import annotations
@@ -36,9 +37,20 @@ from typing import Any
 from nb_cognito.environment import SETTING_PREFIX
 from nb_cognito.environment import EnvironmentVariables as Env
 
-__all__ = ["DEMO_NOTEBOOK", "DemoError", "demo_env", "main", "notebooks_dir", "run_demo", "run_notebook"]
+__all__ = [
+    "DEMO_NOTEBOOK",
+    "EXAMPLES_DIR",
+    "DemoError",
+    "demo_env",
+    "main",
+    "notebooks_dir",
+    "run_demo",
+    "run_notebook",
+]
 
 DEMO_NOTEBOOK = "quickstart.ipynb"
+#: The example notebooks: package data, so they are there in a wheel as in a checkout.
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
 #: What each mode needs beyond nb_cognito itself: (import name, pip name).
 _HEADLESS_NEEDS = (
@@ -49,6 +61,7 @@ _HEADLESS_NEEDS = (
     ("pandas", "pandas"),
 )
 _LAB_NEEDS = (("moto", "moto"), ("jupyterlab", "jupyterlab"), ("pandas", "pandas"))
+_INSTALL_HINT = 'pip install "nb-cognito[demo]" (in a checkout: `make demo`, or pip install -e ".[demo]")'
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_OUTPUT_LINES = 14
@@ -66,14 +79,14 @@ def _say(text: str = "") -> None:
 # -- finding things --------------------------------------------------------------------------
 
 
-def notebooks_dir(root: Path | None = None) -> Path:
-    """The ``notebooks`` folder next to the package (an editable install: the repository's)."""
-    folder = (root or Path(__file__).resolve().parent.parent) / "notebooks"
+def notebooks_dir(folder: Path | None = None) -> Path:
+    """The folder of the example notebooks (default: the package's ``examples``)."""
+    folder = EXAMPLES_DIR if folder is None else folder
     if not (folder / DEMO_NOTEBOOK).is_file():
         raise DemoError(
-            f"The demo notebook {folder / DEMO_NOTEBOOK} does not exist. The notebooks ship with the "
-            "source repository, not with the package: clone it and run `make demo` there (or "
-            "`pip install -e '.[test]'` and `nb-cognito demo`)."
+            f"The demo notebook {folder / DEMO_NOTEBOOK} does not exist, although it ships with "
+            "the package: this installation is incomplete. Reinstall it: "
+            f"{_INSTALL_HINT}."
         )
     return folder
 
@@ -83,8 +96,7 @@ def _require(needs: tuple[tuple[str, str], ...], mode: str) -> None:
     if missing:
         raise DemoError(
             f"{mode} needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
-            "installed here. In the repository, run `make demo` (it installs '.[test]' into .venv), "
-            "or: pip install -e '.[test]'"
+            f"installed here. Install the demo extra: {_INSTALL_HINT}."
         )
 
 
@@ -264,6 +276,7 @@ def run_demo(folder: Path) -> int:
         local.stop()
     _say(f"\nDone in {time.monotonic() - started:.0f} s: every cell ran. Next steps:")
     _say("  nb-cognito demo --open      the same notebooks in JupyterLab (needs a browser)")
+    _say("  nb-cognito local            the emulator in a terminal, with the environment to paste")
     _say("  README.md                   use your own Cognito pool: the configuration table")
     return 0
 
@@ -296,7 +309,7 @@ def _open_lab(folder: Path) -> int:
             f"nb-cognito demo --open: offline Cognito at {local.endpoint_url} (demo user "
             f"{DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}; it exists only there)."
         )
-        _say(f"  JupyterLab opens copies of the notebooks in {workdir} (the repository's stay clean).")
+        _say(f"  JupyterLab opens copies of the notebooks in {workdir} (the shipped ones stay clean).")
         _say("  Stop with Ctrl-C (twice, as JupyterLab asks); the emulator stops with it.")
         command = [
             sys.executable,

@@ -221,7 +221,42 @@ def _from_client_error(error: Any, doing: str) -> AuthError:
     if code in ("InvalidParameterException", "ValidationException", "ParamValidationError"):
         return InvalidParameterError(f"Cognito rejected a parameter{doing}: {message}")
     if code in ("ResourceNotFoundException", "InvalidUserPoolConfigurationException"):
-        return ConfigurationError(
-            f"Cognito does not know this pool, client or identity pool{doing}: {message}"
+        error = ConfigurationError(
+            f"Cognito does not know this pool, client or identity pool{doing}: {_sentence(message)}"
         )
-    return AuthError(f"Cognito returned {code or status}{doing}: {message}")
+        error.not_found = code == "ResourceNotFoundException"
+        return error
+    return AuthError(f"Cognito returned {code or status}{doing}: {_sentence(message)}")
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending with a full stop (server messages sometimes have none)."""
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
+def unknown_resource(error: ConfigurationError, what: str, settings: Any, *names: str) -> AuthError:
+    """``error`` (Cognito's ResourceNotFoundException) retold: which setting holds the id Cognito
+    does not know, with its value, where that value came from, and where it was looked for.
+
+    ``names`` are the settings the failed call sent (the first is the one named as unknown);
+    anything else is returned unchanged. ``settings`` is a :class:`nb_cognito.config.Settings`.
+    """
+    if not getattr(error, "not_found", False):
+        return error
+    name = names[0]
+    value = getattr(settings, name, None)
+    region = getattr(settings, "region", None)
+    endpoint = getattr(settings, "endpoint_url", None)
+    sources = getattr(settings, "sources", {})
+    where = f"in region {region} (region, from {sources.get('region', 'not set')})"
+    if endpoint:
+        where += f" at {endpoint} (endpoint_url, from {sources.get('endpoint_url', 'not set')})"
+    others = [other for other in ("region", "endpoint_url", *names[1:]) if other != name]
+    return ConfigurationError(
+        f"Cognito does not know the {what} {value!r} ({name}, from {sources.get(name, 'not set')}) {where}.",
+        recovery_suggestion=(
+            f"Check {name}, and that {', '.join(others[:-1])} and {others[-1]} belong with it; "
+            "nb_cognito.session.settings.describe() shows each value and where it came from."
+        ),
+    )

@@ -748,3 +748,19 @@ def test_defaults():
     )
     flags = (settings.allow_guest, settings.subprocess_credentials, settings.export_env)
     assert not any((*flags, settings.remember))
+
+
+def test_describe_is_text_that_ipython_shows_as_an_aligned_table():
+    from IPython.lib.pretty import pretty
+
+    long_pool = "us-east-1_" + "A" * 50  # longer than any column width chosen in advance
+    description = CognitoConfig(user_pool_id=long_pool, client_id=CLIENT).resolve().describe()
+    assert isinstance(description, str)  # code can still search and print it
+    assert pretty(description) == str(description)  # IPython shows the lines, not one '\n' string
+    lines = str(description).splitlines()
+    assert len(lines) == len(SETTING_NAMES)
+    known = ("configure()", "default", "not set")
+    sources = {line.index(source) for line in lines for source in known if source in line}
+    assert len(sources) == 1, lines  # every source starts in the same column, the long id included
+    html = description._repr_html_()
+    assert "<table class='nb-cognito-settings'>" in html and long_pool in html and "<th" in html

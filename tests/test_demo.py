@@ -23,6 +23,7 @@ pytest.importorskip("ipykernel")
 pytest.importorskip("pandas")
 
 ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "nb_cognito" / "examples" / "quickstart.ipynb"
 
 
 def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -37,13 +38,13 @@ def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str
 
 @pytest.mark.kernel
 def test_demo_runs_the_quickstart_and_says_what_happened():
-    before = (ROOT / "notebooks" / "quickstart.ipynb").read_bytes()
+    before = QUICKSTART.read_bytes()
     result = run_cli()
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     for line in (
         "nb-cognito demo: no AWS account needed",
-        "Running notebooks/quickstart.ipynb in a Jupyter kernel",
+        "Running nb_cognito/examples/quickstart.ipynb in a Jupyter kernel",
         "1. Sign in",
         "Signed in as demo (identity us-east-1:",
         "boto3 injection         on",
@@ -58,7 +59,7 @@ def test_demo_runs_the_quickstart_and_says_what_happened():
     assert old != new  # the forced refresh brought new credentials
     assert "Traceback" not in out + result.stderr
     assert "WARNING" not in result.stderr
-    assert (ROOT / "notebooks" / "quickstart.ipynb").read_bytes() == before  # the repo copy is not written
+    assert QUICKSTART.read_bytes() == before  # the shipped copy is not written
 
 
 @pytest.mark.kernel
@@ -89,13 +90,22 @@ def test_a_failing_cell_fails_the_demo_with_a_clear_message(tmp_path):
     assert "never runs" not in result.stdout
 
 
-def test_a_missing_notebooks_folder_is_explained(tmp_path, monkeypatch, capsys):
-    with pytest.raises(demo.DemoError, match=r"does not exist.*make demo"):
+def test_a_missing_notebook_is_explained(tmp_path, monkeypatch, capsys):
+    with pytest.raises(demo.DemoError, match=r"does not exist, although it ships with the package"):
         demo.notebooks_dir(tmp_path)
-    real = demo.notebooks_dir
-    monkeypatch.setattr(demo, "notebooks_dir", lambda root=None: real(tmp_path))
+    monkeypatch.setattr(demo, "EXAMPLES_DIR", tmp_path)
     assert demo.main(argparse.Namespace(open=False)) == 2
-    assert "nb-cognito demo: The demo notebook" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nb-cognito demo: The demo notebook" in err
+    assert 'Reinstall it: pip install "nb-cognito[demo]"' in err
+
+
+def test_the_notebooks_ship_in_the_package():
+    assert demo.notebooks_dir() == demo.EXAMPLES_DIR == QUICKSTART.parent
+    assert {"quickstart.ipynb", "session_api.ipynb", "widget.ipynb"} <= {
+        path.name for path in demo.EXAMPLES_DIR.glob("*.ipynb")
+    }
+    assert '"examples/*.ipynb"' in (ROOT / "pyproject.toml").read_text()
 
 
 def test_missing_packages_are_named_with_the_install_command(monkeypatch, capsys):
@@ -103,7 +113,7 @@ def test_missing_packages_are_named_with_the_install_command(monkeypatch, capsys
     assert demo.main(argparse.Namespace(open=False)) == 2
     err = capsys.readouterr().err
     assert "needs no-such-pkg, which is not installed" in err
-    assert "make demo" in err and "pip install -e '.[test]'" in err
+    assert 'Install the demo extra: pip install "nb-cognito[demo]"' in err and "make demo" in err
 
 
 def test_demo_env_leaves_the_machines_aws_setup_out(emulator, tmp_path):
@@ -153,7 +163,7 @@ def test_open_starts_jupyterlab_with_the_emulator_and_stops_both(tmp_path):
                 url = match.groups()
         assert url, "".join(lines)
         text = "".join(lines)
-        assert "offline Cognito at http://127.0.0.1:" in text and "the repository's stay clean" in text
+        assert "offline Cognito at http://127.0.0.1:" in text and "the shipped ones stay clean" in text
         base, token = url
         names = json_get(f"{base}/api/contents?token={token}")
         assert {"quickstart.ipynb", "session_api.ipynb", "widget.ipynb"} <= {

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from IPython.core.error import StdinNotImplementedError, UsageError
 from testing_shell import TestingShell, close_shell, new_shell
+from widget_driver import WidgetDriver
 
 import nb_cognito
 from nb_cognito import kernel
@@ -31,6 +32,7 @@ from nb_cognito.config import CognitoConfig
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.notebook import magics
+from nb_cognito.notebook.magic_line import MagicUsageError
 
 PASSWORD = "Alice-Passw0rd!"
 # Short on purpose: redact_text() hides 40+ character runs, which would hide a leak from the test.
@@ -259,6 +261,7 @@ def test_prompts_are_cleared_in_jupyter_once_signed_in(ext, session, prompts, mo
     with pytest.raises(UsageError, match="No password entered"):
         ext.run_cell("%cognito_login alice")
     assert cleared == []  # an error keeps the prompts visible
+    capsys.readouterr()
     ext.run_cell("%cognito_login alice")
     assert cleared == [False]
     assert one_line(capsys.readouterr().out).startswith("Signed in as alice")
@@ -293,7 +296,7 @@ def test_missing_settings_are_reported_before_the_password_is_asked(
         monkeypatch.delenv(name)
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login alice")
-    assert type(info.value) is UsageError
+    assert type(info.value) is MagicUsageError
     assert "user_pool_id" in str(info.value) and "client_id" in str(info.value)
     assert prompts.asked == []
 
@@ -315,7 +318,7 @@ def test_wrong_password_is_a_plain_usage_error(ext, session, prompts, capsys):
     prompts.secret.append("Wrong-Passw0rd!")
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login alice")
-    assert type(info.value) is UsageError  # a subclass would make IPython print a traceback
+    assert type(info.value) is MagicUsageError  # one line in every frontend, no traceback
     assert str(info.value) == (
         "Sign-in failed: Incorrect username or password. Check the username and password."
     )
@@ -327,7 +330,7 @@ def test_no_stdin_points_to_the_widget_and_the_environment(ext, session, prompts
     prompts.secret.append(StdinNotImplementedError("getpass was called, but this frontend has no stdin."))
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login alice")
-    assert type(info.value) is UsageError
+    assert type(info.value) is MagicUsageError
     assert "--widget" in str(info.value) and "NB_COGNITO_PASSWORD" in str(info.value)
 
 
@@ -386,7 +389,7 @@ def test_totp_codes_run_out(ext, session, make_local, prompts):
     prompts.text.extend([lambda: wrong(emulator.totp_code("dave"))] * 3)
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login dave")
-    assert type(info.value) is UsageError and "code is wrong" in str(info.value)
+    assert type(info.value) is MagicUsageError and "code is wrong" in str(info.value)
     assert not session.is_signed_in
 
 
@@ -472,7 +475,7 @@ def test_a_password_on_the_line_is_refused_without_echo(ext, session, local, pro
     local.reset_counts()
     with pytest.raises(UsageError) as info:
         ext.run_cell(f"%cognito_login {line}")
-    assert type(info.value) is UsageError
+    assert type(info.value) is MagicUsageError
     message = str(info.value)
     assert CANARY not in message
     assert "hidden prompt" in message and "NB_COGNITO_PASSWORD" in message and "--widget" in message
@@ -656,7 +659,7 @@ def test_a_line_built_in_code_is_refused_but_the_cell_is_left(ext, session, prom
 def test_a_bad_option_is_refused_without_echo(ext, session, prompts, capsys, line):
     with pytest.raises(UsageError) as info:
         ext.run_cell(f"%cognito_login {line}")
-    assert type(info.value) is UsageError
+    assert type(info.value) is MagicUsageError
     assert CANARY not in str(info.value)
     assert "%cognito_login?" in str(info.value)
     captured = capsys.readouterr()
@@ -724,7 +727,7 @@ def test_widget_instead_of_prompts(ext, session, prompts, monkeypatch):
         ext.run_cell("%config CognitoMagics.widget_by_default = True")
         ext.run_cell("%cognito_login")
         assert [type(w) for w in shown] == [widget.SignInWidget] * 2
-        assert shown[0]._username.value == "alice"
+        assert WidgetDriver(shown[0]).value("username") == "alice"
         assert prompts.asked == []
     finally:
         for w in shown:
@@ -831,7 +834,7 @@ def test_global_logout_and_forget_all(ext, session, local, monkeypatch, capsys):
 def test_logout_refuses_extra_words_without_echo(ext, session):
     with pytest.raises(UsageError) as info:
         ext.run_cell(f"%cognito_logout {CANARY}")
-    assert type(info.value) is UsageError and CANARY not in str(info.value)
+    assert type(info.value) is MagicUsageError and CANARY not in str(info.value)
 
 
 def test_remembered_session_resumes_in_a_new_kernel_without_password(
@@ -871,3 +874,111 @@ def test_remember_while_signed_in_saves_the_session(ext, session, prompts, capsy
     ext.run_cell("%cognito_logout --forget-all")
     # sign-out already forgot this user's entry, so forget-all finds none left
     assert one_line(capsys.readouterr().out) == "Signed out alice. Forgot 0 remembered sessions."
+
+
+# -- a newcomer's first hour: every message names the cause, the setting and the next step ----------
+
+
+def test_no_identity_pool_is_named_by_login_and_session(ext, session, prompts, monkeypatch, capsys):
+    monkeypatch.delenv("NB_COGNITO_IDENTITY_POOL_ID")  # read again: nobody is signed in
+    prompts.secret.append(PASSWORD)
+    ext.run_cell("%cognito_login alice")
+    out = one_line(capsys.readouterr().out)
+    assert out.startswith("Signed in as alice, but there are no AWS credentials: no identity pool is")
+    assert "identity_pool_id is not set in any source" in out and "nor is role_arn" in out
+    assert "boto3 has nothing to sign with" in out  # what the user will see: NoCredentialsError
+    assert "%cognito_login --identity-pool-id ID." in out
+
+    ext.run_cell("report = %cognito_session")
+    report = ext.user_ns["report"]
+    rows = dict(report.rows())
+    assert rows["AWS credentials"].startswith("none: no identity pool is configured (identity_pool_id")
+    assert rows["boto3 injection"] == "off (no AWS credentials)"
+    assert "AWS credentials expire" not in rows
+    assert "identity_pool_id is not set" in report._repr_html_()
+
+
+def test_an_unknown_client_id_names_the_setting_and_its_source(ext, session, prompts, monkeypatch):
+    monkeypatch.setenv("NB_COGNITO_CLIENT_ID", "0unknownclient0000000000a")
+    prompts.secret.append(PASSWORD)
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    message = str(info.value)
+    assert message.startswith(
+        "Sign-in failed: Cognito does not know the app client id '0unknownclient0000000000a' "
+        "(client_id, from environment (NB_COGNITO_CLIENT_ID)) in region us-east-1"
+    )
+    assert "(endpoint_url, from environment (NB_COGNITO_ENDPOINT_URL))." in message
+    assert "Check client_id, and that region, endpoint_url and user_pool_id belong with it;" in message
+    assert message.endswith("shows each value and where it came from.")
+
+
+def test_an_unknown_identity_pool_names_the_setting_and_its_source(new_session):
+    unknown = "us-east-1:00000000-0000-0000-0000-000000000000"
+    session = new_session(identity_pool_id=unknown)
+    session.sign_in("alice", PASSWORD)
+    error = session.fetch_auth_session().aws_credentials_result.error
+    assert str(error).startswith(
+        f"Cognito does not know the identity pool {unknown!r} (identity_pool_id, from configure())"
+    )
+    assert session.is_signed_in  # a configuration problem does not sign out
+
+
+def test_a_usage_error_is_one_line_in_every_frontend(ext, session, prompts):
+    prompts.secret.append("")
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    # IPython shows _render_traceback_'s lines instead of a Python traceback; ipykernel sends
+    # them as an error output, which papermill and nbclient print (tests/test_papermill.py).
+    assert info.value._render_traceback_() == [
+        "\x1b[0;31mUsageError\x1b[0m: No password entered; nothing was sent. Run %cognito_login again."
+    ]
+
+
+def test_ctrl_c_at_the_prompt_cancels_on_a_line_of_its_own(ext, session, prompts, capsys, monkeypatch):
+    prompts.secret.append(KeyboardInterrupt())
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    assert str(info.value) == "Sign-in cancelled."
+    # The "Password for alice: ^C" line is ended first; the error then shows on a line of its own.
+    assert capsys.readouterr().out == "\n\x1b[0;31mUsageError\x1b[0m: Sign-in cancelled.\n"
+    assert not session.is_signed_in
+
+    monkeypatch.setattr(ext, "kernel", object(), raising=False)  # Jupyter: its prompt box goes away
+    prompts.secret.append(KeyboardInterrupt())
+    with pytest.raises(UsageError, match=r"^Sign-in cancelled\.$"):
+        ext.run_cell("%cognito_login alice")
+    assert capsys.readouterr().out == "\x1b[0;31mUsageError\x1b[0m: Sign-in cancelled.\n"
+    assert not session.is_signed_in
+
+
+def test_the_password_refusal_is_one_tidy_sentence(ext, session, prompts):
+    for line, why in (
+        (
+            f"alice --password {CANARY}",
+            "looks like it holds a password or another secret (a token, PIN or code)",
+        ),
+        (f"alice {CANARY}", "has a second word, which may be a password (it takes only the username)"),
+    ):
+        with pytest.raises(UsageError) as info:
+            ext.run_cell(f"%cognito_login {line}")
+        message = str(info.value)
+        assert message == (
+            f"This %cognito_login line {why}, so it was refused and removed from this session's "
+            "history; type the password at the hidden prompt of `%cognito_login USERNAME`, use "
+            "`%cognito_login --widget`, or set NB_COGNITO_PASSWORD (and if it was a real password, "
+            "change it if the notebook was saved or shared before now)."
+        )
+
+
+def test_no_configuration_points_to_the_local_emulator(shell, monkeypatch, clock):
+    for name in list(os.environ):
+        if name.startswith("NB_COGNITO_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(kernel, "_session", kernel_session_on(clock, shell))
+    shell.run_cell("%load_ext nb_cognito")
+    with pytest.raises(UsageError) as info:
+        shell.run_cell("%cognito_login alice")
+    message = str(info.value)
+    assert message.startswith("Signing in needs user_pool_id and client_id, which are not set.")
+    assert "No pool yet? `%cognito_login --local` signs in to an offline Cognito on this machine." in message

@@ -11,6 +11,8 @@ import pytest
 from IPython.core.error import UsageError
 from test_magics import CANARY, inputs_seen
 
+from nb_cognito.notebook.magic_line import MagicUsageError
+
 pytest_plugins = ["test_magics"]  # its fixtures: shell, session, ext, prompts
 
 
@@ -19,7 +21,7 @@ def assert_refused_without_trace(ext, session, local, prompts, capsys, cell: str
     local.reset_counts()
     with pytest.raises(UsageError) as info:
         ext.run_cell(cell)
-    assert type(info.value) is UsageError
+    assert type(info.value) is MagicUsageError  # one line in every frontend, no traceback
     message = str(info.value)
     captured = capsys.readouterr()
     assert CANARY not in message + captured.out + captured.err

@@ -1,4 +1,5 @@
-"""Every notebook in notebooks/ runs, top to bottom, in a real kernel against the offline Cognito.
+"""Every example notebook (nb_cognito/examples/, shipped with the package) runs, top to bottom,
+in a real kernel against the offline Cognito.
 
 The emulator runs in this test process and the kernel reaches it through the environment a
 user would set (``nb_cognito.demo.demo_env``: NB_COGNITO_*, NB_COGNITO_PASSWORD for the demo
@@ -24,7 +25,7 @@ pytest.importorskip("pandas")
 
 from nb_cognito import demo  # noqa: E402  (after the skips: it runs notebooks with nbclient)
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "nb_cognito" / "examples"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 BY_NAME = {path.name: path for path in NOTEBOOKS}
 
@@ -33,11 +34,13 @@ BY_NAME = {path.name: path for path in NOTEBOOKS}
 PERSON = {
     "widget.ipynb": (
         "widget",
-        "import os\n"
-        "w._username.value = os.environ['NB_COGNITO_USERNAME']\n"
-        "w._password.value = os.environ['NB_COGNITO_PASSWORD']  # as typed, then Enter\n"
+        "import os, sys\n"
+        "sys.path.insert(0, os.environ['WIDGET_DRIVER_DIR'])\n"
+        "from widget_driver import WidgetDriver, all_widget_state\n"
+        "person = WidgetDriver(w)\n"
+        "person.sign_in(os.environ['NB_COGNITO_USERNAME'], os.environ['NB_COGNITO_PASSWORD'])  # then Enter\n"
         "assert w.view == 'signed_in', w.message\n"
-        "assert w._password.value == ''",
+        "assert os.environ['NB_COGNITO_PASSWORD'] not in all_widget_state()",
     ),
 }
 
@@ -101,6 +104,7 @@ def test_notebook_runs_against_the_emulator(path, make_local, tmp_path):
     local = make_local(demo_spec())
     (tmp_path / "scratch").mkdir()
     env = demo.demo_env(local, tmp_path / "scratch")
+    env["WIDGET_DRIVER_DIR"] = str(Path(__file__).resolve().parent)  # the person's cell drives the widget
     outputs, executed = run(path, env, tmp_path)
 
     for cell_id, text in EXPECTED[path.name].items():

@@ -347,14 +347,14 @@ if sys.argv[1] == "mid-write":
     file_backend._write_all = half
 else:
     os.replace = crash
-store._FileStore(store.store_directory()).save(entry)
+store.FileStore(store.store_directory()).save(entry)
 """
 
 
 @pytest.mark.parametrize("where", ["mid-write", "before-rename"])
 def test_a_writer_killed_mid_write_leaves_the_old_entry_whole(store_dir, where):
     settings = Settings(user_pool_id="us-east-1_Crash", client_id="crashclient")
-    store._FileStore(store_dir).save(
+    store.FileStore(store_dir).save(
         file_entry("us-east-1_Crash", "crashclient", "old-token-old-token", saved_at=1.0)
     )
     env = {**os.environ, store.ENV_DIR: str(store_dir)}
@@ -372,7 +372,7 @@ def test_a_writer_killed_mid_write_leaves_the_old_entry_whole(store_dir, where):
 
 def test_a_reader_never_sees_a_partial_file(store_dir):
     settings = Settings(user_pool_id="us-east-1_Race", client_id="raceclient")
-    backend = store._FileStore(store_dir)
+    backend = store.FileStore(store_dir)
 
     def entry(i: int) -> store.RememberedEntry:
         return file_entry(
@@ -505,7 +505,7 @@ def _backend_class(module: str, name: str, priority: float = 5) -> type:
     ],
 )
 def test_only_secure_keyring_backends_are_used(module, name, secure):
-    assert store._is_secure_keyring(_backend_class(module, name)()) is secure
+    assert store.is_secure_keyring(_backend_class(module, name)()) is secure
 
 
 def test_a_chain_with_an_insecure_backend_is_refused():
@@ -517,15 +517,15 @@ def test_a_chain_with_an_insecure_backend_is_refused():
         chainer.backends = inner
         return chainer
 
-    assert store._is_secure_keyring(make([good])) is True
-    assert store._is_secure_keyring(make([good, bad])) is False
-    assert store._is_secure_keyring(make([])) is False
+    assert store.is_secure_keyring(make([good])) is True
+    assert store.is_secure_keyring(make([good, bad])) is False
+    assert store.is_secure_keyring(make([])) is False
 
 
 def test_a_secure_keyring_is_used_instead_of_the_file(make_session, local, store_dir, monkeypatch):
     memory = _MemoryKeyring()
     module = types.SimpleNamespace(errors=types.SimpleNamespace(PasswordDeleteError=_PasswordDeleteError))
-    monkeypatch.setattr(store, "_keyring_store", lambda: store._KeyringStore(module, memory))
+    monkeypatch.setattr(store, "keyring_store", lambda: store.KeyringStore(module, memory))
     session = make_session()
     session.sign_in("alice", PASSWORD)
 

@@ -1,22 +1,23 @@
 """The sign-in widget's story, without a browser: type into its fields, click its buttons.
 
 Every test talks HTTP to the offline Cognito (``local``) through a real :class:`CognitoSession`;
-time is the shared ``clock``. ipywidgets needs no kernel to build and click widgets.
+time is the shared ``clock``. ipywidgets needs no kernel to build and click widgets. The
+tests drive the widget through :class:`widget_driver.WidgetDriver`, as a person would.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import threading
 
-import ipywidgets
 import pytest
-from ipywidgets.widgets.widget import _instances
+from widget_driver import WidgetDriver, all_widget_state
 
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import AuthEvent
-from nb_cognito.notebook import widget as widget_module
+from nb_cognito.notebook import widget_look
 from nb_cognito.notebook.widget import SignInWidget
 
 PASSWORD = "Alice-Passw0rd!"
@@ -33,118 +34,114 @@ def session(new_session):
 def make_widget(session):
     made: list[SignInWidget] = []
 
-    def make(on=None, **kwargs) -> SignInWidget:
+    def make(on=None, **kwargs) -> WidgetDriver:
         w = SignInWidget(session=on or session, **kwargs)
         made.append(w)
-        return w
+        return WidgetDriver(w)
 
     yield make
     for w in made:
         w.close()
 
 
-def sign_in(w: SignInWidget, username: str, password: str) -> None:
-    w._username.value = username
-    w._password.value = password  # what the frontend syncs on Enter (continuous_update=False)
-
-
 def wrong_code(code: str) -> str:
     return str((int(code) + 1) % 1_000_000).zfill(6)
-
-
-def all_widget_state() -> str:
-    """The state of every live widget, as the frontend (and a saved notebook) would get it."""
-    return json.dumps({model_id: w.get_state() for model_id, w in list(_instances.items())}, default=repr)
-
-
-def descendants(root: ipywidgets.Widget) -> list[ipywidgets.Widget]:
-    found, stack = [], [root]
-    while stack:
-        w = stack.pop()
-        found.append(w)
-        stack.extend(getattr(w, "children", ()))
-    return found
 
 
 # -- signing in ----------------------------------------------------------------------------------
 
 
-def test_sign_in_shows_who_and_until_when(make_widget, session):
+def test_sign_in_shows_who_and_how_long_in_relative_times(make_widget, session):
     w = make_widget()
-    assert w.view == "signed_out"
+    assert (w.view, w.state, w.chip_text) == ("signed_out", "signed_out", "Signed out")
 
-    w._username.value = "alice"
-    w._password.value = PASSWORD
-    w._sign_in_button.click()  # the click after the Enter/blur belongs to the same attempt
+    w.sign_in_with_the_button("alice", PASSWORD)  # the click after the blur belongs to the same attempt
 
     assert session.is_signed_in
-    assert w.view == "signed_in"
+    assert (w.view, w.state, w.chip_text) == ("signed_in", "signed_in", "Signed in")
     assert w.message == ""
-    status = w._status.value
-    assert "alice" in status
+    assert w.status_row("User") == "alice"
     identity_id = session.fetch_auth_session().identity_id_result.value
-    assert identity_id in status
-    assert "tokens expire" in status and "AWS credentials expire" in status and "UTC" in status
-    assert w._password.value == ""
+    assert w.status_row("Identity") == identity_id
+    assert re.fullmatch(r"expire in (1 h 00 min|59 min \d\d s)", w.status_row("Tokens"))
+    credentials = w.status_row("AWS credentials")
+    assert re.fullmatch(r"expire in (1 h 00 min|59 min \d\d s) · key …\w{4}", credentials), credentials
+    assert w.status_row("boto3 injection").startswith(("on", "off"))
+    assert "UTC" in w.status_html  # the absolute time is the tooltip
+    assert PASSWORD not in all_widget_state()
 
 
 def test_the_button_signs_in_and_is_busy_meanwhile(make_widget, session):
-    w = make_widget()
-    seen: list[tuple[bool, str]] = []
-    session.on(
-        AuthEvent.SIGNED_IN,
-        lambda _: seen.append((w._sign_in_button.disabled, w._sign_in_button.description)),
-    )
-    w._username.value = "alice"
-    with w._password.hold_trait_notifications():  # a value typed but not yet submitted
-        w._password.set_trait("value", PASSWORD)
-    w._password.unobserve_all()  # so that only the click submits
-    w._sign_in_button.click()
+    seen: list[tuple[str, bool, str]] = []
+    shown: list[WidgetDriver] = []
 
-    assert seen == [(True, "Signing in…")]
-    assert w.view == "signed_in"
-    assert not w._sign_in_button.disabled and w._sign_in_button.description == "Sign in"
+    def look(_payload) -> None:  # subscribed before the widget: runs before it redraws
+        button = shown[0].part("sign-in-button")
+        seen.append((button.description, button.disabled, shown[0].state))
+
+    session.on(AuthEvent.SIGNED_IN, look)
+    w = make_widget()
+    shown.append(w)
+    w.sign_in("alice", PASSWORD)
+
+    assert seen == [("Signing in…", True, "signing_in")]
+    assert w.view == "signed_in" and w.state == "signed_in"
+    assert w.button("refresh") == ("Refresh now", False)
 
 
 def test_wrong_password_is_shown_and_cleared(make_widget, session):
     w = make_widget()
-    sign_in(w, "alice", "Wrong-Passw0rd!")
+    w.sign_in("alice", "Wrong-Passw0rd!")
 
-    assert w.view == "signed_out"
+    assert w.view == "signed_out" and w.state == "signed_out"
     assert "Incorrect username or password" in w.message
-    assert "role='alert'" in w._message.value
-    assert w._password.value == ""
+    assert "role='alert'" in w.message_html
+    assert w.value("password") == ""
     assert not session.is_signed_in
 
-    sign_in(w, "alice", PASSWORD)
+    w.sign_in("alice", PASSWORD)
+    assert w.view == "signed_in" and w.message == ""
+
+
+def test_a_click_a_moment_after_a_failed_attempt_is_not_ignored(make_widget, clock):
+    w = make_widget()
+    w.sign_in_with_the_button("alice", "Wrong-Passw0rd!")  # blur, then the click: one attempt
+    assert "Incorrect username or password" in w.message
+
+    clock.advance(1.3)
+    w.click("sign-in")  # the user's own click, with the password field empty
+    assert w.message == "Enter your password."  # not silently ignored, and the old error is gone
+
+    clock.advance(1.3)
+    w.sign_in_with_the_button("alice", PASSWORD)  # the blur's own click after it changes nothing
     assert w.view == "signed_in" and w.message == ""
 
 
 def test_unknown_user_reads_like_a_wrong_password(make_widget):
     w = make_widget()
-    sign_in(w, "nobody", PASSWORD)
+    w.sign_in("nobody", PASSWORD)
     assert "Incorrect username or password" in w.message
 
 
 def test_lockout_is_said_in_plain_words(make_widget):
     w = make_widget()
     for _ in range(6):
-        sign_in(w, "alice", "Wrong-Passw0rd!")
+        w.sign_in("alice", "Wrong-Passw0rd!")
     assert "Password attempts exceeded" in w.message
     assert "Wait a few minutes" in w.message
-    assert w._password.value == ""
+    assert w.value("password") == ""
 
 
-def test_missing_username_or_password(make_widget, session):
+def test_missing_username_or_password(make_widget, session, clock):
     w = make_widget()
-    w._username.value = ""
-    w._password.value = PASSWORD
+    w.type("username", "")
+    w.submit("password", PASSWORD)
     assert w.message == "Enter your username."
-    assert w._password.value == ""  # cleared even though nothing was sent
+    assert w.value("password") == ""  # cleared even though nothing was sent
 
-    w._username.value = "alice"
-    w._last_submit = float("-inf")
-    w._sign_in_button.click()
+    w.type("username", "alice")
+    clock.advance(5)
+    w.click("sign-in")
     assert w.message == "Enter your password."
     assert not session.is_signed_in
 
@@ -155,26 +152,27 @@ def test_unexpected_errors_are_shown_not_swallowed(make_widget, session, monkeyp
 
     monkeypatch.setattr(session, "sign_in", explode)
     w = make_widget()
-    sign_in(w, "alice", CANARY)
+    w.sign_in("alice", CANARY)
     assert "Something went wrong (RuntimeError)" in w.message
     assert CANARY not in w.message
-    assert w._sign_in_button.disabled is False
+    assert w.button("sign-in") == ("Sign in", False)
+    assert w.state == "signed_out"
 
 
 def test_network_failure_is_a_plain_error(new_session, make_widget, fault_proxy):
     session = new_session(endpoint_url=fault_proxy.url)
     w = make_widget(on=session)
     fault_proxy.set_down(True)
-    sign_in(w, "alice", PASSWORD)
+    w.sign_in("alice", PASSWORD)
 
     assert w.view == "signed_out"
     assert "could not be reached" in w.message
     assert "Check the network connection and try again." in w.message
     assert "Traceback" not in w.message
-    assert w._password.value == ""
+    assert w.value("password") == ""
 
     fault_proxy.set_down(False)
-    sign_in(w, "alice", PASSWORD)
+    w.sign_in("alice", PASSWORD)
     assert w.view == "signed_in"
 
 
@@ -185,36 +183,32 @@ def test_new_password_mismatch_then_success(make_local, new_session, make_widget
     make_local(LocalSpec(users=(UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),)))
     session = new_session()
     w = make_widget(on=session)
-    sign_in(w, "carol", "Temp-Passw0rd!")
-    assert w.view == "new_password"
+    w.sign_in("carol", "Temp-Passw0rd!")
+    assert w.view == "new_password" and w.state == "signing_in" and w.chip_text == "Signing in"
+    assert "Choose a new password" in w.prompt_text
 
     before = local.request_counts()
-    w._new_password.value = "Brand-New-Passw0rd!"
-    w._confirm_password.value = "Brand-New-Passw0rd?"  # Enter in the confirmation field
+    w.set_new_password("Brand-New-Passw0rd!", "Brand-New-Passw0rd?")
     assert w.view == "new_password"
     assert "do not match" in w.message
     assert local.request_counts() == before  # nothing sent
-    assert w._new_password.value == "" and w._confirm_password.value == ""
+    assert w.value("new-password") == "" and w.value("confirm-password") == ""
 
-    w._new_password.value = "Brand-New-Passw0rd!"
-    w._confirm_password.value = "Brand-New-Passw0rd!"
+    w.set_new_password("Brand-New-Passw0rd!")
     assert w.view == "signed_in"
     assert session.get_current_user().username == "carol"
 
 
 def test_new_password_refused_by_the_policy(make_local, new_session, make_widget):
     make_local(LocalSpec(users=(UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),)))
-    session = new_session()
-    w = make_widget(on=session)
-    sign_in(w, "carol", "Temp-Passw0rd!")
+    w = make_widget(on=new_session())
+    w.sign_in("carol", "Temp-Passw0rd!")
 
-    w._new_password.value = "short"
-    w._confirm_password.value = "short"
+    w.set_new_password("short")
     assert "new password was refused" in w.message
-    assert w._new_password.value == "" and w._confirm_password.value == ""
+    assert w.value("new-password") == "" and w.value("confirm-password") == ""
     assert w.view == "new_password"  # the same step, to answer again
-    w._new_password.value = "Brand-New-Passw0rd!"
-    w._confirm_password.value = "Brand-New-Passw0rd!"
+    w.set_new_password("Brand-New-Passw0rd!")
     assert w.view == "signed_in"
 
 
@@ -226,58 +220,54 @@ def test_totp_challenge_with_a_real_code(make_local, new_session, make_widget, l
         )
     )
     w = make_widget(on=new_session())
-    sign_in(w, "dave", PASSWORD)
-    assert w.view == "code"
-    assert "authenticator app" in w._code_prompt.value
-    assert w._setup_box.children == ()
+    w.sign_in("dave", PASSWORD)
+    assert w.view == "code" and w.state == "signing_in"
+    assert "authenticator app" in w.prompt_text
+    assert not w.shows("qr") and not w.shows("totp-secret")
 
-    w._code.value = wrong_code(local.totp_code("dave"))
+    w.submit("code", wrong_code(local.totp_code("dave")))
     assert w.view == "code"
     assert "code is wrong" in w.message
-    assert w._code.value == ""
+    assert w.value("code") == ""
 
-    w._code.value = local.totp_code("dave")
+    w.submit("code", local.totp_code("dave"))
     assert w.view == "signed_in"
-    assert w._code.value == ""
 
 
 def test_totp_setup_shows_a_qr_code_then_asks_for_the_first_code(make_local, new_session, make_widget, local):
     make_local(LocalSpec(pool=PoolSpec(mfa="ON", mfa_types=("TOTP",)), users=(UserSpec("erin", PASSWORD),)))
     w = make_widget(on=new_session())
-    sign_in(w, "erin", PASSWORD)
+    w.sign_in("erin", PASSWORD)
 
     assert w.view == "totp_setup"
     secret = local.totp_secret("erin")
     if importlib.util.find_spec("segno") or importlib.util.find_spec("qrcode"):
-        assert w._setup_box.children == (w._qr,)
-        assert len(w._qr.value) > 100
-        assert "scan this QR code" in w._code_prompt.value
+        assert len(w.part("qr").value) > 100
+        assert "scan this QR code" in w.prompt_text
     else:
-        assert w._setup_box.children == (w._totp_secret_text,)
-        assert secret in w._totp_secret_text.value
+        assert secret in w.part("totp-secret").value
 
-    w._code.value = local.totp_code("erin")
+    w.submit("code", local.totp_code("erin"))
     assert w.view == "signed_in"
-    assert w._qr.value == b"" and w._totp_secret_text.value == ""  # the setup secret is gone
-    assert secret not in all_widget_state()
+    assert not w.shows("qr") and not w.shows("totp-secret")
+    assert secret not in all_widget_state()  # the setup secret is gone from every part
 
 
 def test_totp_setup_without_a_qr_package_shows_the_secret(
     make_local, new_session, make_widget, local, monkeypatch
 ):
-    monkeypatch.setattr(widget_module, "_qr_image", lambda uri: None)
+    monkeypatch.setattr(widget_look, "qr_image", lambda uri: None)
     make_local(LocalSpec(pool=PoolSpec(mfa="ON", mfa_types=("TOTP",)), users=(UserSpec("erin", PASSWORD),)))
     w = make_widget(on=new_session())
-    sign_in(w, "erin", PASSWORD)
+    w.sign_in("erin", PASSWORD)
 
     assert w.view == "totp_setup"
     secret = local.totp_secret("erin")
-    assert w._setup_box.children == (w._totp_secret_text,)
-    assert secret in w._totp_secret_text.value
-    assert "add this secret key" in w._code_prompt.value
+    assert secret in w.part("totp-secret").value and not w.shows("qr")
+    assert "add this secret key" in w.prompt_text
 
-    w._cancel_button.click()  # leaving the setup also forgets the secret
-    assert w.view == "signed_out"
+    w.click("cancel")  # leaving the setup also forgets the secret
+    assert w.view == "signed_out" and w.state == "signed_out"
     assert secret not in all_widget_state()
 
 
@@ -289,16 +279,15 @@ def test_sms_code_shows_the_masked_destination(make_local, new_session, make_wid
         )
     )
     w = make_widget(on=new_session())
-    sign_in(w, "frank", PASSWORD)
+    w.sign_in("frank", PASSWORD)
     assert w.view == "code"
-    assert "SMS" in w._code_prompt.value and "0123" in w._code_prompt.value
-    assert "555555" not in w._code_prompt.value
+    assert "SMS" in w.prompt_text and "0123" in w.prompt_text
+    assert "555555" not in w.prompt_text
 
-    w._code.value = wrong_code(local.last_sms_code("frank"))
+    w.submit("code", wrong_code(local.last_sms_code("frank")))
     assert "code is wrong" in w.message and w.view == "code"
 
-    w._code.value = local.last_sms_code("frank")
-    w._code_button.click()  # same attempt: ignored, no "Enter the code." complaint
+    w.submit("code", local.last_sms_code("frank"))
     assert w.view == "signed_in" and w.message == ""
 
 
@@ -314,16 +303,16 @@ def test_mfa_selection_then_totp(make_local, new_session, make_widget, local):
         )
     )
     w = make_widget(on=new_session())
-    sign_in(w, "gina", PASSWORD)
-    assert w.view == "mfa_selection"
-    assert set(w._mfa_choice.options) == {"TOTP", "SMS"}
+    w.sign_in("gina", PASSWORD)
+    assert w.view == "mfa_selection" and w.state == "signing_in"
+    assert set(w.options("mfa-choice")) == {"TOTP", "SMS"}
 
-    w._mfa_choice.value = "TOTP"
-    w._mfa_button.click()
+    w.choose("mfa-choice", "TOTP")
+    w.click("mfa")
     assert w.view == "code"
-    assert "authenticator app" in w._code_prompt.value
+    assert "authenticator app" in w.prompt_text
 
-    w._code.value = local.totp_code("gina")
+    w.submit("code", local.totp_code("gina"))
     assert w.view == "signed_in"
 
 
@@ -335,102 +324,152 @@ def test_an_expired_challenge_starts_over(make_local, new_session, make_widget, 
         )
     )
     w = make_widget(on=new_session())
-    sign_in(w, "dave", PASSWORD)
+    w.sign_in("dave", PASSWORD)
     clock.advance(600)  # Cognito's sign-in sessions last 3 minutes
 
-    w._code.value = local.totp_code("dave")
+    w.submit("code", local.totp_code("dave"))
 
     assert w.view == "signed_out"
     assert "Sign in again" in w.message
-    assert w._username.value == "dave"
+    assert w.value("username") == "dave"
 
 
 def test_cancel_goes_back_to_the_form(make_local, new_session, make_widget):
     make_local(LocalSpec(users=(UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),)))
     w = make_widget(on=new_session())
-    sign_in(w, "carol", "Temp-Passw0rd!")
-    w._new_password.value = "Half-Typed-Passw0rd!"
-    w._cancel_button.click()
-    assert w.view == "signed_out"
-    assert w._new_password.value == ""
-    assert w._username.value == "carol"
+    w.sign_in("carol", "Temp-Passw0rd!")
+    w.submit("new-password", "Half-Typed-Passw0rd!")
+    w.click("cancel")
+    assert w.view == "signed_out" and w.state == "signed_out"
+    assert w.value("username") == "carol"
+    assert "Half-Typed-Passw0rd!" not in all_widget_state()
 
 
-# -- signed in: refresh, events, sign out --------------------------------------------------------
+# -- signed in: the countdown, refresh, events, sign out ------------------------------------------
+
+
+def test_the_times_count_down_and_the_bar_shrinks(make_widget, session, clock):
+    w = make_widget()
+    w.sign_in("alice", PASSWORD)
+    clock.advance(120)  # under the hour: the countdown shows seconds
+    w.tick()
+    first = w.status_row("AWS credentials")
+    bar = re.search(r"width:([\d.]+)%", w.status_html)
+    assert bar and 96 < float(bar.group(1)) < 97
+
+    clock.advance(61)
+    w.tick()
+    later = w.status_row("AWS credentials")
+    assert later != first
+    left = [re.search(r"in (\d+) min (\d\d) s", text).groups() for text in (first, later)]
+    seconds = [int(minutes) * 60 + int(rest) for minutes, rest in left]
+    assert seconds[0] - seconds[1] == 61
+    assert float(re.search(r"width:([\d.]+)%", w.status_html).group(1)) < 96
+
+    clock.advance(48 * 60)  # the last tenth of the lifetime: the bar turns to the warning colour
+    w.tick()
+    assert "nbc-low" in w.status_html
+
+
+def test_the_countdown_runs_on_its_own_thread_and_stops_when_closed(make_widget, session, clock):
+    w = make_widget()
+    w.sign_in("alice", PASSWORD)
+    tickers = [t for t in threading.enumerate() if t.name == "nb-cognito-widget-countdown"]
+    assert len(tickers) == 1 and tickers[0].daemon
+    w.widget.close()
+    tickers[0].join(timeout=10)
+    assert not tickers[0].is_alive()
+
+
+def test_boto3_injection_row(new_session, make_widget):
+    session = new_session(attach=True)
+    w = make_widget(on=session)
+    w.sign_in("alice", PASSWORD)
+    assert w.status_row("boto3 injection") == "on · boto3 signs with these credentials"
+
+
+def test_no_identity_pool_says_why_there_are_no_credentials(new_session, make_widget, local):
+    settings = {k: v for k, v in local.settings.as_config().items() if k != "identity_pool_id"}
+    w = make_widget(on=new_session(settings))
+    w.sign_in("alice", PASSWORD)
+    assert w.status_row("AWS credentials").startswith(
+        "none: no identity pool is configured (identity_pool_id"
+    )
+    assert w.status_row("boto3 injection") == "off · no AWS credentials"
 
 
 def test_refresh_now_refreshes_and_the_view_follows(make_widget, session, local, clock):
     w = make_widget()
-    sign_in(w, "alice", PASSWORD)
-    before = w._status.value
+    w.sign_in("alice", PASSWORD)
+    before = w.status_row("AWS credentials")
     clock.advance(600)
     local.reset_counts()
 
-    w._refresh_button.click()
+    w.click("refresh")
 
     assert local.request_counts()["InitiateAuth"] >= 1
     assert local.request_counts()["GetCredentialsForIdentity"] == 1
-    assert w._status.value != before
-    assert w.message == "Refreshed."
-    assert not w._refresh_button.disabled
+    assert w.status_row("AWS credentials") != before
+    assert w.message == "Refreshed: new tokens and AWS credentials."
+    assert w.button("refresh") == ("Refresh now", False)
 
 
 def test_events_from_another_thread_update_the_view(make_widget, session, clock):
     w = make_widget()
-    sign_in(w, "alice", PASSWORD)
-    before = w._status.value
+    w.sign_in("alice", PASSWORD)
+    before = w.status_html
     clock.advance(900)
 
     worker = threading.Thread(target=session.fetch_auth_session, kwargs={"force_refresh": True})
     worker.start()
     worker.join(timeout=30)
 
-    assert w._status.value != before
+    assert w.status_html != before
     expires = session.status().tokens_expiration.strftime("%Y-%m-%d %H:%M:%S")
-    assert expires in w._status.value
+    assert expires in w.status_html  # the tooltip
+    assert re.fullmatch(r"expire in (1 h 00 min|59 min \d\d s)", w.status_row("Tokens"))
 
 
-def test_refresh_failure_is_shown_and_cleared_by_the_next_refresh(
-    new_session, make_widget, fault_proxy, clock
-):
+def test_refresh_failure_is_shown_and_cleared_by_the_next_refresh(new_session, make_widget, fault_proxy):
     session = new_session(endpoint_url=fault_proxy.url)
     w = make_widget(on=session)
-    sign_in(w, "alice", PASSWORD)
+    w.sign_in("alice", PASSWORD)
 
     fault_proxy.set_down(True)
-    w._refresh_button.click()
-    assert w.view == "signed_in"  # the session is kept
+    w.click("refresh")
+    assert w.view == "signed_in" and w.state == "signed_in"  # the session is kept
     assert "could not be reached" in w.message and "session is kept" in w.message
 
     fault_proxy.set_down(False)
-    w._refresh_button.click()
-    assert w.message == "Refreshed."
+    w.click("refresh")
+    assert w.message == "Refreshed: new tokens and AWS credentials."
 
 
 def test_revoked_session_shows_the_form_with_the_reason(make_widget, session, local):
     w = make_widget()
-    sign_in(w, "alice", PASSWORD)
+    w.sign_in("alice", PASSWORD)
     local.global_sign_out("alice")
 
-    w._refresh_button.click()
+    w.click("refresh")
 
     assert w.view == "signed_out"
+    assert (w.state, w.chip_text) == ("expired", "Session expired")
     assert "sign in again" in w.message.lower()
-    assert w._username.value == "alice"
+    assert w.value("username") == "alice"
 
 
 def test_sign_out(make_widget, session, local):
     w = make_widget()
-    sign_in(w, "alice", PASSWORD)
+    w.sign_in("alice", PASSWORD)
     local.reset_counts()
 
-    w._sign_out_button.click()
+    w.click("sign-out")
 
     assert not session.is_signed_in
-    assert w.view == "signed_out"
+    assert (w.view, w.state) == ("signed_out", "signed_out")
     assert w.message == "Signed out."
     assert local.request_counts()["RevokeToken"] == 1
-    assert w._username.value == "alice"
+    assert w.value("username") == "alice"
 
 
 def test_two_widgets_follow_the_python_api_and_each_other(make_widget, session):
@@ -438,18 +477,18 @@ def test_two_widgets_follow_the_python_api_and_each_other(make_widget, session):
 
     session.sign_in("alice", PASSWORD)
     assert first.view == second.view == "signed_in"
-    assert "alice" in first._status.value and "alice" in second._status.value
+    assert first.status_row("User") == second.status_row("User") == "alice"
 
-    first._sign_out_button.click()
+    first.click("sign-out")
     assert first.view == second.view == "signed_out"
 
-    sign_in(second, "alice", PASSWORD)
+    second.sign_in("alice", PASSWORD)
     assert first.view == "signed_in"
 
     session.sign_out()
     assert first.view == second.view == "signed_out"
     assert first.message == second.message == "Signed out."
-    assert first._username.value == "alice"  # ready to sign in again
+    assert first.value("username") == "alice"  # ready to sign in again
 
 
 def test_a_new_widget_shows_an_existing_session(make_widget, session):
@@ -460,7 +499,7 @@ def test_a_new_widget_shows_an_existing_session(make_widget, session):
 def test_close_unsubscribes(make_widget, session):
     w = make_widget()
     listeners = sum(len(v) for v in session._listeners.values())
-    w.close()
+    w.widget.close()
     assert sum(len(v) for v in session._listeners.values()) == listeners - len(AuthEvent)
     session.sign_in("alice", PASSWORD)
     assert w.view == "signed_out"
@@ -472,9 +511,50 @@ def test_default_is_the_kernel_session(monkeypatch, session):
     monkeypatch.setattr(kernel, "_session", session)
     w = SignInWidget()
     try:
-        assert w._session is session
+        session.sign_in("alice", PASSWORD)
+        assert w.view == "signed_in"
     finally:
         w.close()
+
+
+# -- the look ------------------------------------------------------------------------------------
+
+
+def test_a_card_with_a_title_a_chip_aligned_fields_and_three_kinds_of_button(make_widget):
+    w = make_widget()
+    assert {"nb-cognito-card", "nb-cognito-sign-in"} <= set(w.widget._dom_classes)
+    assert "AWS Cognito" in w.part("title").value
+    assert "nbc-chip-out" in w.part("chip").value
+    labels = {w.part(name).style.description_width for name in ("username", "password")}
+    assert labels == {widget_look.LABEL_WIDTH}  # the fields line up...
+    assert f"padding-left: calc({widget_look.LABEL_WIDTH} + 8px)" in widget_look.STYLE  # ...and the button
+    assert w.part("sign-in-button").button_style == "primary"
+
+    w.sign_in("alice", PASSWORD)
+    assert "nb-cognito-secondary" in w.part("refresh-button")._dom_classes
+    assert "nb-cognito-danger" in w.part("sign-out-button")._dom_classes
+
+
+def test_the_stylesheet_follows_jupyterlabs_theme_variables():
+    style = widget_look.STYLE
+    for variable in ("--jp-layout-color1", "--jp-ui-font-color1", "--jp-border-color2", "--jp-error-color1"):
+        assert f"var({variable}," in style  # with a fallback for frontends without them
+    assert "<script" not in style
+    outside_qr = style.replace(
+        ".nb-cognito-card .nb-cognito-qr img { border-radius: 4px; background: #fff; }", ""
+    )
+    assert not re.findall(r"(?<!, )#[0-9a-fA-F]{3,6}\b", outside_qr)  # colours only as fallbacks
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(3599, "in 59 min 59 s"), (3600, "in 1 h 00 min"), (59, "in 59 s"), (0, "now"), (-75, "1 min 15 s ago")],
+)
+def test_countdown_words(seconds, text):
+    import datetime as dt
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    assert widget_look.countdown(now + dt.timedelta(seconds=seconds), now) == text
 
 
 # -- secrets ------------------------------------------------------------------------------------
@@ -483,21 +563,17 @@ def test_default_is_the_kernel_session(monkeypatch, session):
 def test_no_canary_in_any_widget_state(make_local, new_session, make_widget, local):
     make_local(LocalSpec(users=(UserSpec("carol", CANARY, must_change_password=True),)))
     new_canary = CANARY + "-new"
-    session = new_session()
-    w = make_widget(on=session)
+    w = make_widget(on=new_session())
 
-    sign_in(w, "carol", "Wrong-" + CANARY)  # a failed attempt
-    sign_in(w, "carol", CANARY)
+    w.sign_in("carol", "Wrong-" + CANARY)  # a failed attempt
+    w.sign_in("carol", CANARY)
     assert w.view == "new_password"
-    w._new_password.value = new_canary
-    w._confirm_password.value = new_canary + "x"  # mismatch
-    w._new_password.value = new_canary
-    w._confirm_password.value = new_canary
+    w.set_new_password(new_canary, new_canary + "x")  # mismatch
+    w.set_new_password(new_canary)
     assert w.view == "signed_in"
 
-    for part in descendants(w) + w._parts():
-        state = json.dumps(part.get_state(), default=repr)
-        assert CANARY not in state, type(part).__name__
-    assert CANARY not in all_widget_state()
-    assert CANARY not in repr(w)
-    assert CANARY not in w.message and CANARY not in w._status.value
+    state = all_widget_state()
+    assert CANARY not in state
+    assert CANARY not in json.dumps(w.widget.get_state(), default=repr)
+    assert CANARY not in repr(w.widget)
+    assert CANARY not in w.message and CANARY not in w.status_html

@@ -23,9 +23,11 @@ from pathlib import Path
 import pytest
 
 from nb_cognito.clock import SYSTEM_CLOCK
-from nb_cognito.local import LocalSpec, UserSpec
+from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 
 CANARY = "Canary-Passw0rd!-b8Wy"
+GINA = "Gina-Passw0rd!-4kQe"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 BUCKET = "nb-cognito-widget-test"
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +39,12 @@ def kernel_env(make_local, tmp_path, monkeypatch) -> dict[str, str]:
     """Start the emulator with alice (whose password is the canary) and a bucket; the kernel's env."""
     local = make_local(
         LocalSpec(
-            users=(UserSpec("alice", CANARY, attributes={"email": "alice@example.com"}),),
+            pool=PoolSpec(mfa="OPTIONAL", mfa_types=("TOTP", "SMS")),
+            users=(
+                UserSpec("alice", CANARY, attributes={"email": "alice@example.com"}),
+                UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),
+                UserSpec("gina", GINA, totp_secret=TOTP_SECRET, phone_number="+15555550124", sms_mfa=True),
+            ),
             buckets={BUCKET: {"hello.txt": b"hello\n"}},
         )
     )
@@ -101,6 +108,7 @@ def _jupyter_lab(root: Path, env: dict[str, str], tmp: Path) -> Iterator[tuple[s
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={settings}",
         f"--LabApp.workspaces_dir={tmp / 'lab-workspaces'}",
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: the tests switch the theme
     ]
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
@@ -131,14 +139,39 @@ def _jupyter_lab(root: Path, env: dict[str, str], tmp: Path) -> Iterator[tuple[s
             server.wait(timeout=10)
 
 
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
+def set_theme(page, theme: str) -> None:
+    """Switch JupyterLab's theme and wait until its variables apply to the page."""
+    page.evaluate(
+        "name => window.jupyterapp.commands.execute('apputils:change-theme', {theme: name})", THEMES[theme]
+    )
+    page.wait_for_function(
+        "light => document.body.dataset.jpThemeLight === light", arg="true" if theme == "light" else "false"
+    )
+    page.wait_for_timeout(400)  # the theme's stylesheet repaints the page (not a timing check)
+
+
+def shoot(page, name: str) -> None:
+    """A screenshot of the widget's card in both themes: test-artifacts/widget-<name>-<theme>.png."""
+    card = page.locator(".nb-cognito-card")
+    for theme in ("light", "dark"):
+        set_theme(page, theme)
+        card.screenshot(path=str(ARTIFACTS / f"widget-{name}-{theme}.png"), animations="disabled")
+    set_theme(page, "light")
+
+
 @pytest.mark.browser
-@pytest.mark.timeout(240)
-def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, tmp_path):
+@pytest.mark.timeout(300)
+def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, emulator, tmp_path):
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):  # `make test` installs it; in CI a missing browser is a failure
             pytest.fail(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
         pytest.skip(f"{CHROMIUM} is not installed: apt-get install chromium (make test does)")
+    from nb_cognito.local.srp import totp_code
+
     root = tmp_path / "notebooks"
     root.mkdir()
     _write_notebook(
@@ -162,7 +195,7 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, tmp_path):
                 "--no-first-run",
             ],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, device_scale_factor=2)
         try:
             page.set_default_timeout(60_000)
             expect = playwright_api.expect
@@ -176,34 +209,81 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, tmp_path):
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
             page.locator("[data-command='runmenu:run-all']").click()
 
-            username = page.locator("input[placeholder='username']")
+            card = page.locator(".nb-cognito-card")
+            chip = card.locator(".nbc-chip")
+            alert = card.locator("[role='alert']")
+            username = card.locator("input[placeholder='username']")
+            password = card.locator(".nb-cognito-password input")
             expect(username).to_be_visible(timeout=60_000)
+            expect(chip).to_have_text("Signed out")
+            shoot(page, "signed-out")
+
             username.fill("alice")
-            password = page.locator("input[type='password']")
             password.fill("Wrong-Passw0rd!")
             password.press("Enter")  # Enter submits; the error shows and the field is emptied
-            alert = page.locator(".nb-cognito-sign-in [role='alert']")
             expect(alert).to_contain_text("Incorrect username or password", timeout=30_000)
             expect(password).to_have_value("")
+            shoot(page, "error")
 
+            # A challenge: a new password; the chip says "Signing in" until it is answered.
+            username.fill("carol")
+            password.fill("Temp-Passw0rd!")
+            card.locator("button", has_text="Sign in").click()
+            expect(card.locator(".nb-cognito-new-password input")).to_be_visible(timeout=30_000)
+            expect(chip).to_have_text("Signing in")
+            shoot(page, "new-password")
+            card.locator("button", has_text="Cancel").click()
+
+            # MFA: choose TOTP, then the code view.
+            username.fill("gina")
+            password.fill(GINA)
+            password.press("Enter")
+            expect(card.locator(".nb-cognito-mfa-choice")).to_be_visible(timeout=30_000)
+            shoot(page, "mfa-selection")
+            card.locator(".nb-cognito-mfa-choice button", has_text="TOTP").click()
+            card.locator("button", has_text="Continue").click()
+            code = card.locator(".nb-cognito-code input")
+            expect(code).to_be_visible(timeout=30_000)
+            shoot(page, "code")
+            code.fill(totp_code(TOTP_SECRET, time.time()))
+            code.press("Enter")
+            expect(chip).to_have_text("Signed in", timeout=30_000)
+            card.locator("button", has_text="Sign out").click()
+            expect(chip).to_have_text("Signed out", timeout=30_000)
+
+            username.fill("alice")
             password.fill(CANARY)
-            page.locator("button.jupyter-button", has_text="Sign in").click()
+            card.locator("button", has_text="Sign in").click()
 
-            status = page.locator("table.nb-cognito-widget-status")
+            status = card.locator("table.nb-cognito-widget-status")
             expect(status).to_be_visible(timeout=30_000)
+            expect(chip).to_have_text("Signed in")
             expect(status).to_contain_text("alice")
-            expect(status).to_contain_text("identity id")
-            expect(status).to_contain_text("AWS credentials expire")
-            expect(page.locator(".nb-cognito-sign-in [role='alert']")).to_have_count(0)
+            expect(status).to_contain_text("Identity")
+            expect(status).to_contain_text("boto3 injection")
+            expect(status.locator("[role='progressbar']")).to_be_visible()
+            expect(alert).to_have_count(0)
+            # The countdown is live: the credentials' time changes without any click.
+            credentials = status.locator("tr", has_text="AWS credentials")
+            first = credentials.inner_text()
+            expect(credentials).not_to_have_text(first, timeout=10_000)
+            shoot(page, "signed-in")
 
             second = page.locator(".jp-Notebook .jp-Cell").nth(1)
             second.locator(".cm-content").click()
             page.keyboard.press("Shift+Enter")
             expect(second.locator(".jp-OutputArea-output")).to_contain_text(BUCKET, timeout=30_000)
 
+            # Revoked elsewhere: Refresh ends the session; the chip says why.
+            emulator.global_sign_out("alice")
+            card.locator("button", has_text="Refresh now").click()
+            expect(chip).to_have_text("Session expired", timeout=30_000)
+            expect(alert).to_contain_text("ign in again")
+            shoot(page, "expired")
+
             page.locator(".jp-Notebook .jp-Cell").nth(0).scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "widget-signed-in.png"))
-            assert CANARY not in page.content()
+            page.screenshot(path=str(ARTIFACTS / "widget-page.png"))
+            assert CANARY not in page.content() and GINA not in page.content()
         except BaseException:
             with contextlib.suppress(Exception):
                 page.screenshot(path=str(ARTIFACTS / "widget-failure.png"))
@@ -215,21 +295,23 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, tmp_path):
 @pytest.mark.kernel
 @pytest.mark.timeout(180)
 def test_nbclient_run_of_the_example_notebook_saves_no_password(kernel_env, tmp_path, monkeypatch):
-    """Run notebooks/widget.ipynb, signing in through its widget, and read what would be saved."""
+    """Run nb_cognito/examples/widget.ipynb, signing in through its widget, and read what would be saved."""
     import nbformat
     from nbclient import NotebookClient
     from nbformat.v4 import new_code_cell
 
     monkeypatch.setenv("WIDGET_TEST_PASSWORD", CANARY)  # so that the canary is in no cell source
-    nb = nbformat.read(str(ROOT / "notebooks" / "widget.ipynb"), as_version=4)
+    nb = nbformat.read(str(ROOT / "nb_cognito" / "examples" / "widget.ipynb"), as_version=4)
     first = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
     assert nb.cells[first].source == "import nb_cognito; w = nb_cognito.SignInWidget(); w"
+    monkeypatch.setenv("WIDGET_DRIVER_DIR", str(Path(__file__).resolve().parent))
     nb.cells.insert(
         first + 1,
         new_code_cell(
-            "import os\n"
-            "w._username.value = 'alice'\n"
-            "w._password.value = os.environ.pop('WIDGET_TEST_PASSWORD')  # as Enter syncs it\n"
+            "import os, sys\n"
+            "sys.path.insert(0, os.environ['WIDGET_DRIVER_DIR'])\n"
+            "from widget_driver import WidgetDriver\n"
+            "WidgetDriver(w).sign_in('alice', os.environ.pop('WIDGET_TEST_PASSWORD'))  # then Enter\n"
             "assert w.view == 'signed_in', w.message\n"
             "print(w.view)"
         ),

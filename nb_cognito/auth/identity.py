@@ -15,7 +15,7 @@ from nb_cognito import forksafe
 from nb_cognito.auth import aws_client
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
-from nb_cognito.exceptions import AuthError
+from nb_cognito.exceptions import AuthError, ConfigurationError, unknown_resource
 from nb_cognito.models import AWSCredentials
 from nb_cognito.redaction import known_secrets
 
@@ -78,11 +78,14 @@ class IdentityClient:
         if cached:
             return cached
         client = self.cognito_identity
-        response = aws_client.call(
-            lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
-            action="get the identity id",
-            clock=self._clock,
-        )
+        try:
+            response = aws_client.call(
+                lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
+                action="get the identity id",
+                clock=self._clock,
+            )
+        except ConfigurationError as error:
+            raise unknown_resource(error, "identity pool", self.settings, "identity_pool_id") from None
         identity_id = response.get("IdentityId") if isinstance(response, dict) else None
         if not identity_id or not isinstance(identity_id, str):
             raise AuthError("The identity pool answered without an identity id.")

@@ -17,7 +17,13 @@ from typing import Any
 from nb_cognito.auth import aws_client
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
-from nb_cognito.exceptions import InvalidParameterError, NotAuthorizedError, TokenValidationError
+from nb_cognito.exceptions import (
+    ConfigurationError,
+    InvalidParameterError,
+    NotAuthorizedError,
+    TokenValidationError,
+    unknown_resource,
+)
 from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret, reveal_all
 
@@ -121,9 +127,13 @@ class UserPoolClient:
     def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
         method = getattr(self.client, operation)
         # Secrets in params are revealed only inside the call (no frame here keeps them plain).
-        return aws_client.call(
-            lambda: method(**reveal_all(params)), action=action, clock=self._clock, attempts=attempts
-        )
+        try:
+            return aws_client.call(
+                lambda: method(**reveal_all(params)), action=action, clock=self._clock, attempts=attempts
+            )
+        except ConfigurationError as error:  # the app client (sent as ClientId) is not known
+            names = ("client_id", "user_pool_id")
+            raise unknown_resource(error, "app client id", self.settings, *names) from None
 
     def _secret_hash(self, username: str) -> dict[str, str]:
         if not self.settings.client_secret:

@@ -262,7 +262,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             connection.request(self.command, self.path, body=body, headers=headers)
             response = connection.getresponse()
             payload = response.read()
-            self.send_response(response.status, response.reason)
+            # The upstream's own Server and Date headers pass through (send_response would add
+            # the proxy's, with the real time instead of the emulator's clock).
+            self.send_response_only(response.status, response.reason)
             for name, value in response.getheaders():
                 if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
                     self.send_header(name, value)

@@ -2,7 +2,7 @@
 typed on it, and take a refused line out of the history.
 
 The text of a magic's line is kept in ``In``, ``_ih``, IPython's history database and the
-saved notebook. So :func:`_parse` refuses a line that holds a password option or a
+saved notebook. So :func:`parse_magic_line` refuses a line that holds a password option or a
 ``password=...`` word, and its error messages never quote what was typed; before refusing,
 :func:`_forget_current_line` replaces the line, wherever IPython keeps it, by one with only
 the safe arguments.
@@ -21,21 +21,33 @@ from IPython.core.error import UsageError
 
 log = logging.getLogger("nb_cognito")
 
+
+class MagicUsageError(UsageError):
+    """What the magics raise: a UsageError whose message reaches every frontend.
+
+    IPython prints a plain ``UsageError`` to stderr only, with no ``error`` output, so papermill
+    and nbclient report an empty "Exception encountered at In [1]". A subclass with
+    ``_render_traceback_`` takes IPython's normal error path instead: every frontend gets an
+    ``error`` output whose "traceback" is this one line (no Python traceback), and a notebook
+    run by papermill stops with the message in its terminal output.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mUsageError\x1b[0m: {self}"]
+
+
+# Frontends name the error by its class (an ``error`` output's ``ename``): users see UsageError.
+MagicUsageError.__name__ = MagicUsageError.__qualname__ = "UsageError"
+
+
+# One sentence: what happened, what was done about it, and the next step. Never the line itself.
 _NO_PASSWORD_ON_LINE = (
-    "Never type a password (or another secret: a token, PIN or code) on the %cognito_login line: "
-    "the line is kept in In, _ih, IPython's "
-    "history and the saved notebook. Run `%cognito_login USERNAME` and type it at the hidden "
-    "prompt, use `%cognito_login --widget`, or set NB_COGNITO_PASSWORD in the kernel's "
-    "environment. (What you typed is not repeated here; if it was a real password, change it.)"
+    "This %{name} line {why}, so it was refused{removed}; type the password at the hidden "
+    "prompt of `%cognito_login USERNAME`, use `%cognito_login --widget`, or set "
+    "NB_COGNITO_PASSWORD (and if it was a real password, change it{shared})."
 )
-_NO_PASSWORD_ON_LINE_FORGOTTEN = (
-    "Never type a password (or another secret: a token, PIN or code) on the %cognito_login line: "
-    "the line is kept in In, _ih, IPython's "
-    "history and the saved notebook. Run `%cognito_login USERNAME` and type it at the hidden "
-    "prompt, use `%cognito_login --widget`, or set NB_COGNITO_PASSWORD in the kernel's "
-    "environment. (What you typed is not repeated here. The line was removed from {where}; "
-    "if it was a real password, still change it if the notebook was saved or shared before now.)"
-)
+_LOOKS_LIKE_A_PASSWORD = "looks like it holds a password or another secret (a token, PIN or code)"
+
 
 # --password, --passwd, --pw, --pass=..., -p, -pSECRET: options that can only mean a password;
 # and any option naming another secret: --secret, --client-secret, --token, --id-token, --pin,
@@ -54,7 +66,7 @@ _PASSWORD_ASSIGNMENT = re.compile(
 # -- parsing a line without ever repeating it ---------------------------------------------------
 
 
-def _parse(magic: Any, line: str) -> argparse.Namespace:
+def parse_magic_line(magic: Any, line: str) -> argparse.Namespace:
     """Parse ``line`` for ``magic``; every error message leaves out what the user typed.
 
     magic_arguments' own errors repeat the offending value, which may be a password
@@ -73,21 +85,21 @@ def _parse(magic: Any, line: str) -> argparse.Namespace:
     except UsageError as error:  # argparse's message, maybe quoting a value
         problem = _scrub_argparse_message(str(error), argv, parser)
     if problem is not None:  # raised outside the except block: no __context__ holding the value
-        raise UsageError(f"%{name}: {problem} See %{name}? for help.")
+        raise MagicUsageError(f"%{name}: {problem} See %{name}? for help.")
     if name == "cognito_login" and _looks_like_credentials(getattr(args, "username", None)):
-        _refuse_password_on_line(magic, name, line, " USERNAME:PASSWORD is not a username.")
+        _refuse_password_on_line(magic, name, line, "holds USERNAME:PASSWORD where only the username goes")
     if extra:
         if any(word.startswith("-") for word in extra):
-            raise UsageError(
+            raise MagicUsageError(
                 f"%{name} got an option it does not know; its options are "
                 f"{', '.join(_option_names(parser))}. See %{name}? for help. "
                 "(The line is not repeated here, in case it held a password.)"
             )
         if name == "cognito_login":
             _refuse_password_on_line(
-                magic, name, line, " %cognito_login takes at most one word: the username."
+                magic, name, line, "has a second word, which may be a password (it takes only the username)"
             )
-        raise UsageError(f"%{name} takes no positional arguments. See %{name}? for help.")
+        raise MagicUsageError(f"%{name} takes no positional arguments. See %{name}? for help.")
     return args
 
 
@@ -125,12 +137,18 @@ def _looks_like_credentials(username: object) -> bool:
     return bool(colon and user.strip() and rest)
 
 
-def _refuse_password_on_line(magic: Any, name: str, line: str, detail: str = "") -> NoReturn:
+def _refuse_password_on_line(magic: Any, name: str, line: str, why: str = _LOOKS_LIKE_A_PASSWORD) -> NoReturn:
     """Take the line out of the session's history (and the cell), then refuse it."""
     shell = getattr(getattr(magic, "__self__", None), "shell", None)
     where = _forget_current_line(shell, line, magic.parser, name=name)
-    message = _NO_PASSWORD_ON_LINE_FORGOTTEN.format(where=where) if where else _NO_PASSWORD_ON_LINE
-    raise UsageError(message + detail)
+    raise MagicUsageError(
+        _NO_PASSWORD_ON_LINE.format(
+            name=name,
+            why=why,
+            removed=f" and removed from {where}" if where else " without being repeated",
+            shared=" if the notebook was saved or shared before now" if where else "",
+        )
+    )
 
 
 # -- taking a refused line out of the history ------------------------------------------------------
@@ -185,10 +203,10 @@ def _forget(shell: Any, line: str, parser: argparse.ArgumentParser, name: str) -
         if getattr(history, trait, None) in swap:
             setattr(history, trait, swap[getattr(history, trait)])
     _forget_in_database(history, number, raw, parsed, new_raw, new_parsed)
-    where = "this session's history (In, _ih, the _i variables and IPython's history database)"
+    where = "this session's history"  # In, _ih, the _i variables and IPython's history database
     if _forget_in_log(getattr(shell, "logger", None), raw, parsed, new_raw, new_parsed):
         where += ", the %logstart log"
-    if _in_kernel(shell):  # Jupyter: a payload that replaces the cell's text in the notebook
+    if in_jupyter(shell):  # Jupyter: a payload that replaces the cell's text in the notebook
         shell.set_next_input(new_raw, replace=True)
         where += " and from this cell"
     return where
@@ -386,6 +404,6 @@ def _scrub_argparse_message(message: str, argv: list[str], parser: argparse.Argu
     return message if message.endswith(".") else message + "."
 
 
-def _in_kernel(shell: Any) -> bool:
+def in_jupyter(shell: Any) -> bool:
     """True in a Jupyter kernel (where clear_output clears the cell) rather than a terminal."""
     return getattr(shell, "kernel", None) is not None

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core import magic_arguments
-from IPython.core.error import StdinNotImplementedError, UsageError
+from IPython.core.error import StdinNotImplementedError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
@@ -40,12 +40,13 @@ from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.notebook import local_endpoint
 from nb_cognito.notebook.magic_line import (
     _NOT_A_USERNAME,
-    _in_kernel,
+    MagicUsageError,
     _looks_like_credentials,
-    _parse,
     _without_values,
+    in_jupyter,
+    parse_magic_line,
 )
-from nb_cognito.notebook.report import SessionReport
+from nb_cognito.notebook.report import SessionReport, no_credentials_reason
 from nb_cognito.secret import Secret
 from nb_cognito.settings.table import MAGIC_SETTINGS
 
@@ -173,7 +174,7 @@ class CognitoMagics(Magics):
           %cognito_login --hosted-ui      # single sign-on through the hosted UI
           %cognito_login --idp CorpOkta   # straight to the company identity provider
         """
-        args = _parse(self.cognito_login, line)
+        args = parse_magic_line(self.cognito_login, line)
         session = _kernel_session()
         demo_password = None
         if args.local:
@@ -200,9 +201,9 @@ class CognitoMagics(Magics):
         if not username:
             username = self._input("Cognito username: ").strip()
             if not username:
-                raise UsageError("No username given. Run `%cognito_login USERNAME`.")
+                raise MagicUsageError("No username given. Run `%cognito_login USERNAME`.")
             if _looks_like_credentials(username):
-                raise UsageError(_NOT_A_USERNAME)
+                raise MagicUsageError(_NOT_A_USERNAME)
             if _signed_in_as(session, username):
                 print(f"Already signed in as {session.get_current_user().username}.")
                 return
@@ -214,7 +215,7 @@ class CognitoMagics(Magics):
         line_settings = {
             name: value for name, value in given.items() if value is not None and value is not False
         }
-        problem: UsageError | None = None
+        problem: MagicUsageError | None = None
         try:
             if line_settings:
                 session.configure(**line_settings)
@@ -249,7 +250,7 @@ class CognitoMagics(Magics):
             password = self._getpass(f"Password for {username}: ")
             prompted = True
             if not password:
-                raise UsageError("No password entered; nothing was sent. Run %cognito_login again.")
+                raise MagicUsageError("No password entered; nothing was sent. Run %cognito_login again.")
         shown: list[Any] = []  # display handles of TOTP setup secrets, cleared once done
         failure: AuthError | None = None
         try:
@@ -266,7 +267,7 @@ class CognitoMagics(Magics):
                 handle.update(_Text("TOTP setup ended; the secret is no longer shown."))
         if failure is not None:
             raise _usage_error(failure, "Sign-in failed")
-        if prompted and self.clear_prompts and _in_kernel(self.shell):
+        if prompted and self.clear_prompts and in_jupyter(self.shell):
             from IPython.display import clear_output
 
             clear_output()
@@ -278,7 +279,7 @@ class CognitoMagics(Magics):
             session.sign_in_with_redirect(provider, prompt=self._getpass)
         except AuthError as error:
             raise _usage_error(error, "Sign-in failed") from None
-        if self.clear_prompts and _in_kernel(self.shell):  # the URL held this sign-in's state
+        if self.clear_prompts and in_jupyter(self.shell):  # the URL held this sign-in's state
             from IPython.display import clear_output
 
             clear_output()
@@ -315,7 +316,7 @@ class CognitoMagics(Magics):
             ):
                 answer = Secret(self._input("Code from your authenticator app: ")).strip()
             else:  # pragma: no cover - every step the session returns is handled above
-                raise UsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
+                raise MagicUsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
             try:
                 return session.confirm_sign_in(answer)
             except (CodeMismatchError, InvalidParameterError) as error:
@@ -336,7 +337,7 @@ class CognitoMagics(Magics):
             if first and first == self._getpass("New password again: "):
                 return first
             print("The two passwords differ (or are empty); try again.")
-        raise UsageError("The new passwords did not match. Run %cognito_login again.")
+        raise MagicUsageError("The new passwords did not match. Run %cognito_login again.")
 
     def _start_local(self, session: CognitoSession, args: argparse.Namespace) -> Secret | None:
         """Start (once per kernel) the offline emulator and point the session and boto3 at it."""
@@ -344,7 +345,7 @@ class CognitoMagics(Magics):
         try:
             from nb_cognito.local import DEMO_PASSWORD, DEMO_USERNAME, LocalCognito, demo_spec
         except ImportError as error:
-            raise UsageError(
+            raise MagicUsageError(
                 f"--local needs the emulator's extra dependencies ({error.name} is missing). "
                 "Install them with: pip install 'nb-cognito[local]'"
             ) from None
@@ -373,7 +374,7 @@ class CognitoMagics(Magics):
         try:
             from nb_cognito.notebook.widget import SignInWidget
         except ImportError as error:
-            raise UsageError(
+            raise MagicUsageError(
                 f"The sign-in widget is not available ({error}). Install ipywidgets, or run "
                 "%cognito_login without --widget."
             ) from None
@@ -391,16 +392,17 @@ class CognitoMagics(Magics):
 
         return self._ask(lambda: Secret(getpass.getpass(prompt)))
 
-    @staticmethod
-    def _ask(read: Callable[[], T]) -> T:
+    def _ask(self, read: Callable[[], T]) -> T:
         problem: str | None = None
         try:
             return read()
         except (StdinNotImplementedError, EOFError):
             problem = _NO_STDIN
         except KeyboardInterrupt:
+            if not in_jupyter(self.shell):  # the cursor is still on "Password for alice: ^C"
+                print(flush=True)
             problem = "Sign-in cancelled."
-        raise UsageError(problem)
+        raise MagicUsageError(problem)
 
     # -- %cognito_logout --------------------------------------------------------------------------
 
@@ -426,7 +428,7 @@ class CognitoMagics(Magics):
           %cognito_logout --global        # revoke the session on every device
           %cognito_logout --forget-all    # and forget remembered sessions
         """
-        args = _parse(self.cognito_logout, line)
+        args = parse_magic_line(self.cognito_logout, line)
         session = _kernel_session()
         user = session.status().user
         result = session.sign_out(global_sign_out=args.global_sign_out)
@@ -465,11 +467,13 @@ class CognitoMagics(Magics):
           %cognito_session --refresh
           report = %cognito_session
         """
-        args = _parse(self.cognito_session, line)
+        args = parse_magic_line(self.cognito_session, line)
         session = _kernel_session()
         if args.refresh:
             if not session.is_signed_in:
-                raise UsageError("Nobody is signed in, so there is nothing to refresh. Run %cognito_login.")
+                raise MagicUsageError(
+                    "Nobody is signed in, so there is nothing to refresh. Run %cognito_login."
+                )
             snapshot = session.fetch_auth_session(force_refresh=True)
             failed = snapshot.user_pool_tokens_result.error or snapshot.aws_credentials_result.error
             if failed is not None and session.status().credentials_expiration is not None:
@@ -479,6 +483,7 @@ class CognitoMagics(Magics):
             boto3=is_installed(),
             remembered=remembered.describe() if (remembered := _remembered(session)) else None,
             now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
+            no_credentials=no_credentials_reason(session.settings),
         )
 
 
@@ -517,7 +522,10 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
     identity = f" (identity {status.identity_id})" if status.identity_id else ""
     refresh = "they refresh automatically" if status.auto_refresh else "they refresh when used"
     if status.credentials_expiration is None:
-        reason = f": {status.last_error}" if status.last_error else ""
+        missing = no_credentials_reason(session.settings)
+        if missing is not None:
+            return f"Signed in as {who}, but there are no AWS credentials: {missing}"
+        reason = f": {status.last_error}" if status.last_error else "."
         return f"Signed in as {who}{identity}; no AWS credentials yet{reason}"
     if is_installed():
         return f"Signed in as {who}{identity}. boto3 now uses its AWS credentials; {refresh}."
@@ -527,11 +535,11 @@ def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
     )
 
 
-def _usage_error(error: AuthError, doing: str = "", *, hide: Sequence[Any] = ()) -> UsageError:
-    """A plain UsageError (IPython prints a subclass with a full traceback); ``hide``: values
+def _usage_error(error: AuthError, doing: str = "", *, hide: Sequence[Any] = ()) -> MagicUsageError:
+    """A UsageError that every frontend shows as one line (papermill included); ``hide``: values
     typed on the magic's line, which the message must not repeat (see :func:`_without_values`)."""
     text = _without_values(str(error), hide)
-    return UsageError(f"{doing}: {text}" if doing else text)
+    return MagicUsageError(f"{doing}: {text}" if doing else text)
 
 
 def _remembered(session: CognitoSession) -> RememberedSessions | None:

@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
 from nb_cognito.store.entry import RememberedEntry, entry_key
-from nb_cognito.store.file_backend import ENV_DIR, _FileStore, _Refused, _warn_refused, store_directory
-from nb_cognito.store.keyring_backend import ENV_KEYRING, _keyring_store, _KeyringStore
-from nb_cognito.store.keyring_backend import _is_secure_keyring as _is_secure_keyring  # for the tests
+from nb_cognito.store.file_backend import ENV_DIR, FileStore, StoreRefused, store_directory, warn_refused
+from nb_cognito.store.keyring_backend import ENV_KEYRING, KeyringStore, keyring_store
+from nb_cognito.store.keyring_backend import is_secure_keyring as is_secure_keyring  # for the tests
 
 if TYPE_CHECKING:
     from nb_cognito.config import Settings
@@ -59,15 +59,15 @@ log = logging.getLogger("nb_cognito")
 _lock = forksafe.RLock()
 
 
-# _active and _all_backends look _keyring_store up here, so a test can swap in its own keyring.
-def _active() -> _KeyringStore | _FileStore:
-    return _keyring_store() or _FileStore(store_directory())
+# _active and _all_backends look keyring_store up here, so a test can swap in its own keyring.
+def _active() -> KeyringStore | FileStore:
+    return keyring_store() or FileStore(store_directory())
 
 
-def _all_backends() -> list[_KeyringStore | _FileStore]:
-    keyring_store = _keyring_store()
-    file_store = _FileStore(store_directory())
-    return [keyring_store, file_store] if keyring_store else [file_store]
+def _all_backends() -> list[KeyringStore | FileStore]:
+    in_keyring = keyring_store()
+    file_store = FileStore(store_directory())
+    return [in_keyring, file_store] if in_keyring else [file_store]
 
 
 @contextlib.contextmanager
@@ -75,8 +75,8 @@ def _guarded(doing: str) -> Iterator[None]:
     """Store trouble never breaks a sign-in: it is logged (without secrets) and swallowed."""
     try:
         yield
-    except _Refused as refused:
-        _warn_refused(str(refused))
+    except StoreRefused as refused:
+        warn_refused(str(refused))
     except Exception as error:  # OSError, keyring errors
         log.warning("Could not %s the remembered session: %s", doing, _describe_error(error))
 

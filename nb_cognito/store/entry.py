@@ -48,7 +48,7 @@ class RememberedEntry:
         )
         return same_place and (username is None or username in (self.username, self.login_name))
 
-    def _data(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "version": _VERSION,
             "user_pool_id": self.user_pool_id,
@@ -65,7 +65,7 @@ class RememberedEntry:
         }
 
     @classmethod
-    def _from_data(cls, data: Any, location: str) -> RememberedEntry | None:
+    def from_json(cls, data: Any, location: str) -> RememberedEntry | None:
         if not isinstance(data, dict) or data.get("version") != _VERSION:
             return None
         required = ("user_pool_id", "client_id", "username", "refresh_token")

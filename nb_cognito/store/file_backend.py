@@ -42,7 +42,7 @@ def store_directory() -> Path:
     return root / "nb_cognito"
 
 
-class _Refused(Exception):
+class StoreRefused(Exception):
     """The store (or one file of it) is not safe to use; the message says why (no secret)."""
 
 
@@ -92,7 +92,7 @@ class _Directory:
                 os.fsync(self.fd)
 
 
-class _FileStore:
+class FileStore:
     """One JSON file per entry, 0600 in a 0700 directory, replaced atomically."""
 
     def __init__(self, directory: Path) -> None:
@@ -105,7 +105,7 @@ class _FileStore:
 
     @contextlib.contextmanager
     def _opened(self, *, create: bool) -> Iterator[_Directory | None]:
-        """The directory if it is ours and private; None if it does not exist. Raises _Refused.
+        """The directory if it is ours and private; None if it does not exist. Raises StoreRefused.
 
         A symbolic link is refused, not followed: someone else's link to a private directory
         would otherwise have ``forget_all()`` empty it.
@@ -121,9 +121,9 @@ class _FileStore:
             yield None
             return
         if stat.S_ISLNK(info.st_mode):
-            raise _Refused(f"{path} is a symbolic link (set {ENV_DIR} to the real directory)")
+            raise StoreRefused(f"{path} is a symbolic link (set {ENV_DIR} to the real directory)")
         if not stat.S_ISDIR(info.st_mode):
-            raise _Refused(f"{path} is not a directory")
+            raise StoreRefused(f"{path} is not a directory")
         if not _DIR_FD:
             _check_private(path, info, "directory")
             yield _Directory(path, None)
@@ -134,11 +134,11 @@ class _FileStore:
             yield None
             return
         except OSError as error:  # ELOOP: swapped for a link since the lstat
-            raise _Refused(f"{path} cannot be opened safely ({error.strerror})") from None
+            raise StoreRefused(f"{path} cannot be opened safely ({error.strerror})") from None
         try:
             opened = os.fstat(fd)
             if not stat.S_ISDIR(opened.st_mode):
-                raise _Refused(f"{path} is not a directory")
+                raise StoreRefused(f"{path} is not a directory")
             _check_private(path, opened, "directory")
             yield _Directory(path, fd)
         finally:
@@ -168,22 +168,22 @@ class _FileStore:
         except FileNotFoundError:
             return None
         except OSError as error:  # e.g. ELOOP for a symlink
-            _warn_refused(f"{path} cannot be opened safely ({error.strerror})")
+            warn_refused(f"{path} cannot be opened safely ({error.strerror})")
             return None
         with os.fdopen(fd, "rb") as file:
             info = os.fstat(file.fileno())
             try:
                 if not stat.S_ISREG(info.st_mode):
-                    raise _Refused(f"{path} is not a regular file")
+                    raise StoreRefused(f"{path} is not a regular file")
                 _check_private(path, info, "file")
-            except _Refused as refused:
-                _warn_refused(str(refused))
+            except StoreRefused as refused:
+                warn_refused(str(refused))
                 return None
             raw = file.read(_MAX_BYTES + 1)
         try:
             if len(raw) > _MAX_BYTES:
                 raise ValueError("too large")
-            entry = RememberedEntry._from_data(json.loads(raw), str(path))
+            entry = RememberedEntry.from_json(json.loads(raw), str(path))
         except (ValueError, RecursionError, OverflowError):  # one bad file never hides the others
             entry = None
         if entry is None:
@@ -195,7 +195,7 @@ class _FileStore:
     def save(self, entry: RememberedEntry) -> str:
         with self._opened(create=True) as directory:
             if directory is None:
-                raise _Refused(f"{self.directory} could not be created")
+                raise StoreRefused(f"{self.directory} could not be created")
             final = self._name(entry.key)
             try:  # an existing entry others can read is reported, not silently replaced
                 info = directory.lstat(final)
@@ -203,9 +203,9 @@ class _FileStore:
                 pass
             else:
                 if not stat.S_ISREG(info.st_mode):
-                    raise _Refused(f"{directory.path / final} is not a regular file")
+                    raise StoreRefused(f"{directory.path / final} is not a regular file")
                 _check_private(directory.path / final, info, "file")
-            payload = json.dumps(entry._data(), sort_keys=True).encode()
+            payload = json.dumps(entry.to_json(), sort_keys=True).encode()
             self._remove_stale_temps(directory, final)
             temp = f".{final[: -len('.json')]}.{os.urandom(6).hex()}.tmp"
             # 0600 from creation: never readable by others
@@ -237,8 +237,8 @@ class _FileStore:
                     return False
                 directory.fsync()
                 return True
-        except _Refused as refused:
-            _warn_refused(str(refused))
+        except StoreRefused as refused:
+            warn_refused(str(refused))
             return False
 
     def delete_all(self) -> int:
@@ -256,8 +256,8 @@ class _FileStore:
                             count += 1 if ours else 0
                 directory.fsync()
                 return count
-        except _Refused as refused:
-            _warn_refused(str(refused))
+        except StoreRefused as refused:
+            warn_refused(str(refused))
             return 0
 
     def _remove_stale_temps(
@@ -285,15 +285,15 @@ def _check_private(path: Path, info: os.stat_result, kind: str) -> None:
     if not _POSIX:
         return
     if info.st_uid != os.getuid():
-        raise _Refused(f"the {kind} {path} belongs to another user")
+        raise StoreRefused(f"the {kind} {path} belongs to another user")
     if info.st_mode & 0o077:
-        raise _Refused(
+        raise StoreRefused(
             f"the {kind} {path} is open to other users (mode {stat.S_IMODE(info.st_mode):04o}; "
             f"it must be {'0700' if kind == 'directory' else '0600'})"
         )
 
 
-def _warn_refused(reason: str) -> None:
+def warn_refused(reason: str) -> None:
     log.warning(
         "Not using the remembered-session store: %s. Nothing was read from it or written to it; "
         "fix the permissions, or delete it (nb_cognito.store.forget_all() or "

@@ -19,7 +19,7 @@ SERVICE = "nb_cognito"
 _INDEX = "__index__"  # the keyring cannot list its entries, so we keep the list of ours
 
 
-class _KeyringStore:
+class KeyringStore:
     """Entries in the OS keyring: service ``nb_cognito``, one item per entry, plus an index."""
 
     def __init__(self, module: Any, backend: Any) -> None:
@@ -45,7 +45,7 @@ class _KeyringStore:
         for key in self._index():
             raw = self.backend.get_password(SERVICE, key)
             try:
-                entry = RememberedEntry._from_data(json.loads(raw), self.location()) if raw else None
+                entry = RememberedEntry.from_json(json.loads(raw), self.location()) if raw else None
             except ValueError:
                 entry = None
             if entry is not None:
@@ -53,7 +53,7 @@ class _KeyringStore:
         return entries
 
     def save(self, entry: RememberedEntry) -> str:
-        self.backend.set_password(SERVICE, entry.key, json.dumps(entry._data(), sort_keys=True))
+        self.backend.set_password(SERVICE, entry.key, json.dumps(entry.to_json(), sort_keys=True))
         index = self._index()
         if entry.key not in index:
             self._set_index([*index, entry.key])
@@ -90,12 +90,12 @@ def _backend_name(backend: Any) -> str:
     return name if name not in ("", "__main__") else type(backend).__name__
 
 
-def _is_secure_keyring(backend: Any) -> bool:
+def is_secure_keyring(backend: Any) -> bool:
     """False for the plaintext, fail and null backends (and chains holding one)."""
     kind = type(backend)
     if kind.__name__ == "ChainerBackend":
         inner = list(getattr(backend, "backends", None) or ())
-        return bool(inner) and all(_is_secure_keyring(b) for b in inner)
+        return bool(inner) and all(is_secure_keyring(b) for b in inner)
     if kind.__module__.startswith(_REFUSED_KEYRING_MODULES) or "plaintext" in kind.__name__.lower():
         return False
     try:
@@ -108,7 +108,7 @@ def _keyring_wanted() -> bool:
     return os.environ.get(ENV_KEYRING, "").strip().lower() not in ("0", "false", "no", "off")
 
 
-def _keyring_store() -> _KeyringStore | None:
+def keyring_store() -> KeyringStore | None:
     if not _keyring_wanted():
         return None
     try:
@@ -120,4 +120,4 @@ def _keyring_store() -> _KeyringStore | None:
         backend = keyring.get_keyring()
     except Exception:
         return None
-    return _KeyringStore(keyring, backend) if _is_secure_keyring(backend) else None
+    return KeyringStore(keyring, backend) if is_secure_keyring(backend) else None
