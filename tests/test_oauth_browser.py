@@ -150,6 +150,7 @@ def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkey
 
             button = page.locator("button.jupyter-button", has_text="Sign in with CorpIdP")
             expect(button).to_be_visible(timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "sso-popup-buttons.png"))
             with page.expect_popup(timeout=30_000) as popup_info:
                 button.click()
             popup = popup_info.value

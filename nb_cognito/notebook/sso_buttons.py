@@ -61,6 +61,8 @@ class SsoButtons(widgets.VBox):
         self.buttons: list[widgets.Button] = []
         for provider in sso_choices(session):
             button = widgets.Button(description=f"Sign in with {provider or 'SSO'}", icon="external-link")
+            button.add_class("nb-cognito-sso-button")
+            button.add_class("nb-cognito-secondary")  # the card's look (widget_look)
             button.on_click(lambda _b, p=provider: self.click(p))
             self.buttons.append(button)
         self.popup: Any = None
@@ -68,7 +70,9 @@ class SsoButtons(widgets.VBox):
             from nb_cognito.notebook.sso_popup import popup_bridge
 
             self.popup = popup_bridge(session, say)
-        children = [widgets.HBox(self.buttons)] if self.buttons else []
+        row = widgets.HBox(self.buttons)
+        row.add_class("nb-cognito-actions")
+        children = [row] if self.buttons else []
         if self.popup is not None:
             children.append(self.popup)
         super().__init__(children, **kwargs)
