@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
         ServiceUnavailableError,
         SessionExpiredError,
         SignedOutError,
+        UnsupportedChallengeError,
         UserNotConfirmedError,
     )
     from nb_cognito.models import (
@@ -63,6 +64,7 @@ _LAZY = {
             "ServiceUnavailableError",
             "SessionExpiredError",
             "SignedOutError",
+            "UnsupportedChallengeError",
             "UserNotConfirmedError",
         )
     },
@@ -86,8 +88,10 @@ __all__ = [
     "configure",
     "confirm_sign_in",
     "fetch_auth_session",
+    "forget_device",
     "get_current_user",
     "load_ipython_extension",
+    "remember_device",
     "session",
     "sign_in",
     "sign_in_with_redirect",
@@ -133,12 +137,14 @@ def sign_in_with_redirect(provider: str | None = None, **options: Any) -> None:
     _session().sign_in_with_redirect(provider, **options)
 
 
-def confirm_sign_in(challenge_response: str | Secret) -> SignInResult:
-    """Answer the current sign-in step (a code, a new password, or an MFA choice)."""
+def confirm_sign_in(
+    challenge_response: str | Secret, user_attributes: dict[str, str] | None = None
+) -> SignInResult:
+    """Answer the current sign-in step (a code, a new password, an MFA or first-factor choice)."""
     from nb_cognito.secret import Secret
 
     challenge_response = Secret.of(challenge_response)  # type: ignore[assignment]
-    return _session().confirm_sign_in(challenge_response)
+    return _session().confirm_sign_in(challenge_response, user_attributes)
 
 
 def sign_out(global_sign_out: bool = False) -> None:
@@ -154,6 +160,16 @@ def fetch_auth_session(force_refresh: bool = False) -> CognitoAuthSession:
 def get_current_user() -> AuthUser:
     """The signed-in user; raises :class:`SignedOutError` when nobody is."""
     return _session().get_current_user()
+
+
+def remember_device() -> None:
+    """Amplify's ``rememberDevice``: later sign-ins from this device skip MFA ("User opt-in" pools)."""
+    _session().remember_device()
+
+
+def forget_device() -> None:
+    """Amplify's ``forgetDevice``: Cognito forgets this device; the next sign-in asks for MFA."""
+    _session().forget_device()
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -79,12 +79,14 @@ class Settings:
     identity_pool_id: str | None = None
     endpoint_url: str | None = None
     auth_flow: str = "USER_SRP_AUTH"
+    preferred_challenge: str | None = None
     role_arn: str | None = None
     allow_guest: bool = False
     inject_boto3: bool | str = True
     subprocess_credentials: bool = False
     export_env: bool = False
     remember: bool = False
+    remember_device: bool = False
     amplify_config: str | None = None
     network_timeout: float = 10.0
     oauth_domain: str | None = None

@@ -25,6 +25,7 @@ __all__ = [
     "SessionExpiredError",
     "SignedOutError",
     "TokenValidationError",
+    "UnsupportedChallengeError",
     "UserNotConfirmedError",
     "from_aws_error",
 ]
@@ -116,6 +117,18 @@ class TokenValidationError(AuthError):
     """A token from the server failed verification (signature, issuer, audience, expiry)."""
 
     default_suggestion = "Check that the user pool id, client id and endpoint belong together."
+
+
+class UnsupportedChallengeError(AuthError):
+    """Cognito asked for a sign-in step nb_cognito cannot answer (passkeys, custom challenges).
+
+    Nothing changed: the session (and a pending sign-in step) is as it was before the call.
+    """
+
+    default_suggestion = (
+        "Choose another sign-in method, or ask your administrator for an app client whose "
+        "flow nb_cognito supports (USER_SRP_AUTH, USER_PASSWORD_AUTH or USER_AUTH)."
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -201,16 +201,25 @@ class SignInStep(enum.Enum):
     CONFIRM_SIGN_IN_WITH_SMS_CODE = "CONFIRM_SIGN_IN_WITH_SMS_CODE"
     CONTINUE_SIGN_IN_WITH_MFA_SELECTION = "CONTINUE_SIGN_IN_WITH_MFA_SELECTION"
     CONTINUE_SIGN_IN_WITH_TOTP_SETUP = "CONTINUE_SIGN_IN_WITH_TOTP_SETUP"
+    CONFIRM_SIGN_IN_WITH_EMAIL_CODE = "CONFIRM_SIGN_IN_WITH_EMAIL_CODE"
+    CONTINUE_SIGN_IN_WITH_EMAIL_SETUP = "CONTINUE_SIGN_IN_WITH_EMAIL_SETUP"
+    CONTINUE_SIGN_IN_WITH_MFA_SETUP_SELECTION = "CONTINUE_SIGN_IN_WITH_MFA_SETUP_SELECTION"
+    CONTINUE_SIGN_IN_WITH_FIRST_FACTOR_SELECTION = "CONTINUE_SIGN_IN_WITH_FIRST_FACTOR_SELECTION"
+    CONFIRM_SIGN_IN_WITH_PASSWORD = "CONFIRM_SIGN_IN_WITH_PASSWORD"
 
 
 @dataclass(frozen=True)
 class SignInNextStep:
     """The next step and what the user needs for it.
 
-    ``code_destination`` is the masked phone number for SMS; ``allowed_mfa_types`` lists
-    ``"SMS"``/``"TOTP"`` for MFA selection; ``totp_setup_uri`` is the ``otpauth://`` URI to
-    scan (and ``totp_shared_secret`` the same secret as text) for TOTP setup.
-    ``missing_attributes`` lists attributes Cognito requires with a new password.
+    ``code_destination`` is the masked phone number or email address a code was sent to;
+    ``allowed_mfa_types`` lists ``"SMS"``/``"TOTP"``/``"EMAIL"`` for MFA selection (and MFA
+    setup selection); ``totp_setup_uri`` is the ``otpauth://`` URI to scan (and
+    ``totp_shared_secret`` the same secret as text) for TOTP setup. ``missing_attributes``
+    lists attributes Cognito requires with a new password (answer them with
+    ``confirm_sign_in(new_password, user_attributes={...})``). ``available_challenges`` lists
+    the first factors to choose from (``"PASSWORD_SRP"``, ``"PASSWORD"``, ``"EMAIL_OTP"``,
+    ``"SMS_OTP"``) in the ``USER_AUTH`` flow.
     """
 
     sign_in_step: SignInStep
@@ -219,9 +228,14 @@ class SignInNextStep:
     totp_setup_uri: str | None = field(default=None, repr=False)
     totp_shared_secret: str | None = field(default=None, repr=False)
     missing_attributes: tuple[str, ...] = ()
+    available_challenges: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         parts = [f"sign_in_step={self.sign_in_step}"]
+        if self.missing_attributes:
+            parts.append(f"missing_attributes={self.missing_attributes!r}")
+        if self.available_challenges:
+            parts.append(f"available_challenges={self.available_challenges!r}")
         if self.code_destination:
             parts.append(f"code_destination={self.code_destination!r}")
         if self.allowed_mfa_types:

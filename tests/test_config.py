@@ -105,6 +105,7 @@ def test_sources_mix_setting_by_setting(monkeypatch):
                 "subprocess_credentials",
                 "export_env",
                 "remember",
+                "remember_device",
             )
         },
     }

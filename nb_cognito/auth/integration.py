@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from nb_cognito.auth.devices import TrackedDevice
     from nb_cognito.auth.session import CognitoSession
     from nb_cognito.config import Settings
     from nb_cognito.models import AuthUser, AWSCredentials
@@ -65,8 +66,10 @@ class SessionChange:
 class SavedSignIn:
     """A sign-in as it can be resumed later: handed to :meth:`Integration.persist`.
 
-    ``reason`` is ``"sign_in"`` or ``"refresh"``; ``login_name`` is the alias the user typed
-    when it differs from the Cognito username.
+    ``reason`` is ``"sign_in"``, ``"refresh"`` or ``"device"`` (the tracked device changed:
+    remembered, or forgotten); ``login_name`` is the alias the user typed when it differs from
+    the Cognito username. ``device`` is the tracked device the refresh token is bound to (its
+    password is a secret: keep it where the refresh token is kept).
     """
 
     reason: str
@@ -75,6 +78,7 @@ class SavedSignIn:
     refresh_token: str
     identity_id: str | None
     login_name: str | None
+    device: TrackedDevice | None = None
 
     def __repr__(self) -> str:
         return f"<SavedSignIn {self.reason} of {self.user.username!r}>"

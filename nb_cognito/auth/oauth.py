@@ -280,7 +280,10 @@ class _HostedUIUserPool:
         self._hosted = hosted
         self._userpool = userpool
 
-    def refresh(self, refresh_token: str, username: str, *, rotation: bool) -> AuthTokens:
+    def refresh(
+        self, refresh_token: str, username: str, *, rotation: bool, device_key: str | None = None
+    ) -> AuthTokens:
+        # The token endpoint takes no device key: the hosted UI does not track devices.
         return self._hosted.refresh(refresh_token, username, rotation=rotation)
 
     def revoke_token(self, refresh_token: str) -> None:

@@ -215,16 +215,19 @@ class RefreshEngine:
 
     # -- what a refresh does ----------------------------------------------------------------------
 
-    def _redeem(self, refresh_token: str, username: str) -> AuthTokens:
-        """New tokens for ``refresh_token``; learns once whether the client rotates them."""
+    def _redeem(self, refresh_token: str, username: str, device_key: str | None = None) -> AuthTokens:
+        """New tokens for ``refresh_token``; learns once whether the client rotates them.
+
+        ``device_key``: the tracked device the token is bound to, sent with every refresh.
+        """
         client = self.clients.userpool
         try:
-            tokens = client.refresh(refresh_token, username, rotation=self._rotation)
+            tokens = client.refresh(refresh_token, username, rotation=self._rotation, device_key=device_key)
         except AuthError as error:
             if self._rotation or "rotation" not in str(error).lower():
                 raise
             self._rotation = True  # the app client rotates refresh tokens: GetTokensFromRefreshToken
-            tokens = client.refresh(refresh_token, username, rotation=True)
+            tokens = client.refresh(refresh_token, username, rotation=True, device_key=device_key)
         if tokens.refresh_token is None:
             tokens = replace(tokens, refresh_token=refresh_token)
         return tokens
@@ -242,8 +245,11 @@ class RefreshEngine:
             for integration in list(self._integrations):
                 newer = guards.enter_context(integration.refresh_guard(saved))
                 refresh_token = newer or refresh_token
-            tokens = self._redeem(refresh_token, saved.user.username)
+            device = saved.device  # the tracked device the refresh token is bound to
+            tokens = self._redeem(refresh_token, saved.user.username, device.key if device else None)
             new_state = self._new_state(tokens, previous=previous, login_name=saved.login_name)
+            if device is not None and new_state.device is None:
+                new_state = replace(new_state, device=device)
             self._notify("persist", self._saved(saved.reason, new_state))
         return new_state
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from nb_cognito import forksafe
 from nb_cognito.auth.background import BackgroundRefresher
 from nb_cognito.auth.clients import SessionClients
+from nb_cognito.auth.device_tracking import DeviceTracking
 from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
 from nb_cognito.auth.refresh import RefreshEngine
 from nb_cognito.auth.state import (
@@ -63,6 +64,7 @@ from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     from nb_cognito.auth.challenges import PendingSignIn
+    from nb_cognito.auth.devices import TrackedDevice
     from nb_cognito.auth.userpool import AuthTokens, Challenge
 
 __all__ = ["CognitoSession", "RefreshPolicy"]
@@ -72,7 +74,7 @@ log = logging.getLogger("nb_cognito")
 _I = TypeVar("_I", bound=Integration)
 
 
-class CognitoSession(RefreshEngine):
+class CognitoSession(RefreshEngine, DeviceTracking):
     """The session of one user in one Cognito user pool, and the AWS credentials it earns.
 
     Use the kernel-wide instance, ``nb_cognito.session``. ``clock`` is the one time seam;
@@ -107,6 +109,7 @@ class CognitoSession(RefreshEngine):
         self._guest: tuple[str, AWSCredentials] | None = None
         self._guest_lock = forksafe.Lock()
         self._rotation = False
+        self._devices = {}
         self._inherited: str | None = None  # the refresh token a forked child got from its parent
         self._refresher = BackgroundRefresher(
             clock=self._time, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
@@ -235,6 +238,7 @@ class CognitoSession(RefreshEngine):
             refresh_token=state.tokens.refresh_token,
             identity_id=state.identity_id,
             login_name=state.login_name,
+            device=state.device,
         )
 
     def on(self, event: AuthEvent, callback: Callable[[AuthEventPayload], None]) -> Callable[[], None]:
@@ -298,7 +302,7 @@ class CognitoSession(RefreshEngine):
             )
         if password is None:
             password = Secret.of(os.environ.get(Env.NB_COGNITO_PASSWORD))
-        if password is None:
+        if password is None and self.needs_password:
             raise InvalidParameterError(
                 "No password given.",
                 recovery_suggestion="Use %cognito_login (it asks with hidden input), the sign-in "
@@ -306,14 +310,38 @@ class CognitoSession(RefreshEngine):
             )
         self._leave_hosted_ui()
         client = self.clients.userpool
+        device = self._known_device(username)
         with self._lock:
             self._pending = None
-        outcome = client.start_sign_in(username, password)
+        outcome = client.start_sign_in(username, password, device=device)
         del password
-        return self._advance(client, outcome, login_name=username)
+        return self._advance(client, outcome, login_name=username, device=device)
 
-    def confirm_sign_in(self, challenge_response: str | Secret) -> SignInResult:
-        """Answer the current step: a code, a new password, or ``"TOTP"``/``"SMS"`` for MFA selection."""
+    @property
+    def needs_password(self) -> bool:
+        """Whether ``sign_in`` needs a password with the current settings.
+
+        Only the ``USER_AUTH`` flow can do without: with no ``preferred_challenge`` (Cognito
+        offers a choice) or a one-time code as the preferred first factor.
+        """
+        try:
+            settings = self.settings
+        except ConfigurationError:
+            return True
+        if settings.auth_flow != "USER_AUTH":
+            return True
+        return settings.preferred_challenge in ("PASSWORD", "PASSWORD_SRP")
+
+    def confirm_sign_in(
+        self, challenge_response: str | Secret, user_attributes: dict[str, str] | None = None
+    ) -> SignInResult:
+        """Answer the current step: a code, a new password, an MFA choice (``"TOTP"``,
+        ``"SMS"``, ``"EMAIL"``), a first factor (``"EMAIL_OTP"``, ``"PASSWORD_SRP"``, ...), the
+        password after choosing a password factor, or an email address for email MFA setup.
+
+        ``user_attributes`` answers ``next_step.missing_attributes`` with the new password
+        (``CONFIRM_SIGN_IN_WITH_NEW_PASSWORD``), e.g. ``{"name": "Ada"}``.
+        """
         # As the password: from here on no frame holds it in plain text.
         challenge_response = Secret.of(challenge_response)  # type: ignore[assignment]
         pending = self._pending
@@ -325,30 +353,45 @@ class CognitoSession(RefreshEngine):
             raise InvalidParameterError("The answer must be text.")
         from nb_cognito.auth.challenges import respond
 
+        if user_attributes is not None and not isinstance(user_attributes, dict):
+            raise InvalidParameterError("user_attributes must be a dict of attribute names to text.")
         try:
-            outcome = respond(pending, challenge_response)
+            outcome = respond(pending, challenge_response, user_attributes)
         except NotAuthorizedError:
             with self._lock:  # Cognito ended this sign-in attempt (session expired, too many tries)
                 self._pending = None
             raise
         # Any other error (a wrong code, a refused new password, a network failure) leaves the
         # same step open, to be answered again.
-        return self._advance(pending.client, outcome, login_name=pending.login_name)
+        if isinstance(outcome, tuple):  # a choice of the client's own: nothing was sent yet
+            step, chosen = outcome
+            with self._lock:
+                self._pending = chosen
+            return SignInResult(False, step)
+        return self._advance(pending.client, outcome, login_name=pending.login_name, device=pending.device)
 
     def _advance(
-        self, client: Any, outcome: AuthTokens | Challenge, *, login_name: str | None
+        self,
+        client: Any,
+        outcome: AuthTokens | Challenge,
+        *,
+        login_name: str | None,
+        device: TrackedDevice | None = None,
     ) -> SignInResult:
         from nb_cognito.auth.challenges import next_step
+        from nb_cognito.auth.devices import prove_device
         from nb_cognito.auth.userpool import AuthTokens
 
+        if not isinstance(outcome, AuthTokens) and outcome.name == "DEVICE_SRP_AUTH":
+            outcome = prove_device(client, outcome, device)  # a remembered device: no MFA
         if isinstance(outcome, AuthTokens):
             with self._lock:
                 self._pending = None
-            self._complete_sign_in(outcome, login_name=login_name)
+            self._complete_sign_in(outcome, login_name=login_name, device=device)
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
         step, pending = next_step(client, outcome)
         with self._lock:
-            self._pending = replace(pending, login_name=login_name)
+            self._pending = replace(pending, login_name=login_name, device=device)
         return SignInResult(False, step)
 
     def _new_state(
@@ -367,8 +410,18 @@ class CognitoSession(RefreshEngine):
             state = replace(state, login_name=login_name)
         return state
 
-    def _complete_sign_in(self, tokens: AuthTokens, *, login_name: str | None) -> None:
+    def _complete_sign_in(
+        self, tokens: AuthTokens, *, login_name: str | None, device: TrackedDevice | None = None
+    ) -> None:
+        from nb_cognito.auth.devices import confirm_new_device
+
         state = self._new_state(tokens, previous=None, login_name=login_name)
+        if tokens.new_device is not None:  # the pool tracks devices and this one is new to it
+            client = self.clients.userpool
+            device = confirm_new_device(client, tokens, remember=self.settings.remember_device)
+        if device is not None:
+            state = self._opt_in_device(replace(state, device=device))
+            self._keep_device(state.device, state.user.username, login_name)
         self._notify("persist", self._saved("sign_in", state))
         self._install(state)
 
@@ -427,7 +480,9 @@ class CognitoSession(RefreshEngine):
         """
         if saved.settings.user_pool_id != self.settings.user_pool_id:
             raise ConfigurationError("The remembered sign-in belongs to another user pool.")
-        self._install(self._rotate(saved, previous=None))
+        state = self._rotate(saved, previous=None)  # with the remembered device's key, if any
+        self._keep_device(state.device, state.user.username, state.login_name)
+        self._install(state)
 
     # -- the session -----------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from nb_cognito.models import (
 )
 
 if TYPE_CHECKING:
+    from nb_cognito.auth.devices import TrackedDevice
     from nb_cognito.auth.userpool import AuthTokens
 
 __all__ = [
@@ -108,6 +109,7 @@ class SignedIn:
     credentials_error: AuthError | None = None
     last_refresh: float | None = None
     login_name: str | None = None  # the alias typed at sign-in, when it is not the username
+    device: TrackedDevice | None = None  # the tracked device the refresh token is bound to
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def signed_in_state(
         credentials_lifetime=previous.credentials_lifetime if previous else 0.0,
         last_refresh=now,
         login_name=previous.login_name if previous else None,
+        device=previous.device if previous else None,
     )
 
 

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nb_cognito.auth import aws_client
 from nb_cognito.clock import Clock
@@ -27,19 +27,30 @@ from nb_cognito.exceptions import (
 from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret, reveal_all
 
-__all__ = ["AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
+if TYPE_CHECKING:
+    from nb_cognito.auth.devices import TrackedDevice
+
+__all__ = ["PASSWORD_FACTORS", "AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
+
+#: The USER_AUTH first factors that take the password.
+PASSWORD_FACTORS = ("PASSWORD_SRP", "PASSWORD")
 
 _MAX_FIELD = 2048  # far above any real username/password/code; stops megabyte inputs early
 
 
 @dataclass(frozen=True)
 class AuthTokens:
-    """An ``AuthenticationResult``. ``refresh_token`` is None when Cognito did not send one."""
+    """An ``AuthenticationResult``. ``refresh_token`` is None when Cognito did not send one.
+
+    ``new_device`` is ``NewDeviceMetadata`` as (device key, device group key), when the user
+    pool tracks devices and this sign-in came from a device it does not know.
+    """
 
     id_token: str = field(repr=False)
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False)
     expires_in: int
+    new_device: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,8 @@ class Challenge:
     session: str | None = field(repr=False)
     parameters: dict[str, str] = field(repr=False)
     username: str  # the username Cognito knows (USERNAME / USER_ID_FOR_SRP), not the alias typed
+    #: SELECT_CHALLENGE's ``AvailableChallenges`` (a field of the answer, not a parameter).
+    available_challenges: tuple[str, ...] = ()
 
 
 def secret_hash(username: str, client_id: str, client_secret: str) -> str:
@@ -144,14 +157,28 @@ class UserPoolClient:
 
     # -- sign-in -------------------------------------------------------------------------
 
-    def start_sign_in(self, username: str, password: Secret | str) -> AuthTokens | Challenge:
-        """Begin signing in with the configured flow (SRP by default)."""
+    def start_sign_in(
+        self, username: str, password: Secret | str | None, *, device: TrackedDevice | None = None
+    ) -> AuthTokens | Challenge:
+        """Begin signing in with the configured flow (SRP by default).
+
+        ``device`` is a device this kernel confirmed earlier: its key is sent, so that Cognito
+        may ask it to prove itself (DEVICE_SRP_AUTH) instead of asking for MFA. With the
+        ``USER_AUTH`` flow the password may be None: a one-time code or a choice follows.
+        """
         check_text("username", username)
-        check_text("password", password)
-        password = Secret(password)  # a plain str from a direct caller is wrapped at once
-        known_secrets.add(password.reveal())
+        if password is not None:
+            check_text("password", password)
+            password = Secret(password)  # a plain str from a direct caller is wrapped at once
+            known_secrets.add(password.reveal())
+        device = device if device is not None and device.can_prove else None
         try:
-            if self.settings.auth_flow == "USER_PASSWORD_AUTH":
+            flow = self.settings.auth_flow
+            if flow == "USER_AUTH":
+                return self._user_auth(username, password, device)
+            if password is None:
+                raise InvalidParameterError("The password is empty.")
+            if flow == "USER_PASSWORD_AUTH":
                 response = self._call(
                     "sign in",
                     "initiate_auth",
@@ -162,36 +189,106 @@ class UserPoolClient:
                         "USERNAME": username,
                         "PASSWORD": password,
                         **self._secret_hash(username),
+                        **({"DEVICE_KEY": device.key} if device else {}),
                     },
                 )
                 return self._outcome(response, username)
-            return self._srp_sign_in(username, password)
+            srp = self._srp(username, password, device)
+            auth_params = srp.get_auth_params()
+            response = self._call(
+                "sign in",
+                "initiate_auth",
+                attempts=2,
+                AuthFlow="USER_SRP_AUTH",
+                ClientId=self.settings.client_id,
+                AuthParameters=auth_params,
+            )
+            return self._password_verifier(srp, response, username)
+        finally:
+            if password is not None:
+                known_secrets.discard(password.reveal())
+
+    def _user_auth(
+        self, username: str, password: Secret | None, device: TrackedDevice | None
+    ) -> AuthTokens | Challenge:
+        """InitiateAuth ``USER_AUTH``: the preferred first factor, or Cognito's SELECT_CHALLENGE."""
+        factor = self.settings.preferred_challenge or ("PASSWORD_SRP" if password else None)
+        params: dict[str, Any] = {
+            "USERNAME": username,
+            **self._secret_hash(username),
+            **({"DEVICE_KEY": device.key} if device else {}),
+        }
+        srp = None
+        if factor is not None:
+            params["PREFERRED_CHALLENGE"] = factor
+        if factor in PASSWORD_FACTORS:
+            if password is None:
+                raise InvalidParameterError(
+                    f"preferred_challenge {factor} needs the password.",
+                    recovery_suggestion="Pass the password, or unset preferred_challenge.",
+                )
+            if factor == "PASSWORD":
+                params["PASSWORD"] = password
+            else:
+                srp = self._srp(username, password, device)
+                params["SRP_A"] = srp.get_auth_params()["SRP_A"]
+        response = self._call(
+            "sign in",
+            "initiate_auth",
+            attempts=2,
+            AuthFlow="USER_AUTH",
+            ClientId=self.settings.client_id,
+            AuthParameters=params,
+        )
+        if srp is not None:
+            return self._password_verifier(srp, response, username)
+        return self._outcome(response, username)
+
+    def answer_with_password(
+        self, challenge: Challenge, factor: str, password: Secret | str, device: TrackedDevice | None = None
+    ) -> AuthTokens | Challenge:
+        """Answer SELECT_CHALLENGE with ``PASSWORD`` or ``PASSWORD_SRP`` and the password."""
+        check_text("password", password)
+        password = Secret(password)
+        known_secrets.add(password.reveal())
+        device = device if device is not None and device.can_prove else None
+        try:
+            if factor == "PASSWORD":
+                return self.respond(challenge, {"ANSWER": "PASSWORD", "PASSWORD": password})
+            srp = self._srp(challenge.username, password, device)
+            response = self._respond_raw(
+                challenge, {"ANSWER": "PASSWORD_SRP", "SRP_A": srp.get_auth_params()["SRP_A"]}
+            )
+            return self._password_verifier(srp, response, challenge.username)
         finally:
             known_secrets.discard(password.reveal())
 
-    def _srp_sign_in(self, username: str, password: Secret) -> AuthTokens | Challenge:
+    def _srp(self, username: str, password: Secret, device: TrackedDevice | None) -> Any:
         from pycognito.aws_srp import AWSSRP  # the SRP maths load only when someone signs in
 
-        srp = AWSSRP(  # holds the password; its repr does not show it
+        return AWSSRP(  # holds the password; its repr does not show it
             username=username,
             password=password.reveal(),
             pool_id=self.settings.user_pool_id,
             client_id=self.settings.client_id,
             client=self.client,
             client_secret=self.settings.client_secret or None,
+            **(
+                {
+                    "device_key": device.key,
+                    "device_group_key": device.group_key,
+                    "device_password": device.password,
+                }
+                if device is not None
+                else {}
+            ),
         )
-        auth_params = srp.get_auth_params()
-        response = self._call(
-            "sign in",
-            "initiate_auth",
-            attempts=2,
-            AuthFlow="USER_SRP_AUTH",
-            ClientId=self.settings.client_id,
-            AuthParameters=auth_params,
-        )
+
+    def _password_verifier(self, srp: Any, response: dict, username: str) -> AuthTokens | Challenge:
+        """Answer PASSWORD_VERIFIER with the SRP proof, when that is what ``response`` asks."""
         if response.get("ChallengeName") != "PASSWORD_VERIFIER":
             return self._outcome(response, username)
-        challenge_responses = _srp_answer(srp, response, auth_params)
+        challenge_responses = _srp_answer(srp, response, {"USERNAME": username})
         response = self._call(
             "sign in",
             "respond_to_auth_challenge",
@@ -206,12 +303,42 @@ class UserPoolClient:
             response.get("ChallengeParameters", {}).get("USERNAME") or challenge_responses["USERNAME"],
         )
 
+    def device_srp(
+        self, challenge: Challenge, key: str, group_key: str, password: str
+    ) -> AuthTokens | Challenge:
+        """Answer DEVICE_SRP_AUTH, then DEVICE_PASSWORD_VERIFIER, with the device's SRP proof."""
+        from pycognito.aws_srp import AWSSRP
+
+        srp = AWSSRP(
+            username=challenge.username,
+            password="",  # the device proves itself with its own password, not the user's
+            pool_id=self.settings.user_pool_id,
+            client_id=self.settings.client_id,
+            client=self.client,
+            client_secret=self.settings.client_secret or None,
+            device_key=key,
+            device_group_key=group_key,
+            device_password=password,
+        )
+        response = self._respond_raw(challenge, {"DEVICE_KEY": key, "SRP_A": srp.get_auth_params()["SRP_A"]})
+        if response.get("ChallengeName") != "DEVICE_PASSWORD_VERIFIER":
+            return self._outcome(response, challenge.username)
+        verifier = self._outcome(response, challenge.username)
+        assert not isinstance(verifier, AuthTokens)
+        claim = srp.process_device_challenge(response["ChallengeParameters"])
+        claim.pop("USERNAME", None)
+        claim.pop("SECRET_HASH", None)
+        return self.respond(verifier, claim)
+
     def respond(self, challenge: Challenge, answers: dict[str, Any]) -> AuthTokens | Challenge:
         """Answer ``challenge``; ``answers`` are the ChallengeResponses other than USERNAME."""
+        return self._outcome(self._respond_raw(challenge, answers), challenge.username)
+
+    def _respond_raw(self, challenge: Challenge, answers: dict[str, Any]) -> dict:
         for value in answers.values():
             check_text("answer", value)
         responses = {"USERNAME": challenge.username, **answers, **self._secret_hash(challenge.username)}
-        response = self._call(
+        return self._call(
             "answer the sign-in challenge",
             "respond_to_auth_challenge",
             attempts=1,
@@ -220,7 +347,6 @@ class UserPoolClient:
             ChallengeResponses=responses,
             **({"Session": challenge.session} if challenge.session else {}),
         )
-        return self._outcome(response, challenge.username)
 
     def associate_software_token(self, challenge: Challenge) -> tuple[str, str | None]:
         """Start TOTP setup for an ``MFA_SETUP`` challenge: (shared secret, new session)."""
@@ -256,11 +382,14 @@ class UserPoolClient:
             id_token, access_token = result.get("IdToken"), result.get("AccessToken")
             if not all(isinstance(token, str) and token for token in (id_token, access_token)):
                 raise TokenValidationError("Cognito answered without an ID or access token.")
+            metadata = result.get("NewDeviceMetadata") or {}
+            key, group = metadata.get("DeviceKey"), metadata.get("DeviceGroupKey")
             tokens = AuthTokens(
                 id_token=id_token,
                 access_token=access_token,
                 refresh_token=result.get("RefreshToken"),
                 expires_in=int(result.get("ExpiresIn", 3600)),
+                new_device=(key, group) if isinstance(key, str) and isinstance(group, str) and key else None,
             )
             known_secrets.add(tokens.id_token, tokens.access_token, tokens.refresh_token)
             return tokens
@@ -273,27 +402,34 @@ class UserPoolClient:
             session=response.get("Session"),
             parameters=parameters,
             username=parameters.get("USERNAME") or parameters.get("USER_ID_FOR_SRP") or username,
+            available_challenges=tuple(str(c) for c in response.get("AvailableChallenges") or ()),
         )
 
     # -- refresh and sign-out ------------------------------------------------------------
 
-    def refresh(self, refresh_token: str, username: str, *, rotation: bool) -> AuthTokens:
+    def refresh(
+        self, refresh_token: str, username: str, *, rotation: bool, device_key: str | None = None
+    ) -> AuthTokens:
         """New ID/access tokens from the refresh token.
 
         ``username`` must be the username Cognito knows (``cognito:username``), since it is
         what SECRET_HASH is computed from. With refresh-token rotation the answer carries a
         new refresh token, which the caller must store before using the new tokens.
+        ``device_key``: the tracked device the token is bound to (sent as ``DEVICE_KEY`` /
+        ``DeviceKey``; Cognito refuses such a token without it).
         """
         if rotation:
-            client_secret: dict[str, Any] = (
+            extra: dict[str, Any] = (
                 {"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}
             )
+            if device_key:
+                extra["DeviceKey"] = device_key
             response = self._call(
                 "refresh the session",
                 "get_tokens_from_refresh_token",
                 ClientId=self.settings.client_id,
                 RefreshToken=refresh_token,
-                **client_secret,
+                **extra,
             )
         else:
             response = self._call(
@@ -301,12 +437,46 @@ class UserPoolClient:
                 "initiate_auth",
                 AuthFlow="REFRESH_TOKEN_AUTH",
                 ClientId=self.settings.client_id,
-                AuthParameters={"REFRESH_TOKEN": refresh_token, **self._secret_hash(username)},
+                AuthParameters={
+                    "REFRESH_TOKEN": refresh_token,
+                    **self._secret_hash(username),
+                    **({"DEVICE_KEY": device_key} if device_key else {}),
+                },
             )
         outcome = self._outcome(response, username)
         if isinstance(outcome, Challenge):
             raise NotAuthorizedError("Cognito asked for a challenge during a refresh.")
         return outcome
+
+    # -- devices -------------------------------------------------------------------------
+
+    def confirm_device(
+        self, access_token: str, key: str, verifier: dict[str, str], *, device_name: str
+    ) -> bool:
+        """ConfirmDevice; True when the user must opt in (UserConfirmationNecessary)."""
+        response = self._call(
+            "confirm the device",
+            "confirm_device",
+            attempts=2,
+            AccessToken=access_token,
+            DeviceKey=key,
+            DeviceSecretVerifierConfig=verifier,
+            DeviceName=device_name[:1024],
+        )
+        return bool(response.get("UserConfirmationNecessary"))
+
+    def update_device_status(self, access_token: str, key: str, *, remembered: bool) -> None:
+        self._call(
+            "update the device's status",
+            "update_device_status",
+            attempts=2,
+            AccessToken=access_token,
+            DeviceKey=key,
+            DeviceRememberedStatus="remembered" if remembered else "not_remembered",
+        )
+
+    def forget_device(self, access_token: str, key: str) -> None:
+        self._call("forget the device", "forget_device", attempts=2, AccessToken=access_token, DeviceKey=key)
 
     def global_sign_out(self, access_token: str) -> None:
         self._call("sign out everywhere", "global_sign_out", attempts=2, AccessToken=access_token)

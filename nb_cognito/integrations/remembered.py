@@ -1,6 +1,7 @@
 """Remembered sessions as an integration: store the sign-in, resume it in a new kernel.
 
-With ``remember`` on, the refresh token is stored (:mod:`nb_cognito.store`) after each
+With ``remember`` on, the refresh token (and the tracked device it is bound to: key, group key,
+device password) is stored (:mod:`nb_cognito.store`) after each
 sign-in and again whenever a refresh rotates it, *before* the new token is used. In a new
 kernel, ``sign_in()`` with no password resumes with one refresh: no password, no MFA. A stored
 token that no longer works is deleted and :attr:`RememberedSessions.last_resume_failure` says
@@ -15,9 +16,10 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nb_cognito import store
+from nb_cognito.auth.devices import TrackedDevice
 from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
 from nb_cognito.exceptions import AuthError, ConfigurationError
 from nb_cognito.models import AuthUser
@@ -37,6 +39,14 @@ def _remember_on(settings: Settings | None) -> bool:
     return bool(settings is not None and settings.remember and settings.user_pool_id and settings.client_id)
 
 
+def _device_of(entry: RememberedEntry) -> TrackedDevice | None:
+    if not (entry.device_key and entry.device_group_key):
+        return None
+    return TrackedDevice(
+        entry.device_key, entry.device_group_key, entry.device_password, entry.device_remembered
+    )
+
+
 def _as_saved(entry: RememberedEntry, settings: Settings) -> SavedSignIn:
     return SavedSignIn(
         reason="resume",
@@ -45,7 +55,19 @@ def _as_saved(entry: RememberedEntry, settings: Settings) -> SavedSignIn:
         refresh_token=entry.refresh_token,
         identity_id=entry.identity_id,
         login_name=entry.login_name,
+        device=_device_of(entry),
     )
+
+
+def _device_fields(device: TrackedDevice | None) -> dict[str, Any]:
+    if device is None:
+        return {}
+    return {
+        "device_key": device.key,
+        "device_group_key": device.group_key,
+        "device_password": device.password,
+        "device_remembered": device.remembered,
+    }
 
 
 class RememberedSessions(Integration):
@@ -73,6 +95,7 @@ class RememberedSessions(Integration):
             saved.reason == "refresh"
             and previous is not None
             and previous.refresh_token == saved.refresh_token
+            and previous.device_password == (saved.device.password if saved.device else None)
         ):
             return  # not rotated: what is stored still works
         self._store(saved, previous)
@@ -116,6 +139,7 @@ class RememberedSessions(Integration):
             saved_at=time.time(),
             location="",
             refresh_token=saved.refresh_token,
+            **_device_fields(saved.device),
         )
         return self._write(entry, known)
 

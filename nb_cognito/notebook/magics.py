@@ -47,6 +47,7 @@ from nb_cognito.notebook.magic_line import (
     parse_magic_line,
 )
 from nb_cognito.notebook.report import SessionReport, no_credentials_reason
+from nb_cognito.notebook.step_prompts import ask_for
 from nb_cognito.secret import Secret
 from nb_cognito.settings.table import MAGIC_SETTINGS
 
@@ -229,24 +230,23 @@ class CognitoMagics(Magics):
     @staticmethod
     def _resume_remembered(session: CognitoSession, username: str | None) -> bool:
         """Sign in from a remembered session (``remember`` on), with no password; True if done."""
+        remembered = _remembered(session)
         try:
-            if not session.settings.remember:
+            if not session.settings.remember or remembered is None:
                 return False
-            result = session.sign_in(username)  # resumes, else "no username/password given"
-        except InvalidParameterError:
-            remembered = _remembered(session)
-            failure = remembered.last_resume_failure if remembered is not None else None
-            if failure:
-                print(failure)
-            return False
+            # Not sign_in(username): with auth_flow USER_AUTH that would start a sign-in (and
+            # maybe send a code) when nothing is remembered.
+            resumed = remembered.resume(session, username)
         except AuthError as error:
             raise _usage_error(error, "Resuming the remembered session failed") from None
-        return result.is_signed_in
+        if not resumed and remembered.last_resume_failure:
+            print(remembered.last_resume_failure)
+        return resumed
 
     def _sign_in(self, session: CognitoSession, username: str, password: Secret | None) -> None:
         """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
         prompted = False
-        if password is None and Env.NB_COGNITO_PASSWORD not in os.environ:
+        if password is None and Env.NB_COGNITO_PASSWORD not in os.environ and session.needs_password:
             password = self._getpass(f"Password for {username}: ")
             prompted = True
             if not password:
@@ -301,43 +301,15 @@ class CognitoMagics(Magics):
             if handle is not None:
                 shown.append(handle)
         for attempt in range(1, self.max_attempts + 1):
-            answer: Secret | str  # a code or new password is a Secret from the moment it is read
-            if kind is SignInStep.CONFIRM_SIGN_IN_WITH_NEW_PASSWORD:
-                answer = self._new_password(step)
-            elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION:
-                choices = "/".join(step.allowed_mfa_types)
-                answer = self._input(f"Choose an MFA method ({choices}): ").strip()
-            elif kind is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE:
-                where = f" sent to {step.code_destination}" if step.code_destination else ""
-                answer = Secret(self._input(f"SMS code{where}: ")).strip()
-            elif kind in (
-                SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE,
-                SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP,
-            ):
-                answer = Secret(self._input("Code from your authenticator app: ")).strip()
-            else:  # pragma: no cover - every step the session returns is handled above
-                raise MagicUsageError(f"nb_cognito cannot answer the {kind.value} step here; use --widget.")
+            # a code or new password is a Secret from the moment it is read
+            answer, attributes = ask_for(step, self._input, self._getpass, attempts=self.max_attempts)
             try:
-                return session.confirm_sign_in(answer)
+                return session.confirm_sign_in(answer, attributes)
             except (CodeMismatchError, InvalidParameterError) as error:
                 if attempt == self.max_attempts:
                     raise
                 print(f"{error} ({self.max_attempts - attempt} more tries)")
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _new_password(self, step: SignInNextStep) -> Secret:
-        if step.missing_attributes:
-            print(
-                f"Note: Cognito also requires {', '.join(step.missing_attributes)}, "
-                "which %cognito_login cannot set."
-            )
-        print("Cognito requires a new password for this account.")
-        for _ in range(self.max_attempts):
-            first = self._getpass("New password: ")
-            if first and first == self._getpass("New password again: "):
-                return first
-            print("The two passwords differ (or are empty); try again.")
-        raise MagicUsageError("The new passwords did not match. Run %cognito_login again.")
 
     def _start_local(self, session: CognitoSession, args: argparse.Namespace) -> Secret | None:
         """Start (once per kernel) the offline emulator and point the session and boto3 at it."""
@@ -416,6 +388,11 @@ class CognitoMagics(Magics):
     @magic_arguments.argument(
         "--forget-all", action="store_true", help="Also forget every remembered session on this machine."
     )
+    @magic_arguments.argument(
+        "--forget-device",
+        action="store_true",
+        help="Also make Cognito forget this device (ForgetDevice): the next sign-in asks for MFA again.",
+    )
     @line_magic
     def cognito_logout(self, line: str = "") -> None:
         """Sign out of AWS Cognito; boto3 stops using the Cognito credentials.
@@ -427,10 +404,12 @@ class CognitoMagics(Magics):
           %cognito_logout
           %cognito_logout --global        # revoke the session on every device
           %cognito_logout --forget-all    # and forget remembered sessions
+          %cognito_logout --forget-device # and have Cognito forget this device
         """
         args = parse_magic_line(self.cognito_logout, line)
         session = _kernel_session()
         user = session.status().user
+        forgot_device = _forget_device(session) if args.forget_device else None
         result = session.sign_out(global_sign_out=args.global_sign_out)
         if user is None:
             message = "Nobody was signed in."
@@ -443,6 +422,8 @@ class CognitoMagics(Magics):
             message = f"Signed out {user.username} everywhere."
         else:
             message = f"Signed out {user.username}."
+        if forgot_device:
+            message += " " + forgot_device
         if args.forget_all:
             message += " " + _forget_all()
         print(message)
@@ -482,6 +463,7 @@ class CognitoMagics(Magics):
             session.status(),
             boto3=is_installed(),
             remembered=remembered.describe() if (remembered := _remembered(session)) else None,
+            device=_describe_device(session),
             now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
             no_credentials=no_credentials_reason(session.settings),
         )
@@ -548,6 +530,26 @@ def _remembered(session: CognitoSession) -> RememberedSessions | None:
 
 def _boto3(session: CognitoSession | None) -> Boto3Injection | None:
     return session.integration(Boto3Injection) if session is not None else None
+
+
+def _describe_device(session: CognitoSession) -> str | None:
+    device = session.device
+    if device is None:
+        return None
+    if not device.can_prove:
+        return "tracked (forgotten: the next sign-in asks for MFA)"
+    return "remembered: sign-ins skip MFA" if device.remembered else "tracked, not remembered"
+
+
+def _forget_device(session: CognitoSession) -> str:
+    """``--forget-device``, before the sign-out (ForgetDevice needs the access token)."""
+    if not session.is_signed_in or session.device is None:
+        return "No device was tracked for this session."
+    try:
+        session.forget_device()
+    except AuthError as error:
+        return f"Forgetting the device failed ({error})."
+    return "Cognito forgot this device; the next sign-in asks for MFA."
 
 
 def _forget_all() -> str:

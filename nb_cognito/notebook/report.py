@@ -37,12 +37,14 @@ class SessionReport:
         *,
         boto3: bool,
         remembered: str | None = None,
+        device: str | None = None,
         now: dt.datetime | None = None,
         no_credentials: str | None = None,
     ) -> None:
         self.status = status
         self.boto3 = boto3
         self.remembered = remembered
+        self.device = device  # the tracked device's state, never its password
         self.no_credentials = no_credentials
         self.now = now or dt.datetime.now(dt.timezone.utc)
 
@@ -57,6 +59,8 @@ class SessionReport:
             rows = [instead.get(label, (label, text)) for label, text in rows]
         if self.remembered:
             rows.append(("remembered", self.remembered))
+        if self.device:
+            rows.append(("device", self.device))
         return rows
 
     def __str__(self) -> str:

@@ -32,6 +32,7 @@ from nb_cognito.exceptions import ConfigurationError, NotAuthorizedError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
 from nb_cognito.notebook import widget_look as look
 from nb_cognito.notebook.widget_parts import WidgetParts
+from nb_cognito.notebook.widget_steps import ChoiceSteps
 from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,16 +48,35 @@ log = logging.getLogger("nb_cognito")
 _QUEUED_CLICK_SECONDS = 0.5
 _TICK_SECONDS = 1.0
 
-_VIEWS = ("signed_out", "new_password", "mfa_selection", "code", "totp_setup", "signed_in")
-_CHALLENGES = ("new_password", "mfa_selection", "code", "totp_setup")
+_VIEWS = (
+    "signed_out",
+    "new_password",
+    "mfa_selection",
+    "code",
+    "totp_setup",
+    "first_factor",
+    "password",
+    "email_setup",
+    "signed_in",
+)
+_CHALLENGES = (
+    "new_password",
+    "mfa_selection",
+    "code",
+    "totp_setup",
+    "first_factor",
+    "password",
+    "email_setup",
+)
 
 
-class SignInWidget(widgets.VBox):
+class SignInWidget(ChoiceSteps, widgets.VBox):
     """A sign-in card for the kernel-wide Cognito session, with every challenge and a status view.
 
     ``session`` defaults to ``nb_cognito.session``; ``username`` pre-fills the form (default
     ``NB_COGNITO_USERNAME``). ``view`` names what is shown (``"signed_out"``,
-    ``"new_password"``, ``"mfa_selection"``, ``"code"``, ``"totp_setup"``, ``"signed_in"``),
+    ``"new_password"``, ``"mfa_selection"``, ``"code"``, ``"totp_setup"``, ``"first_factor"``,
+    ``"password"``, ``"email_setup"``, ``"signed_in"``),
     ``state`` what the chip says (``"signed_out"``, ``"signing_in"``, ``"signed_in"``,
     ``"expired"``) and ``message`` the text of the error or notice under it. ``close()``
     unsubscribes from the session and stops the countdown.
@@ -97,6 +117,7 @@ class SignInWidget(widgets.VBox):
         self._ui.mfa_button.on_click(self._on_mfa_click)
         self._ui.refresh_button.on_click(self._on_refresh)
         self._ui.sign_out_button.on_click(self._on_sign_out)
+        self._build_choice_views()
 
         for event in AuthEvent:
             self._unsubscribe.append(session.on(event, self._on_session_event))
@@ -125,7 +146,7 @@ class SignInWidget(widgets.VBox):
     @property
     def view(self) -> str:
         """The view shown: one of ``signed_out``, ``new_password``, ``mfa_selection``, ``code``,
-        ``totp_setup``, ``signed_in``."""
+        ``totp_setup``, ``first_factor``, ``password``, ``email_setup``, ``signed_in``."""
         return self._view
 
     @property
@@ -153,6 +174,7 @@ class SignInWidget(widgets.VBox):
                 "code": self._ui.code_view,
                 "totp_setup": self._ui.code_view,
                 "signed_in": self._ui.signed_in_view,
+                **self._choice_views(),
             }[view]
             if self._ui.body.children != (panel,):
                 self._ui.body.children = (panel,)
@@ -192,6 +214,7 @@ class SignInWidget(widgets.VBox):
         self._ui.new_password.value = ""
         self._ui.confirm_password.value = ""
         self._ui.code.value = ""
+        self._forget_choice_fields()
         self._forget_totp_setup()
 
     def _forget_totp_setup(self) -> None:
@@ -214,6 +237,7 @@ class SignInWidget(widgets.VBox):
             no_credentials=no_credentials_reason(self._session.settings),
             injected=boto3_injection.is_installed(),
         )
+        text += self._device_html()
         if self._ui.status.value != text:
             self._ui.status.value = text
 
@@ -243,12 +267,12 @@ class SignInWidget(widgets.VBox):
         kind = step.sign_in_step
         self._say("")
         if kind is SignInStep.CONFIRM_SIGN_IN_WITH_NEW_PASSWORD:
-            needed = ", ".join(step.missing_attributes)
             prompt = "Your password must be changed. Choose a new password."
-            if needed:
-                prompt += f" The pool also requires {needed}: ask your administrator to set them."
+            if step.missing_attributes:
+                prompt += f" The pool also requires: {', '.join(step.missing_attributes)}."
             self._ui.new_password_prompt.value = html.escape(prompt)
             self._show("new_password")
+            self._show_attribute_fields(step.missing_attributes)
         elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION:
             options = list(step.allowed_mfa_types) or ["TOTP", "SMS"]
             self._ui.mfa_choice.options = options
@@ -279,7 +303,7 @@ class SignInWidget(widgets.VBox):
                     f"<code class='nbc-mono' style='user-select:all'>{secret}</code>"
                 )
                 self._ui.setup_box.children = (self._ui.totp_secret_text,)
-        else:  # pragma: no cover - a step added to SignInStep later
+        elif not self._show_choice_step(step):  # pragma: no cover - a step added to SignInStep later
             self._say(f"This sign-in step ({kind.value}) is not supported by the widget.", error=True)
             self._show("signed_out")
 
@@ -353,13 +377,13 @@ class SignInWidget(widgets.VBox):
         if not username:
             self._say("Enter your username.", error=True)
             return
-        if not password:
+        if not password and self._session.needs_password:
             self._say("Enter your password.", error=True)
             return
         self._say("")
 
         def sign_in() -> None:
-            result = self._session.sign_in(username, password)
+            result = self._session.sign_in(username, password or None)
             self._show_step(result)
 
         self._attempt(self._ui.sign_in_button, "Signing in…", sign_in, signing_in=True)
@@ -376,7 +400,7 @@ class SignInWidget(widgets.VBox):
         if new != again:
             self._say("The two passwords do not match; enter them again.", error=True)
             return
-        self._answer(self._ui.new_password_button, "Setting…", new)
+        self._answer(self._ui.new_password_button, "Setting…", new, self._read_attributes())
 
     def _on_mfa_click(self, _button: Any) -> None:
         choice = self._ui.mfa_choice.value
@@ -393,12 +417,14 @@ class SignInWidget(widgets.VBox):
             return
         self._answer(self._ui.code_button, "Verifying…", code)
 
-    def _answer(self, button: Any, busy_text: str, answer: str | Secret) -> None:
+    def _answer(
+        self, button: Any, busy_text: str, answer: str | Secret, attributes: dict[str, str] | None = None
+    ) -> None:
         self._say("")
 
         def confirm() -> None:
             try:
-                result = self._session.confirm_sign_in(answer)
+                result = self._session.confirm_sign_in(answer, attributes)
             except NotAuthorizedError as error:
                 # Cognito ended this sign-in attempt (its session expired, too many tries), and
                 # so did the session; other errors leave the same step open to answer again.
@@ -482,6 +508,7 @@ class SignInWidget(widgets.VBox):
         """Every widget this one is made of, shown or not (for close())."""
         found: list[widgets.Widget] = []
         stack: list[Any] = [getattr(self._ui, field.name) for field in dataclasses.fields(self._ui)]
+        stack += self._choice_parts()
         while stack:
             part = stack.pop()
             if isinstance(part, widgets.Widget) and part not in found and part is not self:

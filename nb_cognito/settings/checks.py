@@ -15,10 +15,12 @@ from nb_cognito.settings.errors import bad
 
 __all__ = [
     "AUTH_FLOWS",
+    "FIRST_FACTORS",
     "check_auth_flow",
     "check_client_id",
     "check_endpoint_url",
     "check_identity_pool_id",
+    "check_preferred_challenge",
     "check_region",
     "check_role_arn",
     "check_user_pool_id",
@@ -26,7 +28,9 @@ __all__ = [
 ]
 
 #: The sign-in flows nb_cognito implements.
-AUTH_FLOWS: tuple[str, ...] = ("USER_SRP_AUTH", "USER_PASSWORD_AUTH")
+AUTH_FLOWS: tuple[str, ...] = ("USER_SRP_AUTH", "USER_PASSWORD_AUTH", "USER_AUTH")
+#: The first factors the ``USER_AUTH`` flow can be asked to start with (``preferred_challenge``).
+FIRST_FACTORS: tuple[str, ...] = ("PASSWORD_SRP", "PASSWORD", "EMAIL_OTP", "SMS_OTP")
 
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"
 _REGION_RE = re.compile(rf"^{_REGION}$")
@@ -91,6 +95,15 @@ def check_auth_flow(name: str, value: str, source: str) -> str:
     value = value.upper()
     if value not in AUTH_FLOWS:
         raise bad(name, source, f"{value!r} is not one of {', '.join(AUTH_FLOWS)}.")
+    return value
+
+
+def check_preferred_challenge(name: str, value: str, source: str) -> str:
+    value = value.upper()
+    if value == "WEB_AUTHN":
+        raise bad(name, source, "WEB_AUTHN (passkeys) needs a browser; nb_cognito cannot answer it.")
+    if value not in FIRST_FACTORS:
+        raise bad(name, source, f"{value!r} is not one of {', '.join(FIRST_FACTORS)}.")
     return value
 
 

@@ -199,12 +199,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "auth_flow",
         kinds.TEXT,
-        "Sign-in flow: USER_SRP_AUTH (the password never leaves the kernel) or USER_PASSWORD_AUTH.",
+        "Sign-in flow: USER_SRP_AUTH (the password never leaves the kernel), USER_PASSWORD_AUTH, "
+        "or USER_AUTH (choice-based: password, emailed or texted code; see preferred_challenge).",
         default="USER_SRP_AUTH",
         check=checks.check_auth_flow,
         amplify_gen1="Auth.Default.authenticationFlowType",
         amplify_choices=checks.AUTH_FLOWS,
         doc_note=" ³",
+    ),
+    Setting(
+        "preferred_challenge",
+        kinds.TEXT,
+        "With auth_flow USER_AUTH, the first factor to start with: PASSWORD_SRP, PASSWORD, "
+        "EMAIL_OTP or SMS_OTP. Unset: with a password, PASSWORD_SRP; without, Cognito offers a choice.",
+        check=checks.check_preferred_challenge,
+        magic=MagicOption(
+            "First factor for auth_flow USER_AUTH (EMAIL_OTP, SMS_OTP, ...; see the README).", "FACTOR"
+        ),
+        doc_default="a choice (`PASSWORD_SRP` when a password is given)",
     ),
     Setting(
         "role_arn",
@@ -247,6 +259,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Remember the session (refresh token) across kernel restarts.",
         default=False,
         magic=MagicOption("Remember the session across kernel restarts."),
+    ),
+    Setting(
+        "remember_device",
+        kinds.FLAG,
+        "On a user pool whose device remembering is 'User opt-in', remember this kernel's device "
+        "at sign-in (UpdateDeviceStatus), so that later sign-ins from it skip MFA.",
+        default=False,
+        magic=MagicOption("Remember this device, so that later sign-ins skip MFA (opt-in pools)."),
     ),
     Setting(
         AMPLIFY_FILE_SETTING,

@@ -15,7 +15,11 @@ _LATEST_PLAUSIBLE = 1e11  # seconds since 1970: the year 5138
 
 @dataclass(frozen=True, repr=False)
 class RememberedEntry:
-    """A remembered session. ``repr``/``str`` never show the refresh token."""
+    """A remembered session. ``repr``/``str`` never show the refresh token nor the device password.
+
+    ``device_*`` is the tracked device the refresh token is bound to (device tracking): its key
+    and group key, and the device password that proves it with device SRP (None: unconfirmed).
+    """
 
     user_pool_id: str
     client_id: str
@@ -29,6 +33,10 @@ class RememberedEntry:
     saved_at: float
     location: str = field(compare=False)
     refresh_token: str = field(repr=False, compare=False)
+    device_key: str | None = None
+    device_group_key: str | None = None
+    device_password: str | None = field(default=None, repr=False, compare=False)
+    device_remembered: bool = False
 
     def __repr__(self) -> str:
         return (
@@ -62,6 +70,10 @@ class RememberedEntry:
             "identity_id": self.identity_id,
             "saved_at": self.saved_at,
             "refresh_token": self.refresh_token,
+            "device_key": self.device_key,
+            "device_group_key": self.device_group_key,
+            "device_password": self.device_password,
+            "device_remembered": self.device_remembered,
         }
 
     @classmethod
@@ -69,7 +81,17 @@ class RememberedEntry:
         if not isinstance(data, dict) or data.get("version") != _VERSION:
             return None
         required = ("user_pool_id", "client_id", "username", "refresh_token")
-        optional = ("login_name", "user_id", "region", "endpoint_url", "identity_pool_id", "identity_id")
+        optional = (
+            "login_name",
+            "user_id",
+            "region",
+            "endpoint_url",
+            "identity_pool_id",
+            "identity_id",
+            "device_key",
+            "device_group_key",
+            "device_password",
+        )
         if not all(isinstance(data.get(name), str) and data[name] for name in required):
             return None
         if not all(data.get(name) is None or isinstance(data[name], str) for name in optional):
@@ -78,10 +100,13 @@ class RememberedEntry:
         # Checked above: the required fields are non-empty strings, the optional ones str or None.
         fields: dict[str, Any] = {name: data[name] for name in required}
         fields.update({name: data.get(name) for name in optional})
+        if not (fields["device_key"] and fields["device_group_key"]):
+            fields.update(device_key=None, device_group_key=None, device_password=None)
         return cls(
             **fields,
             saved_at=_timestamp(saved_at),
             location=location,
+            device_remembered=data.get("device_remembered") is True,
         )
 
     @property
