@@ -38,12 +38,14 @@ from traitlets import TraitType
 from traitlets.config import Configurable
 
 from nb_cognito.amplify import read_amplify_file
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.environment import env_var
 from nb_cognito.exceptions import ConfigurationError
 from nb_cognito.settings.checks import AUTH_FLOWS, pool_region
 from nb_cognito.settings.errors import CONFIGURE, DEFAULT, NOT_SET
 from nb_cognito.settings.table import (
     AMPLIFY_FILE_SETTING,
+    BOTOCORE_ENV_SETTINGS,
     DEFAULTS,
     REQUIRED_SETTINGS,
     SETTING_NAMES,
@@ -78,6 +80,9 @@ class Settings:
     client_secret: str | None = field(default=None, repr=False)
     identity_pool_id: str | None = None
     endpoint_url: str | None = None
+    cognito_idp_endpoint_url: str | None = None
+    cognito_identity_endpoint_url: str | None = None
+    sts_endpoint_url: str | None = None
     auth_flow: str = "USER_SRP_AUTH"
     preferred_challenge: str | None = None
     role_arn: str | None = None
@@ -117,18 +122,49 @@ class Settings:
         elif self.region is None and self.identity_pool_region is not None:
             object.__setattr__(self, "region", self.identity_pool_region)
             sources["region"] = f"derived from identity_pool_id ({sources['identity_pool_id']})"
-        elif user_pool_region is not None and self.region != user_pool_region:
-            raise ConfigurationError(
-                f"region {self.region!r} from {sources['region']} disagrees with user_pool_id "
-                f"{self.user_pool_id!r} from {sources['user_pool_id']}: a user pool lives in "
-                "the region its id starts with.",
-                recovery_suggestion=(
-                    "Unset region (it is derived from user_pool_id) or correct whichever is wrong."
-                ),
-            )
+        # A region set explicitly wins over the pool id's prefix: it is how a Multi-Region
+        # replica of the pool is reached (the prefix stays the pool's primary region).
         # An identity pool in another region than the user pool is allowed: it only has to
         # trust the user pool as a provider.
         object.__setattr__(self, "sources", MappingProxyType(sources))
+
+    @property
+    def primary_region(self) -> str | None:
+        """The pool's primary region: its id's prefix when that is a region, else ``region``.
+
+        The ``UPDATED`` issuer names it (``issuer-cognito-idp.<primary region>``), whichever
+        replica the calls go to.
+        """
+        return pool_region(self.user_pool_id) or self.region
+
+    @property
+    def cognito_idp_endpoint(self) -> str | None:
+        """Where user-pool calls (and the JWKS) go: the per-service setting, else ``endpoint_url``."""
+        return self.cognito_idp_endpoint_url or self.endpoint_url
+
+    @property
+    def cognito_identity_endpoint(self) -> str | None:
+        """Where identity-pool calls go: the per-service setting, else ``endpoint_url``."""
+        return self.cognito_identity_endpoint_url or self.endpoint_url
+
+    @property
+    def sts_endpoint(self) -> str | None:
+        """Where STS calls go: the per-service setting, else ``endpoint_url``."""
+        return self.sts_endpoint_url or self.endpoint_url
+
+    def endpoint_setting(self) -> str:
+        """The setting (and its source) that says where user-pool calls go, for errors."""
+        if self.cognito_idp_endpoint_url is not None:
+            name = "cognito_idp_endpoint_url"
+        elif self.endpoint_url is not None:
+            name = "endpoint_url"
+        else:
+            return "the public AWS endpoint (no endpoint_url is set)"
+        return f"{name} {getattr(self, name)!r} from {self.sources[name]}"
+
+    def describe_setting(self, name: str) -> str:
+        """``name 'value' from <source>``, for errors that blame a setting."""
+        return f"{name} {SETTINGS_BY_NAME[name].display(getattr(self, name))} from {self.sources[name]}"
 
     @property
     def identity_pool_region(self) -> str | None:
@@ -140,6 +176,15 @@ class Settings:
     def require_sign_in_settings(self) -> Settings:
         """Return ``self`` if a user can sign in with these settings; else say what to set."""
         missing = [name for name in REQUIRED_SETTINGS if getattr(self, name) is None]
+        if not missing and self.region is None:
+            raise ConfigurationError(
+                f"Signing in needs region: user_pool_id {self.user_pool_id!r} from "
+                f"{self.sources['user_pool_id']} does not start with an AWS region.",
+                recovery_suggestion=(
+                    "Set region, e.g. nb_cognito.configure(region='us-east-1') or NB_COGNITO_REGION "
+                    "(an emulator accepts any region)."
+                ),
+            )
         if missing:
             raise ConfigurationError(
                 f"Signing in needs {' and '.join(missing)}, which "
@@ -295,6 +340,12 @@ class CognitoConfig(Configurable):
                 values[name], sources[name] = DEFAULTS[name], DEFAULT
             else:
                 values[name], sources[name] = None, NOT_SET
+        if values["endpoint_url"] is None and not _ignore_botocore_endpoints(environ):
+            for setting in BOTOCORE_ENV_SETTINGS:  # botocore's per-service endpoints, last
+                raw = environ.get(setting.botocore_env or "", "").strip()
+                if values[setting.name] is None and raw:
+                    source = f"environment ({setting.botocore_env}, botocore's per-service endpoint)"
+                    values[setting.name], sources[setting.name] = raw, source
         return Settings(**values, sources=sources)
 
     def _trait_level(self) -> dict[str, tuple[Any, str]]:
@@ -331,6 +382,11 @@ class CognitoConfig(Configurable):
         lines = [line for line in text.splitlines() if not line.strip().startswith("Default:")]
         lines.append(f"    Current: {setting.display(getattr(inst, setting.name))}")
         return "\n".join(lines)
+
+
+def _ignore_botocore_endpoints(environ: Mapping[str, str]) -> bool:
+    """botocore's own switch: ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` ignores its endpoints."""
+    return environ.get(Env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, "").strip().lower() == "true"
 
 
 def _same(config_value: Any, value: Any) -> bool:

@@ -51,6 +51,20 @@ class EnvironmentVariables:
     AWS_PROFILE = "AWS_PROFILE"
     AWS_DEFAULT_PROFILE = "AWS_DEFAULT_PROFILE"
 
+    # -- read: botocore's per-service endpoints, used when nb_cognito's own endpoint settings
+    # are unset (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+    # The global AWS_ENDPOINT_URL is not read: it is meant for the data services (and
+    # ``--local`` writes it for them), and nb_cognito's ``endpoint_url`` is its own shortcut.
+    AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER = "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"
+    AWS_ENDPOINT_URL_COGNITO_IDENTITY = "AWS_ENDPOINT_URL_COGNITO_IDENTITY"
+    AWS_ENDPOINT_URL_STS = "AWS_ENDPOINT_URL_STS"
+    #: ``true``: botocore's configured endpoints are ignored (and so by nb_cognito).
+    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+    #: The CA bundle botocore falls back to (after AWS_CA_BUNDLE); the JWKS fetch does too.
+    REQUESTS_CA_BUNDLE = "REQUESTS_CA_BUNDLE"
+    #: The JWKS cache's base directory (default ``~/.cache``): ``<it>/nb_cognito/jwks``.
+    XDG_CACHE_HOME = "XDG_CACHE_HOME"
+
     # -- written (and read back, to remove only what nb_cognito wrote) -----------------------
     #: With ``export_env=True``, beside the three credential variables above.
     AWS_CREDENTIAL_EXPIRATION = "AWS_CREDENTIAL_EXPIRATION"

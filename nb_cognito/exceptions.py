@@ -26,8 +26,10 @@ __all__ = [
     "SignedOutError",
     "TokenValidationError",
     "UnsupportedChallengeError",
+    "UnsupportedOperationError",
     "UserNotConfirmedError",
     "from_aws_error",
+    "is_unknown_action",
 ]
 
 
@@ -39,6 +41,11 @@ class AuthError(Exception):
 
     retryable: bool = False
     default_suggestion: str = ""
+    #: The AWS error code (``NotAuthorizedException``) when the error came from AWS, else None.
+    #: Decisions are made on it, never on the message's words.
+    code: str | None = None
+    #: The HTTP status of AWS's answer, when there was one.
+    status: int | None = None
 
     def __init__(self, message: str, *, recovery_suggestion: str | None = None) -> None:
         super().__init__(redact_text(message))
@@ -107,10 +114,21 @@ class SessionExpiredError(AuthError):
 
 
 class ServiceUnavailableError(AuthError):
-    """Throttling, a 5xx answer or a network failure. The session is kept; try again."""
+    """Throttling, a 5xx answer or a network failure: try again. A session is never ended by it
+    (the refresh engine then says so, :data:`SESSION_KEPT`)."""
 
     retryable = True
-    default_suggestion = "Your session is kept; nb_cognito retries on its own, or try again shortly."
+    default_suggestion = "Try again shortly."
+
+
+#: The suggestion of a retryable error met while there is a session (a refresh), and only then.
+SESSION_KEPT = "Your session is kept; nb_cognito retries on its own, or try again shortly."
+
+
+class UnsupportedOperationError(AuthError):
+    """The endpoint does not implement the action (an emulator, an older private endpoint)."""
+
+    default_suggestion = "The endpoint does not offer this Cognito action."
 
 
 class TokenValidationError(AuthError):
@@ -149,7 +167,33 @@ _THROTTLING_CODES = frozenset(
     }
 )
 
+# What an endpoint answers for an action it does not implement: AWS protocols' unknown-operation
+# codes, cognito-local's "Unsupported", and HTTP 501.
+_UNKNOWN_ACTION_CODES = frozenset(
+    {
+        "UnknownOperationException",
+        "UnknownOperation",
+        "InvalidAction",
+        "Unsupported",
+        "UnsupportedOperation",
+        "UnsupportedOperationException",
+        "NotImplemented",
+    }
+)
+
 _WRONG_CREDENTIALS = "Incorrect username or password."
+
+
+def is_unknown_action(error: AuthError) -> bool:
+    """True when ``error`` says the endpoint does not know the action at all.
+
+    Decided by code and status: an unknown-operation code, HTTP 501, or HTTP 500 without any
+    AWS error code (moto answers an unimplemented action with a bare 500 page; the service's
+    own 500s carry ``InternalErrorException``).
+    """
+    if error.code in _UNKNOWN_ACTION_CODES or error.status == 501:
+        return True
+    return error.status == 500 and error.code == "500"
 
 
 def from_aws_error(error: BaseException, *, action: str = "") -> AuthError:
@@ -197,15 +241,36 @@ def _from_client_error(error: Any, doing: str) -> AuthError:
     code = response.get("Error", {}).get("Code", "") or ""
     message = response.get("Error", {}).get("Message", "") or ""
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0
+    ours = _classify(code, message, status, doing)
+    ours.code = code or None
+    ours.status = status or None
+    return ours
 
+
+def _server_message(message: str) -> str:
+    """The server's message for a 5xx, short and on one line; an HTML error page is not shown."""
+    text = " ".join(message.split())
+    if not text or text.startswith("<"):
+        return ""
+    return f": {text[:200].rstrip('.')}"
+
+
+def _classify(code: str, message: str, status: int, doing: str) -> AuthError:
+    if code in _UNKNOWN_ACTION_CODES or status == 501:
+        return UnsupportedOperationError(
+            f"The endpoint does not support the action{doing} ({code or status})."
+        )
     if code in _THROTTLING_CODES or status >= 500:
         kind = "throttled the request" if "Request" in code or "Throttl" in code else "failed"
-        return ServiceUnavailableError(f"Cognito {kind}{doing} ({code or status}).")
+        return ServiceUnavailableError(f"Cognito {kind}{doing} ({code or status}){_server_message(message)}.")
 
     if code in ("UserNotFoundException",):
         # Never reveal whether the user exists.
         return NotAuthorizedError(_WRONG_CREDENTIALS, recovery_suggestion="Check the username and password.")
     if code == "NotAuthorizedException":
+        # Cognito gives one code for a wrong password, a lockout, a disabled user and a dead
+        # refresh token; its documented messages are the only way to tell them apart, and only
+        # this map reads them (to word the error; all of them end a refresh alike).
         lowered = message.lower()
         if "refresh token" in lowered:
             return SessionExpiredError(f"Your Cognito session has ended: {message}")
@@ -234,11 +299,9 @@ def _from_client_error(error: Any, doing: str) -> AuthError:
     if code in ("InvalidParameterException", "ValidationException", "ParamValidationError"):
         return InvalidParameterError(f"Cognito rejected a parameter{doing}: {message}")
     if code in ("ResourceNotFoundException", "InvalidUserPoolConfigurationException"):
-        error = ConfigurationError(
+        return ConfigurationError(
             f"Cognito does not know this pool, client or identity pool{doing}: {_sentence(message)}"
         )
-        error.not_found = code == "ResourceNotFoundException"
-        return error
     return AuthError(f"Cognito returned {code or status}{doing}: {_sentence(message)}")
 
 
@@ -255,7 +318,7 @@ def unknown_resource(error: ConfigurationError, what: str, settings: Any, *names
     ``names`` are the settings the failed call sent (the first is the one named as unknown);
     anything else is returned unchanged. ``settings`` is a :class:`nb_cognito.config.Settings`.
     """
-    if not getattr(error, "not_found", False):
+    if error.code != "ResourceNotFoundException":  # the code the one map kept on the error
         return error
     name = names[0]
     value = getattr(settings, name, None)

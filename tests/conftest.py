@@ -14,21 +14,23 @@ Fixtures
                 ``make_session``: a conftest fixture would shadow the reliability suite's own.)
 
 Every test also runs isolated from the machine's AWS setup: no ``AWS_*`` / ``NB_COGNITO_*``
-variables, config files that do not exist, no instance metadata lookups, and no boto3 default
-session left behind.
+variables, config files that do not exist, no instance metadata lookups, a JWKS disk cache of its
+own (``XDG_CACHE_HOME``), and no boto3 default session left behind.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from helpers import Triple
 
+from nb_cognito import kernel
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.clock import ManualClock
-from nb_cognito.kernel import make_session
 from nb_cognito.local import FaultProxy, LocalCognito, LocalSpec, default_test_spec
 
 
@@ -43,6 +45,8 @@ def _isolated_aws_environment(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(missing / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(missing / "credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never wait for 169.254.169.254
+    # The JWKS disk cache of this test only: never the user's ~/.cache, never another test's.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     yield
     import boto3
 
@@ -94,7 +98,7 @@ def new_session(local: LocalCognito, clock: ManualClock) -> Iterator[Callable[..
         **overrides: Any,
     ) -> CognitoSession:
         integrations = None if attach else ()  # attach: the kernel's own integrations
-        session = make_session(clock=clock, auto_refresh=auto_refresh, integrations=integrations)
+        session = kernel.make_session(clock=clock, auto_refresh=auto_refresh, integrations=integrations)
         base = local.settings.as_config() if settings is None else settings
         session.configure(**{**base, **overrides})
         made.append(session)
@@ -104,3 +108,31 @@ def new_session(local: LocalCognito, clock: ManualClock) -> Iterator[Callable[..
     for session in made:
         session.sign_out()
         session.close()
+
+
+@pytest.fixture
+def make_session(new_session: Callable[..., CognitoSession]) -> Callable[..., CognitoSession]:
+    """``make_session(settings=None, **options)``: the reliability suite's name for ``new_session``."""
+    return new_session
+
+
+@pytest.fixture
+def proxied_settings(local: Any, fault_proxy: Any) -> dict[str, Any]:
+    """The emulator's settings with every client call going through the fault proxy."""
+    return {**local.settings.as_config(), "endpoint_url": fault_proxy.url}
+
+
+@pytest.fixture
+def issued(emulator: Any) -> Iterator[set[Triple]]:
+    """Every (key, secret, token) the emulator vends, recorded by the server as it issues them."""
+    triples: set[Triple] = set()
+    lock = threading.Lock()
+
+    def record(event: Any) -> None:
+        if event.kind == "credentials_issued":
+            with lock:
+                triples.add(event.credentials)
+
+    unsubscribe = emulator.subscribe(record)
+    yield triples
+    unsubscribe()

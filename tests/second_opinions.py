@@ -35,11 +35,11 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from helpers import PASSWORD
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 USERNAME = "alice"
-PASSWORD = "Alice-Passw0rd!"
 #: The version the Makefile's ``cognito-local`` target installs.
 COGNITO_LOCAL_VERSION = "5.3.0"
 COGNITO_LOCAL_DIR = Path(__file__).resolve().parent.parent / ".cache" / "cognito-local"

@@ -506,7 +506,8 @@ def test_a_bad_value_in_an_amplify_file_names_the_file_and_key(tmp_path):
 
 BAD_VALUES = [
     ("user_pool_id", "us-east-1-AbC123"),
-    ("user_pool_id", "useast1_AbC123"),
+    ("user_pool_id", "_AbC123"),
+    ("user_pool_id", "us east 1_AbC123"),
     ("user_pool_id", "us-east-1_Ab-C"),
     ("region", "Mars"),
     ("region", "us-east"),
@@ -557,7 +558,7 @@ def test_bad_value_from_the_environment(monkeypatch, name, raw):
 
 def test_bad_value_messages_say_what_is_expected():
     config = CognitoConfig()
-    raises(["'<region>_<id>'", "us-east-1_AbC123"], config.update, user_pool_id="bad")
+    raises(["'<prefix>_<id>'", "us-east-1_AbC123"], config.update, user_pool_id="bad")
     raises(["'<region>:<uuid>'"], config.update, identity_pool_id="bad")
     raises(["USER_SRP_AUTH", "USER_PASSWORD_AUTH"], config.update, auth_flow="SMS")
     raises(["1 to 128"], config.update, client_id="a.b")
@@ -570,17 +571,64 @@ def test_empty_strings_are_rejected_not_ignored_outside_the_environment():
     raises(["client_id", "configure()", "is empty"], CognitoConfig().update, client_id="  ")
 
 
-def test_a_region_that_disagrees_with_the_pool_names_both_sources(monkeypatch):
+def test_an_explicit_region_wins_over_the_pool_prefix_for_a_replica(monkeypatch):
+    """A Multi-Region replica keeps the pool id (its prefix is the primary region) and is
+    reached in the replica's region, which only an explicit ``region`` can say.
+    https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-multi-region.html
+    """
     monkeypatch.setenv("NB_COGNITO_USER_POOL_ID", POOL)
-    config = CognitoConfig(config=ipython_config(region="eu-west-1"))
+    settings = CognitoConfig(config=ipython_config(region="eu-west-1")).resolve()
+    assert settings.region == "eu-west-1"
+    assert settings.sources["region"] == "IPython config (c.CognitoConfig.region)"
+    assert settings.primary_region == "us-east-1"
+
+
+def test_a_pool_id_without_a_region_prefix_takes_the_explicit_region():
+    """cognito-local's pools are ``local_<id>``: the region cannot come from the prefix."""
+    settings = CognitoConfig(user_pool_id="local_AbC123", client_id=CLIENT, region="eu-west-2").resolve()
+    assert (settings.region, settings.primary_region) == ("eu-west-2", "eu-west-2")
+    assert settings.require_sign_in_settings() is settings
+
+
+def test_a_pool_id_without_a_region_prefix_and_no_region_says_to_set_region():
+    settings = CognitoConfig(user_pool_id="local_AbC123", client_id=CLIENT).resolve()
+    assert settings.region is None
     raises(
-        [
-            "region 'eu-west-1' from IPython config (c.CognitoConfig.region)",
-            "user_pool_id 'us-east-1_AbC123' from environment (NB_COGNITO_USER_POOL_ID)",
-            "Unset region",
-        ],
-        config.resolve,
+        ["needs region", "'local_AbC123'", "does not start with an AWS region", "NB_COGNITO_REGION"],
+        settings.require_sign_in_settings,
     )
+
+
+def test_per_service_endpoints_override_endpoint_url_each_for_its_service():
+    settings = CognitoConfig(
+        user_pool_id=POOL,
+        endpoint_url="http://127.0.0.1:1",
+        sts_endpoint_url="https://sts-fips.us-east-1.amazonaws.com",
+    ).resolve()
+    assert settings.cognito_idp_endpoint == settings.cognito_identity_endpoint == "http://127.0.0.1:1"
+    assert settings.sts_endpoint == "https://sts-fips.us-east-1.amazonaws.com"
+    assert "endpoint_url 'http://127.0.0.1:1' from" in settings.endpoint_setting()
+
+
+def test_botocore_per_service_endpoint_variables_are_the_last_source(monkeypatch):
+    """botocore's ``AWS_ENDPOINT_URL_<SERVICE>`` fill a per-service setting nb_cognito's own
+    sources leave unset, and only while ``endpoint_url`` (nb_cognito's shortcut) is unset.
+    https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+    """
+    monkeypatch.setenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", "https://idp.vpce.example")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "https://sts.vpce.example")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")  # the global one is never read
+    settings = CognitoConfig(user_pool_id=POOL, sts_endpoint_url="https://mine.example").resolve()
+    assert settings.cognito_idp_endpoint == "https://idp.vpce.example"
+    assert settings.sources["cognito_idp_endpoint_url"] == (
+        "environment (AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, botocore's per-service endpoint)"
+    )
+    assert settings.sts_endpoint == "https://mine.example"
+    assert settings.cognito_identity_endpoint is None
+    with_shortcut = CognitoConfig(user_pool_id=POOL, endpoint_url="http://127.0.0.1:1").resolve()
+    assert with_shortcut.cognito_idp_endpoint == "http://127.0.0.1:1"
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    assert CognitoConfig(user_pool_id=POOL).resolve().cognito_idp_endpoint is None
 
 
 def test_auth_flow_is_case_insensitive_and_normalised():
@@ -720,7 +768,7 @@ def test_the_secret_never_appears_in_errors(monkeypatch):
 
     messages = [
         message(CognitoConfig(user_pool_id="bad").resolve),
-        message(CognitoConfig(user_pool_id=POOL, region="eu-west-1").resolve),
+        message(CognitoConfig(user_pool_id=POOL, region="Mars").resolve),
         message(CognitoConfig().resolve().require_sign_in_settings),
         message(CognitoConfig(client_secret=CANARY).update, client_secret=12345),
         message(Settings, client_secret=" ", sources={"client_secret": "configure()"}),

@@ -5,11 +5,10 @@ run against our emulator (``nb_cognito.local``), plain moto (no patches, its own
 cognito-local (npm). A case appears only where the current client can work with that emulator;
 each one left out names the client feature it waits for, so that the gap stays visible:
 
-* cognito-local, every session case: its pool ids are ``local_<id>``, which the client's
-  ``user_pool_id`` check refuses ("not a user pool id"), and it has no region prefix from which
-  the client could derive one. Needs: non-AWS pool ids with an explicit ``region`` (issue 14,
-  item 2). Even then its tokens carry ``iss = <endpoint_url>/<pool>``, which the client does not
-  accept yet (issue 14, item 1: "with endpoint_url set, also accept <endpoint_url>/<pool>").
+* cognito-local runs every session case: its ``local_<id>`` pool ids take the explicit
+  ``region``, its tokens' ``iss = <endpoint_url>/<pool>`` is accepted because ``endpoint_url``
+  names it, and the refresh falls back to REFRESH_TOKEN_AUTH because it answers
+  GetTokensFromRefreshToken with ``Unsupported`` (issue 14, items 1, 2 and 4).
 * cognito-local, AWS credentials: it has no identity pools at all (plain moto has them; its
   GetId/GetCredentialsForIdentity answer without checking the token).
 * cognito-local, USER_SRP_AUTH: it has no SRP.
@@ -42,11 +41,11 @@ from second_opinions import (
 
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.clock import SYSTEM_CLOCK, Clock
+from nb_cognito.exceptions import ConfigurationError
 from nb_cognito.local import LocalSpec, UserSpec
 
-#: The emulators the current session runs against. "cognito-local" is left out until the client
-#: accepts a non-AWS pool id with an explicit region and the ``<endpoint_url>/<pool>`` issuer.
-SESSION_EMULATORS = ["ours", "plain-moto"]
+#: The emulators the session runs against.
+SESSION_EMULATORS = ["ours", "plain-moto", "cognito-local"]
 #: Where the session can fetch AWS credentials (an identity pool exists).
 CREDENTIAL_EMULATORS = ["ours", "plain-moto"]
 #: Where USER_SRP_AUTH exists (cognito-local has no SRP; plain moto never checks the signature,
@@ -151,6 +150,37 @@ def test_sign_out_signs_out_locally_even_where_revocation_is_missing(target, ses
     assert not session.fetch_auth_session().is_signed_in
 
 
+#: Which emulators know GetTokensFromRefreshToken (the others get REFRESH_TOKEN_AUTH, learned at
+#: the first refresh from their answer's code: moto's bare HTTP 500, cognito-local's "Unsupported").
+GET_TOKENS_EMULATORS = ["ours"]
+#: Where the JWKS of an unknown pool answers 404, as the service does (moto and cognito-local
+#: serve their one key set for any pool id, so a wrong pool id is not found before the password).
+UNKNOWN_POOL_404_EMULATORS = ["ours"]
+
+
+@pytest.mark.parametrize("target", SESSION_EMULATORS, indirect=True)
+def test_the_refresh_uses_get_tokens_where_the_endpoint_knows_it(target, session):
+    provisioned, _ = target
+    session.sign_in(provisioned.username, provisioned.password)
+    assert session.fetch_auth_session(force_refresh=True).user_pool_tokens_result.is_success
+    fell_back = session.clients.userpool._no_get_tokens
+    assert fell_back is (provisioned.name not in GET_TOKENS_EMULATORS)
+
+
+@pytest.mark.parametrize("target", SESSION_EMULATORS, indirect=True)
+def test_the_pool_check_before_the_password(target, session):
+    """The pool's JWKS answers for the configured pool everywhere; an unknown pool id is told
+    apart from a wrong password only where its JWKS answers 404."""
+    provisioned, _ = target
+    session.check_pool()
+    session.configure(user_pool_id=provisioned.settings["user_pool_id"][:-1] + "Q")
+    if provisioned.name in UNKNOWN_POOL_404_EMULATORS:
+        with pytest.raises(ConfigurationError, match="knows no user pool"):
+            session.check_pool()
+    else:
+        session.check_pool()  # no 404: the emulator serves its keys for any pool id
+
+
 # -- the second-opinion fixtures themselves: started, provisioned, and answering -----------------
 
 
@@ -180,7 +210,7 @@ def test_each_second_opinion_signs_in_and_serves_its_jwks(request, emulator):
         key_set = jwk.KeySet.import_key_set(json.load(answer))
     token = jwt.decode(result["IdToken"], key_set, algorithms=["RS256"])
     assert token.claims["token_use"] == "id" and token.claims["cognito:username"] == USERNAME
-    if emulator == "cognito_local_process":  # the quirks the session tests wait on
+    if emulator == "cognito_local_process":  # its quirks: a non-AWS pool id, the endpoint issuer
         assert pool_id.startswith("local_")
         assert token.claims["iss"] == f"{provisioned.endpoint_url}/{pool_id}"
     else:

@@ -13,7 +13,7 @@ import os
 
 import boto3
 import pytest
-from emulator_checks import counts, s3_key
+from helpers import PASSWORD, counts, s3_key
 
 from nb_cognito.auth import identity
 from nb_cognito.integrations import boto3_injection, env_export
@@ -21,7 +21,6 @@ from nb_cognito.integrations.boto3_injection import Boto3Injection
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthSessionResultType
 
-PASSWORD = "Alice-Passw0rd!"
 ROLE_ARN = "arn:aws:iam::123456789012:role/nb-cognito-analysts"
 EXPORTED = env_export.NAMES
 AWS_NAMES = (

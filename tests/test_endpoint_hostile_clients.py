@@ -21,11 +21,11 @@ import time
 from contextlib import ExitStack, suppress
 
 import pytest
+from helpers import PASSWORD
 
 from nb_cognito.integrations import container_endpoint
 from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI, ContainerEndpoint
 
-PASSWORD = "Alice-Passw0rd!"
 SLOW_CLIENTS = 50
 HONEST_CLIENTS = 100
 HONEST_TIMEOUT = 4.0  # well under the endpoint's REQUEST_TIMEOUT (10 s)

@@ -15,10 +15,10 @@ import sys
 
 import boto3
 import pytest
+from helpers import PASSWORD
 
 from nb_cognito.integrations import env_export
 
-PASSWORD = "Alice-Passw0rd!"
 PROFILE_KEY = "AKIAPROFILEKEY000001"
 NAMES = (*env_export.NAMES, "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL")
 

@@ -19,12 +19,12 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from helpers import PASSWORD
 from joserfc import jwk, jwt
 from pycognito.aws_srp import AWSSRP, generate_hash_device, long_to_hex
 
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec
 
-PASSWORD = "Alice-Passw0rd!"
 NEW_PASSWORD = "Alice-N3w-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 EMAIL = "alice@example.com"

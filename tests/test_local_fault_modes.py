@@ -16,13 +16,11 @@ import boto3
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
+from helpers import PASSWORD
 from joserfc import jwk, jwt
 from joserfc.errors import BadSignatureError
 
 from nb_cognito.local import FaultMode, LocalSpec, UserSpec
-
-PASSWORD = "Alice-Passw0rd!"
-
 
 _SESSIONS: list[boto3.session.Session] = []
 

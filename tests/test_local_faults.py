@@ -18,11 +18,11 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from helpers import PASSWORD
 
 from nb_cognito.exceptions import ServiceUnavailableError, from_aws_error
 from nb_cognito.local import FaultProxy
 
-PASSWORD = "Alice-Passw0rd!"
 _SESSIONS: list[boto3.session.Session] = []
 
 

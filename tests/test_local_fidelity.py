@@ -17,6 +17,7 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from helpers import PASSWORD
 from joserfc import jwk, jwt
 from pycognito.aws_srp import AWSSRP
 
@@ -31,7 +32,6 @@ from nb_cognito.local import (
     srp,
 )
 
-PASSWORD = "Alice-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NO_RETRY = {"total_max_attempts": 1}
 
@@ -682,3 +682,23 @@ def test_the_date_header_tells_the_emulator_clock(local, clock):
     )
     headers = client.list_identity_pools(MaxResults=1)["ResponseMetadata"]["HTTPHeaders"]
     assert email.utils.parsedate_to_datetime(headers["date"]).timestamp() == 1_800_000_000
+
+
+def test_the_signing_keys_of_an_unknown_pool_are_not_found(local):
+    """A pool's JWKS is at ``https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json``
+    (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html);
+    for a pool that does not exist there is none, and the emulator answers 404 (moto served its
+    one key set for any pool id). Clients tell a wrong pool id from a wrong password by it."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    endpoint = urlsplit(local.endpoint_url)
+    for pool, status in ((local.settings.user_pool_id, 200), ("us-east-1_NoSuchPool", 404)):
+        connection = http.client.HTTPConnection(endpoint.hostname, endpoint.port, timeout=10)
+        connection.request("GET", f"/{pool}/.well-known/jwks.json")
+        answer = connection.getresponse()
+        body = json.loads(answer.read())
+        connection.close()
+        assert answer.status == status
+        assert ("keys" in body) is (status == 200)

@@ -111,10 +111,10 @@ def signed_in_code(local: LocalCognito) -> tuple[str, str]:
 
 
 def verifier_for(local: LocalCognito) -> TokenVerifier:
-    s = local.settings
-    return TokenVerifier(
-        region=s.region, user_pool_id=s.user_pool_id, client_id=s.client_id, endpoint_url=s.endpoint_url
-    )
+    """The verifier a session configured for ``local`` uses."""
+    from nb_cognito.config import Settings
+
+    return TokenVerifier.for_settings(Settings(**local.settings.as_config()))
 
 
 def test_code_grant_returns_the_pools_own_verifiable_tokens(hosted: LocalCognito) -> None:

@@ -21,6 +21,7 @@ import types
 from collections.abc import Callable, Iterator
 
 import pytest
+from helpers import PASSWORD
 from IPython.core.error import StdinNotImplementedError, UsageError
 from testing_shell import TestingShell, close_shell, new_shell
 from widget_driver import WidgetDriver
@@ -34,7 +35,6 @@ from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.notebook import magics
 from nb_cognito.notebook.magic_line import MagicUsageError
 
-PASSWORD = "Alice-Passw0rd!"
 # Short on purpose: redact_text() hides 40+ character runs, which would hide a leak from the test.
 CANARY = "Canary-7f3a-Pw!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"
@@ -299,6 +299,21 @@ def test_missing_settings_are_reported_before_the_password_is_asked(
     assert type(info.value) is MagicUsageError
     assert "user_pool_id" in str(info.value) and "client_id" in str(info.value)
     assert prompts.asked == []
+
+
+def test_a_wrong_pool_id_is_reported_before_the_password_is_asked(ext, session, local, prompts, monkeypatch):
+    """The pool's JWKS answers 404 for a pool the service does not know: the error names the
+    setting and its source, and nobody types a password (with SRP, Cognito itself could only
+    say "incorrect username or password")."""
+    monkeypatch.setenv("NB_COGNITO_USER_POOL_ID", "us-east-1_NoSuchPool")
+    with pytest.raises(UsageError) as info:
+        ext.run_cell("%cognito_login alice")
+    message = str(info.value)
+    assert "knows no user pool" in message
+    assert "user_pool_id 'us-east-1_NoSuchPool' from environment (NB_COGNITO_USER_POOL_ID)" in message
+    assert "session is kept" not in message
+    assert prompts.asked == []
+    assert local.request_counts()["InitiateAuth"] == 0
 
 
 def test_already_signed_in_makes_no_network_call(ext, session, local, prompts, monkeypatch, capsys):
@@ -801,7 +816,7 @@ def test_session_refresh(ext, session, local, clock, monkeypatch, capsys):
 
     assert session.refresh_count == refreshes + 1
     counts = local.request_counts()
-    assert counts["InitiateAuth"] + counts.get("GetTokensFromRefreshToken", 0) == 1
+    assert counts["GetTokensFromRefreshToken"] == 1
     assert counts["GetCredentialsForIdentity"] == 1
     assert "last refresh            just now" in str(view)
     assert re.search(r"tokens expire           in (59|60) min", str(view))

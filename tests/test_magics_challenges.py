@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import pytest
 import test_magics
-from emulator_checks import counts
+from helpers import PASSWORD, counts
 from IPython.core.error import UsageError
 
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 
-PASSWORD = "Alice-Passw0rd!"
 EMAIL = "alice@example.com"
 PHONE = "+15555550100"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from helpers import PASSWORD
 
 from nb_cognito.notebook import magics
 from nb_cognito.notebook.local_endpoint import LocalEndpoint
 
 pytest_plugins = ["test_magics"]  # its fixtures: shell, session, ext, prompts
-
-PASSWORD = "Alice-Passw0rd!"
 
 
 @pytest.fixture

@@ -11,13 +11,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from test_reliability_support import PASSWORD, Events, delta, run_threads, wait_until
+from helpers import PASSWORD, Events, delta, run_threads, wait_until
 
 from nb_cognito import exceptions as errors
 from nb_cognito.local import ClientSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 WAITERS = 10
 
@@ -71,7 +69,7 @@ def test_definitive_failure_ends_the_session_once_with_one_error_for_every_waite
     end, restore = CAUSES[cause]
     end(local)
     clock.advance(59 * 60)  # mandatory window: everyone waits for the refresh
-    fault_proxy.inject("delay", target="InitiateAuth", delay=0.5)  # so that they really wait
+    fault_proxy.inject("delay", target="GetTokensFromRefreshToken", delay=0.5)  # so that they really wait
     before = local.request_counts()
 
     barrier = threading.Barrier(WAITERS)
@@ -93,7 +91,7 @@ def test_definitive_failure_ends_the_session_once_with_one_error_for_every_waite
     assert isinstance(first, errors.SessionExpiredError) and not first.retryable
     assert str(first).count("Sign in again") == 1, str(first)  # one clear sentence, said once
     assert events.payloads[AuthEvent.SESSION_EXPIRED][0].error is first
-    assert delta(local, before, "InitiateAuth") == (1,), "a definitive error is never retried"
+    assert delta(local, before, "GetTokensFromRefreshToken") == (1,), "a definitive error is never retried"
     assert events.count(AuthEvent.TOKEN_REFRESH) == 0
 
     # Afterwards: the same error from memory, no network, no second event.

@@ -13,20 +13,18 @@ import datetime as dt
 import logging
 
 import pytest
-from test_reliability_support import PASSWORD, Events, delta, refresher_idle, wait_until
+from helpers import PASSWORD, Events, delta, refresher_idle, wait_until
 
 from nb_cognito import exceptions as errors
 from nb_cognito.local import ClientSpec, IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 FAULTS = ["throttle", "5xx", "drop", "timeout", "down"]
 ATTEMPTS = 3  # aws_client.call's bound for a refresh
 TIMEOUT = 0.25  # network_timeout while the server is slow; the proxy holds requests twice as long
 
 
-def inject(fault_proxy, fault: str, target: str = "InitiateAuth", session=None) -> None:
+def inject(fault_proxy, fault: str, target: str = "GetTokensFromRefreshToken", session=None) -> None:
     if fault == "down":
         fault_proxy.set_down(True)
     elif fault == "timeout":  # a short network_timeout only while the server is slow
@@ -41,7 +39,7 @@ def heal(fault_proxy, session) -> None:
     session.configure(network_timeout=10.0)
 
 
-def attempts_seen(fault_proxy, fault: str, target: str = "InitiateAuth") -> int | None:
+def attempts_seen(fault_proxy, fault: str, target: str = "GetTokensFromRefreshToken") -> int | None:
     """Requests that met the fault (None when the port was closed: nothing to count)."""
     return None if fault == "down" else fault_proxy.fault_counts()[target]
 
@@ -87,13 +85,13 @@ def test_expired_tokens_and_a_fault_give_a_retryable_error_and_the_next_call_rec
     assert isinstance(auth.user_pool_tokens_result.error, errors.ServiceUnavailableError)
 
     if fault == "timeout":  # the proxy still passes on what it held after the client gave up
-        held = fault_proxy.fault_counts()["InitiateAuth"]
-        assert wait_until(lambda: delta(local, at_fault, "InitiateAuth") == (held,))
+        held = fault_proxy.fault_counts()["GetTokensFromRefreshToken"]
+        assert wait_until(lambda: delta(local, at_fault, "GetTokensFromRefreshToken") == (held,))
     heal(fault_proxy, session)
     before = local.request_counts()
     creds = session.current_credentials()  # no sticky error: the next call just works
     assert creds.expiration.timestamp() > local.clock.time() + 50 * 60
-    assert delta(local, before, "InitiateAuth", "GetCredentialsForIdentity") == (1, 1)
+    assert delta(local, before, "GetTokensFromRefreshToken", "GetCredentialsForIdentity") == (1, 1)
     assert session.status().last_error is None
 
 
@@ -119,7 +117,7 @@ def test_advisory_window_fault_warns_keeps_the_old_credentials_and_retries_later
     clock.advance(30)  # past the retry pause, still before the mandatory window
     before = local.request_counts()
     new = session.current_credentials()
-    assert new != old and delta(local, before, "InitiateAuth") == (1,)
+    assert new != old and delta(local, before, "GetTokensFromRefreshToken") == (1,)
 
 
 @pytest.mark.parametrize("fault", FAULTS)

@@ -13,12 +13,10 @@ import pathlib
 import threading
 
 import pytest
-from test_reliability_support import PASSWORD
+from helpers import PASSWORD
 
 import nb_cognito
 from nb_cognito import forksafe
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session
 
 CHILD_TIMEOUT = 30.0
 

@@ -18,14 +18,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from test_reliability_support import PASSWORD, Events, delta
+from helpers import PASSWORD, Events, delta
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.tokens import TokenVerifier
+from nb_cognito.config import Settings
 from nb_cognito.local import FaultMode, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 HUGE = "x" * 1_000_000
 BAD_TEXT = {
@@ -140,18 +139,21 @@ def test_well_formed_but_unknown_ids_are_a_configuration_error(make_session, loc
         "client_id": "1abcdefghijklmnopqrstuvwxy",
         "identity_pool_id": "us-east-1:00000000-0000-0000-0000-000000000000",
     }[field]
-    # (With SRP an unknown pool id reads as a wrong password: the pool name is part of the
-    # password proof, so Cognito itself cannot tell. USER_PASSWORD_AUTH gets as far as the keys.)
-    session = make_session({**local.settings.as_config(), field: fake, "auth_flow": "USER_PASSWORD_AUTH"})
+    # An unknown pool id is found before any password is sent (its JWKS answers 404), in both
+    # flows: with SRP, Cognito itself could only say "incorrect username or password".
+    flow = "USER_SRP_AUTH" if field == "user_pool_id" else "USER_PASSWORD_AUTH"
+    session = make_session({**local.settings.as_config(), field: fake, "auth_flow": flow})
     if field == "identity_pool_id":  # signed in, but the identity pool is unknown
         assert session.sign_in("alice", PASSWORD).is_signed_in
         error = session.fetch_auth_session().aws_credentials_result.error
         assert isinstance(error, errors.ConfigurationError)
         assert session.fetch_auth_session().user_pool_tokens_result.is_success
         return
-    expected = errors.TokenValidationError if field == "user_pool_id" else errors.ConfigurationError
-    with pytest.raises(expected, match=r"does not know|another user pool"):
+    with pytest.raises(errors.ConfigurationError, match=r"does not know|knows no user pool") as caught:
         session.sign_in("alice", PASSWORD)
+    if field == "user_pool_id":
+        assert "user_pool_id 'us-east-1_Nonexist1' from configure()" in str(caught.value)
+        assert local.request_counts()["InitiateAuth"] == 0
     assert session._state is None and not session.is_signed_in
 
 
@@ -183,14 +185,7 @@ def keys():
 
 @pytest.fixture
 def verifier(local):
-    s = local.settings
-    return TokenVerifier(
-        region=s.region,
-        user_pool_id=s.user_pool_id,
-        client_id=s.client_id,
-        endpoint_url=s.endpoint_url,
-        timeout=5,
-    )
+    return TokenVerifier.for_settings(Settings(**local.settings.as_config(), network_timeout=5))
 
 
 def claims_for(local, use: str, **changes):
@@ -247,10 +242,22 @@ def forged_tokens(local, keys) -> dict[str, tuple[str, str]]:
         "aud-list": (sign(claims_for(local, "id", aud=[local.settings.client_id]), own), "id"),
         "wrong-client-id": (sign(claims_for(local, "access", client_id="someone-else"), own), "access"),
         "wrong-iss": (sign(claims_for(local, "id", iss=local.issuer + "x"), own), "id"),
-        "endpoint-iss": (
-            sign(claims_for(local, "id", iss=local.jwks_url.rsplit("/.well-known", 1)[0]), own),
+        "updated-iss-other-region": (
+            sign(
+                claims_for(
+                    local,
+                    "id",
+                    iss=local.issuer.replace("cognito-idp.us-east-1", "issuer-cognito-idp.eu-west-1"),
+                ),
+                own,
+            ),
             "id",
         ),
+        "endpoint-iss-other-pool": (
+            sign(claims_for(local, "id", iss=local.jwks_url.rsplit("/.well-known", 1)[0] + "x"), own),
+            "id",
+        ),
+        "iss-pointing-elsewhere": (sign(claims_for(local, "id", iss="http://127.0.0.1:9/evil"), own), "id"),
         "no-iss": (sign(claims_for(local, "id", iss=None), own), "id"),
         "no-exp": (sign(claims_for(local, "id", exp=None), own), "id"),
         "exp-string": (sign(claims_for(local, "id", exp=str(now + 3600)), own), "id"),
@@ -276,6 +283,14 @@ def test_forged_tokens_signed_with_the_emulator_key_really_verify(local, verifie
     )
     assert claims["cognito:username"] == "alice"
     assert verifier.verify(sign(claims_for(local, "access"), keys["own"]), token_use="access")
+    # Every issuer the service can write for this pool verifies: the UPDATED form, and (with an
+    # endpoint set, as here) <endpoint>/<pool>, as cognito-local writes it.
+    pool = local.settings.user_pool_id
+    for iss in (
+        f"https://issuer-cognito-idp.{local.settings.region}.amazonaws.com/{pool}",
+        f"{local.endpoint_url}/{pool}",
+    ):
+        assert verifier.verify(sign(claims_for(local, "id", iss=iss), keys["own"]), token_use="id")
 
 
 def test_every_forged_or_broken_token_is_refused(local, verifier, keys):

@@ -21,12 +21,10 @@ import time
 import weakref
 
 import pytest
-from test_reliability_support import PASSWORD, Events, wait_until
+from helpers import PASSWORD, Events, wait_until
 
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 CHILD = textwrap.dedent(
     """
@@ -107,7 +105,7 @@ def test_a_forked_child_has_no_refresher_and_no_flight_and_can_start_its_own(
 
     # Fork while the parent has a refresh in flight (held by the proxy), so that the child
     # inherits a _Flight whose owner thread does not exist there.
-    fault_proxy.inject("delay", target="InitiateAuth", delay=1.0)
+    fault_proxy.inject("delay", target="GetTokensFromRefreshToken", delay=1.0)
     refreshing = threading.Thread(target=lambda: session.fetch_auth_session(force_refresh=True), daemon=True)
     refreshing.start()
     assert wait_until(lambda: session._flight is not None, timeout=5)

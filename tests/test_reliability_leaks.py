@@ -18,13 +18,11 @@ import secrets as random_secrets
 import traceback
 
 import pytest
-from test_reliability_support import Events, wait_until
+from helpers import Events, wait_until
 
 from nb_cognito import exceptions as errors
 from nb_cognito.local import FaultMode, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 LOGGERS = ("", "botocore", "boto3", "urllib3", "nb_cognito", "s3transfer")
 
@@ -122,7 +120,7 @@ def test_canary_password_tokens_and_keys_never_leak(
     assert wait_until(lambda: session._flight is None)
     harvest()
     session.close()
-    fault_proxy.inject("throttle", target="InitiateAuth", times=None)
+    fault_proxy.inject("throttle", target="GetTokensFromRefreshToken", times=None)
     clock.advance(56 * 60)
     session.current_credentials()  # advisory: logged as a warning, the old ones are used
     clock.advance(4 * 60 + 5)

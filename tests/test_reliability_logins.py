@@ -10,12 +10,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from test_reliability_support import PASSWORD, Events, delta
+from helpers import PASSWORD, Events, delta
 
 from nb_cognito.local import ClientSpec, IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 
 @pytest.fixture

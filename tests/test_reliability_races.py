@@ -12,12 +12,10 @@ import threading
 import time
 
 import pytest
-from test_reliability_support import PASSWORD, CountingRefresh, Events, delta, run_threads, triple
+from helpers import PASSWORD, CountingRefresh, Events, delta, run_threads, triple
 
 from nb_cognito import exceptions as errors
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 THREADS = 50
 REFRESH_DELAY = 1.5  # real seconds the proxy holds the refresh request
@@ -51,13 +49,13 @@ def test_advisory_window_one_refresh_and_the_others_get_the_old_credentials_at_o
     old = session.current_credentials()
     events = Events(session, AuthEvent.TOKEN_REFRESH, AuthEvent.CREDENTIALS_REFRESH)
     clock.advance(56 * 60)  # 4 min left of 60: advisory (5 min), not mandatory (2 min)
-    fault_proxy.inject("delay", target="InitiateAuth", delay=REFRESH_DELAY)
+    fault_proxy.inject("delay", target="GetTokensFromRefreshToken", delay=REFRESH_DELAY)
     before = local.request_counts()
 
     results: list = []
     race(session, results)
 
-    assert delta(local, before, "InitiateAuth", "GetCredentialsForIdentity") == (1, 1)
+    assert delta(local, before, "GetTokensFromRefreshToken", "GetCredentialsForIdentity") == (1, 1)
     assert events.count(AuthEvent.TOKEN_REFRESH) == 1
     refreshed_at = events.times[AuthEvent.TOKEN_REFRESH][0]
     old_ones = [r for r in results if r[0] == triple(old)]
@@ -77,13 +75,17 @@ def test_mandatory_window_everyone_waits_for_the_one_refresh_and_gets_the_new_cr
     old = session.current_credentials()
     events = Events(session, AuthEvent.CREDENTIALS_REFRESH)
     clock.advance(59 * 60)  # 1 min left: mandatory
-    fault_proxy.inject("delay", target="InitiateAuth", delay=REFRESH_DELAY)
+    fault_proxy.inject("delay", target="GetTokensFromRefreshToken", delay=REFRESH_DELAY)
     before = local.request_counts()
 
     results: list = []
     race(session, results)
 
-    assert delta(local, before, "InitiateAuth", "GetCredentialsForIdentity", "GetId") == (1, 1, 0)
+    assert delta(local, before, "GetTokensFromRefreshToken", "GetCredentialsForIdentity", "GetId") == (
+        1,
+        1,
+        0,
+    )
     assert len(results) == THREADS
     assert len({r[0] for r in results}) == 1, "every thread got the same, new, triple"
     assert results[0][0] != triple(old)
@@ -170,7 +172,7 @@ def test_force_refresh_from_many_threads_never_overlaps(session, local):
     run_threads(10, work)
     assert seen_errors == []
     assert counter.max_in_flight == 1
-    refreshes = delta(local, before, "InitiateAuth")[0]
+    refreshes = delta(local, before, "GetTokensFromRefreshToken")[0]
     assert 1 <= refreshes == counter.calls <= 10
 
 

@@ -9,15 +9,13 @@ no remembered session, no password in the secret registry.
 from __future__ import annotations
 
 import pytest
-from test_reliability_support import PASSWORD, delta
+from helpers import PASSWORD, delta
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth import identity
 from nb_cognito.auth.integration import Integration
 from nb_cognito.local import LocalSpec, UserSpec
 from nb_cognito.redaction import known_secrets
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 WRONG = "Wrong-Passw0rd-!1"
 FLOWS = {"srp": "USER_SRP_AUTH", "password": "USER_PASSWORD_AUTH"}

@@ -11,7 +11,7 @@ import itertools
 import threading
 
 import pytest
-from test_reliability_support import (
+from helpers import (
     PASSWORD,
     CountingRefresh,
     Events,
@@ -22,8 +22,6 @@ from test_reliability_support import (
 
 from nb_cognito.local import ClientSpec, IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
-
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
 
 LIFETIME = 300  # the minimum Cognito allows, for ID/access tokens and the credentials here
 STEP = 10.0
@@ -73,7 +71,7 @@ def test_two_hours_of_five_minute_tokens_under_skew(make_local, make_session, cl
 
     for _ in range(20):  # right after sign-in: everything is fresh, so no refresh loop
         session.fetch_auth_session()
-    assert delta(local, before, "InitiateAuth", "GetCredentialsForIdentity") == (0, 0)
+    assert delta(local, before, "GetTokensFromRefreshToken", "GetCredentialsForIdentity") == (0, 0)
 
     hours = 2 * 3600
     for _ in range(int(hours / STEP)):
@@ -86,7 +84,7 @@ def test_two_hours_of_five_minute_tokens_under_skew(make_local, make_session, cl
         assert creds.expiration.timestamp() > now, "handed out credentials the server sees as expired"
         assert tokens.expiration.timestamp() > now, "handed out tokens the server sees as expired"
 
-    refreshes, vended = delta(local, before, "InitiateAuth", "GetCredentialsForIdentity")
+    refreshes, vended = delta(local, before, "GetTokensFromRefreshToken", "GetCredentialsForIdentity")
     lifetimes = hours / LIFETIME
     assert lifetimes - 1 <= refreshes <= hours / (LIFETIME - 36 - STEP) + 1  # ~ one per lifetime
     assert vended == refreshes  # tokens and credentials refreshed together: one wake-up each
@@ -127,4 +125,4 @@ def test_skewed_server_is_never_sent_a_token_it_sees_as_expired(make_local, make
     before = local.request_counts()
     creds = session.current_credentials()
     assert creds.expiration.timestamp() > server.time() + LIFETIME - 10
-    assert delta(local, before, "InitiateAuth", "GetCredentialsForIdentity") == (1, 1)
+    assert delta(local, before, "GetTokensFromRefreshToken", "GetCredentialsForIdentity") == (1, 1)

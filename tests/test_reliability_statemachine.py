@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 
+from helpers import PASSWORD, CountingRefresh, triple
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -21,17 +22,14 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from test_reliability_support import PASSWORD, CountingRefresh, triple
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.models import AWSCredentials
 
-pytest_plugins = ["test_reliability_support"]  # its fixtures: make_session, proxied_settings, issued
-
 SECONDS = [30, 3000, 3350, 3500, 3590, 3700, 86_400]
 FAULT_KINDS = [None, "throttle", "5xx", "drop", "down"]
-TARGETS = ["InitiateAuth", "GetCredentialsForIdentity", None]
+TARGETS = ["InitiateAuth", "GetTokensFromRefreshToken", "GetCredentialsForIdentity", None]
 
 
 def test_session_state_machine(local, fault_proxy, clock, issued):

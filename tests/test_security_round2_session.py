@@ -15,15 +15,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from test_reliability_support import PASSWORD, delta, refresher_idle, wait_until
+from helpers import PASSWORD, delta, refresher_idle, wait_until
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth import state as session_state
 from nb_cognito.local import ClientSpec, FaultMode, IdentityPoolSpec, LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import AuthEvent, SignInStep
-
-# its fixtures: make_session, proxied_settings, issued
-pytest_plugins = ["test_reliability_support"]
 
 BOB_PASSWORD = "Bob-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"
@@ -89,7 +86,7 @@ def test_a_wall_clock_step_after_sign_in_never_hands_out_expired_credentials(
         assert creds.expiration.timestamp() > now, "handed out credentials the server sees as expired"
         assert tokens.expiration.timestamp() > now, "handed out tokens the server sees as expired"
     assert session.is_signed_in
-    refreshes, fetches = delta(local, before, "InitiateAuth", "GetCredentialsForIdentity")
+    refreshes, fetches = delta(local, before, "GetTokensFromRefreshToken", "GetCredentialsForIdentity")
     assert refreshes <= 2.5 * 3600 / (0.75 * lifetime) + 2, f"{refreshes} refreshes: a loop"
     assert fetches <= 2.5 * 3600 / (0.75 * lifetime) + 2, f"{fetches} credential fetches: a loop"
 
@@ -195,7 +192,7 @@ def _no_storm(make_local, make_session, clock, monkeypatch, token_lifetime, cred
         clock.advance(shortest / 10)
         assert wait_until(lambda: refresher_idle(session)), "the background refresher never settled"
     window = steps * shortest / 10
-    tokens, credentials = delta(local, before, "InitiateAuth", "GetCredentialsForIdentity")
+    tokens, credentials = delta(local, before, "GetTokensFromRefreshToken", "GetCredentialsForIdentity")
     assert credentials <= window / (0.75 * credentials_lifetime) + 2, f"{credentials} fetches: a storm"
     assert tokens <= window / (0.75 * token_lifetime) + 2, f"{tokens} token refreshes: a storm"
     assert session.is_signed_in

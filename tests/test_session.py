@@ -10,13 +10,12 @@ import threading
 
 import pyotp
 import pytest
-from emulator_checks import counts
+from helpers import PASSWORD, counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import AuthEvent, AuthSessionResultType, SignInStep
 
-PASSWORD = "Alice-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
@@ -97,10 +96,10 @@ def test_client_secret_with_email_alias_refreshes_with_the_cognito_username(make
     cognito_username = session.get_current_user().username
     assert cognito_username != "bob@example.com"  # an email-alias pool knows the user by its sub
 
-    before = counts(local, "InitiateAuth")[0]
+    before = counts(local, "GetTokensFromRefreshToken")[0]
     auth = session.fetch_auth_session(force_refresh=True)
     assert auth.user_pool_tokens_result.is_success
-    assert counts(local, "InitiateAuth")[0] == before + 1
+    assert counts(local, "GetTokensFromRefreshToken")[0] == before + 1
 
 
 def test_new_password_challenge(make_local, new_session, local):
@@ -245,8 +244,8 @@ def test_lazy_refresh_only_inside_the_window(session, local, clock):
 
     clock.advance(27 * 60)  # 3 min left of 60: inside the 6 -> 5 min advisory window
     second = session.fetch_auth_session()
-    assert counts(local, "InitiateAuth", "GetCredentialsForIdentity") == (
-        base["InitiateAuth"] + 1,
+    assert counts(local, "GetTokensFromRefreshToken", "GetCredentialsForIdentity") == (
+        base["GetTokensFromRefreshToken"] + 1,
         base["GetCredentialsForIdentity"] + 1,
     )
     assert second.user_pool_tokens_result.value.id_token != first.user_pool_tokens_result.value.id_token
@@ -260,9 +259,12 @@ def test_lazy_refresh_only_inside_the_window(session, local, clock):
 def test_force_refresh_always_refreshes_tokens_and_credentials(session, local):
     session.sign_in("alice", PASSWORD)
     first = session.fetch_auth_session()
-    before = counts(local, "InitiateAuth", "GetCredentialsForIdentity")
+    before = counts(local, "GetTokensFromRefreshToken", "GetCredentialsForIdentity")
     second = session.fetch_auth_session(force_refresh=True)
-    assert counts(local, "InitiateAuth", "GetCredentialsForIdentity") == (before[0] + 1, before[1] + 1)
+    assert counts(local, "GetTokensFromRefreshToken", "GetCredentialsForIdentity") == (
+        before[0] + 1,
+        before[1] + 1,
+    )
     assert (
         second.user_pool_tokens_result.value.access_token != first.user_pool_tokens_result.value.access_token
     )
@@ -293,7 +295,7 @@ def test_background_refresh_before_expiry(new_session, local, clock):
 def test_fifty_threads_in_the_mandatory_window_cause_one_refresh(session, local, clock):
     session.sign_in("alice", PASSWORD)
     clock.advance(59 * 60)  # 1 min left: mandatory
-    before = counts(local, "InitiateAuth", "GetCredentialsForIdentity")
+    before = counts(local, "GetTokensFromRefreshToken", "GetCredentialsForIdentity")
     barrier = threading.Barrier(50)
     seen: list[tuple[str, str, str]] = []
     lock = threading.Lock()
@@ -311,7 +313,10 @@ def test_fifty_threads_in_the_mandatory_window_cause_one_refresh(session, local,
         thread.join(30)
     assert len(seen) == 50
     assert len(set(seen)) == 1
-    assert counts(local, "InitiateAuth", "GetCredentialsForIdentity") == (before[0] + 1, before[1] + 1)
+    assert counts(local, "GetTokensFromRefreshToken", "GetCredentialsForIdentity") == (
+        before[0] + 1,
+        before[1] + 1,
+    )
 
 
 # -- failures ------------------------------------------------------------------------------------
@@ -330,7 +335,7 @@ def test_transient_refresh_failure_keeps_the_session(proxied_session, fault_prox
     expired = recorder(session, AuthEvent.SESSION_EXPIRED)
 
     clock.advance(60 * 60 + 5)  # tokens expired: mandatory
-    fault_proxy.inject(fault, target="InitiateAuth", times=None)
+    fault_proxy.inject(fault, target="GetTokensFromRefreshToken", times=None)
     auth = session.fetch_auth_session()
     assert auth.is_signed_in
     assert isinstance(auth.user_pool_tokens_result.error, errors.ServiceUnavailableError)
@@ -350,7 +355,7 @@ def test_retries_absorb_a_short_throttle(proxied_session, fault_proxy, local, cl
     session = proxied_session
     session.sign_in("alice", PASSWORD)
     clock.advance(60 * 60 + 5)
-    fault_proxy.inject("throttle", target="InitiateAuth", times=2)
+    fault_proxy.inject("throttle", target="GetTokensFromRefreshToken", times=2)
     assert session.fetch_auth_session().user_pool_tokens_result.is_success
     assert clock.sleeps, "retries wait on the injected clock"
 
@@ -422,7 +427,7 @@ def test_clock_skew_is_estimated_from_iat(session, local, clock):
     clock.advance(6 * 60)
     server.advance(6 * 60)  # 4 min left by the server's clock (9 by ours): due
     session.fetch_auth_session()
-    assert local.request_counts()["InitiateAuth"] == base["InitiateAuth"] + 1
+    assert local.request_counts()["GetTokensFromRefreshToken"] == base["GetTokensFromRefreshToken"] + 1
 
 
 # -- sign-out ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from emulator_checks import counts
+from helpers import PASSWORD, counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.challenges import next_step
@@ -17,7 +17,6 @@ from nb_cognito.auth.userpool import Challenge
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import SignInStep
 
-PASSWORD = "Alice-Passw0rd!"
 NEW_PASSWORD = "Alice-N3w-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 EMAIL = "alice@example.com"

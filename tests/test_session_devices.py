@@ -16,7 +16,7 @@ import sys
 import textwrap
 
 import pytest
-from emulator_checks import counts
+from helpers import PASSWORD, counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito import kernel, store
@@ -25,7 +25,6 @@ from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import SignInStep
 from nb_cognito.redaction import redact_text
 
-PASSWORD = "Alice-Passw0rd!"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
@@ -195,7 +194,7 @@ def test_a_remembered_session_with_device_tracking_resumes_in_a_new_kernel_with_
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "DONE", session.device.key, "True"]
     # Two refreshes (the resume and the forced one), each with the key; no challenge, no MFA.
-    assert counts(local, "InitiateAuth", "RespondToAuthChallenge") == (2, 0)
+    assert counts(local, "GetTokensFromRefreshToken", "InitiateAuth", "RespondToAuthChallenge") == (2, 0, 0)
     assert session.device.password not in done.stdout + done.stderr
 
 
@@ -250,3 +249,22 @@ def test_amplify_names_at_the_top_level_act_on_the_kernel_session(make_local, ma
         assert not session.device.can_prove and counts(local, "ForgetDevice") == (1,)
     finally:
         kernel.use_kernel_session(previous)
+
+
+def test_a_sign_in_another_kernel_stored_is_taken_over_with_its_device(make_local, make_session, clock):
+    """Two kernels of one user sign in with a password, each as its own device; the second one
+    stores its sign-in. When the first refreshes, it takes over the stored sign-in (its refresh
+    token, bound to the second kernel's device key): the key must come with it."""
+    local = device_local(make_local, "always", mfa=False)
+    first = make_session(local, remember=True)
+    sign_in_with_mfa(first, local)
+    second = make_session(local, remember=True)
+    second.sign_in("alice", PASSWORD)  # a new device, stored over the first kernel's entry
+    assert second.device.key != first.device.key
+
+    clock.advance(60 * 60 + 5)
+    tokens = first.fetch_auth_session().user_pool_tokens_result
+
+    assert tokens.value is not None, tokens.error
+    assert first.device.key == second.device.key  # the stored sign-in's device came with its token
+    assert store.remembered(first.settings, "alice").device_key == second.device.key

@@ -44,6 +44,9 @@ EXAMPLES: dict[str, object] = {
     "client_secret": "not-a-real-secret",
     "identity_pool_id": "eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
     "endpoint_url": "http://127.0.0.1:9229",
+    "cognito_idp_endpoint_url": "https://cognito-idp-fips.us-east-1.amazonaws.com",
+    "cognito_identity_endpoint_url": "https://cognito-identity-fips.us-east-1.amazonaws.com",
+    "sts_endpoint_url": "https://sts-fips.us-east-1.amazonaws.com",
     "auth_flow": "USER_PASSWORD_AUTH",
     "preferred_challenge": "EMAIL_OTP",
     "role_arn": "arn:aws:iam::123456789012:role/NotebookUsers",
@@ -98,7 +101,16 @@ def test_every_row_is_complete_and_its_kind_is_known():
 def test_only_the_secret_is_secret_and_the_pool_settings_sign_out():
     assert [s.name for s in SETTINGS if s.secret] == ["client_secret"]
     assert REQUIRED_SETTINGS == ("user_pool_id", "client_id")
-    assert SIGN_IN_SETTINGS == ("user_pool_id", "client_id", "identity_pool_id", "endpoint_url", "role_arn")
+    assert SIGN_IN_SETTINGS == (
+        "user_pool_id",
+        "client_id",
+        "identity_pool_id",
+        "endpoint_url",
+        "cognito_idp_endpoint_url",
+        "cognito_identity_endpoint_url",
+        "sts_endpoint_url",
+        "role_arn",
+    )
 
 
 # ---------------------------------------------------------------------------

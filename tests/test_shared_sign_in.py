@@ -13,14 +13,13 @@ import multiprocessing
 from typing import Any
 
 import pytest
-from emulator_checks import counts
+from helpers import PASSWORD, counts
 
 from nb_cognito import kernel
 from nb_cognito.clock import ManualClock
 from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.local import ClientSpec, LocalSpec, default_test_spec
 
-PASSWORD = "Alice-Passw0rd!"
 KERNELS = 4
 HOURS = 8
 STEP = 10 * 60  # simulated seconds per tick

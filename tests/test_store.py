@@ -19,7 +19,7 @@ import threading
 import types
 
 import pytest
-from emulator_checks import counts
+from helpers import PASSWORD, counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito import kernel, store
@@ -28,7 +28,6 @@ from nb_cognito.config import Settings
 from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec, default_test_spec
 
-PASSWORD = "Alice-Passw0rd!"
 BOB_PASSWORD = "Bob-Passw0rd!"
 
 
@@ -107,8 +106,8 @@ def test_a_fresh_process_resumes_without_a_password(make_session, local, store_d
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "alice", "ASIA"]
-    # One refresh (REFRESH_TOKEN_AUTH is an InitiateAuth), no password challenge, no MFA.
-    assert counts(local, "InitiateAuth", "RespondToAuthChallenge") == (1, 0)
+    # One refresh (GetTokensFromRefreshToken), no sign-in, no password challenge, no MFA.
+    assert counts(local, "GetTokensFromRefreshToken", "InitiateAuth", "RespondToAuthChallenge") == (1, 0, 0)
     assert PASSWORD not in done.stdout + done.stderr
     assert session.fetch_auth_session().user_pool_tokens_result.unwrap().refresh_token not in done.stderr
 
@@ -121,7 +120,7 @@ def test_a_new_session_resumes_in_process_and_sign_out_forgets(make_session, loc
     result = again.sign_in("alice")  # no password: the remembered session
 
     assert result.is_signed_in
-    assert counts(local, "InitiateAuth", "RespondToAuthChallenge") == (1, 0)
+    assert counts(local, "GetTokensFromRefreshToken", "InitiateAuth", "RespondToAuthChallenge") == (1, 0, 0)
     assert remembered(again).last_resume_failure is None
     assert remembered(again).describe() == f"remembered in {entry_files(store_dir)[0]}"
 
@@ -203,7 +202,7 @@ def test_nothing_is_stored_or_resumed_without_opt_in(make_session, local, store_
     local.reset_counts()
     with pytest.raises(errors.InvalidParameterError, match="No password"):
         off.sign_in("alice")
-    assert counts(local, "InitiateAuth") == (0,)
+    assert counts(local, "InitiateAuth", "GetTokensFromRefreshToken") == (0, 0)
 
 
 # -- a token that no longer works ------------------------------------------------------------------

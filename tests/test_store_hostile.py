@@ -16,12 +16,12 @@ import os
 import threading
 
 import pytest
+from helpers import PASSWORD
 
 from nb_cognito import kernel, store
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.integrations.remembered import RememberedSessions
 
-PASSWORD = "Alice-Passw0rd!"
 ENTRY_NAME = "0123456789abcdef0123456789abcdef01234567.json"  # the shape of our own file names
 
 

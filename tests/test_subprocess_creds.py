@@ -18,11 +18,11 @@ import urllib.request
 
 import boto3
 import pytest
+from helpers import PASSWORD
 
 from nb_cognito import kernel
 from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI, ContainerEndpoint
 
-PASSWORD = "Alice-Passw0rd!"
 AWS_NAMES = (
     ENV_URI,
     ENV_TOKEN,

@@ -16,6 +16,7 @@ from test_reliability_hostile import _emulator_private_key, claims_for, sign
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.tokens import TokenVerifier
+from nb_cognito.config import Settings
 
 BAD_TIMES = {
     "nan": float("nan"),
@@ -35,10 +36,7 @@ def key():
 
 @pytest.fixture
 def verifier(local):
-    s = local.settings
-    return TokenVerifier(
-        region=s.region, user_pool_id=s.user_pool_id, client_id=s.client_id, endpoint_url=s.endpoint_url
-    )
+    return TokenVerifier.for_settings(Settings(**local.settings.as_config()))
 
 
 def signed(claims, key) -> str:

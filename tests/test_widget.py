@@ -13,6 +13,7 @@ import re
 import threading
 
 import pytest
+from helpers import PASSWORD
 from widget_driver import WidgetDriver, all_widget_state
 
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
@@ -20,7 +21,6 @@ from nb_cognito.models import AuthEvent
 from nb_cognito.notebook import widget_look
 from nb_cognito.notebook.widget import SignInWidget
 
-PASSWORD = "Alice-Passw0rd!"
 CANARY = "Canary-Passw0rd!-q7Zx"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -407,7 +407,7 @@ def test_refresh_now_refreshes_and_the_view_follows(make_widget, session, local,
 
     w.click("refresh")
 
-    assert local.request_counts()["InitiateAuth"] >= 1
+    assert local.request_counts()["GetTokensFromRefreshToken"] >= 1
     assert local.request_counts()["GetCredentialsForIdentity"] == 1
     assert w.status_row("AWS credentials") != before
     assert w.message == "Refreshed: new tokens and AWS credentials."

@@ -9,7 +9,7 @@ refusal of passkeys, and "Forget this device". Real HTTP to the offline Cognito,
 from __future__ import annotations
 
 import test_widget
-from emulator_checks import counts
+from helpers import counts
 from test_widget import PASSWORD, wrong_code
 from widget_driver import all_widget_state
 

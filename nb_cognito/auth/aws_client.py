@@ -10,12 +10,14 @@ backoff on the injected clock, and maps every failure through
 from __future__ import annotations
 
 import email.utils
+import os
 import random
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from nb_cognito import forksafe
 from nb_cognito.clock import Clock
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, from_aws_error
 from nb_cognito.redaction import our_call
 
@@ -39,13 +41,11 @@ def make_client(service: str, *, region: str | None, endpoint_url: str | None, t
         read_timeout=timeout,
         user_agent_extra="nb-cognito",
     )
-    global _botocore_session
+    session = _session()
     with _client_lock, our_call():  # botocore's session is not thread-safe while loading models
         # A private botocore session: never boto3.DEFAULT_SESSION, whose provider chain is ours.
         # One for all our clients, so that the service models and endpoints load only once.
-        if _botocore_session is None:
-            _botocore_session = _private_botocore_session()
-        return _botocore_session.create_client(
+        return session.create_client(
             service,
             region_name=region,
             endpoint_url=endpoint_url,
@@ -53,11 +53,32 @@ def make_client(service: str, *, region: str | None, endpoint_url: str | None, t
         )
 
 
+def _session() -> Any:
+    global _botocore_session
+    with _client_lock:
+        if _botocore_session is None:
+            _botocore_session = _private_botocore_session()
+        return _botocore_session
+
+
+def ca_bundle() -> str | bool:
+    """What botocore verifies TLS with: ``AWS_CA_BUNDLE`` (or the config's ``ca_bundle``),
+    else ``REQUESTS_CA_BUNDLE``, else the default certificates (``True``)."""
+    session = _session()
+    with _client_lock:
+        configured = session.get_config_variable("ca_bundle")
+    return configured or os.environ.get(Env.REQUESTS_CA_BUNDLE) or True
+
+
 def _private_botocore_session() -> Any:
     """A botocore session that the user's AWS profile and endpoint settings cannot steer.
 
-    Our calls go where the nb_cognito settings say (``endpoint_url``), whatever AWS_PROFILE,
-    AWS_ENDPOINT_URL or ~/.aws/config say; a profile that does not exist cannot break sign-in.
+    Our calls go where the nb_cognito settings say (``endpoint_url`` and the per-service
+    endpoint settings, which fall back to botocore's ``AWS_ENDPOINT_URL_<SERVICE>`` variables),
+    whatever AWS_PROFILE, AWS_ENDPOINT_URL or ~/.aws/config say: a profile that does not exist
+    cannot break sign-in, and ``%cognito_login --local``'s AWS_ENDPOINT_URL (meant for the data
+    services) never reroutes Cognito. What the session does read is the transport: the CA
+    bundle (``AWS_CA_BUNDLE``) and the proxies (``HTTPS_PROXY``, ``NO_PROXY``).
     """
     import botocore.session
 

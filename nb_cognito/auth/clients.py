@@ -45,17 +45,7 @@ class SessionClients:
     def verifier(self) -> TokenVerifier:
         from nb_cognito.auth.tokens import TokenVerifier
 
-        settings = self.settings
-        settings.require_sign_in_settings()
-        # A valid user_pool_id (checked just above) always gives Settings a region.
-        assert settings.region is not None
-        return TokenVerifier(
-            region=settings.region,
-            user_pool_id=settings.user_pool_id or "",
-            client_id=settings.client_id or "",
-            endpoint_url=settings.endpoint_url,
-            timeout=settings.network_timeout,
-        )
+        return TokenVerifier.for_settings(self.settings)
 
     @property
     def wants_credentials(self) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import re
 from typing import Any
 
 from nb_cognito import forksafe
@@ -19,7 +21,7 @@ from nb_cognito.exceptions import AuthError, ConfigurationError, unknown_resourc
 from nb_cognito.models import AWSCredentials
 from nb_cognito.redaction import known_secrets
 
-__all__ = ["IdentityClient"]
+__all__ = ["IdentityClient", "role_session_name"]
 
 # Identity ids per (identity pool, user sub), for the whole process: real Cognito gives the
 # same id every time and allows only 25 GetId calls a second, so we ask once.
@@ -47,25 +49,26 @@ class IdentityClient:
         region = self.settings.region
         if self.settings.identity_pool_id:
             region = self.settings.identity_pool_id.split(":", 1)[0]
-        return self._make("cognito-identity", region)
+        return self._make("cognito-identity", region, self.settings.cognito_identity_endpoint)
 
     @functools.cached_property
     def sts(self) -> Any:
         """The botocore STS client (``role_arn`` without an identity pool)."""
-        return self._make("sts", self.settings.region)
+        return self._make("sts", self.settings.region, self.settings.sts_endpoint)
 
-    def _make(self, service: str, region: str | None) -> Any:
+    def _make(self, service: str, region: str | None, endpoint_url: str | None) -> Any:
         return aws_client.make_client(
             service,
             region=region,
-            endpoint_url=self.settings.endpoint_url,
+            endpoint_url=endpoint_url,
             timeout=self.settings.network_timeout,
         )
 
     def _logins(self, id_token: str | None) -> dict[str, dict[str, str]]:
         if id_token is None:
             return {}
-        provider = f"cognito-idp.{self.settings.region}.amazonaws.com/{self.settings.user_pool_id}"
+        # The provider name is the pool's original issuer without https://: its primary region.
+        provider = f"cognito-idp.{self.settings.primary_region}.amazonaws.com/{self.settings.user_pool_id}"
         return {"Logins": {provider: id_token}}
 
     def identity_id(self, user_sub: str | None, id_token: str | None) -> str:
@@ -108,13 +111,13 @@ class IdentityClient:
             raw.get("AccessKeyId"), raw.get("SecretKey"), raw.get("SessionToken"), raw.get("Expiration")
         )
 
-    def assume_role(self, id_token: str, session_name: str) -> AWSCredentials:
+    def assume_role(self, id_token: str, username: str) -> AWSCredentials:
         """Credentials for ``settings.role_arn`` through STS ``AssumeRoleWithWebIdentity``."""
         client = self.sts
         response = aws_client.call(
             lambda: client.assume_role_with_web_identity(
                 RoleArn=self.settings.role_arn,
-                RoleSessionName=session_name[:64] or "nb-cognito",
+                RoleSessionName=role_session_name(username),
                 WebIdentityToken=id_token,
             ),
             action="assume the IAM role",
@@ -137,6 +140,23 @@ class IdentityClient:
             expiration = expiration.replace(tzinfo=dt.timezone.utc)
         known_secrets.add(secret, token)
         return AWSCredentials(key, secret, token, expiration)
+
+
+_SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]", re.ASCII)
+
+
+def role_session_name(username: str) -> str:
+    r"""STS's ``RoleSessionName`` for ``username``: ``nb-cognito-<name>-<hash>``.
+
+    STS takes 2 to 64 characters of ``[\w+=,.@-]`` (ASCII), and a username may hold others
+    (``o'brien``, ``josé``, ``a/b``). Those become ``-``; the name is cut to fit, and a short
+    hash of the whole username keeps two users whose safe forms agree apart in CloudTrail.
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
+    """
+    digest = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    safe = _SESSION_NAME_UNSAFE.sub("-", username)
+    room = 64 - len("nb-cognito--") - len(digest)
+    return f"nb-cognito-{safe[:room]}-{digest}"
 
 
 def _mapping(response: Any, key: str) -> dict[str, Any]:

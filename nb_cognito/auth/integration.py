@@ -96,11 +96,13 @@ class Integration:
     def persist(self, saved: SavedSignIn) -> None:
         """A new refresh token is about to be used; store it first if you remember sessions."""
 
-    def refresh_guard(self, saved: SavedSignIn) -> AbstractContextManager[str | None]:
+    def refresh_guard(self, saved: SavedSignIn) -> AbstractContextManager[SavedSignIn | str | None]:
         """Held while ``saved``'s refresh token is redeemed and the result persisted.
 
-        Yields a newer refresh token than ``saved`` holds when another process rotated it in,
-        else None. Remembered sessions shared by several kernels hold a cross-process lock here.
+        Yields a newer sign-in than ``saved`` when another process stored one (a
+        :class:`SavedSignIn`, whose refresh token is redeemed with its own tracked device; a bare
+        refresh token is taken as one with ``saved``'s device), else None. Remembered sessions
+        shared by several kernels hold a cross-process lock here.
         """
         return contextlib.nullcontext(None)
 

@@ -281,7 +281,7 @@ class _HostedUIUserPool:
         self._userpool = userpool
 
     def refresh(
-        self, refresh_token: str, username: str, *, rotation: bool, device_key: str | None = None
+        self, refresh_token: str, username: str, *, rotation: bool = False, device_key: str | None = None
     ) -> AuthTokens:
         # The token endpoint takes no device key: the hosted UI does not track devices.
         return self._hosted.refresh(refresh_token, username, rotation=rotation)

@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
+from nb_cognito.auth.integration import SavedSignIn
 from nb_cognito.auth.state import (
     Expired,
     Freshness,
@@ -38,13 +39,19 @@ from nb_cognito.auth.state import (
     next_background_refresh,
     refresh_plan,
 )
-from nb_cognito.exceptions import AuthError, ConfigurationError, SessionExpiredError, SignedOutError
+from nb_cognito.exceptions import (
+    SESSION_KEPT,
+    AuthError,
+    ConfigurationError,
+    SessionExpiredError,
+    SignedOutError,
+)
 from nb_cognito.models import AuthEvent
 
 if TYPE_CHECKING:
     from nb_cognito.auth.background import BackgroundRefresher
     from nb_cognito.auth.clients import SessionClients
-    from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
+    from nb_cognito.auth.integration import Integration, SessionChange
     from nb_cognito.auth.userpool import AuthTokens
     from nb_cognito.clock import Clock, SteadyClock
     from nb_cognito.config import Settings
@@ -53,6 +60,13 @@ if TYPE_CHECKING:
 __all__ = ["RefreshEngine"]
 
 log = logging.getLogger("nb_cognito")
+
+
+def _session_kept(error: AuthError) -> None:
+    """A retryable error met by a refresh says that the session stays (only here: at sign-in
+    and sign-out there is no session to keep)."""
+    if error.retryable:
+        error.recovery_suggestion = SESSION_KEPT
 
 
 class _Flight:
@@ -78,7 +92,6 @@ class RefreshEngine:
     _retry_not_before: float
     _auto_refresh: bool
     _refresher: BackgroundRefresher
-    _rotation: bool
 
     if TYPE_CHECKING:
 
@@ -216,18 +229,11 @@ class RefreshEngine:
     # -- what a refresh does ----------------------------------------------------------------------
 
     def _redeem(self, refresh_token: str, username: str, device_key: str | None = None) -> AuthTokens:
-        """New tokens for ``refresh_token``; learns once whether the client rotates them.
+        """New tokens for ``refresh_token`` (rotated when the app client rotates them).
 
         ``device_key``: the tracked device the token is bound to, sent with every refresh.
         """
-        client = self.clients.userpool
-        try:
-            tokens = client.refresh(refresh_token, username, rotation=self._rotation, device_key=device_key)
-        except AuthError as error:
-            if self._rotation or "rotation" not in str(error).lower():
-                raise
-            self._rotation = True  # the app client rotates refresh tokens: GetTokensFromRefreshToken
-            tokens = client.refresh(refresh_token, username, rotation=True, device_key=device_key)
+        tokens = self.clients.userpool.refresh(refresh_token, username, device_key=device_key)
         if tokens.refresh_token is None:
             tokens = replace(tokens, refresh_token=refresh_token)
         return tokens
@@ -241,14 +247,17 @@ class RefreshEngine:
         token this one has just rotated away.
         """
         with contextlib.ExitStack() as guards:
-            refresh_token = saved.refresh_token
+            refresh_token, device = saved.refresh_token, saved.device
             for integration in list(self._integrations):
                 newer = guards.enter_context(integration.refresh_guard(saved))
-                refresh_token = newer or refresh_token
-            device = saved.device  # the tracked device the refresh token is bound to
+                if isinstance(newer, SavedSignIn):  # another kernel's sign-in, with its device
+                    refresh_token, device = newer.refresh_token, newer.device
+                elif newer:
+                    refresh_token = newer
+            # ``device``: the tracked device this refresh token is bound to (sent as its key)
             tokens = self._redeem(refresh_token, saved.user.username, device.key if device else None)
             new_state = self._new_state(tokens, previous=previous, login_name=saved.login_name)
-            if device is not None and new_state.device is None:
+            if device is not None and new_state.device != device:
                 new_state = replace(new_state, device=device)
             self._notify("persist", self._saved(saved.reason, new_state))
         return new_state
@@ -283,7 +292,7 @@ class RefreshEngine:
                 server_time = identity.server_time
             else:
                 identity_id = None
-                creds = identity.assume_role(state.tokens.id_token, f"nb-cognito-{state.user.username}")
+                creds = identity.assume_role(state.tokens.id_token, state.user.username)
             skew = state.skew
             if server_time is not None:  # the answer's Date header: measure the drift again
                 skew = server_time - self._time.anchor()
@@ -294,6 +303,7 @@ class RefreshEngine:
                     "AWS returned credentials that have already expired; the previous ones are kept."
                 )
         except AuthError as error:
+            _session_kept(error)
             with self._lock:
                 if self._state is state:
                     self._state = replace(state, credentials_error=error)
@@ -340,5 +350,6 @@ class RefreshEngine:
             raise current.error if isinstance(current, Expired) else expired
         with self._lock:
             self._retry_not_before = self._time.time() + self.policy.retry_delay(state.token_lifetime)
+        _session_kept(error)
         self._emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
         raise error

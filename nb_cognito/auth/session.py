@@ -108,7 +108,6 @@ class CognitoSession(RefreshEngine, DeviceTracking):
         self._integrations: list[Integration] = []
         self._guest: tuple[str, AWSCredentials] | None = None
         self._guest_lock = forksafe.Lock()
-        self._rotation = False
         self._devices = {}
         self._inherited: str | None = None  # the refresh token a forked child got from its parent
         self._refresher = BackgroundRefresher(
@@ -309,6 +308,7 @@ class CognitoSession(RefreshEngine, DeviceTracking):
                 "widget, or set NB_COGNITO_PASSWORD for automation.",
             )
         self._leave_hosted_ui()
+        self.check_pool()  # a wrong pool id says so, not "incorrect username or password"
         client = self.clients.userpool
         device = self._known_device(username)
         with self._lock:
@@ -316,6 +316,19 @@ class CognitoSession(RefreshEngine, DeviceTracking):
         outcome = client.start_sign_in(username, password, device=device)
         del password
         return self._advance(client, outcome, login_name=username, device=device)
+
+    def check_pool(self) -> None:
+        """Check, before a password is asked for, that the configured pool exists where the
+        settings say: its signing keys (JWKS) answer. They are then cached (in memory and on
+        disk), so the check costs nothing more than verifying the first tokens would.
+
+        Raises :class:`ConfigurationError` naming ``user_pool_id``, ``region`` and the endpoint
+        with their sources when the service knows no such pool there, and the retryable
+        :class:`ServiceUnavailableError` when the keys cannot be fetched now.
+        """
+        from nb_cognito.auth.pool_check import check_pool
+
+        check_pool(self.settings, self.clients.verifier)
 
     @property
     def needs_password(self) -> bool:

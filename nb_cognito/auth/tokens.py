@@ -1,9 +1,10 @@
 """JWT claims and verification of Cognito tokens against the pool's JWKS.
 
-Cognito's tokens are RS256 JWTs. A token is accepted only when its signature matches a key
-of the pool's JWKS (by ``kid``), ``iss`` is the pool's issuer, ``token_use`` is what we
-asked for, the audience is our app client, and it has not expired. ``alg: none`` and
-symmetric algorithms are refused.
+Cognito's tokens are RS256 JWTs. A token is accepted only when ``iss`` is one of the issuers
+the service can use for the configured pool (:func:`issuers_for`), its signature matches a key
+of that issuer's JWKS (by ``kid``; :mod:`nb_cognito.auth.jwks` fetches and caches them),
+``token_use`` is what we asked for, the audience is our app client, and it has not expired.
+``alg: none`` and symmetric algorithms are refused.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from __future__ import annotations
 import base64
 import json
 import math
-import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from nb_cognito import forksafe
-from nb_cognito.exceptions import ServiceUnavailableError, TokenValidationError
+from nb_cognito.auth.jwks import JwksFetcher, JwksSource, fetch_jwks
+from nb_cognito.exceptions import TokenValidationError
 
-__all__ = ["TokenVerifier", "jwks_url_for", "unverified_claims"]
+if TYPE_CHECKING:
+    from nb_cognito.config import Settings
 
-JwksFetcher = Callable[[str, float], Mapping[str, Any]]
+__all__ = ["TokenVerifier", "issuers_for", "jwks_url_for", "unverified_claims"]
 
 
 def _b64_json(segment: str) -> dict[str, Any]:
@@ -47,77 +48,145 @@ def unverified_claims(token: str) -> dict[str, Any]:
     return _split(token)[1]
 
 
-def jwks_url_for(region: str, user_pool_id: str, endpoint_url: str | None) -> str:
-    base = endpoint_url.rstrip("/") if endpoint_url else f"https://cognito-idp.{region}.amazonaws.com"
-    return f"{base}/{user_pool_id}/.well-known/jwks.json"
+def issuers_for(
+    user_pool_id: str, *, primary_region: str, region: str | None = None, endpoint_url: str | None = None
+) -> tuple[str, ...]:
+    """Every ``iss`` the service can write for this pool, in order of preference.
+
+    The original form and the ``UPDATED`` form (``IssuerConfiguration``; its region is the pool's
+    primary region, whichever replica signs), the original form in the replica's region when
+    ``region`` names one, and ``<endpoint_url>/<pool>`` when the user-pool endpoint is set
+    (emulators such as cognito-local write that).
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html
+    """
+    found = [
+        f"https://cognito-idp.{primary_region}.amazonaws.com/{user_pool_id}",
+        f"https://issuer-cognito-idp.{primary_region}.amazonaws.com/{user_pool_id}",
+    ]
+    if region and region != primary_region:
+        found.append(f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}")
+    if endpoint_url:
+        found.append(f"{endpoint_url.rstrip('/')}/{user_pool_id}")
+    return tuple(dict.fromkeys(found))
 
 
-def issuer_for(region: str, user_pool_id: str) -> str:
-    return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+def jwks_url_for(issuer: str, user_pool_id: str, endpoint_url: str | None) -> str:
+    """Where the keys of ``issuer`` (an accepted issuer, never one read from a token) are.
 
-
-def _fetch_jwks(url: str, timeout: float) -> Mapping[str, Any]:
-    if not url.startswith(("https://", "http://")):
-        raise TokenValidationError(f"Refusing to fetch the JWKS from {url!r}.")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) only
-            return json.loads(response.read())
-    except (OSError, ValueError) as error:
-        raise ServiceUnavailableError(
-            f"Could not fetch the user pool's signing keys ({type(error).__name__})."
-        ) from error
-
-
-@dataclass(frozen=True)
-class _CachedJwks:
-    keys: Mapping[str, Any]
-
-
-_JWKS_CACHE: dict[str, _CachedJwks] = {}
-_JWKS_LOCK = forksafe.Lock()
+    With a user-pool endpoint set, ``<endpoint>/<pool>/.well-known/jwks.json`` whatever the
+    issuer's form (the emulator or private endpoint serves them); otherwise the issuer's own.
+    """
+    base = f"{endpoint_url.rstrip('/')}/{user_pool_id}" if endpoint_url else issuer
+    return f"{base}/.well-known/jwks.json"
 
 
 class TokenVerifier:
-    """Verifies ID and access tokens of one user pool and app client."""
+    """Verifies ID and access tokens of one user pool and app client.
+
+    ``issuers`` are the ``iss`` values accepted (see :func:`issuers_for`); a token naming any
+    other is refused before any key is fetched, so no URL is ever taken from an unverified token.
+    ``blame`` says which settings chose the pool, for the error when the issuer is foreign.
+    """
 
     def __init__(
         self,
         *,
-        region: str,
+        issuers: tuple[str, ...],
         user_pool_id: str,
         client_id: str,
         endpoint_url: str | None = None,
         timeout: float = 10.0,
-        fetch_jwks: JwksFetcher = _fetch_jwks,
+        fetch_jwks: JwksFetcher = fetch_jwks,
+        blame: str = "",
+        cache_directory: Path | None = None,
     ) -> None:
-        self.issuer = issuer_for(region, user_pool_id)
+        self.issuers = issuers
+        self.issuer = issuers[0]
+        self.user_pool_id = user_pool_id
         self.client_id = client_id
-        self.jwks_url = jwks_url_for(region, user_pool_id, endpoint_url)
-        self._timeout = timeout
-        self._fetch = fetch_jwks
+        self._blame = blame
+        # One source per JWKS URL: with an endpoint set, every accepted issuer's keys are the
+        # endpoint's, fetched and cached once.
+        by_url: dict[str, JwksSource] = {}
+        self._sources: dict[str, JwksSource] = {}
+        for issuer in issuers:
+            url = jwks_url_for(issuer, user_pool_id, endpoint_url)
+            if url not in by_url:
+                by_url[url] = JwksSource(
+                    issuer, url, timeout=timeout, fetch=fetch_jwks, directory=cache_directory
+                )
+            self._sources[issuer] = by_url[url]
+        self.jwks_url = self._sources[self.issuer].url
 
-    def _key(self, kid: str) -> Any:
+    @classmethod
+    def for_settings(cls, settings: Settings, **kwargs: Any) -> TokenVerifier:
+        """The verifier of the pool and client ``settings`` name (``kwargs``: tests' seams)."""
+        settings.require_sign_in_settings()
+        # require_sign_in_settings() checked that there is a pool id and a region.
+        assert settings.user_pool_id is not None and settings.primary_region is not None
+        endpoint = settings.cognito_idp_endpoint
+        issuers = issuers_for(
+            settings.user_pool_id,
+            primary_region=settings.primary_region,
+            region=settings.region,
+            endpoint_url=endpoint,
+        )
+        return cls(
+            issuers=issuers,
+            user_pool_id=settings.user_pool_id,
+            client_id=settings.client_id or "",
+            endpoint_url=endpoint,
+            timeout=settings.network_timeout,
+            blame=settings.describe_setting("user_pool_id"),
+            **kwargs,
+        )
+
+    def warm(self) -> None:
+        """Make sure the pool's keys are at hand (memory, disk, else one fetch).
+
+        Before a password is asked for: a pool or region that does not exist fails here, with
+        an error naming the settings, instead of as a wrong password.
+        """
+        if not any(source.known() for source in self._sources.values()):
+            self._sources[self.issuer].refetch()
+
+    def _key(self, source: JwksSource, kid: str, *, refetch: bool = False) -> Any:
         import jwt
 
-        cached = _JWKS_CACHE.get(self.jwks_url)
-        for attempt in range(2):
-            if cached is None or (attempt and kid not in cached.keys):
-                document = self._fetch(self.jwks_url, self._timeout)
-                # Only string kids can match (the header's kid is looked up as a string).
-                keys = {
-                    k["kid"]: k
-                    for k in document.get("keys", [])
-                    if isinstance(k, dict) and isinstance(k.get("kid"), str)
-                }
-                cached = _CachedJwks(keys)
-                with _JWKS_LOCK:
-                    _JWKS_CACHE[self.jwks_url] = cached
-            if kid in cached.keys:
-                try:
-                    return jwt.PyJWK(cached.keys[kid]).key
-                except jwt.PyJWKError as error:
-                    raise TokenValidationError("The pool's JWKS holds an unusable key.") from error
-        raise TokenValidationError("The token was signed by a key that is not in the pool's JWKS.")
+        jwk = source.refetch().get(kid) if refetch else source.key(kid)
+        if jwk is None:
+            raise TokenValidationError("The token was signed by a key that is not in the pool's JWKS.")
+        try:
+            return jwt.PyJWK(dict(jwk)).key
+        except jwt.PyJWKError as error:
+            raise TokenValidationError("The pool's JWKS holds an unusable key.") from error
+
+    def _issuer_error(self, token_use: str, iss: object) -> TokenValidationError:
+        """Why ``iss`` is refused: the settings name another pool (then the error names the
+        setting and its source), or the service wrote a form nb_cognito does not know (then the
+        settings are not to blame)."""
+        if not isinstance(iss, str) or not iss:
+            return TokenValidationError(
+                f"The {token_use} token has no issuer (iss); Cognito's tokens always have one.",
+                recovery_suggestion="The server is not answering as Cognito does; try again or report it.",
+            )
+        shown = iss[:100]
+        if iss.rstrip("/").endswith(f"/{self.user_pool_id}"):
+            return TokenValidationError(
+                f"The {token_use} token's issuer {shown!r} names the configured pool in a form "
+                "nb_cognito does not accept.",
+                recovery_suggestion=(
+                    "Not a settings problem unless an endpoint setting names another server than "
+                    "the one that issued it; otherwise please report the issuer's form."
+                ),
+            )
+        return TokenValidationError(
+            f"The {token_use} token comes from {shown!r}, not from the pool the settings name.",
+            recovery_suggestion=(
+                f"Check {self._blame or 'user_pool_id'}: the pool id, region and endpoint must "
+                "belong together."
+            ),
+        )
 
     def verify(self, token: str, *, token_use: str, now: float | None = None) -> dict[str, Any]:
         """Return the verified claims of ``token``, or raise :class:`TokenValidationError`.
@@ -125,16 +194,33 @@ class TokenVerifier:
         ``now`` is the server's time as best known (the local clock corrected for drift);
         when None, only ``exp > iat`` is required, as right after the server issued it.
         """
-        import jwt
-
-        header, claims = _split(token)
+        header, unverified = _split(token)
         if header.get("alg") != "RS256":
             raise TokenValidationError(
                 f"Refusing a token signed with alg {str(header.get('alg'))[:10]!r}; Cognito uses RS256."
             )
-        key = self._key(str(header.get("kid")))
+        iss = unverified.get("iss")
+        source = self._sources.get(iss) if isinstance(iss, str) else None
+        if source is None:
+            raise self._issuer_error(token_use, iss)
+        kid = str(header.get("kid"))
         try:
-            claims = jwt.decode(
+            claims = self._decode(token, self._key(source, kid), token_use)
+        except TokenValidationError:
+            if source.fetched:
+                raise
+            # The key came from the cache (another kernel's fetch) and did not verify: the pool
+            # may have replaced a key under the same kid. Fetch once and try again.
+            claims = self._decode(token, self._key(source, kid, refetch=True), token_use)
+        self._check_claims(claims, token_use=token_use, now=now)
+        return claims
+
+    @staticmethod
+    def _decode(token: str, key: Any, token_use: str) -> dict[str, Any]:
+        import jwt
+
+        try:
+            return jwt.decode(
                 token,
                 key=key,
                 algorithms=["RS256"],
@@ -150,14 +236,10 @@ class TokenVerifier:
             raise TokenValidationError(
                 f"The {token_use} token's signature is invalid ({type(error).__name__})."
             ) from error
-        self._check_claims(claims, token_use=token_use, now=now)
-        return claims
 
     def _check_claims(self, claims: Mapping[str, Any], *, token_use: str, now: float | None) -> None:
-        if claims.get("iss") != self.issuer:
-            raise TokenValidationError(
-                f"The {token_use} token was issued by another user pool than {self.issuer}."
-            )
+        if claims.get("iss") not in self._sources:
+            raise self._issuer_error(token_use, claims.get("iss"))
         if claims.get("token_use") != token_use:
             raise TokenValidationError(f"Expected an {token_use} token, got another kind.")
         audience = claims.get("aud") if token_use == "id" else claims.get("client_id")

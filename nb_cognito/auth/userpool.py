@@ -18,10 +18,12 @@ from nb_cognito.auth import aws_client
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
 from nb_cognito.exceptions import (
+    AuthError,
     ConfigurationError,
     InvalidParameterError,
     NotAuthorizedError,
     TokenValidationError,
+    is_unknown_action,
     unknown_resource,
 )
 from nb_cognito.redaction import known_secrets
@@ -125,6 +127,8 @@ class UserPoolClient:
         self.settings = settings
         self._clock = clock
         self._client: Any = None
+        # Learned at the first refresh: the endpoint does not know GetTokensFromRefreshToken.
+        self._no_get_tokens = False
 
     @property
     def client(self) -> Any:
@@ -132,7 +136,7 @@ class UserPoolClient:
             self._client = aws_client.make_client(
                 "cognito-idp",
                 region=self.settings.region,
-                endpoint_url=self.settings.endpoint_url,
+                endpoint_url=self.settings.cognito_idp_endpoint,
                 timeout=self.settings.network_timeout,
             )
         return self._client
@@ -407,31 +411,52 @@ class UserPoolClient:
 
     # -- refresh and sign-out ------------------------------------------------------------
 
-    def refresh(
-        self, refresh_token: str, username: str, *, rotation: bool, device_key: str | None = None
-    ) -> AuthTokens:
+    def refresh(self, refresh_token: str, username: str, *, device_key: str | None = None) -> AuthTokens:
         """New ID/access tokens from the refresh token.
 
-        ``username`` must be the username Cognito knows (``cognito:username``), since it is
-        what SECRET_HASH is computed from. With refresh-token rotation the answer carries a
-        new refresh token, which the caller must store before using the new tokens.
-        ``device_key``: the tracked device the token is bound to (sent as ``DEVICE_KEY`` /
-        ``DeviceKey``; Cognito refuses such a token without it).
+        ``GetTokensFromRefreshToken`` first, as Amplify does (amplify-js PR #14427): it serves
+        app clients with and without refresh-token rotation, and with rotation its answer
+        carries a new refresh token, which the caller must store before using the new tokens.
+        Only an endpoint that does not know that action at all (by code or HTTP status:
+        :func:`~nb_cognito.exceptions.is_unknown_action`) is asked with
+        ``InitiateAuth(REFRESH_TOKEN_AUTH)`` instead, and from then on for this client.
+        ``username`` must be the username Cognito knows (``cognito:username``): SECRET_HASH is
+        computed from it. ``device_key``: the tracked device the token is bound to (sent as
+        ``DeviceKey`` / ``DEVICE_KEY``; Cognito refuses such a token without it).
+        https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetTokensFromRefreshToken.html
         """
-        if rotation:
-            extra: dict[str, Any] = (
-                {"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}
-            )
-            if device_key:
-                extra["DeviceKey"] = device_key
-            response = self._call(
-                "refresh the session",
-                "get_tokens_from_refresh_token",
-                ClientId=self.settings.client_id,
-                RefreshToken=refresh_token,
-                **extra,
-            )
+        secret: dict[str, Any] = (
+            {"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}
+        )
+        if device_key:
+            secret["DeviceKey"] = device_key
+        if not self._no_get_tokens:
+            try:
+                response = self._call(
+                    "refresh the session",
+                    "get_tokens_from_refresh_token",
+                    ClientId=self.settings.client_id,
+                    RefreshToken=refresh_token,
+                    **secret,
+                )
+            except AuthError as error:
+                if not is_unknown_action(error):
+                    raise
+                response = self._refresh_token_auth(refresh_token, username, device_key, unknown=error)
         else:
+            response = self._refresh_token_auth(refresh_token, username, device_key)
+        outcome = self._outcome(response, username)
+        if isinstance(outcome, Challenge):
+            raise NotAuthorizedError("Cognito asked for a challenge during a refresh.")
+        return outcome
+
+    def _refresh_token_auth(
+        self, refresh_token: str, username: str, device_key: str | None, unknown: AuthError | None = None
+    ) -> dict:
+        """``InitiateAuth(REFRESH_TOKEN_AUTH)``; after ``unknown`` (GetTokensFromRefreshToken
+        unknown to the endpoint), a success means this endpoint lacks that action for good,
+        and a failure that is not definitive is reported as ``unknown`` was."""
+        try:
             response = self._call(
                 "refresh the session",
                 "initiate_auth",
@@ -443,10 +468,13 @@ class UserPoolClient:
                     **({"DEVICE_KEY": device_key} if device_key else {}),
                 },
             )
-        outcome = self._outcome(response, username)
-        if isinstance(outcome, Challenge):
-            raise NotAuthorizedError("Cognito asked for a challenge during a refresh.")
-        return outcome
+        except AuthError as error:
+            if unknown is not None and error.retryable:
+                raise unknown from None
+            raise
+        if unknown is not None:
+            self._no_get_tokens = True
+        return response
 
     # -- devices -------------------------------------------------------------------------
 

@@ -160,8 +160,9 @@ class RememberedSessions(Integration):
     # -- several kernels, one sign-in --------------------------------------------------------
 
     @contextlib.contextmanager
-    def refresh_guard(self, saved: SavedSignIn) -> Iterator[str | None]:
-        """Take turns with other kernels on this sign-in; hand over a token one of them rotated in.
+    def refresh_guard(self, saved: SavedSignIn) -> Iterator[SavedSignIn | None]:
+        """Take turns with other kernels on this sign-in; hand over one they stored (its refresh
+        token and the tracked device it is bound to).
 
         Read under the lock, the stored token wins when it differs from ``saved``'s and either
         ``saved`` came from the store (a resume) or another process wrote it since this kernel
@@ -186,9 +187,9 @@ class RememberedSessions(Integration):
                     "Another kernel refreshed the remembered session of %r; using its token.",
                     saved.user.username,
                 )
-                if entry is not None:
-                    self._saved[key] = entry
-                yield stored
+                assert entry is not None  # stored is its token
+                self._saved[key] = entry
+                yield _as_saved(entry, saved.settings)  # its token with its device
             else:
                 yield None
 

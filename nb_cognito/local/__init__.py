@@ -35,6 +35,9 @@ codes with ``last_sms_code`` and TOTP codes with ``totp_code``), ``allowed_first
 (the ``USER_AUTH`` flow) and ``device_tracking`` (``"always"`` / ``"opt_in"``: NewDeviceMetadata,
 ConfirmDevice, device SRP, refresh tokens bound to the device key).
 
+As the service does (and moto does not), the JWKS and OpenID documents of a pool that does not
+exist answer 404, and STS refuses a ``RoleSessionName`` outside its pattern.
+
 Needs ``pip install 'nb-cognito[local]'`` (moto). Never imported by nb_cognito's runtime path.
 """
 

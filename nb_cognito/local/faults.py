@@ -5,7 +5,9 @@
 ...     # point the client at proxy.url: its next two InitiateAuth calls are throttled
 
 Faults: ``"throttle"`` (HTTP 400 ``TooManyRequestsException``, as Cognito sends it), ``"5xx"``
-(HTTP 500 ``InternalErrorException``), ``"drop"`` (close the connection without answering) and
+(HTTP 500 ``InternalErrorException``), ``"unknown_action"`` (HTTP 400
+``UnknownOperationException``, an endpoint without the action), ``"drop"`` (close the
+connection without answering) and
 ``"delay"`` (wait ``delay`` real seconds, then forward). ``set_down(True)`` closes the port, so
 connections are refused as by a server that is down, until ``set_down(False)``.
 Standard library only; threads are daemons; it binds 127.0.0.1 only.
@@ -26,8 +28,8 @@ from urllib.parse import urlsplit
 
 __all__ = ["FAULTS", "FaultProxy"]
 
-Fault = Literal["throttle", "5xx", "drop", "delay"]
-FAULTS: tuple[str, ...] = ("throttle", "5xx", "drop", "delay")
+Fault = Literal["throttle", "5xx", "drop", "delay", "unknown_action"]
+FAULTS: tuple[str, ...] = ("throttle", "5xx", "drop", "delay", "unknown_action")
 HOST = "127.0.0.1"
 _MAX_BODY = 64 * 1024 * 1024
 _HOP_BY_HOP = frozenset(
@@ -36,6 +38,9 @@ _HOP_BY_HOP = frozenset(
 _ERRORS = {
     "throttle": (400, "TooManyRequestsException", "Rate exceeded"),
     "5xx": (500, "InternalErrorException", "Internal server error"),
+    # An endpoint that predates the action (an older private endpoint, an emulator): the
+    # answer AWS's JSON protocol gives for an X-Amz-Target it does not know.
+    "unknown_action": (400, "UnknownOperationException", ""),
 }
 
 

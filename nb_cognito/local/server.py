@@ -14,6 +14,7 @@ import contextlib
 import email.utils
 import http.client
 import io
+import json
 import re
 import socket
 import threading
@@ -440,7 +441,29 @@ class _RequestLog:
             self._state.record_request(action, service, access_key)
         environ[_NOW_KEY] = self._state.now()  # for the Date header (_QuietHandler)
         with activated(self._state):
+            missing = _unknown_pool_document(environ)
+            if missing is not None:
+                body = json.dumps({"message": f"User pool {missing} does not exist."}).encode()
+                start_response("404 Not Found", [("Content-Type", "application/json")])
+                return [body]
             return self._app(environ, start_response)
+
+
+_WELL_KNOWN_RE = re.compile(r"^/([^/]+)/\.well-known/(?:jwks\.json|openid-configuration)$")
+
+
+def _unknown_pool_document(environ: dict[str, Any]) -> str | None:
+    """The pool id of a JWKS or OpenID document request for a pool that does not exist.
+
+    moto serves its one key set for any path; the service answers 404 for a pool it does not
+    know, which is how a client tells a wrong pool id from a wrong password before signing in.
+    """
+    match = _WELL_KNOWN_RE.match(environ.get("PATH_INFO", ""))
+    if match is None or environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+        return None
+    from .patches.common import find_pool
+
+    return None if find_pool(match.group(1)) is not None else match.group(1)
 
 
 def _credential(environ: dict[str, Any]) -> tuple[str, str | None]:

@@ -247,6 +247,10 @@ class CognitoMagics(Magics):
         """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
         prompted = False
         if password is None and Env.NB_COGNITO_PASSWORD not in os.environ and session.needs_password:
+            try:
+                session.check_pool()  # a wrong pool id, region or endpoint: no password typed in vain
+            except AuthError as error:
+                raise _usage_error(error, "Cannot sign in") from None
             password = self._getpass(f"Password for {username}: ")
             prompted = True
             if not password:

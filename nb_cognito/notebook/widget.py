@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from nb_cognito import forksafe
-from nb_cognito.exceptions import ConfigurationError, NotAuthorizedError
+from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
 from nb_cognito.notebook import widget_look as look
 from nb_cognito.notebook.widget_parts import WidgetParts
@@ -79,7 +79,9 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
     ``"password"``, ``"email_setup"``, ``"signed_in"``),
     ``state`` what the chip says (``"signed_out"``, ``"signing_in"``, ``"signed_in"``,
     ``"expired"``) and ``message`` the text of the error or notice under it. ``close()``
-    unsubscribes from the session and stops the countdown.
+    unsubscribes from the session and stops the countdown. Shown signed out, it first checks
+    that the pool exists (``session.check_pool()``), so a wrong pool id, region or endpoint is
+    said before anyone types a password.
     """
 
     def __init__(
@@ -127,6 +129,8 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         self.add_class("nb-cognito-card")
         self.add_class("nb-cognito-sign-in")
         self._show_session_state()
+        if not session.is_signed_in:
+            self._check_pool()
 
     def __repr__(self) -> str:
         return f"<SignInWidget view={self._view!r} state={self._state!r}>"
@@ -208,6 +212,13 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
     def _fail(self, error: BaseException) -> None:
         signing_in = self._view != "signed_in"
         self._say(look.describe_error(error, signing_in=signing_in), error=True)
+
+    def _check_pool(self) -> None:
+        """Before a password is typed: say at once when the pool, region or endpoint is wrong."""
+        try:
+            self._session.check_pool()
+        except AuthError as error:
+            self._say(look.describe_error(error, signing_in=True), error=True)
 
     def _forget_challenge(self) -> None:
         """Empty every field that held a secret of a challenge, and the TOTP setup secret."""

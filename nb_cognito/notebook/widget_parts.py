@@ -16,31 +16,35 @@ import ipywidgets as widgets
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.notebook import widget_look as look
 
-__all__ = ["WidgetParts"]
+__all__ = ["WidgetParts", "action_row", "card_button", "form_field", "tagged"]
 
 
-def _part(widget: widgets.Widget, name: str) -> Any:
+def tagged(widget: widgets.Widget, name: str) -> Any:
+    """``widget`` with the ``nb-cognito-<name>`` class the look, the driver and the browser test use."""
     widget.add_class(f"nb-cognito-{name}")
     return widget
 
 
-def _field(kind: type, name: str, label: str, placeholder: str, **options: Any) -> Any:
+def form_field(kind: type, name: str, label: str, placeholder: str, **options: Any) -> Any:
+    """A labelled field whose label shares the card's label width."""
     style = {"description_width": look.LABEL_WIDTH}
     layout = widgets.Layout(width="100%")
     field = kind(description=label, placeholder=placeholder, style=style, layout=layout, **options)
-    return _part(field, name)
+    return tagged(field, name)
 
 
-def _button(name: str, label: str, kind: str, icon: str = "") -> Any:
+def card_button(name: str, label: str, kind: str, icon: str = "") -> Any:
+    """A button of kind ``primary``, ``secondary`` or ``danger``."""
     style = "primary" if kind == "primary" else ""
-    button = _part(widgets.Button(description=label, button_style=style, icon=icon), f"{name}-button")
+    button = tagged(widgets.Button(description=label, button_style=style, icon=icon), f"{name}-button")
     if kind != "primary":
         button.add_class(f"nb-cognito-{kind}")
     return button
 
 
-def _actions(*buttons: widgets.Widget, flush: bool = False) -> widgets.HBox:
-    row = _part(widgets.HBox(list(buttons)), "actions")
+def action_row(*buttons: widgets.Widget, flush: bool = False) -> widgets.HBox:
+    """A row of buttons, indented by the label width (``flush``: not indented)."""
+    row = tagged(widgets.HBox(list(buttons)), "actions")
     if flush:
         row.add_class("nbc-flush")
     return row
@@ -84,74 +88,74 @@ class WidgetParts:
     @classmethod
     def build(cls, username: str | None) -> WidgetParts:
         style = widgets.HTML(look.STYLE, layout=widgets.Layout(display="none"))
-        title = _part(widgets.HTML("AWS Cognito<span class='nbc-sub'>sign-in</span>"), "title")
-        chip = _part(widgets.HTML(look.chip_html("signed_out")), "chip")
-        header = _part(widgets.HBox([title, chip]), "header")
-        message = _part(widgets.HTML(""), "message")
+        title = tagged(widgets.HTML("AWS Cognito<span class='nbc-sub'>sign-in</span>"), "title")
+        chip = tagged(widgets.HTML(look.chip_html("signed_out")), "chip")
+        header = tagged(widgets.HBox([title, chip]), "header")
+        message = tagged(widgets.HTML(""), "message")
 
         # -- signed out: username, password, Sign in
-        username = _field(
+        username = form_field(
             widgets.Text,
             "username",
             "Username",
             "username",
             value=username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME, ""),
         )
-        password = _field(widgets.Password, "password", "Password", "password", continuous_update=False)
-        sign_in_button = _button("sign-in", "Sign in", "primary", icon="sign-in")
-        signed_out_view = widgets.VBox([username, password, _actions(sign_in_button)])
+        password = form_field(widgets.Password, "password", "Password", "password", continuous_update=False)
+        sign_in_button = card_button("sign-in", "Sign in", "primary", icon="sign-in")
+        signed_out_view = widgets.VBox([username, password, action_row(sign_in_button)])
 
         # -- new password required
-        new_password_prompt = _part(widgets.HTML("Choose a new password."), "prompt")
-        new_password = _field(
+        new_password_prompt = tagged(widgets.HTML("Choose a new password."), "prompt")
+        new_password = form_field(
             widgets.Password, "new-password", "New password", "new password", continuous_update=False
         )
-        confirm_password = _field(
+        confirm_password = form_field(
             widgets.Password, "confirm-password", "Repeat it", "the same again", continuous_update=False
         )
-        new_password_button = _button("set-password", "Set password", "primary")
-        cancel_button = _button("cancel", "Cancel", "secondary")
+        new_password_button = card_button("set-password", "Set password", "primary")
+        cancel_button = card_button("cancel", "Cancel", "secondary")
         new_password_view = widgets.VBox(
             [
                 new_password_prompt,
                 new_password,
                 confirm_password,
-                _actions(new_password_button, cancel_button),
+                action_row(new_password_button, cancel_button),
             ]
         )
 
         # -- MFA selection
-        mfa_choice = _part(
+        mfa_choice = tagged(
             widgets.ToggleButtons(
                 options=["TOTP", "SMS"], tooltips=["an authenticator app", "a text message"]
             ),
             "mfa-choice",
         )
-        mfa_button = _button("mfa", "Continue", "primary")
+        mfa_button = card_button("mfa", "Continue", "primary")
         mfa_view = widgets.VBox(
             [
-                _part(widgets.HTML("Choose how to confirm your sign-in."), "prompt"),
+                tagged(widgets.HTML("Choose how to confirm your sign-in."), "prompt"),
                 mfa_choice,
-                _actions(mfa_button, cancel_button, flush=True),
+                action_row(mfa_button, cancel_button, flush=True),
             ]
         )
 
         # -- a code (TOTP, SMS, or the first TOTP code after setup)
-        code_prompt = _part(widgets.HTML(""), "prompt")
-        qr = _part(widgets.Image(format="png", layout=widgets.Layout(width="180px", height="180px")), "qr")
-        totp_secret_text = _part(widgets.HTML(""), "totp-secret")
-        setup_box = _part(widgets.VBox([], layout=widgets.Layout(align_items="center")), "setup")
-        code = _field(widgets.Text, "code", "Code", "123456", continuous_update=False)
-        code_button = _button("verify", "Verify", "primary")
-        code_view = widgets.VBox([code_prompt, setup_box, code, _actions(code_button, cancel_button)])
+        code_prompt = tagged(widgets.HTML(""), "prompt")
+        qr = tagged(widgets.Image(format="png", layout=widgets.Layout(width="180px", height="180px")), "qr")
+        totp_secret_text = tagged(widgets.HTML(""), "totp-secret")
+        setup_box = tagged(widgets.VBox([], layout=widgets.Layout(align_items="center")), "setup")
+        code = form_field(widgets.Text, "code", "Code", "123456", continuous_update=False)
+        code_button = card_button("verify", "Verify", "primary")
+        code_view = widgets.VBox([code_prompt, setup_box, code, action_row(code_button, cancel_button)])
 
         # -- signed in
-        status = _part(widgets.HTML(""), "status")
-        refresh_button = _button("refresh", "Refresh now", "secondary", icon="refresh")
-        sign_out_button = _button("sign-out", "Sign out", "danger", icon="sign-out")
-        signed_in_view = widgets.VBox([status, _actions(refresh_button, sign_out_button, flush=True)])
+        status = tagged(widgets.HTML(""), "status")
+        refresh_button = card_button("refresh", "Refresh now", "secondary", icon="refresh")
+        sign_out_button = card_button("sign-out", "Sign out", "danger", icon="sign-out")
+        signed_in_view = widgets.VBox([status, action_row(refresh_button, sign_out_button, flush=True)])
 
-        body = _part(widgets.VBox([]), "body")
+        body = tagged(widgets.VBox([]), "body")
         return cls(
             style=style,
             title=title,

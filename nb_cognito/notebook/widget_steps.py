@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from nb_cognito.models import SignInStep
-from nb_cognito.notebook.widget_parts import _actions, _button, _field, _part
+from nb_cognito.notebook.widget_parts import action_row, card_button, form_field, tagged
 from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,39 +64,39 @@ class ChoiceSteps:
     def _build_choice_views(self) -> None:
         cancel = self._ui.cancel_button
         # -- a first factor to choose (USER_AUTH)
-        self._factor_choice = _part(widgets.ToggleButtons(options=[]), "factor-choice")
-        self._factor_button = _button("factor", "Continue", "primary")
+        self._factor_choice = tagged(widgets.ToggleButtons(options=[]), "factor-choice")
+        self._factor_button = card_button("factor", "Continue", "primary")
         self._first_factor_view = widgets.VBox(
             [
-                _part(widgets.HTML("Choose how to sign in."), "prompt"),
+                tagged(widgets.HTML("Choose how to sign in."), "prompt"),
                 self._factor_choice,
-                _actions(self._factor_button, cancel, flush=True),
+                action_row(self._factor_button, cancel, flush=True),
             ]
         )
         # -- the password, after choosing a password factor
-        self._factor_password = _field(
+        self._factor_password = form_field(
             widgets.Password, "factor-password", "Password", "password", continuous_update=False
         )
-        self._factor_password_button = _button("factor-password", "Sign in", "primary")
+        self._factor_password_button = card_button("factor-password", "Sign in", "primary")
         self._password_view = widgets.VBox(
-            [self._factor_password, _actions(self._factor_password_button, cancel)]
+            [self._factor_password, action_row(self._factor_password_button, cancel)]
         )
         # -- the address email codes go to (email MFA setup)
-        self._email = _field(widgets.Text, "email", "Email", "you@example.com", continuous_update=False)
-        self._email_button = _button("email", "Send code", "primary")
+        self._email = form_field(widgets.Text, "email", "Email", "you@example.com", continuous_update=False)
+        self._email_button = card_button("email", "Send code", "primary")
         self._email_setup_view = widgets.VBox(
             [
-                _part(widgets.HTML("Set up email MFA: the address sign-in codes are sent to."), "prompt"),
+                tagged(widgets.HTML("Set up email MFA: the address sign-in codes are sent to."), "prompt"),
                 self._email,
-                _actions(self._email_button, cancel),
+                action_row(self._email_button, cancel),
             ]
         )
         # -- a Text per attribute Cognito requires with the new password (in the new-password view)
-        self._attributes_box = _part(widgets.VBox([]), "attributes")
+        self._attributes_box = tagged(widgets.VBox([]), "attributes")
         view = self._ui.new_password_view
         view.children = (*view.children[:-1], self._attributes_box, view.children[-1])
         # -- "Forget this device", beside Refresh and Sign out, when the pool tracks devices
-        self._forget_device_button = _button(
+        self._forget_device_button = card_button(
             "forget-device", "Forget this device", "secondary", icon="unlink"
         )
         self._forget_device_button.layout.display = "none"
@@ -136,7 +136,8 @@ class ChoiceSteps:
         return f"<div class='nbc-note nb-cognito-device'>This device: {html.escape(text)}</div>"
 
     def _show_attribute_fields(self, names: tuple[str, ...]) -> None:
-        self._attributes_box.children = tuple(_field(widgets.Text, "attribute", name, name) for name in names)
+        fields = (form_field(widgets.Text, "attribute", name, name) for name in names)
+        self._attributes_box.children = tuple(fields)
 
     def _read_attributes(self) -> dict[str, str] | None:
         fields = self._attributes_box.children

@@ -34,7 +34,9 @@ FIRST_FACTORS: tuple[str, ...] = ("PASSWORD_SRP", "PASSWORD", "EMAIL_OTP", "SMS_
 
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"
 _REGION_RE = re.compile(rf"^{_REGION}$")
-_USER_POOL_RE = re.compile(rf"^({_REGION})_[0-9A-Za-z]+$")
+# Cognito's own pattern for a user pool id is ``[\w-]+_[0-9a-zA-Z]+``: the prefix is the pool's
+# primary region on AWS, and something else on emulators (cognito-local's ``local_AbC123``).
+_USER_POOL_RE = re.compile(r"^([A-Za-z0-9-]{1,50})_[0-9A-Za-z]+$", re.ASCII)
 _IDENTITY_POOL_RE = re.compile(
     rf"^({_REGION}):[0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}$"
 )
@@ -53,7 +55,8 @@ def check_user_pool_id(name: str, value: str, source: str) -> str:
         raise bad(
             name,
             source,
-            f"{value!r} is not a user pool id: expected '<region>_<id>', like 'us-east-1_AbC123'.",
+            f"{value!r} is not a user pool id: expected '<prefix>_<id>', like 'us-east-1_AbC123' "
+            "(the prefix is the pool's region on AWS, e.g. 'local' on cognito-local).",
         )
     return value
 
@@ -116,8 +119,12 @@ def check_role_arn(name: str, value: str, source: str) -> str:
 
 
 def pool_region(user_pool_id: str | None) -> str | None:
-    """The region a user pool id starts with (``us-east-1_AbC123`` -> ``us-east-1``), if valid."""
+    """The region a user pool id starts with (``us-east-1_AbC123`` -> ``us-east-1``).
+
+    None when the id is not valid or its prefix is not an AWS region (``local_AbC123``): then
+    the ``region`` setting must say where the pool is.
+    """
     if user_pool_id is None:
         return None
     match = _USER_POOL_RE.match(user_pool_id)
-    return match.group(1) if match else None
+    return match.group(1) if match and _REGION_RE.match(match.group(1)) else None

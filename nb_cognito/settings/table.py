@@ -19,12 +19,14 @@ from typing import Any
 from traitlets import TraitType
 
 from nb_cognito.auth import oauth_settings
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.environment import env_var
 from nb_cognito.settings import checks, kinds
 from nb_cognito.settings.kinds import Kind
 
 __all__ = [
     "AMPLIFY_FILE_SETTING",
+    "BOTOCORE_ENV_SETTINGS",
     "DEFAULTS",
     "GEN1_PLUGIN",
     "MAGIC_SETTINGS",
@@ -87,6 +89,9 @@ class Setting:
     doc_default: str | None = None
     #: A footnote mark after the README's Amplify Gen 1 cell.
     doc_note: str = ""
+    #: botocore's own variable for this setting (``AWS_ENDPOINT_URL_STS``), read from the
+    #: environment only when nb_cognito's settings leave it and ``endpoint_url`` unset.
+    botocore_env: str | None = None
 
     @property
     def env(self) -> str:
@@ -132,7 +137,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "region",
         kinds.TEXT,
-        "AWS region of the user pool. Derived from user_pool_id when not set.",
+        "AWS region to call the user pool in. Derived from user_pool_id when its prefix is a "
+        "region; set it for a pool id without one (an emulator's 'local_AbC123') or to reach a "
+        "Multi-Region replica of the pool.",
         check=checks.check_region,
         amplify_gen2="aws_region",
         amplify_gen1="CognitoUserPool.Default.Region",
@@ -140,13 +147,14 @@ SETTINGS: tuple[Setting, ...] = (
         amplify_gen1_fallback="CredentialsProvider.CognitoIdentity.Default.Region",
         aws_exports_fallback="aws_project_region",
         magic=MagicOption("AWS region (default: from the pool id).", "R"),
-        doc_default="from `user_pool_id` (else `identity_pool_id`)",
+        doc_default="from `user_pool_id` when it starts with a region (else `identity_pool_id`)",
         doc_note=" ²",
     ),
     Setting(
         "user_pool_id",
         kinds.TEXT,
-        "Cognito user pool id, like 'us-east-1_AbC123'.",
+        "Cognito user pool id, '<prefix>_<id>' like 'us-east-1_AbC123' (the prefix is the pool's "
+        "primary region on AWS).",
         check=checks.check_user_pool_id,
         sign_in=True,
         required=True,
@@ -189,12 +197,41 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "endpoint_url",
         kinds.TEXT,
-        "One http(s) URL for both Cognito services (user pools and identity), for the local "
-        "emulator or a private endpoint. Default: the public AWS endpoints.",
+        "One http(s) URL for every service nb_cognito calls (user pools, identity pools, STS) "
+        "and the pool's JWKS, for an emulator or a private endpoint; the per-service endpoint "
+        "settings override it. Default: the public AWS endpoints.",
         check=checks.check_endpoint_url,
         sign_in=True,
         magic=MagicOption("Cognito endpoint (a private endpoint or an emulator).", "URL"),
         doc_default="the public AWS endpoints",
+    ),
+    Setting(
+        "cognito_idp_endpoint_url",
+        kinds.TEXT,
+        "http(s) URL of the user-pool service (cognito-idp) alone, e.g. a FIPS or VPC endpoint; "
+        "the pool's JWKS is then read from <url>/<pool>/.well-known/jwks.json.",
+        check=checks.check_endpoint_url,
+        sign_in=True,
+        botocore_env=Env.AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER,
+        doc_default="`endpoint_url`, else `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`, else AWS",
+    ),
+    Setting(
+        "cognito_identity_endpoint_url",
+        kinds.TEXT,
+        "http(s) URL of the identity-pool service (cognito-identity) alone.",
+        check=checks.check_endpoint_url,
+        sign_in=True,
+        botocore_env=Env.AWS_ENDPOINT_URL_COGNITO_IDENTITY,
+        doc_default="`endpoint_url`, else `AWS_ENDPOINT_URL_COGNITO_IDENTITY`, else AWS",
+    ),
+    Setting(
+        "sts_endpoint_url",
+        kinds.TEXT,
+        "http(s) URL of STS alone (role_arn: AssumeRoleWithWebIdentity).",
+        check=checks.check_endpoint_url,
+        sign_in=True,
+        botocore_env=Env.AWS_ENDPOINT_URL_STS,
+        doc_default="`endpoint_url`, else `AWS_ENDPOINT_URL_STS`, else AWS",
     ),
     Setting(
         "auth_flow",
@@ -338,5 +375,7 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
 SIGN_IN_SETTINGS: tuple[str, ...] = tuple(setting.name for setting in SETTINGS if setting.sign_in)
 #: The settings signing in needs.
 REQUIRED_SETTINGS: tuple[str, ...] = tuple(setting.name for setting in SETTINGS if setting.required)
+#: The per-service endpoint settings that fall back to botocore's own variables.
+BOTOCORE_ENV_SETTINGS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.botocore_env is not None)
 #: The settings ``%cognito_login`` takes as options.
 MAGIC_SETTINGS: tuple[Setting, ...] = tuple(setting for setting in SETTINGS if setting.magic is not None)

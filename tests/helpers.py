@@ -1,21 +1,19 @@
-"""Shared helpers of the reliability suite (``tests/test_reliability_*.py``); no tests here.
+"""What tests share besides fixtures (those are in conftest.py): the test user's password,
+questions to the emulator (request counts, the key S3 received), events, waiting, threads.
 
-Everything talks HTTP to the offline Cognito (``local``), through the ``fault_proxy`` when a
-test needs faults; time is the injected ``clock``. Real waiting happens only for background
-threads, always on an Event/Condition with a bounded timeout.
+Everything talks HTTP to the offline Cognito; time is the injected ``clock``. Real waiting
+happens only for background threads, always on an Event with a bounded timeout.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from nb_cognito.auth.session import CognitoSession
+from nb_cognito.local import LocalCognito
 from nb_cognito.models import AuthEvent, AWSCredentials
 
 PASSWORD = "Alice-Passw0rd!"
@@ -26,47 +24,6 @@ Triple = tuple[str, str, str]
 
 def triple(creds: AWSCredentials) -> Triple:
     return (creds.access_key_id, creds.secret_access_key, creds.session_token)
-
-
-@pytest.fixture
-def make_session(local: Any, clock: Any) -> Iterator[Callable[..., CognitoSession]]:
-    """``make_session(settings=None, **options)``: a configured session on the test clock."""
-    made: list[CognitoSession] = []
-
-    def make(settings: dict[str, Any] | None = None, **options: Any) -> CognitoSession:
-        options.setdefault("auto_refresh", False)
-        session = CognitoSession(clock=clock, **options)
-        session.configure(**(settings if settings is not None else local.settings.as_config()))
-        made.append(session)
-        return session
-
-    yield make
-    for session in made:
-        session.close()
-        with contextlib.suppress(Exception):
-            session.sign_out()
-
-
-@pytest.fixture
-def proxied_settings(local: Any, fault_proxy: Any) -> dict[str, Any]:
-    """The emulator's settings with every client call going through the fault proxy."""
-    return {**local.settings.as_config(), "endpoint_url": fault_proxy.url}
-
-
-@pytest.fixture
-def issued(emulator: Any) -> Iterator[set[Triple]]:
-    """Every (key, secret, token) the emulator vends, recorded by the server as it issues them."""
-    triples: set[Triple] = set()
-    lock = threading.Lock()
-
-    def record(event: Any) -> None:
-        if event.kind == "credentials_issued":
-            with lock:
-                triples.add(event.credentials)
-
-    unsubscribe = emulator.subscribe(record)
-    yield triples
-    unsubscribe()
 
 
 class Events:
@@ -150,3 +107,18 @@ def run_threads(count: int, work: Callable[[int], None], timeout: float = 60.0) 
     for thread in threads:
         thread.join(timeout)
     assert not any(thread.is_alive() for thread in threads), "a worker thread hung"
+
+
+def counts(local: LocalCognito, *actions: str) -> tuple[int, ...]:
+    """How many requests the emulator received for each action, in the order asked."""
+    snapshot = local.request_counts()
+    return tuple(snapshot.get(action, 0) for action in actions)
+
+
+def s3_key(local: LocalCognito, client: Any) -> str:
+    """Make one S3 call with ``client``; return the access key the server received for it."""
+    before = len(local.received_access_keys("s3"))
+    client.list_buckets()
+    keys = local.received_access_keys("s3")
+    assert len(keys) == before + 1
+    return keys[-1]
