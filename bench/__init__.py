@@ -20,4 +20,9 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("import_cost", "bench.import_cost", "Import and %load_ext cost"),
     ("sign_in", "bench.sign_in", "Sign-in latency and the SRP maths"),
     ("memory", "bench.memory", "Resident memory of a signed-in session"),
+    (
+        "dask_workers",
+        "bench.dask_workers",
+        "Dask workers: refresh to use on every worker, failures over 8 hours, bytes pushed",
+    ),
 )

@@ -105,6 +105,8 @@ def __getattr__(name: str) -> Any:
     if name == "session":
         # The kernel-wide session lives in nb_cognito.kernel, which %reload_ext does not reload.
         return importlib.import_module(".kernel", __name__).kernel_session()
+    if name == "dask":  # nb_cognito.dask.CognitoCredentials() after a plain `import nb_cognito`
+        return importlib.import_module(".dask", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nb_cognito' has no attribute {name!r}")
@@ -174,13 +176,13 @@ def forget_device() -> None:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nb_cognito``: register the magics and the boto3 hook (idempotent)."""
-    from nb_cognito.notebook.magics import load_extension
+    from nb_cognito.notebook.extension import load_extension
 
     load_extension(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext nb_cognito``: remove the magics, hooks and boto3 provider it added."""
-    from nb_cognito.notebook.magics import unload_extension
+    from nb_cognito.notebook.extension import unload_extension
 
     unload_extension(ipython)

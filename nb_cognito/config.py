@@ -88,7 +88,7 @@ class Settings:
     role_arn: str | None = None
     allow_guest: bool = False
     inject_boto3: bool | str = True
-    subprocess_credentials: bool = False
+    subprocess_credentials: bool = True
     export_env: bool = False
     remember: bool = False
     remember_device: bool = False

@@ -59,8 +59,9 @@ _HEADLESS_NEEDS = (
     ("nbformat", "nbformat"),
     ("ipykernel", "ipykernel"),
     ("pandas", "pandas"),
+    ("s3fs", "s3fs"),  # the quickstart reads pd.read_csv("s3://...")
 )
-_LAB_NEEDS = (("moto", "moto"), ("jupyterlab", "jupyterlab"), ("pandas", "pandas"))
+_LAB_NEEDS = (("moto", "moto"), ("jupyterlab", "jupyterlab"), ("pandas", "pandas"), ("s3fs", "s3fs"))
 _INSTALL_HINT = 'pip install "nb-cognito[demo]" (in a checkout: `make demo`, or pip install -e ".[demo]")'
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

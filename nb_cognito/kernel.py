@@ -46,12 +46,19 @@ def default_integrations() -> list[Integration]:
     """
     from nb_cognito.integrations.boto3_injection import Boto3Injection
     from nb_cognito.integrations.container_endpoint import ContainerEndpoint
+    from nb_cognito.integrations.dask import DaskIntegration
     from nb_cognito.integrations.env_export import EnvExport
     from nb_cognito.integrations.process_env import EnvironmentWrites
     from nb_cognito.integrations.remembered import RememberedSessions
 
     env = EnvironmentWrites()
-    return [RememberedSessions(), Boto3Injection(env), ContainerEndpoint(env), EnvExport(env)]
+    return [
+        RememberedSessions(),
+        Boto3Injection(env),
+        ContainerEndpoint(env),
+        EnvExport(env),
+        DaskIntegration(),  # credentials to the workers of every Dask client in the process
+    ]
 
 
 def make_session(

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from nb_cognito.redaction import known_secrets
+
 __all__ = [
     "AWSCredentials",
     "AuthEvent",
@@ -27,6 +29,7 @@ __all__ = [
     "SignInResult",
     "SignInStep",
     "SignOutResult",
+    "TrackedDevice",
     "UserPoolTokens",
     "fingerprint",
 ]
@@ -340,3 +343,30 @@ class SessionStatus:
 
     def _repr_html_(self) -> str:
         return html_table(self.rows(), "nb-cognito-status")
+
+
+@dataclass(frozen=True)
+class TrackedDevice:
+    """A device Cognito issued to this kernel's sign-in.
+
+    ``password`` is None when the device could not be confirmed (or was forgotten): the key
+    still renews the refresh token bound to it, but the device cannot stand in for MFA.
+    ``remembered`` says whether Cognito remembers it (so a later sign-in skips MFA).
+    """
+
+    key: str
+    group_key: str
+    password: str | None = field(default=None, repr=False)
+    remembered: bool = False
+
+    def __post_init__(self) -> None:
+        known_secrets.add(self.password)
+
+    @property
+    def can_prove(self) -> bool:
+        """True when the device can answer DEVICE_SRP_AUTH (it has its password)."""
+        return bool(self.password)
+
+    def __repr__(self) -> str:
+        state = "remembered" if self.remembered else "not remembered"
+        return f"<TrackedDevice {self.key!r} {state}>"

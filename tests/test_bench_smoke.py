@@ -38,7 +38,7 @@ def test_quick_benchmarks_run_and_name_every_benchmark() -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     names = _benchmark_names()
-    assert len(names) == 6
+    assert len(names) == 7
     for name in names:
         assert f"== {name}:" in done.stdout, f"{name} missing from the output:\n{output[-4000:]}"
     assert f"ran {len(names)} benchmarks" in done.stdout

@@ -12,7 +12,7 @@ import warnings
 
 import boto3
 import pytest
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import CredentialRetrievalError, NoCredentialsError
 from helpers import PASSWORD, s3_key
 
 from nb_cognito.exceptions import ServiceUnavailableError, SignedOutError
@@ -103,13 +103,23 @@ def test_install_is_idempotent(session):
 
 
 def test_inject_boto3_false_leaves_boto3_alone(new_session, local):
-    session = new_session(attach=True, inject_boto3=False)
+    session = new_session(attach=True, inject_boto3=False, subprocess_credentials=False)
     session.sign_in("alice", PASSWORD)
 
     assert not boto3_injection.is_installed()
     with pytest.raises(NoCredentialsError):
         s3(local).list_buckets()
     assert local.received_access_keys("s3") == []
+
+
+def test_inject_boto3_false_still_finds_the_container_endpoint(new_session, local):
+    """Without injection, boto3's own chain reaches the container endpoint (the default)."""
+    session = new_session(attach=True, inject_boto3=False)
+    session.sign_in("alice", PASSWORD)
+
+    assert not boto3_injection.is_installed()
+    assert boto3.Session().get_credentials().method == "container-role"
+    assert s3_key(local, s3(local)) == session.current_credentials().access_key_id
 
 
 def test_inject_boto3_changed_while_signed_in_applies_at_once(new_session, local):
@@ -254,16 +264,26 @@ def test_fifty_threads_across_a_refresh_never_see_a_mixed_triple(session, local,
 # -- before sign-in, after sign-out --------------------------------------------------------------
 
 
-def test_a_client_created_before_sign_in_never_gets_credentials(session, local):
+def test_a_client_created_before_sign_in_never_gets_credentials(new_session, local):
     """botocore fact: a client keeps the credentials it was created with; here, none.
 
     Create clients after signing in (or re-create them); this test documents the limit.
     """
+    session = new_session(attach=True, subprocess_credentials=False)
     early = s3(local)
     session.sign_in("alice", PASSWORD)
 
     with pytest.raises(NoCredentialsError):
         early.list_buckets()
+    assert s3_key(local, s3(local)) == session.current_credentials().access_key_id
+
+
+def test_a_client_created_before_sign_in_fails_at_once_saying_to_sign_in(session, local):
+    """With the endpoint (the default), botocore asks it when the client is made; nobody is
+    signed in, so the client is not made, and the error says what to do."""
+    with pytest.raises(CredentialRetrievalError, match="Nobody is signed in to nb_cognito"):
+        s3(local)
+    session.sign_in("alice", PASSWORD)
     assert s3_key(local, s3(local)) == session.current_credentials().access_key_id
 
 

@@ -795,8 +795,9 @@ def test_defaults():
         True,
         10.0,
     )
-    flags = (settings.allow_guest, settings.subprocess_credentials, settings.export_env)
+    flags = (settings.allow_guest, settings.export_env)
     assert not any((*flags, settings.remember))
+    assert settings.subprocess_credentials is True  # the container endpoint is the default path
 
 
 def test_describe_is_text_that_ipython_shows_as_an_aligned_table():

@@ -49,6 +49,7 @@ def test_demo_runs_the_quickstart_and_says_what_happened():
         "Signed in as demo (identity us-east-1:",
         "boto3 injection         on",
         "virginica",
+        "pandas after the refresh: 9 rows",
         "the same s3 client still works: ",
         "Signed out demo.",
         "SignedOutError: Nobody is signed in.",

@@ -85,8 +85,9 @@ def test_make_test_installs_the_test_extra_which_also_serves_the_demo(venv):
 def test_the_demo_extra_is_lean_and_has_what_the_demo_and_open_need():
     extras = pyproject()["project"]["optional-dependencies"]
     names = {re.split(r"[<>=!\[ ;]", requirement, maxsplit=1)[0].lower() for requirement in extras["demo"]}
-    assert {"nbclient", "nbformat", "ipykernel", "pandas", "jupyterlab", "nb-cognito"} <= names
-    assert not names & {"pytest", "playwright", "mypy", "ruff", "hypothesis", "s3fs", "papermill"}
+    # s3fs: the quickstart reads S3 the way people do, pd.read_csv("s3://bucket/key")
+    assert {"nbclient", "nbformat", "ipykernel", "pandas", "s3fs", "jupyterlab", "nb-cognito"} <= names
+    assert not names & {"pytest", "playwright", "mypy", "ruff", "hypothesis", "papermill"}
     from nb_cognito import demo
 
     needed = {pip for _, pip in demo._HEADLESS_NEEDS + demo._LAB_NEEDS} - {"moto"}  # moto: the local extra

@@ -32,7 +32,7 @@ from nb_cognito.auth.session import CognitoSession
 from nb_cognito.config import CognitoConfig
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
-from nb_cognito.notebook import magics
+from nb_cognito.notebook import extension, magics
 from nb_cognito.notebook.magic_line import MagicUsageError
 
 # Short on purpose: redact_text() hides 40+ character runs, which would hide a leak from the test.
@@ -49,7 +49,7 @@ def shell(tmp_path) -> Iterator[TestingShell]:
     sh = new_shell(tmp_path)
     yield sh
     if "CognitoMagics" in sh.magics_manager.registry:
-        magics.unload_extension(sh)
+        extension.unload_extension(sh)
     close_shell(sh)
 
 
@@ -145,7 +145,7 @@ def one_line(out: str) -> str:
 def test_load_registers_magics_and_hook_once(shell, session):
     for _ in range(2):
         shell.run_cell("%load_ext nb_cognito")
-        magics.load_extension(shell)  # idempotent, even when called directly
+        extension.load_extension(shell)  # idempotent, even when called directly
     line_magics = shell.magics_manager.magics["line"]
     assert {"cognito_login", "cognito_logout", "cognito_session"} <= set(line_magics)
     hooks = our_hooks(shell)

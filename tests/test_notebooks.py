@@ -50,7 +50,7 @@ EXPECTED = {
         "sign-in": "Signed in as demo (identity us-east-1:",
         "session": "boto3 injection         on",
         "s3": "virginica",
-        "refresh": "the same s3 client still works: ",
+        "refresh": "pandas after the refresh: 9 rows",
         "sign-out": "Signed out demo.",
         "after-sign-out": "SignedOutError: Nobody is signed in.",
     },
@@ -59,7 +59,7 @@ EXPECTED = {
         "fetch": "identity id: us-east-1:",
         "refresh": "'TOKEN_REFRESH', 'CREDENTIALS_REFRESH'",
         "boto3": "boto3_session() signs with key …",
-        "sign-out": "signed in: False | endpoint for children: False",
+        "sign-out": "signed in: False | a child now gets: CredentialRetrievalError",
     },
     "widget.ipynb": {"list-buckets": DEMO_BUCKET, "sign-out": ""},
 }

@@ -23,7 +23,7 @@ from nb_cognito.clock import ManualClock
 from nb_cognito.config import CognitoConfig
 from nb_cognito.local import ClientSpec, LocalCognito, LocalSpec, default_test_spec
 from nb_cognito.local.oidc_idp import IdpUser, LocalOidcIdp
-from nb_cognito.notebook import magics
+from nb_cognito.notebook import extension
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def shell(
     kernel.use_kernel_session(previous)
     session.sign_out()
     session.close()
-    magics.unload_extension(sh)
+    extension.unload_extension(sh)
     close_shell(sh)
 
 

@@ -52,7 +52,7 @@ EXAMPLES: dict[str, object] = {
     "role_arn": "arn:aws:iam::123456789012:role/NotebookUsers",
     "allow_guest": True,
     "inject_boto3": "always",
-    "subprocess_credentials": True,
+    "subprocess_credentials": False,
     "export_env": True,
     "remember": True,
     "remember_device": True,

@@ -7,12 +7,15 @@ with plain HTTP requests.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
+import stat
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -21,7 +24,8 @@ import pytest
 from helpers import PASSWORD
 
 from nb_cognito import kernel
-from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI, ContainerEndpoint
+from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_TOKEN_FILE, ENV_URI, ContainerEndpoint
+from nb_cognito.local import UserSpec
 
 AWS_NAMES = (
     ENV_URI,
@@ -112,32 +116,48 @@ def test_a_child_process_gets_credentials_and_a_new_key_after_a_refresh(session,
     assert local.request_counts()["GetCredentialsForIdentity"] == issued + 1
 
 
-def test_sign_out_stops_the_endpoint_and_removes_the_variables(session):
+def test_sign_out_keeps_the_endpoint_answering_a_readable_error(session):
     session.sign_in("alice", PASSWORD)
     url, token = os.environ[ENV_URI], os.environ[ENV_TOKEN]
     assert get(url, token)[0] == 200
 
     session.sign_out()
 
-    assert ENV_URI not in os.environ
-    assert ENV_TOKEN not in os.environ
-    assert endpoint(session).server is None
-    with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": token}), timeout=5)
+    assert (os.environ[ENV_URI], os.environ[ENV_TOKEN]) == (url, token)  # for the session's life
+    status, body = get(url, token)
+    assert status == 401
+    assert body["code"] == "SignedOutError"
+    assert "Nobody is signed in to nb_cognito" in body["message"]
+    assert "%cognito_login" in body["message"]
+    assert "AccessKeyId" not in body
 
 
-def test_off_by_default(new_session):
+def test_on_by_default_from_before_anyone_signs_in(new_session):
     session = new_session(attach=True)
-    session.sign_in("alice", PASSWORD)
+    server = endpoint(session).server
+    assert server is not None
+    assert os.environ[ENV_URI] == server.url
+    assert get(server.url, server.token)[0] == 401  # a readable answer, not a dead port
 
+    session.sign_in("alice", PASSWORD)
+    status, body = get(os.environ[ENV_URI], os.environ[ENV_TOKEN])
+    assert status == 200
+    assert body["AccessKeyId"] == session.current_credentials().access_key_id
+
+
+def test_turned_off_before_sign_in_it_stops_at_once(new_session):
+    session = new_session(attach=True)
+    assert endpoint(session).server is not None
+    session.configure(subprocess_credentials=False)  # the way out, nobody signed in yet
+    assert endpoint(session).server is None
+    assert ENV_URI not in os.environ and ENV_TOKEN_FILE not in os.environ
+
+
+def test_turned_off_and_on_while_signed_in_it_applies_at_once(new_session):
+    session = new_session(attach=True, subprocess_credentials=False)  # the way out
+    session.sign_in("alice", PASSWORD)
     assert endpoint(session).server is None
     assert ENV_URI not in os.environ
-
-
-def test_turned_on_and_off_while_signed_in_it_applies_at_once(new_session):
-    session = new_session(attach=True)
-    session.sign_in("alice", PASSWORD)
-    assert endpoint(session).server is None
 
     session.configure(subprocess_credentials=True)  # no second sign-in needed
     status, body = get(os.environ[ENV_URI], os.environ[ENV_TOKEN])
@@ -147,19 +167,51 @@ def test_turned_on_and_off_while_signed_in_it_applies_at_once(new_session):
     session.configure(subprocess_credentials=False)
     assert endpoint(session).server is None
     assert ENV_URI not in os.environ
+    assert ENV_TOKEN_FILE not in os.environ
     assert session.is_signed_in
 
 
-def test_a_new_sign_in_starts_a_new_endpoint_with_a_new_token(session):
+def test_a_new_sign_in_as_someone_else_is_served_at_the_same_url_and_token(session, local):
+    local.add_user(UserSpec("bob", "Bob-Passw0rd!1"))
     session.sign_in("alice", PASSWORD)
-    first_url, first_token = os.environ[ENV_URI], os.environ[ENV_TOKEN]
+    url, token = os.environ[ENV_URI], os.environ[ENV_TOKEN]
+    alices = get(url, token)[1]["AccessKeyId"]
     session.sign_out()
-    session.sign_in("alice", PASSWORD)
+    session.sign_in("bob", "Bob-Passw0rd!1")
 
-    assert os.environ[ENV_TOKEN] != first_token
-    assert os.environ[ENV_URI] != first_url
-    assert get(os.environ[ENV_URI], first_token)[0] == 403
-    assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 200
+    assert (os.environ[ENV_URI], os.environ[ENV_TOKEN]) == (url, token)
+    status, body = get(url, token)
+    assert status == 200
+    assert body["AccessKeyId"] == session.current_credentials().access_key_id != alices
+
+
+def test_the_token_file_is_private_and_holds_the_token(session):
+    path = os.environ[ENV_TOKEN_FILE]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
+    with open(path) as handle:
+        assert handle.read() == os.environ[ENV_TOKEN]
+    session.configure(subprocess_credentials=False)
+    assert not os.path.exists(path)
+
+
+def test_the_token_file_is_removed_at_exit():
+    code = (
+        "from nb_cognito.integrations import container_endpoint as c; "
+        "print(c.write_token_file('t'), flush=True)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    path = done.stdout.strip()
+    assert path.endswith("container-token")
+    assert not os.path.exists(path)
+    assert not os.path.exists(os.path.dirname(path))
 
 
 # -- the endpoint's rules ------------------------------------------------------------------------
@@ -175,7 +227,9 @@ def test_the_endpoint_serves_the_container_format(session):
     assert body["AccessKeyId"] == creds.access_key_id
     assert body["SecretAccessKey"] == creds.secret_access_key
     assert body["Token"] == creds.session_token
-    assert body["Expiration"] == creds.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The expiry on the system clock: now + the time left (within a second or two of rounding).
+    served = dt.datetime.strptime(body["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    assert abs(served.timestamp() - (time.time() + session.seconds_left(creds))) <= 2
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong-token", "Bearer wrong-token"])
@@ -293,14 +347,18 @@ def test_concurrent_requests_are_all_served(session):
     assert all(t.daemon for t in threading.enumerate() if t.name.startswith("nb-cognito-credentials"))
 
 
-def test_variables_set_before_are_put_back_after_sign_out(session, monkeypatch):
+def test_variables_set_before_are_put_back_when_turned_off(new_session, monkeypatch):
     monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/ecs")
+    monkeypatch.setenv(ENV_TOKEN_FILE, "/var/run/theirs")
+    session = new_session(attach=True)
     session.sign_in("alice", PASSWORD)
 
     assert "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" not in os.environ  # botocore would prefer it
+    assert os.environ[ENV_TOKEN_FILE] != "/var/run/theirs"
 
-    session.sign_out()
+    session.configure(subprocess_credentials=False)
     assert os.environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] == "/v2/credentials/ecs"
+    assert os.environ[ENV_TOKEN_FILE] == "/var/run/theirs"
 
 
 def test_the_kernel_session_wires_the_endpoint(local, monkeypatch):
@@ -312,7 +370,10 @@ def test_the_kernel_session_wires_the_endpoint(local, monkeypatch):
         server = endpoint(session).server
         assert server is not None and server.credentials == session.current_credentials
         assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 200
+        assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 200
+        session.sign_out()
+        assert get(os.environ[ENV_URI], os.environ[ENV_TOKEN])[0] == 401  # still there, readable
     finally:
         kernel.reset_kernel_session()
-    assert endpoint(session).server is None
+    assert endpoint(session).server is None  # closed with the session
     assert ENV_URI not in os.environ

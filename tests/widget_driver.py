@@ -97,7 +97,7 @@ class WidgetDriver:
 
     def tick(self) -> None:
         """One beat of the countdown (the widget's thread does this once a second)."""
-        self.widget._tick()
+        self.widget.redraw_times()
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from nb_cognito import forksafe
 from nb_cognito.exceptions import AuthError, ConfigurationError, SignedOutError
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.auth.integration import SessionAPI
     from nb_cognito.models import AWSCredentials
 
 __all__ = ["CANONICAL_NAME", "has_provider", "new_boto3_session", "provider", "put_provider_first"]
@@ -43,7 +43,7 @@ def _credentials_class() -> type:
         from one refresh.
         """
 
-        def __init__(self, session: CognitoSession, first: AWSCredentials | None) -> None:
+        def __init__(self, session: SessionAPI, first: AWSCredentials | None) -> None:
             # ``first`` None: the session exists but has no credentials right now (Cognito
             # unreachable, session expired); every read asks again and raises until it has.
             self._nb_session = session
@@ -102,7 +102,7 @@ def _credentials_class() -> type:
     return CognitoRefreshableCredentials
 
 
-def provider(session: CognitoSession) -> Any:
+def provider(session: SessionAPI) -> Any:
     """A botocore credential provider that loads ``session``'s credentials."""
     from botocore.credentials import CredentialProvider
 
@@ -152,7 +152,7 @@ def has_provider(botocore_session: Any) -> bool:
     return any(getattr(p, "METHOD", None) == CANONICAL_NAME for p in resolver.providers)
 
 
-def new_boto3_session(session: CognitoSession, region_name: str | None = None) -> Any:
+def new_boto3_session(session: SessionAPI, region_name: str | None = None) -> Any:
     """An independent ``boto3.Session`` whose credentials are the session's, refreshing."""
     import boto3
     import botocore.session

@@ -15,38 +15,22 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from nb_cognito import forksafe
-from nb_cognito.auth.devices import TrackedDevice, set_remembered
+from nb_cognito.auth.base import SessionCore
+from nb_cognito.auth.devices import set_remembered
 from nb_cognito.auth.state import SignedIn
 from nb_cognito.exceptions import AuthError, SignedOutError
+from nb_cognito.models import TrackedDevice
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.clients import SessionClients
-    from nb_cognito.auth.integration import SavedSignIn, SessionChange
-    from nb_cognito.auth.state import Expired
-    from nb_cognito.config import Settings
+    pass
 
 __all__ = ["DeviceTracking"]
 
 log = logging.getLogger("nb_cognito")
 
 
-class DeviceTracking:
+class DeviceTracking(SessionCore):
     """Remembered devices for the session: one per (pool, client, user) known to this kernel."""
-
-    _lock: forksafe.ForkSafeLock
-    _state: SignedIn | Expired | None
-    _devices: dict[tuple[str, str, str], TrackedDevice]
-
-    if TYPE_CHECKING:
-
-        @property
-        def settings(self) -> Settings: ...
-        @property
-        def clients(self) -> SessionClients: ...
-        def _invalidate(self) -> None: ...
-        def _notify(self, hook: str, change: SessionChange | SavedSignIn) -> None: ...
-        def _saved(self, reason: str, state: SignedIn) -> SavedSignIn: ...
 
     def _device_key(self, username: str) -> tuple[str, str, str]:
         settings = self.settings

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import logging
 import platform
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from nb_cognito.exceptions import AuthError, UnsupportedChallengeError
+from nb_cognito.models import TrackedDevice
 from nb_cognito.redaction import known_secrets
 
 if TYPE_CHECKING:
@@ -35,33 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["TrackedDevice", "confirm_new_device", "prove_device"]
 
 log = logging.getLogger("nb_cognito")
-
-
-@dataclass(frozen=True)
-class TrackedDevice:
-    """A device Cognito issued to this kernel's sign-in.
-
-    ``password`` is None when the device could not be confirmed (or was forgotten): the key
-    still renews the refresh token bound to it, but the device cannot stand in for MFA.
-    ``remembered`` says whether Cognito remembers it (so a later sign-in skips MFA).
-    """
-
-    key: str
-    group_key: str
-    password: str | None = field(default=None, repr=False)
-    remembered: bool = False
-
-    def __post_init__(self) -> None:
-        known_secrets.add(self.password)
-
-    @property
-    def can_prove(self) -> bool:
-        """True when the device can answer DEVICE_SRP_AUTH (it has its password)."""
-        return bool(self.password)
-
-    def __repr__(self) -> str:
-        state = "remembered" if self.remembered else "not remembered"
-        return f"<TrackedDevice {self.key!r} {state}>"
 
 
 def confirm_new_device(client: UserPoolClient, tokens: AuthTokens, *, remember: bool) -> TrackedDevice | None:

@@ -15,7 +15,8 @@ The calls, in the order they happen:
   refresh): what must survive a crash is written first.
 * :meth:`Integration.signed_in` after a sign-in, before the first AWS credentials are fetched.
 * :meth:`Integration.credentials_changed` after every new set of AWS credentials.
-* :meth:`Integration.settings_changed` after ``configure()`` while signed in.
+* :meth:`Integration.settings_changed` after ``configure()`` while signed in;
+  :meth:`Integration.configured` after every ``configure()``, signed in or not.
 * :meth:`Integration.signed_out` / :meth:`Integration.session_expired` when the session ends.
 * :meth:`Integration.resume` from ``sign_in()`` with no password: it may sign in by itself.
 
@@ -27,15 +28,14 @@ from __future__ import annotations
 import contextlib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.devices import TrackedDevice
-    from nb_cognito.auth.session import CognitoSession
-    from nb_cognito.config import Settings
-    from nb_cognito.models import AuthUser, AWSCredentials
+    from nb_cognito.clock import Clock
+    from nb_cognito.config import CognitoConfig, Settings
+    from nb_cognito.models import AuthUser, AWSCredentials, TrackedDevice
 
-__all__ = ["Integration", "SavedSignIn", "SessionChange"]
+__all__ = ["Integration", "SavedSignIn", "SessionAPI", "SessionChange"]
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,34 @@ class SavedSignIn:
         return f"<SavedSignIn {self.reason} of {self.user.username!r}>"
 
 
+class SessionAPI(Protocol):
+    """What an integration may use of the session that owns it: its public API.
+
+    Typed as a protocol, so that the seam imports no session (no cycle, even for type
+    checkers); :class:`~nb_cognito.auth.session.CognitoSession` is the one implementation.
+    """
+
+    clock: Clock
+    config: CognitoConfig
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def is_signed_in(self) -> bool: ...
+    def is_signed_in_as(self, username: str) -> bool: ...
+    def get_current_user(self) -> AuthUser: ...
+    def current_credentials(self) -> AWSCredentials: ...
+    def seconds_left(self, credentials: AWSCredentials) -> float: ...
+    def resume_sign_in(self, saved: SavedSignIn) -> None: ...
+
+
 class Integration:
     """Base class: every hook is a no-op, so an integration overrides only what it needs."""
 
     #: A short name, for logs.
     name = "integration"
 
-    def attach(self, session: CognitoSession) -> None:
+    def attach(self, session: SessionAPI) -> None:
         """Called once by ``session.add_integration(self)``; keep the session if you need it."""
 
     def persist(self, saved: SavedSignIn) -> None:
@@ -106,7 +127,7 @@ class Integration:
         """
         return contextlib.nullcontext(None)
 
-    def resume(self, session: CognitoSession, username: str | None) -> bool:
+    def resume(self, session: SessionAPI, username: str | None) -> bool:
         """``sign_in()`` without a password: sign ``session`` in by yourself and return True, or False."""
         return False
 
@@ -118,6 +139,10 @@ class Integration:
 
     def settings_changed(self, change: SessionChange) -> None:
         """``configure()`` changed the settings while signed in: apply them now."""
+
+    def configured(self, change: SessionChange) -> None:
+        """``configure()`` ran, signed in or not: ``change.settings`` as now resolved (None if
+        invalid). For what runs whether or not anyone is signed in (the container endpoint)."""
 
     def signed_out(self, change: SessionChange) -> None:
         """The user signed out: withdraw whatever was handed out."""

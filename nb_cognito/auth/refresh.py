@@ -7,7 +7,7 @@ The contract, in one screen (the windows are :class:`~nb_cognito.auth.state.Refr
   values stay in use until the policy's retry delay has passed. MANDATORY: every caller waits
   for the one refresh and gets its error.
 * :meth:`RefreshEngine._refresh` is single-flight: however many threads ask, one network
-  refresh runs (a :class:`_Flight`), and its waiters share its outcome.
+  refresh runs (a :class:`Flight`), and its waiters share its outcome.
 * :meth:`RefreshEngine._do_refresh` renews what the :class:`RefreshPlan` says: tokens first
   (an expired ID token is never sent to the identity pool), then credentials.
 * A definitive refusal (revoked or expired refresh token, disabled or deleted user, password
@@ -23,16 +23,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from nb_cognito import forksafe
+from nb_cognito.auth.base import Flight, SessionCore
 from nb_cognito.auth.integration import SavedSignIn
 from nb_cognito.auth.state import (
     Expired,
     Freshness,
-    RefreshPolicy,
     SignedIn,
     ended_by,
     freshness,
@@ -49,13 +47,7 @@ from nb_cognito.exceptions import (
 from nb_cognito.models import AuthEvent
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.background import BackgroundRefresher
-    from nb_cognito.auth.clients import SessionClients
-    from nb_cognito.auth.integration import Integration, SessionChange
     from nb_cognito.auth.userpool import AuthTokens
-    from nb_cognito.clock import Clock, SteadyClock
-    from nb_cognito.config import Settings
-    from nb_cognito.models import AuthUser
 
 __all__ = ["RefreshEngine"]
 
@@ -69,48 +61,8 @@ def _session_kept(error: AuthError) -> None:
         error.recovery_suggestion = SESSION_KEPT
 
 
-class _Flight:
-    """One refresh in progress; waiters block on ``done`` and share its ``error``."""
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.error: AuthError | None = None
-
-
-class RefreshEngine:
+class RefreshEngine(SessionCore):
     """Refresh decisions and the single-flight refresh, on the state the session owns."""
-
-    # Owned by the session (set in its __init__); declared here for type checkers.
-    clock: Clock
-    _time: SteadyClock
-    policy: RefreshPolicy
-    last_error: AuthError | None
-    refresh_count: int
-    _lock: forksafe.ForkSafeLock
-    _state: SignedIn | Expired | None
-    _flight: _Flight | None
-    _retry_not_before: float
-    _auto_refresh: bool
-    _refresher: BackgroundRefresher
-
-    if TYPE_CHECKING:
-
-        @property
-        def settings(self) -> Settings: ...
-        @property
-        def clients(self) -> SessionClients: ...
-        def _invalidate(self) -> None: ...
-        def _new_state(
-            self, tokens: AuthTokens, *, previous: SignedIn | None, login_name: str | None = None
-        ) -> SignedIn: ...
-        @property
-        def _integrations(self) -> list[Integration]: ...
-        def _emit(
-            self, event: AuthEvent, user: AuthUser | None = None, error: Exception | None = None
-        ) -> None: ...
-        def _notify(self, hook: str, change: SessionChange | SavedSignIn) -> None: ...
-        def _change(self, state: SignedIn | Expired | None) -> SessionChange: ...
-        def _saved(self, reason: str, state: SignedIn) -> SavedSignIn: ...
 
     # -- when -----------------------------------------------------------------------------------
 
@@ -178,7 +130,7 @@ class RefreshEngine:
         with self._lock:
             flight, owner = self._flight, False
             if flight is None:
-                flight, owner = _Flight(), True
+                flight, owner = Flight(), True
                 self._flight = flight
         if not owner:
             if blocking:

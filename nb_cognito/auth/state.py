@@ -35,8 +35,8 @@ from nb_cognito.models import (
 )
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.devices import TrackedDevice
     from nb_cognito.auth.userpool import AuthTokens
+    from nb_cognito.models import TrackedDevice
 
 __all__ = [
     "Expired",

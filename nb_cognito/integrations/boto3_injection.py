@@ -30,7 +30,7 @@ from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.integrations.process_env import EnvironmentWrites
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.auth.integration import SessionAPI
 
 __all__ = ["CANONICAL_NAME", "USER_CHOICE_VARIABLES", "Boto3Injection", "is_installed"]
 
@@ -60,14 +60,14 @@ class Boto3Injection(Integration):
 
     def __init__(self, env: EnvironmentWrites | None = None) -> None:
         self.env = env if env is not None else EnvironmentWrites()
-        self._session: CognitoSession | None = None
+        self._session: SessionAPI | None = None
         self._installed_on: Any = None  # the botocore session our provider was put in
         self._warned: set[str] = set()
         self._lock = forksafe.Lock()
 
     # -- the integration ------------------------------------------------------------------------
 
-    def attach(self, session: CognitoSession) -> None:
+    def attach(self, session: SessionAPI) -> None:
         self._session = session
 
     def signed_in(self, change: SessionChange) -> None:

@@ -19,15 +19,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from nb_cognito import store
-from nb_cognito.auth.devices import TrackedDevice
 from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
 from nb_cognito.exceptions import AuthError, ConfigurationError
-from nb_cognito.models import AuthUser
+from nb_cognito.models import AuthUser, TrackedDevice
 from nb_cognito.store import lock as store_lock
 from nb_cognito.store.entry import RememberedEntry, entry_key
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.session import CognitoSession
+    from nb_cognito.auth.integration import SessionAPI
     from nb_cognito.config import Settings
 
 __all__ = ["RememberedSessions"]
@@ -76,13 +75,13 @@ class RememberedSessions(Integration):
     name = "remembered sessions"
 
     def __init__(self) -> None:
-        self._session: CognitoSession | None = None
+        self._session: SessionAPI | None = None
         self._saved: dict[str, RememberedEntry] = {}  # what this process last stored, per key
         self._resuming: RememberedEntry | None = None
         #: Why the last resume failed (None after a successful one); never holds a secret.
         self.last_resume_failure: str | None = None
 
-    def attach(self, session: CognitoSession) -> None:
+    def attach(self, session: SessionAPI) -> None:
         self._session = session
 
     # -- storing ------------------------------------------------------------------------------
@@ -195,7 +194,7 @@ class RememberedSessions(Integration):
 
     # -- resuming -----------------------------------------------------------------------------
 
-    def resume(self, session: CognitoSession, username: str | None) -> bool:
+    def resume(self, session: SessionAPI, username: str | None) -> bool:
         """Sign ``session`` in from a remembered entry, if ``remember`` is on and one exists."""
         try:
             settings = session.settings

@@ -11,42 +11,26 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import email.utils
 import http.client
-import io
-import json
-import re
-import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-from werkzeug.serving import BaseWSGIServer, make_server
+from urllib.parse import urlsplit
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..environment import env_var
 from . import patches
 from .fault_modes import FaultMode
-from .hosted_ui import PATHS as HOSTED_UI_PATHS
 from .hosted_ui import HostedUI, hosted_ui_settings
-from .provision import ADMIN_HEADER, AdminClients, Provisioned, add_user, provision
+from .provision import AdminClients, Provisioned, add_user, provision
 from .spec import LocalSpec, UserSpec, check_user_against_pool, demo_spec
 from .srp import totp_code
-from .state import EmulatorState, ServerEvent, activated
+from .state import EmulatorState, ServerEvent
 
-from moto.moto_server.werkzeug_app import (  # isort: skip  (after patches' version check)
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from moto.server import ThreadedMotoServer  # isort: skip
+from .http import HOST, MotoServer, RequestLog  # isort: skip  (moto, after patches' version check)
 
 __all__ = ["LocalCognito", "LocalSettings"]
-
-HOST = "127.0.0.1"
-_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
 
 
 @dataclass(frozen=True)
@@ -88,8 +72,9 @@ class LocalCognito:
         self._spec = spec if spec is not None else demo_spec()
         self._state = EmulatorState(clock or SYSTEM_CLOCK)
         self._hosted_ui = HostedUI(self._state)  # /oauth2/*, /login, /logout on the same server
+        self._state.strict_s3 = self._spec.strict_s3
         self._port = port
-        self._server: _MotoServer | None = None
+        self._server: MotoServer | None = None
         self._endpoint_url: str | None = None
         self._admin: dict[str, AdminClients] = {}
         self._ids: Provisioned | None = None
@@ -102,7 +87,7 @@ class LocalCognito:
         with self._lock:
             if self._server is not None:
                 return self
-            server = _MotoServer(self._port, lambda app: _RequestLog(self._hosted_ui.wrap(app), self._state))
+            server = MotoServer(self._port, lambda app: RequestLog(self._hosted_ui.wrap(app), self._state))
             server.start()
             self._server = server
             host, port = server.get_host_and_port()
@@ -142,6 +127,7 @@ class LocalCognito:
             _post(f"{endpoint}/moto-api/reset")
             self._state.clear()
             self._hosted_ui.clear()
+            self._state.strict_s3 = self._spec.strict_s3
             self._ids = provision(self._spec, self._admin_for(self._spec), self._state)
             self._state.clear_requests()
 
@@ -193,6 +179,11 @@ class LocalCognito:
         """Requests received, by action ("InitiateAuth", "GetId", "s3:GET", ...)."""
         with self._state.lock:
             return collections.Counter(self._state.counts)
+
+    def s3_refusals(self) -> list[tuple[str, str | None]]:
+        """(error code, access key) of each S3 request strict mode refused, in order."""
+        with self._state.lock:
+            return list(self._state.s3_refusals)
 
     def reset_counts(self) -> None:
         self._state.clear_requests()
@@ -351,10 +342,6 @@ class LocalCognito:
         return f"LocalCognito({where})"
 
 
-# ---------------------------------------------------------------------------------------------
-# The server: moto's ThreadedMotoServer, on loopback, quiet, behind the request log
-
-
 def _post(url: str) -> None:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or HOST, parts.port, timeout=30)
@@ -366,154 +353,3 @@ def _post(url: str) -> None:
             raise RuntimeError(f"POST {parts.path} answered HTTP {response.status}")
     finally:
         connection.close()
-
-
-_NOW_KEY = "nb_cognito.local.now"
-
-
-class _QuietHandler(MotoRequestHandler):
-    """moto's request handler without the per-request access log line."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        """The Date header tells the emulator's time (its clock), as a real server tells its own."""
-        environ = getattr(self, "environ", None) or {}
-        now = environ.get(_NOW_KEY) if timestamp is None else timestamp
-        return email.utils.formatdate(now, usegmt=True) if now is not None else super().date_time_string()
-
-
-class _MotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer bound to 127.0.0.1, falling back to a free port, with a WSGI wrapper."""
-
-    def __init__(self, port: int, wrap: Callable[[Any], Any]) -> None:
-        super().__init__(ip_address=HOST, port=port, verbose=False)
-        self._wrap = wrap
-        self._error: BaseException | None = None
-
-    def _server_entry(self) -> None:
-        app = self._wrap(DomainDispatcherApplication(create_backend_app))
-        try:
-            self._server = self._bind(app)
-        except BaseException as error:  # reported by start()
-            self._error = error
-            return
-        finally:
-            self._server_ready_event.set()
-        self._server.serve_forever(poll_interval=0.05)
-
-    def _bind(self, app: Any) -> BaseWSGIServer:
-        port = self._port if self._port and _port_is_free(self._port) else 0
-        try:
-            return make_server(HOST, port, app, True, request_handler=_QuietHandler)
-        except (OSError, SystemExit):  # werkzeug exits when the port is taken
-            if port == 0:
-                raise
-            return make_server(HOST, 0, app, True, request_handler=_QuietHandler)
-
-    def start(self) -> None:
-        super().start()
-        if self._error is not None:
-            raise RuntimeError(f"the local Cognito server could not start: {self._error}")
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-class _RequestLog:
-    """WSGI wrapper: counts each request by action, notes its access key, makes the state current."""
-
-    def __init__(self, app: Any, state: EmulatorState) -> None:
-        self._app = app
-        self._state = state
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if f"HTTP_{ADMIN_HEADER.upper().replace('-', '_')}" not in environ:
-            service, access_key = _credential(environ)
-            action = _action(environ, service)
-            self._state.record_request(action, service, access_key)
-        environ[_NOW_KEY] = self._state.now()  # for the Date header (_QuietHandler)
-        with activated(self._state):
-            missing = _unknown_pool_document(environ)
-            if missing is not None:
-                body = json.dumps({"message": f"User pool {missing} does not exist."}).encode()
-                start_response("404 Not Found", [("Content-Type", "application/json")])
-                return [body]
-            return self._app(environ, start_response)
-
-
-_WELL_KNOWN_RE = re.compile(r"^/([^/]+)/\.well-known/(?:jwks\.json|openid-configuration)$")
-
-
-def _unknown_pool_document(environ: dict[str, Any]) -> str | None:
-    """The pool id of a JWKS or OpenID document request for a pool that does not exist.
-
-    moto serves its one key set for any path; the service answers 404 for a pool it does not
-    know, which is how a client tells a wrong pool id from a wrong password before signing in.
-    """
-    match = _WELL_KNOWN_RE.match(environ.get("PATH_INFO", ""))
-    if match is None or environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
-        return None
-    from .patches.common import find_pool
-
-    return None if find_pool(match.group(1)) is not None else match.group(1)
-
-
-def _credential(environ: dict[str, Any]) -> tuple[str, str | None]:
-    """(service, access key id) from a SigV4 Authorization header or presigned query."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    match = _CREDENTIAL_RE.search(auth)
-    if match:
-        return match.group(2), match.group(1)
-    query = parse_qs(environ.get("QUERY_STRING", ""))
-    scope = (query.get("X-Amz-Credential") or [""])[0].split("/")
-    if len(scope) >= 4:
-        return scope[3], scope[0]
-    target = environ.get("HTTP_X_AMZ_TARGET", "")
-    if target.startswith("AWSCognitoIdentityProviderService"):
-        return "cognito-idp", None
-    if target.startswith("AWSCognitoIdentityService"):
-        return "cognito-identity", None
-    return "", None
-
-
-def _action(environ: dict[str, Any], service: str) -> str | None:
-    path = environ.get("PATH_INFO", "")
-    if path.startswith("/moto-api"):
-        return None
-    if path in HOSTED_UI_PATHS:
-        return f"HostedUI:{path}"
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:
-        return str(target).rsplit(".", 1)[-1]
-    action = _form_action(environ)
-    if action:
-        return action
-    if path.endswith("/.well-known/jwks.json"):
-        return "GetJWKS"
-    if path.endswith("/.well-known/openid-configuration"):
-        return "GetOpenIdConfiguration"
-    return f"{service or 'http'}:{environ.get('REQUEST_METHOD', 'GET')}"
-
-
-def _form_action(environ: dict[str, Any]) -> str | None:
-    """``Action=`` of a query-protocol request (STS, IAM), from the query or the form body."""
-    query = parse_qs(environ.get("QUERY_STRING", ""))
-    if "Action" in query:
-        return query["Action"][0]
-    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        return None
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    body = environ["wsgi.input"].read(length) if length else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    return (parse_qs(body.decode("utf-8", "replace")).get("Action") or [None])[0]

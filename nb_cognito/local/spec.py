@@ -281,7 +281,11 @@ class IdentityPoolSpec:
 
 @dataclass(frozen=True)
 class LocalSpec:
-    """Everything one emulator provisions. ``buckets`` maps bucket -> key -> bytes."""
+    """Everything one emulator provisions. ``buckets`` maps bucket -> key -> bytes.
+
+    ``strict_s3=True`` makes S3 refuse, as real S3 does, unsigned requests, keys the emulator
+    never vended and expired credentials (see :mod:`nb_cognito.local.s3`).
+    """
 
     pool: PoolSpec = field(default_factory=PoolSpec)
     client: ClientSpec = field(default_factory=ClientSpec)
@@ -289,6 +293,7 @@ class LocalSpec:
     identity_pool: IdentityPoolSpec | None = field(default_factory=IdentityPoolSpec)
     buckets: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)
     region: str = "us-east-1"
+    strict_s3: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.region, str) or not _REGION_RE.fullmatch(self.region):

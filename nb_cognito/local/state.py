@@ -17,6 +17,7 @@ from typing import Any
 
 from ..clock import SYSTEM_CLOCK, Clock
 from .fault_modes import FaultMode
+from .s3 import VendedKeys
 from .spec import PoolSpec
 from .srp import SrpChallenge
 
@@ -60,7 +61,8 @@ class ServerEvent:
 
     ``kind`` is ``"refresh_requested"`` (a refresh arrived; ``at``), ``"login_checked"`` (a
     ``Logins`` token was checked; ``expires`` of the token, ``accepted``), or
-    ``"credentials_issued"`` (``credentials`` = (key id, secret, session token)).
+    ``"credentials_issued"`` (``credentials`` = (key id, secret, session token), ``expires``
+    when they do: GetCredentialsForIdentity and AssumeRoleWithWebIdentity).
     """
 
     kind: str
@@ -118,6 +120,9 @@ class EmulatorState:
         self.clock: Clock = clock
         self.lock = threading.RLock()
         self.listeners: list[Callable[[ServerEvent], None]] = []
+        self.strict_s3 = False  # S3 refuses what real S3 refuses (set from LocalSpec.strict_s3)
+        self.vended = VendedKeys()  # temporary credentials handed out, for strict S3
+        self.listeners.append(self._remember_vended)
         self.clear()
 
     def clear(self) -> None:
@@ -143,12 +148,14 @@ class EmulatorState:
             self.origin_devices: dict[str, str] = {}
             #: refresh token -> the device key it was issued to (device tracking)
             self.refresh_devices: dict[str, str] = {}
+            self.vended.clear()
             self.clear_requests()
 
     def clear_requests(self) -> None:
         with self.lock:
             self.counts: collections.Counter[str] = collections.Counter()
             self.access_keys: list[tuple[str, str]] = []
+            self.s3_refusals: list[tuple[str, str | None]] = []
 
     def now(self) -> float:
         """The server's time: a test that steps the client's wall clock alone does not move it."""
@@ -165,6 +172,11 @@ class EmulatorState:
     def fault_on(self, mode: FaultMode) -> bool:
         with self.lock:
             return mode in self.fault_modes
+
+    def _remember_vended(self, event: ServerEvent) -> None:
+        if event.kind == "credentials_issued" and event.credentials is not None:
+            key, _, token = event.credentials
+            self.vended.add(key, token, event.expires)
 
     def emit(self, kind: str, **details: Any) -> None:
         """Tell every listener about ``kind`` (at the emulator's now)."""

@@ -86,7 +86,7 @@ def parse_magic_line(magic: Any, line: str) -> argparse.Namespace:
         problem = _scrub_argparse_message(str(error), argv, parser)
     if problem is not None:  # raised outside the except block: no __context__ holding the value
         raise MagicUsageError(f"%{name}: {problem} See %{name}? for help.")
-    if name == "cognito_login" and _looks_like_credentials(getattr(args, "username", None)):
+    if name == "cognito_login" and looks_like_credentials(getattr(args, "username", None)):
         _refuse_password_on_line(magic, name, line, "holds USERNAME:PASSWORD where only the username goes")
     if extra:
         if any(word.startswith("-") for word in extra):
@@ -103,14 +103,14 @@ def parse_magic_line(magic: Any, line: str) -> argparse.Namespace:
     return args
 
 
-_NOT_A_USERNAME = (
+NOT_A_USERNAME = (
     "USERNAME:PASSWORD is not a username, and it was not sent anywhere. Type only the username; "
     "the password is asked for next, with hidden input. (What you typed is not repeated here; "
     "if it held a real password, change it.)"
 )
 
 
-def _without_values(text: str, values: Any) -> str:
+def without_values(text: str, values: Any) -> str:
     """``text`` (an error about a setting typed on the line) without the values typed.
 
     A password typed by mistake as ``--region``'s value would otherwise be echoed. Values of 6
@@ -129,7 +129,7 @@ def _without_values(text: str, values: Any) -> str:
     return text + " (The value typed on the line is not repeated here.)" if hidden else text
 
 
-def _looks_like_credentials(username: object) -> bool:
+def looks_like_credentials(username: object) -> bool:
     """True for ``user:password``: never taken as a username, echoed or kept."""
     if not isinstance(username, str):
         return False
@@ -314,7 +314,7 @@ def _safe_words(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[list[
             dropped.append(word)
             if word.rstrip().endswith(("=", ":")):
                 take_value()
-        elif positionals and _looks_like_credentials(word):
+        elif positionals and looks_like_credentials(word):
             positionals -= 1
             kept.append(word.partition(":")[0])  # the user part only
             dropped.append(word)

@@ -24,7 +24,7 @@ import datetime as dt
 import html
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core import magic_arguments
@@ -32,21 +32,29 @@ from IPython.core.error import StdinNotImplementedError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
-from nb_cognito import store
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
-from nb_cognito.integrations.boto3_injection import Boto3Injection, is_installed
-from nb_cognito.integrations.remembered import RememberedSessions
+from nb_cognito.integrations.boto3_injection import is_installed
 from nb_cognito.notebook import local_endpoint
 from nb_cognito.notebook.magic_line import (
-    _NOT_A_USERNAME,
+    NOT_A_USERNAME,
     MagicUsageError,
-    _looks_like_credentials,
-    _without_values,
     in_jupyter,
+    looks_like_credentials,
     parse_magic_line,
 )
 from nb_cognito.notebook.report import SessionReport, no_credentials_reason
+from nb_cognito.notebook.session_lines import (
+    boto3_of,
+    describe_device,
+    forget_all_line,
+    forget_device_line,
+    kernel_session,
+    remembered_of,
+    signed_in_as,
+    summary_line,
+    usage_error,
+)
 from nb_cognito.notebook.step_prompts import ask_for
 from nb_cognito.secret import Secret
 from nb_cognito.settings.table import MAGIC_SETTINGS
@@ -55,12 +63,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
     from nb_cognito.models import SignInNextStep
 
-__all__ = ["CognitoMagics", "SessionReport", "load_extension", "unload_extension"]
+__all__ = ["MAGICS_NAME", "CognitoMagics", "SessionReport"]
 
 log = logging.getLogger("nb_cognito")
 T = TypeVar("T")
 
-_MAGICS_NAME = "CognitoMagics"
+MAGICS_NAME = "CognitoMagics"
 
 #: The offline emulator started by ``%cognito_login --local``; it lives as long as the kernel.
 _local_emulator: Any = None
@@ -117,7 +125,7 @@ class CognitoMagics(Magics):
         """
         from nb_cognito.kernel import existing_session
 
-        injection = _boto3(existing_session())
+        injection = boto3_of(existing_session())
         if injection is not None:
             injection.ensure_installed()
 
@@ -176,7 +184,7 @@ class CognitoMagics(Magics):
           %cognito_login --idp CorpOkta   # straight to the company identity provider
         """
         args = parse_magic_line(self.cognito_login, line)
-        session = _kernel_session()
+        session = kernel_session()
         demo_password = None
         if args.local:
             demo_password = self._start_local(session, args)
@@ -189,23 +197,23 @@ class CognitoMagics(Magics):
             self._show_widget(args.username or self.default_username)
             return
         username = args.username or self.default_username or os.environ.get(Env.NB_COGNITO_USERNAME)
-        if _signed_in_as(session, username):
+        if signed_in_as(session, username):
             note = ""
-            remembered = _remembered(session)
+            remembered = remembered_of(session)
             if args.remember and remembered is not None and remembered.describe():
                 note = "; this session is now remembered"
             print(f"Already signed in as {session.get_current_user().username}{note}.")
             return
         if demo_password is None and no_env_password and self._resume_remembered(session, username):
-            print(_summary(session, resumed=True))
+            print(summary_line(session, resumed=True))
             return
         if not username:
             username = self._input("Cognito username: ").strip()
             if not username:
                 raise MagicUsageError("No username given. Run `%cognito_login USERNAME`.")
-            if _looks_like_credentials(username):
-                raise MagicUsageError(_NOT_A_USERNAME)
-            if _signed_in_as(session, username):
+            if looks_like_credentials(username):
+                raise MagicUsageError(NOT_A_USERNAME)
+            if signed_in_as(session, username):
                 print(f"Already signed in as {session.get_current_user().username}.")
                 return
         self._sign_in(session, username, demo_password)
@@ -223,14 +231,14 @@ class CognitoMagics(Magics):
             if not args.widget:
                 session.settings.require_sign_in_settings()  # before anyone types a password
         except AuthError as error:
-            problem = _usage_error(error, hide=list(line_settings.values()))
+            problem = usage_error(error, hide=list(line_settings.values()))
         if problem is not None:  # raised outside the except block: no __context__ holding a value
             raise problem
 
     @staticmethod
     def _resume_remembered(session: CognitoSession, username: str | None) -> bool:
         """Sign in from a remembered session (``remember`` on), with no password; True if done."""
-        remembered = _remembered(session)
+        remembered = remembered_of(session)
         try:
             if not session.settings.remember or remembered is None:
                 return False
@@ -238,7 +246,7 @@ class CognitoMagics(Magics):
             # maybe send a code) when nothing is remembered.
             resumed = remembered.resume(session, username)
         except AuthError as error:
-            raise _usage_error(error, "Resuming the remembered session failed") from None
+            raise usage_error(error, "Resuming the remembered session failed") from None
         if not resumed and remembered.last_resume_failure:
             print(remembered.last_resume_failure)
         return resumed
@@ -250,7 +258,7 @@ class CognitoMagics(Magics):
             try:
                 session.check_pool()  # a wrong pool id, region or endpoint: no password typed in vain
             except AuthError as error:
-                raise _usage_error(error, "Cannot sign in") from None
+                raise usage_error(error, "Cannot sign in") from None
             password = self._getpass(f"Password for {username}: ")
             prompted = True
             if not password:
@@ -270,24 +278,24 @@ class CognitoMagics(Magics):
             for handle in shown:
                 handle.update(_Text("TOTP setup ended; the secret is no longer shown."))
         if failure is not None:
-            raise _usage_error(failure, "Sign-in failed")
+            raise usage_error(failure, "Sign-in failed")
         if prompted and self.clear_prompts and in_jupyter(self.shell):
             from IPython.display import clear_output
 
             clear_output()
-        print(_summary(session))
+        print(summary_line(session))
 
     def _sign_in_with_redirect(self, session: CognitoSession, provider: str | None) -> None:
         """%cognito_login --hosted-ui: the browser signs in; the code comes back by loopback or paste."""
         try:
             session.sign_in_with_redirect(provider, prompt=self._getpass)
         except AuthError as error:
-            raise _usage_error(error, "Sign-in failed") from None
+            raise usage_error(error, "Sign-in failed") from None
         if self.clear_prompts and in_jupyter(self.shell):  # the URL held this sign-in's state
             from IPython.display import clear_output
 
             clear_output()
-        print(_summary(session))
+        print(summary_line(session))
 
     def _answer(self, session: CognitoSession, step: SignInNextStep, shown: list[Any]) -> Any:
         """Ask for what ``step`` needs and send it; asks again after a wrong code."""
@@ -332,7 +340,7 @@ class CognitoMagics(Magics):
         try:
             session.configure(**local.settings.as_config())
         except AuthError as error:
-            raise _usage_error(error) from None
+            raise usage_error(error) from None
         # boto3.client("s3") reaches the emulator, until this local session ends
         local_endpoint.point_at(session, local.endpoint_url)
         if args.username is None:
@@ -411,9 +419,9 @@ class CognitoMagics(Magics):
           %cognito_logout --forget-device # and have Cognito forget this device
         """
         args = parse_magic_line(self.cognito_logout, line)
-        session = _kernel_session()
+        session = kernel_session()
         user = session.status().user
-        forgot_device = _forget_device(session) if args.forget_device else None
+        forgot_device = forget_device_line(session) if args.forget_device else None
         result = session.sign_out(global_sign_out=args.global_sign_out)
         if user is None:
             message = "Nobody was signed in."
@@ -429,7 +437,7 @@ class CognitoMagics(Magics):
         if forgot_device:
             message += " " + forgot_device
         if args.forget_all:
-            message += " " + _forget_all()
+            message += " " + forget_all_line()
         print(message)
 
     # -- %cognito_session -------------------------------------------------------------------------
@@ -453,7 +461,7 @@ class CognitoMagics(Magics):
           report = %cognito_session
         """
         args = parse_magic_line(self.cognito_session, line)
-        session = _kernel_session()
+        session = kernel_session()
         if args.refresh:
             if not session.is_signed_in:
                 raise MagicUsageError(
@@ -466,8 +474,8 @@ class CognitoMagics(Magics):
         return SessionReport(
             session.status(),
             boto3=is_installed(),
-            remembered=remembered.describe() if (remembered := _remembered(session)) else None,
-            device=_describe_device(session),
+            remembered=remembered.describe() if (remembered := remembered_of(session)) else None,
+            device=describe_device(session),
             now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
             no_credentials=no_credentials_reason(session.settings),
         )
@@ -484,138 +492,3 @@ class _Text:
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.text)}</pre>"
-
-
-# -- helpers ----------------------------------------------------------------------------------------
-
-
-def _kernel_session() -> CognitoSession:
-    from nb_cognito.kernel import kernel_session
-
-    return kernel_session()
-
-
-def _signed_in_as(session: CognitoSession, username: str | None) -> bool:
-    """True when someone is signed in and ``username`` (None: anyone) is that user, as Cognito
-    knows it or as it was typed."""
-    return session.is_signed_in if username is None else session.is_signed_in_as(username)
-
-
-def _summary(session: CognitoSession, *, resumed: bool = False) -> str:
-    """The one line %cognito_login prints once signed in. Nothing secret."""
-    status = session.status()
-    who = (status.user.username if status.user else "?") + (" (remembered session)" if resumed else "")
-    identity = f" (identity {status.identity_id})" if status.identity_id else ""
-    refresh = "they refresh automatically" if status.auto_refresh else "they refresh when used"
-    if status.credentials_expiration is None:
-        missing = no_credentials_reason(session.settings)
-        if missing is not None:
-            return f"Signed in as {who}, but there are no AWS credentials: {missing}"
-        reason = f": {status.last_error}" if status.last_error else "."
-        return f"Signed in as {who}{identity}; no AWS credentials yet{reason}"
-    if is_installed():
-        return f"Signed in as {who}{identity}. boto3 now uses its AWS credentials; {refresh}."
-    return (
-        f"Signed in as {who}{identity}. boto3's default session keeps its own credentials; "
-        f"use nb_cognito.session.boto3_session() for the Cognito ones ({refresh})."
-    )
-
-
-def _usage_error(error: AuthError, doing: str = "", *, hide: Sequence[Any] = ()) -> MagicUsageError:
-    """A UsageError that every frontend shows as one line (papermill included); ``hide``: values
-    typed on the magic's line, which the message must not repeat (see :func:`_without_values`)."""
-    text = _without_values(str(error), hide)
-    return MagicUsageError(f"{doing}: {text}" if doing else text)
-
-
-def _remembered(session: CognitoSession) -> RememberedSessions | None:
-    return session.integration(RememberedSessions)
-
-
-def _boto3(session: CognitoSession | None) -> Boto3Injection | None:
-    return session.integration(Boto3Injection) if session is not None else None
-
-
-def _describe_device(session: CognitoSession) -> str | None:
-    device = session.device
-    if device is None:
-        return None
-    if not device.can_prove:
-        return "tracked (forgotten: the next sign-in asks for MFA)"
-    return "remembered: sign-ins skip MFA" if device.remembered else "tracked, not remembered"
-
-
-def _forget_device(session: CognitoSession) -> str:
-    """``--forget-device``, before the sign-out (ForgetDevice needs the access token)."""
-    if not session.is_signed_in or session.device is None:
-        return "No device was tracked for this session."
-    try:
-        session.forget_device()
-    except AuthError as error:
-        return f"Forgetting the device failed ({error})."
-    return "Cognito forgot this device; the next sign-in asks for MFA."
-
-
-def _forget_all() -> str:
-    count = store.forget_all()
-    return f"Forgot {count} remembered session{'s' if count != 1 else ''}."
-
-
-# -- the extension ------------------------------------------------------------------------------------
-
-
-def _registered_magics(shell: Any) -> CognitoMagics | None:
-    magics = shell.magics_manager.registry.get(_MAGICS_NAME)
-    return magics if isinstance(magics, CognitoMagics) else None
-
-
-def load_extension(shell: Any) -> None:
-    """Register the magics and their ``pre_run_cell`` hook (idempotent); keep boto3 wired."""
-    if shell is None:
-        return
-    magics = _registered_magics(shell)
-    if magics is None:
-        magics = CognitoMagics(shell=shell)
-        shell.register_magics(magics)
-    if magics.pre_run_cell not in shell.events.callbacks.get("pre_run_cell", []):
-        shell.events.register("pre_run_cell", magics.pre_run_cell)
-    # After %reload_ext (unload, then load) the session may still be signed in: re-install
-    # the boto3 provider that the unload removed.
-    # Only a session that exists can be signed in; creating one here would make every
-    # kernel that lists the extension pay for it at start-up.
-    from nb_cognito.kernel import existing_session
-
-    session = existing_session()
-    injection = _boto3(session)
-    if session is not None and session.is_signed_in and injection is not None:
-        try:
-            injection.install()
-        except Exception:
-            log.warning("Could not put Cognito credentials into boto3's default session.", exc_info=True)
-
-
-def unload_extension(shell: Any) -> None:
-    """Remove what :func:`load_extension` added: the magics, the hook and the boto3 provider.
-
-    The session itself (and whoever is signed in) is kept, so a reload does not sign out.
-    """
-    if shell is None:
-        return
-    manager = shell.magics_manager
-    magics = manager.registry.pop(_MAGICS_NAME, None)
-    if isinstance(magics, CognitoMagics):
-        for kind, names in CognitoMagics.magics.items():
-            table = manager.magics.get(kind, {})
-            for name in names:
-                if getattr(table.get(name), "__self__", None) is magics:
-                    del table[name]
-        configurables = getattr(shell, "configurables", None)
-        if configurables is not None and magics in configurables:
-            configurables.remove(magics)
-        if magics.pre_run_cell in shell.events.callbacks.get("pre_run_cell", []):
-            shell.events.unregister("pre_run_cell", magics.pre_run_cell)
-    from nb_cognito.kernel import existing_session
-
-    injection = _boto3(existing_session())
-    if injection is not None:
-        injection.uninstall()

@@ -20,8 +20,6 @@ import dataclasses
 import datetime as dt
 import html
 import logging
-import threading
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +29,7 @@ from nb_cognito import forksafe
 from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
 from nb_cognito.notebook import widget_look as look
-from nb_cognito.notebook.widget_parts import WidgetParts
+from nb_cognito.notebook.widget_parts import Countdown, WidgetParts
 from nb_cognito.notebook.widget_steps import ChoiceSteps
 from nb_cognito.secret import Secret
 
@@ -46,7 +44,6 @@ log = logging.getLogger("nb_cognito")
 # arrives right after the attempt the blur started, and belongs to it. A click later than this
 # is the user's own (a click 1.3 s after a failed attempt used to be swallowed).
 _QUEUED_CLICK_SECONDS = 0.5
-_TICK_SECONDS = 1.0
 
 _VIEWS = (
     "signed_out",
@@ -101,8 +98,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         self._field_submitted_at: float | None = None
         self._refresh_failure: Exception | None = None
         self._unsubscribe: list[Callable[[], None]] = []
-        self._ticker: threading.Thread | None = None
-        self._stop_ticking = threading.Event()
+        self._countdown = Countdown(self, session.clock)
 
         ui = self._ui = WidgetParts.build(username)
         self._sso = self._add_sso_buttons(session)
@@ -184,9 +180,9 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
                 self._ui.body.children = (panel,)
             self._set_chip()
         if view == "signed_in":
-            self._start_ticking()
+            self._countdown.start()
         else:
-            self._stop_ticking.set()
+            self._countdown.stop()
 
     def _set_chip(self, busy: bool = False) -> None:
         if busy or self._view in _CHALLENGES:
@@ -318,21 +314,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
             self._say(f"This sign-in step ({kind.value}) is not supported by the widget.", error=True)
             self._show("signed_out")
 
-    # -- the live countdown ------------------------------------------------------------------
-
-    def _start_ticking(self) -> None:
-        if self._ticker is not None and self._ticker.is_alive() and not self._stop_ticking.is_set():
-            return
-        self._stop_ticking = threading.Event()
-        self._ticker = threading.Thread(
-            target=_tick_until_stopped,
-            args=(weakref.ref(self), self._stop_ticking, self._session.clock),
-            name="nb-cognito-widget-countdown",
-            daemon=True,
-        )
-        self._ticker.start()
-
-    def _tick(self) -> None:
+    def redraw_times(self) -> None:
         """Redraw the relative times (the background thread calls this once a second)."""
         with self._lock:
             if self._view == "signed_in":
@@ -504,7 +486,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
 
     def close(self) -> None:
         """Unsubscribe from the session, stop the countdown, close the widget and its parts."""
-        self._stop_ticking.set()
+        self._countdown.stop()
         unsubscribe, self._unsubscribe = self._unsubscribe, []
         for stop in unsubscribe:
             stop()
@@ -526,16 +508,3 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
                 found.append(part)
                 stack.extend(getattr(part, "children", ()))
         return found
-
-
-def _tick_until_stopped(widget: weakref.ref[SignInWidget], stop: threading.Event, clock: Any) -> None:
-    """Redraw the widget's times every second of ``clock`` until ``stop`` (or the widget is gone)."""
-    while not clock.wait_until(clock.time() + _TICK_SECONDS, stop):
-        alive = widget()
-        if alive is None:
-            return
-        try:
-            alive._tick()
-        except Exception:  # a redraw never kills the countdown
-            log.debug("The sign-in widget could not redraw its countdown.", exc_info=True)
-        del alive

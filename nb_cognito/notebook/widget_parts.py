@@ -7,7 +7,10 @@ width and the button rows are indented by it, so fields and buttons line up.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +19,9 @@ import ipywidgets as widgets
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.notebook import widget_look as look
 
-__all__ = ["WidgetParts", "action_row", "card_button", "form_field", "tagged"]
+__all__ = ["Countdown", "WidgetParts", "action_row", "card_button", "form_field", "tagged"]
+
+log = logging.getLogger("nb_cognito")
 
 
 def tagged(widget: widgets.Widget, name: str) -> Any:
@@ -188,3 +193,41 @@ class WidgetParts:
             body=body,
             header=header,
         )
+
+
+class Countdown:
+    """Redraws a widget's relative times once a second of ``clock``, on a daemon thread that
+    holds the widget only weakly (a widget that is gone stops it)."""
+
+    SECONDS = 1.0
+
+    def __init__(self, widget: Any, clock: Any) -> None:
+        self._widget = weakref.ref(widget)
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start ticking (idempotent)."""
+        if self._thread is not None and self._thread.is_alive() and not self._stop.is_set():
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(self._stop,), name="nb-cognito-widget-countdown", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self, stop: threading.Event) -> None:
+        clock = self._clock
+        while not clock.wait_until(clock.time() + self.SECONDS, stop):
+            alive = self._widget()
+            if alive is None:
+                return
+            try:
+                alive.redraw_times()
+            except Exception:  # a redraw never kills the countdown
+                log.debug("The sign-in widget could not redraw its countdown.", exc_info=True)
+            del alive

@@ -281,8 +281,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "subprocess_credentials",
         kinds.FLAG,
-        "Serve the credentials to subprocesses (!aws ...) from a loopback endpoint.",
-        default=False,
+        "Serve the credentials from a loopback container-credentials endpoint to the AWS SDKs "
+        "of the kernel and its child processes (pandas s3://, polars, duckdb, pyarrow, !aws, "
+        "Dask). False turns it off.",
+        default=True,
     ),
     Setting(
         "export_env",

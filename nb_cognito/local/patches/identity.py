@@ -134,6 +134,7 @@ def get_credentials_for_identity(self: CognitoIdentityResponse) -> str:
     state.emit(
         "credentials_issued",
         credentials=(credentials["AccessKeyId"], credentials["SecretKey"], credentials["SessionToken"]),
+        expires=credentials["Expiration"],
     )
     if state.fault_on(FaultMode.CREDENTIALS_WITHOUT_SESSION_TOKEN):
         credentials.pop("SessionToken")

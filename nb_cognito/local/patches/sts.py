@@ -36,6 +36,12 @@ def assume_role_with_web_identity(self: Any, **kwargs: Any) -> Any:
             "Member must satisfy regular expression pattern: [\\w+=,.@-]*"
         )
     role = original("STSBackend.assume_role_with_web_identity")(self, **kwargs)
-    expires = current().now() + int(kwargs.get("duration") or 3600)
+    state = current()
+    expires = state.now() + int(kwargs.get("duration") or 3600)
     role.expiration = dt.datetime.fromtimestamp(expires, tz=dt.timezone.utc).replace(tzinfo=None)
+    state.emit(
+        "credentials_issued",
+        credentials=(role.access_key_id, role.secret_access_key, role.session_token),
+        expires=expires,
+    )
     return role

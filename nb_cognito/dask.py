@@ -1,0 +1,68 @@
+"""Dask: the kernel's AWS credentials on every worker, on this machine and on others.
+
+>>> client.register_plugin(nb_cognito.dask.CognitoCredentials())   # by hand; the session's
+...                                                               # Dask integration does it for you
+
+:class:`CognitoCredentials` is a ``distributed`` :class:`~distributed.diagnostics.plugin.WorkerPlugin`
+that carries the session's current AWS credentials (key, secret, session token, expiry: never
+the refresh or ID token) over Dask's own connection. The scheduler keeps the last one and
+hands it to every worker that joins later. On each worker it makes the credentials reachable
+the way they are in the kernel:
+
+* a loopback container-credentials endpoint (``127.0.0.1``, random port, path and token, the
+  token also in a 0600 file) named by ``AWS_CONTAINER_CREDENTIALS_FULL_URI``,
+  ``AWS_CONTAINER_AUTHORIZATION_TOKEN`` and ``AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`` in the
+  worker's environment, so the worker's boto3 default session, s3fs (pandas,
+  ``dask.dataframe``), pyarrow, polars and the worker's child processes all find them;
+* the endpoint lives as long as the worker process, with one URL: a new push (a refresh, a
+  sign-in as another user) changes what it serves, not where.
+
+Registering the plugin again (same name) replaces the credentials on every worker; a plugin
+carrying no credentials (sign-out) withdraws them: the endpoint then answers a readable
+401. The session's Dask integration (:mod:`nb_cognito.integrations.dask`) registers it on
+every ``distributed.Client`` of the kernel and again at every refresh.
+
+Workers need nb_cognito installed (``pip install "nb-cognito[dask]"``): the plugin is pickled
+by reference. The credentials travel inside the plugin, in Dask's messages: use TLS for a
+cluster whose connections leave the machine (see the README).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nb_cognito.integrations.dask_worker import (
+    PLUGIN_NAME,
+    PushedCredentials,
+    WorkerEndpoint,
+    worker_endpoint,
+)
+from nb_cognito.integrations.dask_worker import CognitoCredentials as _CredentialsPlugin
+
+__all__ = ["PLUGIN_NAME", "CognitoCredentials", "PushedCredentials", "WorkerEndpoint", "worker_endpoint"]
+
+_CURRENT: Any = object()
+
+
+def _kernel_credentials() -> PushedCredentials | None:
+    from nb_cognito.exceptions import AuthError
+    from nb_cognito.kernel import existing_session
+
+    session = existing_session()
+    if session is None or not session.is_signed_in:
+        return None
+    try:
+        return PushedCredentials.from_session(session)
+    except AuthError:
+        return None
+
+
+class CognitoCredentials(_CredentialsPlugin):
+    """A WorkerPlugin carrying the kernel session's AWS credentials to every worker.
+
+    ``CognitoCredentials()`` takes the kernel's current credentials (none while nobody is
+    signed in: the workers then answer "not signed in"). ``credentials=None`` withdraws them.
+    """
+
+    def __init__(self, credentials: PushedCredentials | None = _CURRENT) -> None:
+        super().__init__(_kernel_credentials() if credentials is _CURRENT else credentials)

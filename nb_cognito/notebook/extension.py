@@ -1,0 +1,74 @@
+"""The IPython extension: ``%load_ext nb_cognito`` registers the magics and their hook.
+
+``load_extension`` and ``unload_extension`` mirror each other and are idempotent; a reload
+keeps the session (and whoever is signed in).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nb_cognito.notebook.magics import MAGICS_NAME, CognitoMagics
+from nb_cognito.notebook.session_lines import boto3_of
+
+__all__ = ["load_extension", "unload_extension"]
+
+log = logging.getLogger("nb_cognito")
+
+
+def _registered_magics(shell: Any) -> CognitoMagics | None:
+    magics = shell.magics_manager.registry.get(MAGICS_NAME)
+    return magics if isinstance(magics, CognitoMagics) else None
+
+
+def load_extension(shell: Any) -> None:
+    """Register the magics and their ``pre_run_cell`` hook (idempotent); keep boto3 wired."""
+    if shell is None:
+        return
+    magics = _registered_magics(shell)
+    if magics is None:
+        magics = CognitoMagics(shell=shell)
+        shell.register_magics(magics)
+    if magics.pre_run_cell not in shell.events.callbacks.get("pre_run_cell", []):
+        shell.events.register("pre_run_cell", magics.pre_run_cell)
+    # After %reload_ext (unload, then load) the session may still be signed in: re-install
+    # the boto3 provider that the unload removed.
+    # Only a session that exists can be signed in; creating one here would make every
+    # kernel that lists the extension pay for it at start-up.
+    from nb_cognito.kernel import existing_session
+
+    session = existing_session()
+    injection = boto3_of(session)
+    if session is not None and session.is_signed_in and injection is not None:
+        try:
+            injection.install()
+        except Exception:
+            log.warning("Could not put Cognito credentials into boto3's default session.", exc_info=True)
+
+
+def unload_extension(shell: Any) -> None:
+    """Remove what :func:`load_extension` added: the magics, the hook and the boto3 provider.
+
+    The session itself (and whoever is signed in) is kept, so a reload does not sign out.
+    """
+    if shell is None:
+        return
+    manager = shell.magics_manager
+    magics = manager.registry.pop(MAGICS_NAME, None)
+    if isinstance(magics, CognitoMagics):
+        for kind, names in CognitoMagics.magics.items():
+            table = manager.magics.get(kind, {})
+            for name in names:
+                if getattr(table.get(name), "__self__", None) is magics:
+                    del table[name]
+        configurables = getattr(shell, "configurables", None)
+        if configurables is not None and magics in configurables:
+            configurables.remove(magics)
+        if magics.pre_run_cell in shell.events.callbacks.get("pre_run_cell", []):
+            shell.events.unregister("pre_run_cell", magics.pre_run_cell)
+    from nb_cognito.kernel import existing_session
+
+    injection = boto3_of(existing_session())
+    if injection is not None:
+        injection.uninstall()

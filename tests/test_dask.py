@@ -1,0 +1,317 @@
+"""Dask workers get the kernel session's credentials: pushed over Dask's own connection.
+
+A real ``LocalCluster(processes=True)``: worker processes, the scheduler, pickled plugins.
+The workers' source is the plugin (it replaces, in each worker process, any endpoint
+variables inherited from the kernel); the emulator's strict S3 says whose key each task used.
+The kernel's own endpoint (the default) serves ``dd.read_csv``'s sample read in the kernel.
+Credentials live ``LIFETIME`` seconds on the test's clock; the worker processes run on real
+time, and the lifetime is inside botocore's 10-minute refresh margin, so every task's
+client asks the worker's endpoint again.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import PASSWORD
+
+from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
+
+distributed = pytest.importorskip("distributed")
+dd = pytest.importorskip("dask.dataframe")
+
+BOB_PASSWORD = "Bob-Passw0rd!1"
+CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
+LIFETIME = 540  # inside botocore's 10-minute mandatory refresh margin, with room for skew
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _forget_cached_s3fs() -> None:
+    """s3fs caches filesystems per process; one made in an earlier test asks that test's
+    (closed) endpoint. A kernel has one session, and one endpoint, for its life."""
+    s3fs = sys.modules.get("s3fs")
+    if s3fs is not None:
+        s3fs.S3FileSystem.clear_instance_cache()
+
+
+@pytest.fixture
+def world(make_local, new_session, monkeypatch, tmp_path):
+    session = new_session(attach=True)
+    local = make_local(
+        LocalSpec(
+            users=(UserSpec("alice", PASSWORD), UserSpec("bob", BOB_PASSWORD)),
+            identity_pool=IdentityPoolSpec(credentials_lifetime=LIFETIME),
+            buckets={"data": {"iris.csv": CSV}},
+            strict_s3=True,
+        )
+    )
+    session.configure(**local.settings.as_config())
+    _forget_cached_s3fs()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local.endpoint_url)  # where S3 is; never a key
+    monkeypatch.setenv("AWS_DEFAULT_REGION", local.settings.region)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return local, session
+
+
+@pytest.fixture
+def cluster(world):
+    """A LocalCluster with one worker process, started before anyone signed in."""
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield cluster, client
+
+
+def s3_task():
+    """Runs on a worker: one S3 call with the worker's boto3 default session."""
+    import boto3
+
+    try:
+        boto3.client("s3").list_objects_v2(Bucket="data")
+    except Exception as error:  # reported, so that the test can say what the worker saw
+        return f"{type(error).__name__}: {error}"
+    return "ok"
+
+
+def run_everywhere(client, function):
+    return client.run(function)
+
+
+def keys_after(local, before):
+    return local.received_access_keys("s3")[before:]
+
+
+def test_workers_started_before_sign_in_get_credentials_refresh_resign_in_and_sign_out(world, cluster, clock):
+    local, session = world
+    cluster_, client = cluster
+    assert set(run_everywhere(client, s3_task).values()) != {"ok"}  # nobody signed in yet
+
+    session.sign_in("alice", PASSWORD)
+    first = session.current_credentials().access_key_id
+    mark = len(local.received_access_keys("s3"))
+    assert set(run_everywhere(client, s3_task).values()) == {"ok"}
+    assert set(keys_after(local, mark)) == {first}
+
+    # A worker that joins after sign-in gets the scheduler's copy.
+    cluster_.scale(2)
+    client.wait_for_workers(2, timeout=60)
+    mark = len(local.received_access_keys("s3"))
+    results = run_everywhere(client, s3_task)
+    assert len(results) == 2 and set(results.values()) == {"ok"}
+    assert set(keys_after(local, mark)) == {first}
+
+    # Past the expiry: the kernel refreshes (the background refresher's job) and pushes.
+    clock.advance(LIFETIME + 1)
+    second = session.current_credentials().access_key_id
+    assert second != first
+    mark = len(local.received_access_keys("s3"))
+    assert set(run_everywhere(client, s3_task).values()) == {"ok"}
+    assert set(keys_after(local, mark)) == {second}
+
+    # dask.dataframe through s3fs on the workers.
+    mark = len(local.received_access_keys("s3"))
+    frame = dd.read_csv("s3://data/iris.csv").compute()
+    assert sorted(frame["species"]) == ["setosa", "virginica"]
+    assert set(keys_after(local, mark)) == {second}
+
+    # Another user signs in: the same workers now use bob's key.
+    session.sign_out()
+    session.sign_in("bob", BOB_PASSWORD)
+    bobs = session.current_credentials().access_key_id
+    mark = len(local.received_access_keys("s3"))
+    assert set(run_everywhere(client, s3_task).values()) == {"ok"}
+    assert set(keys_after(local, mark)) == {bobs}
+
+    # Sign-out withdraws them: the workers get a readable refusal and S3 gets nothing.
+    session.sign_out()
+    mark = len(local.received_access_keys("s3"))
+    answers = set(run_everywhere(client, s3_task).values())
+    assert len(answers) == 1
+    (answer,) = answers
+    assert "Nobody is signed in to nb_cognito" in answer
+    assert keys_after(local, mark) == []
+    assert local.s3_refusals() == []
+
+
+def test_a_client_created_after_sign_in_gets_the_credentials_at_once(world):
+    local, session = world
+    session.sign_in("alice", PASSWORD)
+    key = session.current_credentials().access_key_id
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {key}
+
+
+def test_only_aws_credentials_leave_the_kernel(world):
+    import pickle
+
+    from nb_cognito.dask import CognitoCredentials, PushedCredentials
+
+    _, session = world
+    session.sign_in("alice", PASSWORD)
+    plugin = CognitoCredentials(PushedCredentials.from_session(session))
+    data = pickle.dumps(plugin)
+    tokens = session.fetch_auth_session().user_pool_tokens_result.value
+    for secret in (tokens.refresh_token, tokens.id_token, tokens.access_token):
+        assert secret.encode() not in data
+    creds = session.current_credentials()
+    assert creds.secret_access_key not in repr(plugin)
+    assert creds.session_token not in repr(plugin)
+
+
+def _start(argv, env, log_path):
+    log = open(log_path, "wb")  # noqa: SIM115 - closed by the test's finally
+    return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT), log
+
+
+def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
+    """Stands in for other machines: no variable of the kernel's, only Dask's connection."""
+    local, session = world
+    dask_cli = os.path.join(os.path.dirname(sys.executable), "dask")
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        "AWS_CONFIG_FILE": str(tmp_path / "missing-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "missing-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": local.settings.region,
+        "AWS_ENDPOINT_URL": local.endpoint_url,
+    }
+    processes = []
+    try:
+        processes.append(
+            _start(
+                [
+                    dask_cli,
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    str(scheduler_file),
+                ],
+                env,
+                tmp_path / "scheduler.log",
+            )
+        )
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert scheduler_file.exists(), (tmp_path / "scheduler.log").read_text()
+        processes.append(
+            _start(
+                [
+                    dask_cli,
+                    "worker",
+                    "--scheduler-file",
+                    str(scheduler_file),
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                    "--no-nanny",
+                ],
+                env,
+                tmp_path / "worker.log",
+            )
+        )
+        with distributed.Client(scheduler_file=str(scheduler_file)) as client:
+            client.wait_for_workers(1, timeout=60)
+            session.sign_in("alice", PASSWORD)
+            key = session.current_credentials().access_key_id
+            mark = len(local.received_access_keys("s3"))
+            assert set(client.run(s3_task).values()) == {"ok"}
+            assert set(keys_after(local, mark)) == {key}
+            session.fetch_auth_session(force_refresh=True)
+            new_key = session.current_credentials().access_key_id
+            mark = len(local.received_access_keys("s3"))
+            assert set(client.run(s3_task).values()) == {"ok"}
+            assert set(keys_after(local, mark)) == {new_key}
+    finally:
+        for process, log in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.close()
+
+
+def test_the_preload_is_configured_when_distributed_is_imported_later():
+    """A kernel signs in first and imports distributed afterwards: clients still get reported."""
+    code = (
+        "import sys\n"
+        "from nb_cognito.integrations.dask import DaskIntegration\n"
+        "from nb_cognito.kernel import make_session\n"
+        "make_session(integrations=[DaskIntegration()])\n"
+        "assert 'distributed' not in sys.modules\n"
+        "import dask.config, distributed\n"
+        "print(dask.config.get('distributed.client.preload'))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "nb_cognito._dask_preload" in done.stdout
+
+
+def test_registered_by_hand_without_the_integration(world, make_local, new_session, monkeypatch):
+    """``client.register_plugin(nb_cognito.dask.CognitoCredentials())`` pushes the kernel
+    session's current credentials once, with no Dask integration in the session."""
+    import nb_cognito
+    from nb_cognito import kernel
+
+    local, _ = world
+    bare = new_session(attach=False)  # no integrations at all
+    bare.configure(**local.settings.as_config())
+    bare.sign_in("alice", PASSWORD)
+    previous = kernel.use_kernel_session(bare)
+    try:
+        with (
+            distributed.LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                worker_dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster, set_as_default=False) as client,
+        ):
+            assert set(client.run(s3_task).values()) != {"ok"}  # nothing pushed yet
+            client.register_plugin(nb_cognito.dask.CognitoCredentials())
+            mark = len(local.received_access_keys("s3"))
+            assert set(client.run(s3_task).values()) == {"ok"}
+            assert set(keys_after(local, mark)) == {bare.current_credentials().access_key_id}
+    finally:
+        kernel.use_kernel_session(previous)
