@@ -36,7 +36,7 @@ def sso_session(
 
 def test_no_buttons_without_a_domain(new_session: Callable[..., CognitoSession]) -> None:
     widget = SignInWidget(new_session())
-    assert widget._sso.buttons == []
+    assert widget._ui.sso.buttons == []
     widget.close()
 
 
@@ -44,10 +44,10 @@ def test_one_button_per_identity_provider(
     new_session: Callable[..., CognitoSession], hosted: LocalCognito
 ) -> None:
     widget = SignInWidget(sso_session(new_session, hosted, identity_provider="Google,CorpOkta"))
-    assert [b.description for b in widget._sso.buttons] == ["Sign in with Google", "Sign in with CorpOkta"]
+    assert [b.description for b in widget._ui.sso.buttons] == ["Sign in with Google", "Sign in with CorpOkta"]
     widget.close()
     plain = SignInWidget(sso_session(new_session, hosted))
-    assert [b.description for b in plain._sso.buttons] == ["Sign in with SSO"]
+    assert [b.description for b in plain._ui.sso.buttons] == ["Sign in with SSO"]
     plain.close()
 
 
@@ -57,8 +57,8 @@ def test_without_popup_or_browser_the_widget_points_to_paste_back(
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     widget = SignInWidget(sso_session(new_session, hosted))
-    assert widget._sso.popup is not None and not widget._sso.popup.ready  # no front end rendered it
-    widget._sso.buttons[0].click()
+    assert widget._ui.sso.popup is not None and not widget._ui.sso.popup.ready  # no front end rendered it
+    widget._ui.sso.buttons[0].click()
     assert "%cognito_login --hosted-ui" in widget.message
     widget.close()
 
@@ -68,11 +68,11 @@ def test_the_popup_bridge_signs_in_and_keeps_secrets_out_of_widget_state(
 ) -> None:
     session = sso_session(new_session, hosted)
     widget = SignInWidget(session)
-    bridge = widget._sso.popup
+    bridge = widget._ui.sso.popup
     sent: list[dict[str, Any]] = []
     bridge.send = lambda content, buffers=None: sent.append(content)  # the comm, as the front end sees it
     bridge.callback_url, bridge.ready = POPUP_CALLBACK, True  # what the front end sets when rendered
-    widget._sso.buttons[0].click()
+    widget._ui.sso.buttons[0].click()
     assert [m["type"] for m in sent] == ["open"]
     final = Browser(hosted).sign_in(sent[0]["url"])  # the person signs in in the popup
     assert final.startswith(POPUP_CALLBACK + "?")
@@ -92,13 +92,13 @@ def test_the_bridge_refuses_an_answer_it_did_not_ask_for(
 ) -> None:
     session = sso_session(new_session, hosted)
     widget = SignInWidget(session)
-    bridge = widget._sso.popup
+    bridge = widget._ui.sso.popup
     sent: list[dict[str, Any]] = []
     bridge.send = lambda content, buffers=None: sent.append(content)
     bridge.callback_url, bridge.ready = POPUP_CALLBACK, True
     bridge._on_front_end_message(bridge, {"type": "callback", "query": "code=x&state=y"}, [])
     assert "No sign-in is waiting" in widget.message
-    widget._sso.buttons[0].click()
+    widget._ui.sso.buttons[0].click()
     final = Browser(hosted).sign_in(sent[0]["url"])
     forged = urlsplit(final).query.replace("state=", "state=forged")
     bridge._on_front_end_message(bridge, {"type": "callback", "query": forged}, [])
@@ -130,8 +130,8 @@ def test_with_a_browser_on_the_kernel_s_machine_the_button_signs_in_through_the_
     monkeypatch.setattr(webbrowser, "_browsers", {})
     session = new_session(local.settings.as_config())
     widget = SignInWidget(session)
-    assert not widget._sso.popup.ready  # no front end rendered the bridge (a classic notebook)
-    thread = widget._sso.click(None)
+    assert not widget._ui.sso.popup.ready  # no front end rendered the bridge (a classic notebook)
+    thread = widget._ui.sso.click(None)
     assert thread is not None
     thread.join(60)
     assert not thread.is_alive()

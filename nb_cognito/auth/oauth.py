@@ -2,7 +2,8 @@
 
 One sign-in is an :class:`AuthorizationRequest`: a fresh ``state``, ``nonce`` and PKCE verifier,
 and the ``/oauth2/authorize`` URL built from them. The browser comes back to ``redirect_uri``
-with a code, by one of the ways in :mod:`nb_cognito.auth.oauth_callback`. :class:`HostedUIClient`
+with a code, by one of the ways in :mod:`nb_cognito.auth.oauth_callback` (which also holds the
+whole flow, :func:`~nb_cognito.auth.oauth_callback.sign_in_with_redirect`). :class:`HostedUIClient`
 redeems the code at ``/oauth2/token``; the ID token is verified like every other token (the
 session's :class:`~nb_cognito.auth.tokens.TokenVerifier`) and its ``nonce`` compared; then the
 session takes the tokens as from any sign-in (credentials, boto3, events, refresh).
@@ -26,7 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nb_cognito.auth.oauth_settings import domain_url, provider_names
 from nb_cognito.auth.userpool import AuthTokens
@@ -40,9 +41,6 @@ from nb_cognito.exceptions import (
 )
 from nb_cognito.redaction import known_secrets as secrets
 
-if TYPE_CHECKING:  # pragma: no cover
-    from nb_cognito.auth.session import CognitoSession
-
 __all__ = [
     "AuthorizationRequest",
     "HostedUIClient",
@@ -50,7 +48,6 @@ __all__ = [
     "code_from_redirect",
     "logout_url",
     "new_request",
-    "sign_in_with_redirect",
 ]
 
 _SETUP = (
@@ -293,39 +290,8 @@ class _HostedUIUserPool:
         return getattr(self._userpool, name)
 
 
-def sign_in_with_redirect(
-    session: CognitoSession,
-    provider: str | None = None,
-    *,
-    method: str = "auto",
-    open_browser: Any = None,
-    prompt: Any = None,
-    write: Any = None,
-    timeout: float = 300.0,
-) -> None:
-    """Sign ``session`` in through the hosted UI (see :meth:`CognitoSession.sign_in_with_redirect`)."""
-    from nb_cognito.auth import oauth_callback
-
-    session._reread_settings()
-    settings = session.settings
-    request = new_request(settings, provider)
-    client = HostedUIClient(settings)
-    code = oauth_callback.receive(
-        request,
-        method=method,
-        clock=session.clock,
-        open_browser=open_browser,
-        prompt=prompt,
-        write=write,
-        timeout=timeout,
-    )
-    complete(session, client, request, code)
-
-
-def complete(
-    session: CognitoSession, client: HostedUIClient, request: AuthorizationRequest, code: str
-) -> None:
-    """Redeem ``code``, check the ID token's nonce, and sign ``session`` in with the tokens."""
+def complete(session: Any, client: HostedUIClient, request: AuthorizationRequest, code: str) -> None:
+    """Redeem ``code``, check the ID token's nonce, and sign ``session`` (a ``CognitoSession``) in."""
     tokens = client.exchange(code, request)
     check_nonce(session.clients.verifier.verify(tokens.id_token, token_use="id"), request)
     secrets.discard(request.state, request.nonce, request.verifier, code)  # single use: spent now

@@ -26,7 +26,13 @@ import webbrowser
 from collections.abc import Callable
 from typing import Any
 
-from nb_cognito.auth.oauth import AuthorizationRequest, code_from_redirect
+from nb_cognito.auth.oauth import (
+    AuthorizationRequest,
+    HostedUIClient,
+    code_from_redirect,
+    complete,
+    new_request,
+)
 from nb_cognito.auth.oauth_settings import is_loopback
 from nb_cognito.clock import Clock
 from nb_cognito.environment import EnvironmentVariables as Env
@@ -34,7 +40,7 @@ from nb_cognito.exceptions import AuthError, ConfigurationError, InvalidParamete
 from nb_cognito.redaction import known_secrets as secrets
 from nb_cognito.secret import Secret
 
-__all__ = ["LoopbackListener", "choose_method", "receive"]
+__all__ = ["LoopbackListener", "choose_method", "receive", "sign_in_with_redirect"]
 
 METHODS = ("auto", "loopback", "paste")
 _PROMPT = "Paste the URL your browser was sent to (or just the code): "
@@ -210,3 +216,36 @@ class LoopbackListener:
                 return
 
         return Handler
+
+
+def sign_in_with_redirect(
+    session: Any,
+    provider: str | None = None,
+    *,
+    method: str = "auto",
+    open_browser: Any = None,
+    prompt: Any = None,
+    write: Any = None,
+    timeout: float = 300.0,
+) -> None:
+    """Sign ``session`` (a ``CognitoSession``) in through the hosted UI: a new request, the code back
+    by ``method`` (``"auto"``, ``"loopback"``, ``"paste"``), the exchange, the nonce, the session.
+
+    ``open_browser(url)``, ``prompt(text)`` and ``write(text)`` default to :mod:`webbrowser`,
+    :func:`getpass.getpass` and :func:`print`; ``timeout`` bounds the loopback wait (clock seconds).
+    """
+
+    session._reread_settings()
+    settings = session.settings
+    request = new_request(settings, provider)
+    client = HostedUIClient(settings)
+    code = receive(
+        request,
+        method=method,
+        clock=session.clock,
+        open_browser=open_browser,
+        prompt=prompt,
+        write=write,
+        timeout=timeout,
+    )
+    complete(session, client, request, code)

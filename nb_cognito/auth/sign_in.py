@@ -198,9 +198,9 @@ class SignInFlow(SessionCore):
 
         ``provider`` goes straight to that identity provider (default: the ``identity_provider``
         setting when it names one). ``method`` is ``"auto"``, ``"loopback"`` or ``"paste"``; see
-        :func:`nb_cognito.auth.oauth.sign_in_with_redirect` for the other options.
+        :func:`nb_cognito.auth.oauth_callback.sign_in_with_redirect` for the other options.
         """
-        from nb_cognito.auth.oauth import sign_in_with_redirect
+        from nb_cognito.auth.oauth_callback import sign_in_with_redirect
 
         sign_in_with_redirect(cast(Any, self), provider, **options)
 

@@ -28,6 +28,7 @@ import ipywidgets as widgets
 from nb_cognito import forksafe
 from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
+from nb_cognito.notebook import sso_buttons
 from nb_cognito.notebook import widget_look as look
 from nb_cognito.notebook.widget_parts import Countdown, WidgetParts
 from nb_cognito.notebook.widget_steps import ChoiceSteps
@@ -100,8 +101,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         self._unsubscribe: list[Callable[[], None]] = []
         self._countdown = Countdown(self, session.clock)
 
-        ui = self._ui = WidgetParts.build(username)
-        self._sso = self._add_sso_buttons(session)
+        ui = self._ui = WidgetParts.build(username, sso_buttons.SsoButtons(session, say=self._say))
 
         # Enter (or the blur before a click) sends a field's value: submit it; then the click.
         for field, button, submit in (
@@ -130,16 +130,6 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<SignInWidget view={self._view!r} state={self._state!r}>"
-
-    def _add_sso_buttons(self, session: CognitoSession) -> Any:
-        """ "Sign in with <provider>" buttons (hosted UI) under the password form, when configured."""
-        from nb_cognito.notebook.sso_buttons import SsoButtons
-
-        sso = SsoButtons(session, say=self._say)
-        if sso.buttons:
-            view = self._ui.signed_out_view
-            view.children = (*view.children, sso)
-        return sso
 
     # -- what is shown ---------------------------------------------------------------------
 
