@@ -136,3 +136,14 @@ def issued(emulator: Any) -> Iterator[set[Triple]]:
     unsubscribe = emulator.subscribe(record)
     yield triples
     unsubscribe()
+
+
+@pytest.fixture
+def store_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Remembered sessions in this test's own directory, never in the OS keyring."""
+    from nb_cognito import store
+
+    directory = tmp_path / "store"
+    monkeypatch.setenv(store.ENV_DIR, str(directory))
+    monkeypatch.setenv(store.ENV_KEYRING, "0")
+    return directory

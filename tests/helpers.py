@@ -7,6 +7,7 @@ happens only for background threads, always on an Event with a bounded timeout.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -122,3 +123,11 @@ def s3_key(local: LocalCognito, client: Any) -> str:
     keys = local.received_access_keys("s3")
     assert len(keys) == before + 1
     return keys[-1]
+
+
+def forget_cached_s3fs() -> None:
+    """s3fs caches filesystems per process; one made in an earlier test asks that test's
+    (closed) endpoint. A kernel has one session, and one endpoint, for its life."""
+    s3fs = sys.modules.get("s3fs")
+    if s3fs is not None:
+        s3fs.S3FileSystem.clear_instance_cache()

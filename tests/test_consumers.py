@@ -20,20 +20,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import PASSWORD
+from helpers import PASSWORD, forget_cached_s3fs
 
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 
 CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
 LIFETIME = 4
-
-
-def _forget_cached_s3fs() -> None:
-    """s3fs caches filesystems per process; one made in an earlier test asks that test's
-    (closed) endpoint. A kernel has one session, and one endpoint, for its life."""
-    s3fs = sys.modules.get("s3fs")
-    if s3fs is not None:
-        s3fs.S3FileSystem.clear_instance_cache()
 
 
 @pytest.fixture
@@ -49,7 +41,7 @@ def world(make_local, new_session, monkeypatch, tmp_path):
         )
     )
     session.configure(**local.settings.as_config())
-    _forget_cached_s3fs()
+    forget_cached_s3fs()
     monkeypatch.setenv("AWS_ENDPOINT_URL", local.endpoint_url)  # where S3 is; never a key
     monkeypatch.setenv("AWS_DEFAULT_REGION", local.settings.region)
     monkeypatch.setenv("HOME", str(tmp_path))

@@ -29,11 +29,8 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @pytest.fixture(autouse=True)
-def store_dir(tmp_path, monkeypatch):
-    directory = tmp_path / "store"
-    monkeypatch.setenv(store.ENV_DIR, str(directory))
-    monkeypatch.setenv(store.ENV_KEYRING, "0")
-    return directory
+def _private_store(store_dir):
+    """Every test here keeps remembered sessions in its own directory, never in the keyring."""
 
 
 def device_local(make_local, tracking: str, *, mfa: bool = True):

@@ -32,11 +32,8 @@ BOB_PASSWORD = "Bob-Passw0rd!"
 
 
 @pytest.fixture(autouse=True)
-def store_dir(tmp_path, monkeypatch):
-    directory = tmp_path / "store"
-    monkeypatch.setenv(store.ENV_DIR, str(directory))
-    monkeypatch.setenv(store.ENV_KEYRING, "0")
-    return directory
+def _private_store(store_dir):
+    """Every test here keeps remembered sessions in its own directory, never in the keyring."""
 
 
 @pytest.fixture

@@ -26,11 +26,8 @@ ENTRY_NAME = "0123456789abcdef0123456789abcdef01234567.json"  # the shape of our
 
 
 @pytest.fixture(autouse=True)
-def store_dir(tmp_path, monkeypatch):
-    directory = tmp_path / "store"
-    monkeypatch.setenv(store.ENV_DIR, str(directory))
-    monkeypatch.setenv(store.ENV_KEYRING, "0")
-    return directory
+def _private_store(store_dir):
+    """Every test here keeps remembered sessions in its own directory, never in the keyring."""
 
 
 @pytest.fixture

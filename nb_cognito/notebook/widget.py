@@ -46,17 +46,6 @@ log = logging.getLogger("nb_cognito")
 # is the user's own (a click 1.3 s after a failed attempt used to be swallowed).
 _QUEUED_CLICK_SECONDS = 0.5
 
-_VIEWS = (
-    "signed_out",
-    "new_password",
-    "mfa_selection",
-    "code",
-    "totp_setup",
-    "first_factor",
-    "password",
-    "email_setup",
-    "signed_in",
-)
 _CHALLENGES = (
     "new_password",
     "mfa_selection",
@@ -66,6 +55,7 @@ _CHALLENGES = (
     "password",
     "email_setup",
 )
+_VIEWS = ("signed_out", *_CHALLENGES, "signed_in")
 
 
 class SignInWidget(ChoiceSteps, widgets.VBox):

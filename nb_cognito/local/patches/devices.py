@@ -30,6 +30,7 @@ from moto.core.responses import ActionResult
 from .. import srp
 from ..state import Device, EmulatorState, current
 from .common import all_idp_backends, claims, error, not_authorized
+from .steps import srp_parameters, srp_started
 
 __all__ = [
     "confirm_device",
@@ -97,18 +98,10 @@ def start_device_srp(
     device = _device_of(state, pool, user, device_key)
     if device is None or not device.confirmed:
         raise error("ResourceNotFoundException", "Device does not exist.")
-    started = srp.start_device_challenge(
-        srp_a, device.group_key, device.key, device.salt_hex, device.verifier
+    started = srp_started(
+        srp.start_device_challenge(srp_a, device.group_key, device.key, device.salt_hex, device.verifier)
     )
-    if started is None:
-        raise idp.InvalidParameterException("SRP_A is not a valid value")
-    parameters = {
-        "SALT": started.salt_hex,
-        "SRP_B": started.srp_b_hex,
-        "SECRET_BLOCK": started.secret_block_b64,
-        "USERNAME": user.username,
-        "DEVICE_KEY": device.key,
-    }
+    parameters = srp_parameters(started, user.username, DEVICE_KEY=device.key)
     return started, parameters
 
 

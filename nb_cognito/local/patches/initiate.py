@@ -13,11 +13,10 @@ from typing import Any
 
 from moto.cognitoidp import models as idp
 
-from .. import srp
 from ..state import current
 from . import refresh, user_auth
 from .common import check_secret_hash, not_authorized, original, pool_and_client, required
-from .steps import after_password, challenge, check_may_try_password, password_failed
+from .steps import after_password, check_may_try_password, password_failed, start_password_verifier
 
 __all__ = ["initiate_auth"]
 
@@ -63,17 +62,4 @@ def _user_srp_auth(
     user = backend.admin_get_user(pool.id, username)
     if not user.enabled:
         raise not_authorized("User is disabled.")
-    started = srp.start_challenge(srp_a, pool.id, user.username, user.password or "")
-    if started is None:
-        raise idp.InvalidParameterException("SRP_A is not a valid value")
-    parameters = {
-        "SALT": started.salt_hex,
-        "SRP_B": started.srp_b_hex,
-        "SECRET_BLOCK": started.secret_block_b64,
-        "USERNAME": user.username,
-        "USER_ID_FOR_SRP": user.username,
-    }
-    return challenge(
-        backend, current(), pool, client, user, "PASSWORD_VERIFIER", parameters,
-        srp=started, device_key=params.get("DEVICE_KEY"),
-    )  # fmt: skip
+    return start_password_verifier(backend, current(), pool, client, user, srp_a, params.get("DEVICE_KEY"))

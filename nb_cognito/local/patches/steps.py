@@ -16,6 +16,7 @@ from typing import Any
 
 from moto.cognitoidp import models as idp
 
+from .. import srp
 from ..state import AuthSession, EmulatorState
 from . import devices
 from .common import LOCKED_OUT, WRONG_PASSWORD, UserStatus, error, not_authorized
@@ -181,14 +182,63 @@ def mfa_challenge(
         return challenge(
             backend, state, pool, client, user, kind, parameters, email_code=code, device_key=device_key
         )
+    code, parameters = sms_code_sent(state, pool, user)
+    return challenge(
+        backend, state, pool, client, user, kind, parameters, sms_code=code, device_key=device_key
+    )
+
+
+def sms_code_sent(state: EmulatorState, pool: Any, user: Any) -> tuple[str, dict[str, str]]:
+    """Send an SMS code to ``user``; the code and the challenge parameters that say where."""
     code = state.send_sms((pool.id, user.username))
     phone = user.attribute_lookup["phone_number"]
-    parameters = {
+    return code, {
         "CODE_DELIVERY_DELIVERY_MEDIUM": "SMS",
         "CODE_DELIVERY_DESTINATION": "+*******" + phone[-4:],
     }
+
+
+def srp_started(started: srp.SrpChallenge | None) -> srp.SrpChallenge:
+    """``started``, the server's half of an SRP exchange; None (the client's A was not a
+    valid value) is refused as Cognito refuses it."""
+    if started is None:
+        raise idp.InvalidParameterException("SRP_A is not a valid value")
+    return started
+
+
+def srp_parameters(started: srp.SrpChallenge, username: str, **extra: str) -> dict[str, str]:
+    """A PASSWORD_VERIFIER / DEVICE_PASSWORD_VERIFIER challenge's parameters for ``started``."""
+    return {
+        "SALT": started.salt_hex,
+        "SRP_B": started.srp_b_hex,
+        "SECRET_BLOCK": started.secret_block_b64,
+        "USERNAME": username,
+        **extra,
+    }
+
+
+def start_password_verifier(
+    backend: idp.CognitoIdpBackend,
+    state: EmulatorState,
+    pool: Any,
+    client: Any,
+    user: Any,
+    srp_a: str,
+    device_key: str | None,
+) -> dict[str, Any]:
+    """The PASSWORD_VERIFIER challenge that answers the client's SRP_A for ``user``."""
+    started = srp_started(srp.start_challenge(srp_a, pool.id, user.username, user.password or ""))
+    parameters = srp_parameters(started, user.username, USER_ID_FOR_SRP=user.username)
     return challenge(
-        backend, state, pool, client, user, kind, parameters, sms_code=code, device_key=device_key
+        backend,
+        state,
+        pool,
+        client,
+        user,
+        "PASSWORD_VERIFIER",
+        parameters,
+        srp=started,
+        device_key=device_key,
     )
 
 

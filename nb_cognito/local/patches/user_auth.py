@@ -17,7 +17,6 @@ from typing import Any
 
 from moto.cognitoidp import models as idp
 
-from .. import srp
 from ..state import EmulatorState, current
 from .common import check_secret_hash, error, not_authorized, required
 from .steps import (
@@ -27,6 +26,8 @@ from .steps import (
     check_may_try_password,
     email_code_sent,
     password_failed,
+    sms_code_sent,
+    start_password_verifier,
 )
 
 __all__ = ["ANSWERS", "available_challenges", "user_auth"]
@@ -82,7 +83,7 @@ def _first_factor(
     if factor == "PASSWORD_SRP":
         if not params.get("SRP_A"):
             return challenge(backend, state, pool, client, user, "PASSWORD_SRP", {}, device_key=device_key)
-        return _start_srp(backend, state, pool, client, user, params["SRP_A"], device_key)
+        return start_password_verifier(backend, state, pool, client, user, params["SRP_A"], device_key)
     if factor == "EMAIL_OTP":
         code, parameters = email_code_sent(state, pool, user)
         return challenge(
@@ -97,12 +98,7 @@ def _first_factor(
             device_key=device_key,
         )
     if factor == "SMS_OTP":
-        code = state.send_sms((pool.id, user.username))
-        phone = user.attribute_lookup["phone_number"]
-        parameters = {
-            "CODE_DELIVERY_DELIVERY_MEDIUM": "SMS",
-            "CODE_DELIVERY_DESTINATION": "+*******" + phone[-4:],
-        }
+        code, parameters = sms_code_sent(state, pool, user)
         return challenge(
             backend, state, pool, client, user, "SMS_OTP", parameters, sms_code=code, device_key=device_key
         )
@@ -127,38 +123,6 @@ def _check_password(
     return after_password(backend, state, pool, client, user, device_key)
 
 
-def _start_srp(
-    backend: idp.CognitoIdpBackend,
-    state: EmulatorState,
-    pool: Any,
-    client: Any,
-    user: Any,
-    srp_a: str,
-    device_key: str | None,
-) -> dict[str, Any]:
-    started = srp.start_challenge(srp_a, pool.id, user.username, user.password or "")
-    if started is None:
-        raise idp.InvalidParameterException("SRP_A is not a valid value")
-    parameters = {
-        "SALT": started.salt_hex,
-        "SRP_B": started.srp_b_hex,
-        "SECRET_BLOCK": started.secret_block_b64,
-        "USERNAME": user.username,
-        "USER_ID_FOR_SRP": user.username,
-    }
-    return challenge(
-        backend,
-        state,
-        pool,
-        client,
-        user,
-        "PASSWORD_VERIFIER",
-        parameters,
-        srp=started,
-        device_key=device_key,
-    )
-
-
 def _answer_select_challenge(a: Answer) -> dict[str, Any]:
     factor = required(a.responses, "ANSWER")
     if factor not in available_challenges(a.state, a.pool, a.user):
@@ -176,7 +140,7 @@ def _answer_password(a: Answer) -> dict[str, Any]:
 def _answer_password_srp(a: Answer) -> dict[str, Any]:
     srp_a = required(a.responses, "SRP_A")
     a.finish()
-    return _start_srp(a.backend, a.state, a.pool, a.client, a.user, srp_a, a.device_key)
+    return start_password_verifier(a.backend, a.state, a.pool, a.client, a.user, srp_a, a.device_key)
 
 
 def _answer_sms_otp(a: Answer) -> dict[str, Any]:
