@@ -94,6 +94,7 @@ __all__ = [
     "remember_device",
     "session",
     "sign_in",
+    "sign_in_with_redirect",
     "sign_out",
     "unload_ipython_extension",
     *sorted(_LAZY),
@@ -131,6 +132,11 @@ def sign_in(username: str | None = None, password: str | Secret | None = None) -
 
     password = Secret.of(password)  # no frame keeps it in plain text (see nb_cognito.secret)
     return _session().sign_in(username, password)
+
+
+def sign_in_with_redirect(provider: str | None = None, **options: Any) -> None:
+    """Sign in through the hosted UI (SSO); see :meth:`CognitoSession.sign_in_with_redirect`."""
+    _session().sign_in_with_redirect(provider, **options)
 
 
 def confirm_sign_in(

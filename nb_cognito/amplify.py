@@ -104,8 +104,13 @@ class AmplifyFile:
         return data
 
     def _value(self, section: Mapping[str, Any], key: str, where: str, setting: Setting) -> Any:
-        """The value at ``key``: None when absent or empty, else of the setting's kind's type."""
-        value = section.get(key)
+        """The value at ``key`` (dots go down into objects: ``oauth.domain``): None when absent or
+        empty, else of the setting's kind's type (after the setting's ``from_amplify``)."""
+        value: Any = section
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is not None and setting.from_amplify is not None:
+            value = setting.from_amplify(value)
         if value is None or value == "":
             return None
         wanted = setting.kind.amplify_type

@@ -94,6 +94,10 @@ class Settings:
     remember_device: bool = False
     amplify_config: str | None = None
     network_timeout: float = 10.0
+    oauth_domain: str | None = None
+    oauth_scopes: str | None = None
+    redirect_uri: str | None = None
+    identity_provider: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

@@ -39,6 +39,11 @@ class EnvironmentVariables:
     #: The XDG base directory for data files (default ``~/.local/share``).
     XDG_DATA_HOME = "XDG_DATA_HOME"
 
+    # -- read: whether a hosted-UI sign-in can open a browser on this machine ------------------
+    #: An X11 or Wayland display: without one (Linux), the sign-in falls back to paste-back.
+    DISPLAY = "DISPLAY"
+    WAYLAND_DISPLAY = "WAYLAND_DISPLAY"
+
     # -- read: credentials the user chose, which nb_cognito never overrides silently ----------
     AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
     AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"

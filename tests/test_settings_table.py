@@ -58,6 +58,10 @@ EXAMPLES: dict[str, object] = {
     "remember_device": True,
     "amplify_config": "amplify_outputs.json",
     "network_timeout": 2.5,
+    "oauth_domain": "https://myapp.auth.eu-west-1.amazoncognito.com",
+    "oauth_scopes": "openid email",
+    "redirect_uri": "http://localhost:8765/",
+    "identity_provider": "CorpOkta",
 }
 
 _TRAIT_CLASS = {
@@ -177,6 +181,14 @@ def test_the_sign_in_key_changes_with_exactly_the_sign_in_settings():
 # Generated: Amplify files
 
 
+def _put(document: dict, dotted: str, value: object) -> None:
+    """``document["a"]["b"] = value`` for ``"a.b"``: a dotted key names nested objects."""
+    *path, key = dotted.split(".")
+    for part in path:
+        document = document.setdefault(part, {})
+    document[key] = value
+
+
 def _amplify_files(tmp_path: Path) -> dict[str, tuple[Path, dict[str, str]]]:
     """One file per format holding every setting the table places in it: {format: (path, where)}."""
     gen2: dict = {}
@@ -186,7 +198,7 @@ def _amplify_files(tmp_path: Path) -> dict[str, tuple[Path, dict[str, str]]]:
     for setting in SETTINGS:
         value = EXAMPLES[setting.name]
         if setting.amplify_gen2:
-            gen2[setting.amplify_gen2] = value
+            _put(gen2, setting.amplify_gen2, value)
             where["gen2"][setting.name] = f"auth.{setting.amplify_gen2}"
         if setting.amplify_gen1:
             *path, key = setting.amplify_gen1.split(".")
@@ -196,7 +208,7 @@ def _amplify_files(tmp_path: Path) -> dict[str, tuple[Path, dict[str, str]]]:
             section[key] = value
             where["gen1"][setting.name] = ".".join((*GEN1_PLUGIN, setting.amplify_gen1))
         if setting.aws_exports:
-            exports[setting.aws_exports] = value
+            _put(exports, setting.aws_exports, value)
             where["aws-exports"][setting.name] = setting.aws_exports
     documents = {
         "gen2": {"version": "1.3", "auth": gen2},
@@ -250,7 +262,7 @@ def test_the_magic_takes_the_table_s_magic_settings_as_options():
         assert action.dest == setting.name
         assert action.help == setting.magic.help
         assert action.nargs == (0 if setting.magic.metavar is None else None), setting.name
-    own = {"--widget", "--local", "-h", "--help"}
+    own = {"--widget", "--local", "--hosted-ui", "--idp", "-h", "--help"}
     assert set(options) - own == {setting.magic_flag for setting in MAGIC_SETTINGS}
 
 

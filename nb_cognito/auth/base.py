@@ -15,7 +15,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from nb_cognito import forksafe
 from nb_cognito.auth.background import BackgroundRefresher
@@ -99,8 +99,20 @@ class SessionCore:
         """The user-pool client, identity client and token verifier for the current settings."""
         clients = self._clients
         if clients is None or clients.settings is not self.settings:
-            clients = self._clients = SessionClients(self.settings, clock=self.clock)
+            clients = self._clients = SessionClients(
+                self.settings, clock=self.clock, hosted_ui=self._hosted_ui
+            )
         return clients
+
+    # -- after a hosted-UI sign-in (nb_cognito.auth.oauth): refresh and revoke at /oauth2/* --
+
+    _hosted_ui: Any = None  # the HostedUIClient of a hosted-UI sign-in, else None
+
+    def _leave_hosted_ui(self) -> None:
+        with self._lock:
+            if self._hosted_ui is not None:
+                self._hosted_ui = None
+                self._clients = None
 
     def _use_settings(self, settings: Settings | None) -> None:
         with self._lock:

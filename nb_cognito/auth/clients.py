@@ -8,7 +8,7 @@ A new set of settings gets a new :class:`SessionClients`; nothing is patched in 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nb_cognito.auth.identity import IdentityClient
@@ -23,15 +23,17 @@ __all__ = ["SessionClients"]
 class SessionClients:
     """The clients for ``settings``; each is made on first use (imports stay cheap)."""
 
-    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock, hosted_ui: Any = None) -> None:
         self.settings = settings
         self.clock = clock
+        self.hosted_ui = hosted_ui  # after a hosted-UI sign-in: refresh and revoke at /oauth2/*
 
     @functools.cached_property
     def userpool(self) -> UserPoolClient:
         from nb_cognito.auth.userpool import UserPoolClient
 
-        return UserPoolClient(self.settings, clock=self.clock)
+        client = UserPoolClient(self.settings, clock=self.clock)
+        return client if self.hosted_ui is None else self.hosted_ui.wrap(client)
 
     @functools.cached_property
     def identity(self) -> IdentityClient:

@@ -255,6 +255,7 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
             known_secrets.discard(
                 state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token
             )
+        self._leave_hosted_ui()
         if state is not None:
             self._notify("signed_out", replace(self._change(state), local_only=inherited))
             self._emit(AuthEvent.SIGNED_OUT, state.user)

@@ -76,6 +76,7 @@ class SignInFlow(SessionCore):
                 recovery_suggestion="Use %cognito_login (it asks with hidden input), the sign-in "
                 "widget, or set NB_COGNITO_PASSWORD for automation.",
             )
+        self._leave_hosted_ui()
         self.check_pool()  # a wrong pool id says so, not "incorrect username or password"
         client = self.clients.userpool
         device = self._known_device(username)
@@ -189,6 +190,27 @@ class SignInFlow(SessionCore):
             self._keep_device(state.device, state.user.username, login_name)
         self._notify("persist", self._saved("sign_in", state))
         self._install(state)
+
+    # -- hosted UI sign-in (nb_cognito.auth.oauth) -----------------------------------------
+
+    def sign_in_with_redirect(self, provider: str | None = None, **options: Any) -> None:
+        """Sign in through the hosted UI (authorization code + PKCE), as Amplify's ``signInWithRedirect``.
+
+        ``provider`` goes straight to that identity provider (default: the ``identity_provider``
+        setting when it names one). ``method`` is ``"auto"``, ``"loopback"`` or ``"paste"``; see
+        :func:`nb_cognito.auth.oauth_callback.sign_in_with_redirect` for the other options.
+        """
+        from nb_cognito.auth.oauth_callback import sign_in_with_redirect
+
+        sign_in_with_redirect(cast(Any, self), provider, **options)
+
+    def _complete_redirect_sign_in(self, tokens: AuthTokens, hosted_ui: Any) -> None:
+        """Internal: finish a hosted-UI sign-in; refresh and revocation then use ``hosted_ui``."""
+        with self._lock:
+            self._pending = None
+            self._hosted_ui = hosted_ui
+            self._clients = None  # rebuilt with the hosted UI's refresh and revocation
+        self._complete_sign_in(tokens, login_name=None)
 
     def _install(self, state: SignedIn) -> None:
         """Make a freshly signed-in ``state`` the session's; then credentials and the refresher."""

@@ -9,7 +9,10 @@
 * :mod:`.patches` — every fix to moto, one module per flow, :func:`~.patches.apply` the index;
 * :mod:`.faults` — :class:`FaultProxy`, throttling / 5xx / dropped connections / delays;
 * :mod:`.fault_modes` — :class:`FaultMode`, answers a real server could send that a client
-  must survive, produced by the emulator itself.
+  must survive, produced by the emulator itself;
+* :mod:`.hosted_ui` / :mod:`.federation` / :mod:`.oauth_wire` — the hosted UI (``/oauth2/*``,
+  ``/login``, ``/logout``);
+* :mod:`.oidc_idp` — :class:`LocalOidcIdp`, an external OIDC IdP to federate.
 
 Fault modes (server misbehaviour, not transport faults). Turn one on for a block::
 
@@ -61,6 +64,7 @@ from .state import ServerEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     from .faults import FaultProxy
+    from .oidc_idp import IdpUser, LocalOidcIdp
     from .server import LocalCognito, LocalSettings
 
 __all__ = [
@@ -71,7 +75,9 @@ __all__ = [
     "FaultMode",
     "FaultProxy",
     "IdentityPoolSpec",
+    "IdpUser",
     "LocalCognito",
+    "LocalOidcIdp",
     "LocalSettings",
     "LocalSpec",
     "PasswordPolicy",
@@ -82,7 +88,13 @@ __all__ = [
     "demo_spec",
 ]
 
-_LAZY = {"LocalCognito": "server", "LocalSettings": "server", "FaultProxy": "faults"}
+_LAZY = {
+    "LocalCognito": "server",
+    "LocalSettings": "server",
+    "FaultProxy": "faults",
+    "LocalOidcIdp": "oidc_idp",
+    "IdpUser": "oidc_idp",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -23,6 +23,7 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import s3
+from .hosted_ui import PATHS as HOSTED_UI_PATHS
 from .provision import ADMIN_HEADER
 from .state import EmulatorState, activated
 
@@ -157,6 +158,8 @@ def _action(environ: dict[str, Any], service: str) -> str | None:
     path = environ.get("PATH_INFO", "")
     if path.startswith("/moto-api"):
         return None
+    if path in HOSTED_UI_PATHS:
+        return f"HostedUI:{path}"
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return str(target).rsplit(".", 1)[-1]

@@ -129,8 +129,25 @@ def _create_client(idp: Any, pool_id: str, client: ClientSpec) -> tuple[str, str
             "RetryGracePeriodSeconds": 0,
         },
         EnableTokenRevocation=True,
+        **_hosted_ui_settings(client),
     )["UserPoolClient"]
     return created["ClientId"], created.get("ClientSecret")
+
+
+def _hosted_ui_settings(client: ClientSpec) -> dict[str, Any]:
+    """The app client's OAuth settings: the code grant, when it has callback URLs."""
+    if not client.callback_urls:
+        return {}
+    settings: dict[str, Any] = {
+        "CallbackURLs": list(client.callback_urls),
+        "AllowedOAuthFlows": ["code"],
+        "AllowedOAuthFlowsUserPoolClient": True,
+        "AllowedOAuthScopes": list(client.oauth_scopes),
+        "SupportedIdentityProviders": ["COGNITO"],
+    }
+    if client.logout_urls:
+        settings["LogoutURLs"] = list(client.logout_urls)
+    return settings
 
 
 def add_user(

@@ -22,6 +22,7 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..environment import env_var
 from . import patches
 from .fault_modes import FaultMode
+from .hosted_ui import HostedUI, hosted_ui_settings
 from .provision import AdminClients, Provisioned, add_user, provision
 from .spec import LocalSpec, UserSpec, check_user_against_pool, demo_spec
 from .srp import totp_code
@@ -45,6 +46,9 @@ class LocalSettings:
     client_secret: str | None = field(repr=False)
     identity_pool_id: str | None
     endpoint_url: str
+    # The hosted UI, when the app client has callback URLs (ClientSpec.callback_urls).
+    oauth_domain: str | None = None
+    redirect_uri: str | None = None
 
     def as_config(self) -> dict[str, str]:
         """Keyword arguments for ``nb_cognito.configure`` (None values left out)."""
@@ -67,6 +71,7 @@ class LocalCognito:
         patches.apply()
         self._spec = spec if spec is not None else demo_spec()
         self._state = EmulatorState(clock or SYSTEM_CLOCK)
+        self._hosted_ui = HostedUI(self._state)  # /oauth2/*, /login, /logout on the same server
         self._state.strict_s3 = self._spec.strict_s3
         self._port = port
         self._server: MotoServer | None = None
@@ -82,7 +87,7 @@ class LocalCognito:
         with self._lock:
             if self._server is not None:
                 return self
-            server = MotoServer(self._port, lambda app: RequestLog(app, self._state))
+            server = MotoServer(self._port, lambda app: RequestLog(self._hosted_ui.wrap(app), self._state))
             server.start()
             self._server = server
             host, port = server.get_host_and_port()
@@ -121,6 +126,7 @@ class LocalCognito:
                 self._spec = spec
             _post(f"{endpoint}/moto-api/reset")
             self._state.clear()
+            self._hosted_ui.clear()
             self._state.strict_s3 = self._spec.strict_s3
             self._ids = provision(self._spec, self._admin_for(self._spec), self._state)
             self._state.clear_requests()
@@ -146,6 +152,7 @@ class LocalCognito:
             client_secret=ids.client_secret,
             identity_pool_id=ids.identity_pool_id,
             endpoint_url=endpoint,
+            **hosted_ui_settings(self._spec.client, endpoint),
         )
 
     @property

@@ -186,9 +186,17 @@ class ClientSpec:
     access_token_validity: int = 3600
     id_token_validity: int = 3600
     refresh_token_validity: int = 30 * 86_400
+    # The hosted UI (authorization code grant): exact callback and sign-out URLs, allowed scopes.
+    callback_urls: tuple[str, ...] = ()
+    logout_urls: tuple[str, ...] = ()
+    oauth_scopes: tuple[str, ...] = ("openid", "email", "profile", "aws.cognito.signin.user.admin")
 
     def __post_init__(self) -> None:
         _check_name("ClientSpec.name", self.name)
+        for name in ("callback_urls", "logout_urls", "oauth_scopes"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+            if not all(isinstance(value, str) and value for value in getattr(self, name)):
+                raise _fail(f"ClientSpec.{name}", "must hold non-empty strings")
         _check_int("ClientSpec.access_token_validity", self.access_token_validity, 1, 86_400)
         _check_int("ClientSpec.id_token_validity", self.id_token_validity, 1, 86_400)
         _check_int("ClientSpec.refresh_token_validity", self.refresh_token_validity, 1, 315_360_000)

@@ -150,6 +150,16 @@ class CognitoMagics(Magics):
         action="store_true",
         help="Start the offline Cognito emulator and sign in as its demo user.",
     )
+    @magic_arguments.argument(
+        "--hosted-ui",
+        action="store_true",
+        help="Sign in through the user pool's hosted UI (single sign-on; needs oauth_domain, redirect_uri).",
+    )
+    @magic_arguments.argument(
+        "--idp",
+        metavar="NAME",
+        help="Go straight to this identity provider of the pool (implies --hosted-ui).",
+    )
     @line_magic
     def cognito_login(self, line: str = "") -> None:
         """Sign in to AWS Cognito; then boto3 in any cell uses the Cognito credentials.
@@ -170,6 +180,8 @@ class CognitoMagics(Magics):
           %cognito_login --amplify-config amplify_outputs.json
           %cognito_login --widget
           %cognito_login --local          # offline demo: no AWS account needed
+          %cognito_login --hosted-ui      # single sign-on through the hosted UI
+          %cognito_login --idp CorpOkta   # straight to the company identity provider
         """
         args = parse_magic_line(self.cognito_login, line)
         session = kernel_session()
@@ -177,6 +189,9 @@ class CognitoMagics(Magics):
         if args.local:
             demo_password = self._start_local(session, args)
         self._configure(session, args)
+        if args.hosted_ui or args.idp:
+            self._sign_in_with_redirect(session, args.idp)
+            return
         no_env_password = Env.NB_COGNITO_PASSWORD not in os.environ
         if args.widget or (self.widget_by_default and no_env_password and demo_password is None):
             self._show_widget(args.username or self.default_username)
@@ -265,6 +280,18 @@ class CognitoMagics(Magics):
         if failure is not None:
             raise usage_error(failure, "Sign-in failed")
         if prompted and self.clear_prompts and in_jupyter(self.shell):
+            from IPython.display import clear_output
+
+            clear_output()
+        print(summary_line(session))
+
+    def _sign_in_with_redirect(self, session: CognitoSession, provider: str | None) -> None:
+        """%cognito_login --hosted-ui: the browser signs in; the code comes back by loopback or paste."""
+        try:
+            session.sign_in_with_redirect(provider, prompt=self._getpass)
+        except AuthError as error:
+            raise usage_error(error, "Sign-in failed") from None
+        if self.clear_prompts and in_jupyter(self.shell):  # the URL held this sign-in's state
             from IPython.display import clear_output
 
             clear_output()

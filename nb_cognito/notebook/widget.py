@@ -28,6 +28,7 @@ import ipywidgets as widgets
 from nb_cognito import forksafe
 from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError
 from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
+from nb_cognito.notebook import sso_buttons
 from nb_cognito.notebook import widget_look as look
 from nb_cognito.notebook.widget_parts import Countdown, WidgetParts
 from nb_cognito.notebook.widget_steps import ChoiceSteps
@@ -90,7 +91,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         self._unsubscribe: list[Callable[[], None]] = []
         self._countdown = Countdown(self, session.clock)
 
-        ui = self._ui = WidgetParts.build(username)
+        ui = self._ui = WidgetParts.build(username, sso_buttons.SsoButtons(session, say=self._say))
 
         # Enter (or the blur before a click) sends a field's value: submit it; then the click.
         for field, button, submit in (

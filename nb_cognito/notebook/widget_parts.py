@@ -89,9 +89,10 @@ class WidgetParts:
     signed_in_view: Any
     body: Any
     header: Any
+    sso: Any = None  # the "Sign in with <provider>" buttons (nb_cognito.notebook.sso_buttons)
 
     @classmethod
-    def build(cls, username: str | None) -> WidgetParts:
+    def build(cls, username: str | None, sso: Any = None) -> WidgetParts:
         style = widgets.HTML(look.STYLE, layout=widgets.Layout(display="none"))
         title = tagged(widgets.HTML("AWS Cognito<span class='nbc-sub'>sign-in</span>"), "title")
         chip = tagged(widgets.HTML(look.chip_html("signed_out")), "chip")
@@ -109,6 +110,8 @@ class WidgetParts:
         password = form_field(widgets.Password, "password", "Password", "password", continuous_update=False)
         sign_in_button = card_button("sign-in", "Sign in", "primary", icon="sign-in")
         signed_out_view = widgets.VBox([username, password, action_row(sign_in_button)])
+        if sso is not None and sso.buttons:  # single sign-on, under the password form
+            signed_out_view.children = (*signed_out_view.children, sso)
 
         # -- new password required
         new_password_prompt = tagged(widgets.HTML("Choose a new password."), "prompt")
@@ -192,6 +195,7 @@ class WidgetParts:
             signed_in_view=signed_in_view,
             body=body,
             header=header,
+            sso=sso,
         )
 
 

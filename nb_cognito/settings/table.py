@@ -18,6 +18,7 @@ from typing import Any
 
 from traitlets import TraitType
 
+from nb_cognito.auth import oauth_settings
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.environment import env_var
 from nb_cognito.settings import checks, kinds
@@ -80,6 +81,8 @@ class Setting:
     aws_exports_fallback: str | None = None
     #: Values an Amplify file may hold that nb_cognito takes; others (``CUSTOM_AUTH``) are skipped.
     amplify_choices: tuple[str, ...] | None = None
+    #: Turns what an Amplify file holds (a list of scopes or URIs) into the setting's value.
+    from_amplify: Callable[[Any], Any] | None = None
     #: Set to make it an option of ``%cognito_login``.
     magic: MagicOption | None = None
     #: The README's "default" cell, when the default alone does not say it.
@@ -317,6 +320,49 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds to wait for Cognito to connect or answer.",
         default=10.0,
         doc_default="`10.0` seconds",
+    ),
+    # -- the hosted UI (single sign-on): nb_cognito.auth.oauth_settings
+    Setting(
+        "oauth_domain",
+        kinds.TEXT,
+        "The user pool's domain, for the hosted UI (https implied), or an http(s) URL.",
+        check=oauth_settings.check_oauth_setting,
+        amplify_gen2="oauth.domain",
+        amplify_gen1="Auth.Default.OAuth.WebDomain",
+        aws_exports="oauth.domain",
+        from_amplify=oauth_settings.joined,
+        doc_default="none (no hosted UI)",
+    ),
+    Setting(
+        "oauth_scopes",
+        kinds.TEXT,
+        "OAuth scopes the hosted UI sign-in asks for (space- or comma-separated).",
+        check=oauth_settings.check_oauth_setting,
+        amplify_gen2="oauth.scopes",
+        amplify_gen1="Auth.Default.OAuth.Scopes",
+        aws_exports="oauth.scope",
+        from_amplify=oauth_settings.joined,
+        doc_default="every scope the app client allows",
+    ),
+    Setting(
+        "redirect_uri",
+        kinds.TEXT,
+        "Callback URL of the hosted UI sign-in, exactly as registered on the app client.",
+        check=oauth_settings.check_oauth_setting,
+        amplify_gen2="oauth.redirect_sign_in_uri",
+        amplify_gen1="Auth.Default.OAuth.SignInRedirectURI",
+        aws_exports="oauth.redirectSignIn",
+        from_amplify=oauth_settings.pick_redirect,
+        doc_note=" ⁴",
+    ),
+    Setting(
+        "identity_provider",
+        kinds.TEXT,
+        "Identity provider name(s) of the pool (comma-separated) for sign_in_with_redirect().",
+        check=oauth_settings.check_oauth_setting,
+        amplify_gen2="oauth.identity_providers",
+        from_amplify=oauth_settings.providers,
+        doc_default="none (the hosted page lists them) ⁵",
     ),
 )
 

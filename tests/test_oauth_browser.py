@@ -1,0 +1,178 @@
+"""Single sign-on from JupyterLab in headless Chromium: the widget's popup and the callback page.
+
+A user who exists only at the emulator's external OIDC IdP clicks "Sign in with CorpIdP" in the
+widget, signs in at the IdP's page in the popup, and the popup ends on the Jupyter server's
+callback page (the server extension, enabled by the same config file ``pip install`` ships),
+which hands the code back to the widget. Then boto3 works in the next cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_widget_browser import ARTIFACTS, CHROMIUM, ROOT, _free_port, _write_notebook
+
+from nb_cognito.clock import SYSTEM_CLOCK
+from nb_cognito.local import ClientSpec, LocalSpec
+from nb_cognito.local.oidc_idp import IdpUser, LocalOidcIdp
+
+BUCKET = "nb-cognito-sso-test"
+IDP_PASSWORD = "Erin-IdP-Passw0rd!"
+
+
+@contextlib.contextmanager
+def jupyter_lab(root: Path, env: dict[str, str], tmp: Path, port: int) -> Iterator[str]:
+    """JupyterLab on ``port`` with the package's server-extension config file; yields its token."""
+    token = secrets.token_hex(16)
+    config_d = Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.d"
+    config_d.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "jupyter-config" / "jupyter_server_config.d" / "nb_cognito.json", config_d)
+    log_path = tmp / "jupyterlab.log"
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--LabApp.workspaces_dir={tmp / 'lab-workspaces'}",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise AssertionError(f"JupyterLab exited:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        assert "nb_cognito: hosted UI callback page" in log_path.read_text(), (
+            "the server extension is not loaded"
+        )
+        yield token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+def run_cell(page: Any, cell: Any, expect: Any) -> None:
+    """Select ``cell`` (again, if the first click only gave the window the focus back) and run
+    it from the Run menu."""
+    for _ in range(3):
+        cell.locator(".jp-InputPrompt").click()
+        try:
+            expect(cell).to_have_class(re.compile(r"\bjp-mod-active\b"), timeout=5_000)
+        except AssertionError:
+            continue
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator("[data-command='notebook:run-cell']").first.click()
+        return
+    raise AssertionError("JupyterLab did not select the cell")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkeypatch) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("anywidget")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed: apt-get install chromium (make test does)")
+    port = _free_port()
+    callback = f"http://127.0.0.1:{port}/nb-cognito/callback"
+    local = make_local(
+        LocalSpec(client=ClientSpec(callback_urls=(callback,)), buckets={BUCKET: {"hello.txt": b"hello\n"}})
+    )
+    local.use_clock(SYSTEM_CLOCK)  # the kernel lives on the real clock
+    user = IdpUser("erin", IDP_PASSWORD, sub="erin-0001", claims={"email": "erin@corp.example"})
+    env = {
+        **local.settings.as_env(),
+        "NB_COGNITO_OAUTH_DOMAIN": local.endpoint_url,
+        "NB_COGNITO_IDENTITY_PROVIDER": "CorpIdP",
+        "AWS_ENDPOINT_URL": local.endpoint_url,
+        "AWS_DEFAULT_REGION": local.settings.region,
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    _write_notebook(
+        root / "sso.ipynb",
+        [
+            "import nb_cognito; nb_cognito.SignInWidget()",
+            "import boto3; print(boto3.client('s3').list_buckets()['Buckets'][0]['Name'])",
+        ],
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (
+        LocalOidcIdp([user], clock=SYSTEM_CLOCK) as idp,
+        jupyter_lab(root, {**os.environ, **env}, tmp_path, port) as token,
+        playwright_api.sync_playwright() as pw,
+    ):
+        idp.register_with(local, "CorpIdP")
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.set_default_timeout(60_000)
+            expect = playwright_api.expect
+            page.goto(f"http://127.0.0.1:{port}/lab/tree/sso.ipynb?token={token}", timeout=60_000)
+            kernel_status = page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\|\s*Idle$"))
+            expect(kernel_status.first).to_be_visible(timeout=90_000)
+            cells = page.locator(".jp-Notebook .jp-Cell")
+            run_cell(page, cells.nth(0), playwright_api.expect)  # the widget only: boto3 runs once signed in
+
+            button = page.locator("button.jupyter-button", has_text="Sign in with CorpIdP")
+            expect(button).to_be_visible(timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "sso-popup-buttons.png"))
+            with page.expect_popup(timeout=30_000) as popup_info:
+                button.click()
+            popup = popup_info.value
+            popup.wait_for_load_state()
+            assert popup.url.startswith(idp.issuer + "/authorize")  # straight to the IdP: no hosted page
+            popup.locator("input[name='username']").fill("erin")
+            popup.locator("input[name='password']").fill(IDP_PASSWORD)
+            popup.locator("button", has_text="Sign in to the IdP").click()
+            popup.wait_for_event("close", timeout=30_000)  # the callback page closes itself
+
+            status = page.locator("table.nb-cognito-widget-status")
+            expect(status).to_be_visible(timeout=30_000)
+            expect(status).to_contain_text("CorpIdP_erin-0001")
+            page.bring_to_front()  # the popup had the focus
+            second = cells.nth(1)
+            run_cell(page, second, expect)
+            expect(second.locator(".jp-OutputArea-output")).to_contain_text(BUCKET, timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "sso-popup-signed-in.png"))
+            assert "code=" not in page.content()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(ARTIFACTS / "sso-popup-failure.png"))
+            raise
+        finally:
+            browser.close()
