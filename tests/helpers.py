@@ -7,9 +7,12 @@ happens only for background threads, always on an Event with a bounded timeout.
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -131,3 +134,17 @@ def forget_cached_s3fs() -> None:
     s3fs = sys.modules.get("s3fs")
     if s3fs is not None:
         s3fs.S3FileSystem.clear_instance_cache()
+
+
+def json_get(url: str, wait: float = 30) -> dict:
+    """GET ``url`` (no proxy), retrying while the server is not accepting yet."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with direct.open(url, timeout=30) as response:
+                return json.load(response)
+        except urllib.error.URLError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

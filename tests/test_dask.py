@@ -54,14 +54,7 @@ def world(make_local, new_session, monkeypatch, tmp_path):
 def cluster(world):
     """A LocalCluster with one worker process, started before anyone signed in."""
     with (
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            worker_dashboard_address=None,
-        ) as cluster,
+        one_worker_cluster() as cluster,
         distributed.Client(cluster) as client,
     ):
         yield cluster, client
@@ -143,19 +136,24 @@ def test_a_client_created_after_sign_in_gets_the_credentials_at_once(world):
     session.sign_in("alice", PASSWORD)
     key = session.current_credentials().access_key_id
     with (
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            worker_dashboard_address=None,
-        ) as cluster,
+        one_worker_cluster() as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         mark = len(local.received_access_keys("s3"))
         assert set(client.run(s3_task).values()) == {"ok"}
         assert set(keys_after(local, mark)) == {key}
+
+
+def one_worker_cluster() -> distributed.LocalCluster:
+    """A LocalCluster of one worker process, on loopback, without dashboards."""
+    return distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        worker_dashboard_address=None,
+    )
 
 
 def test_only_aws_credentials_leave_the_kernel(world):
@@ -290,14 +288,7 @@ def test_registered_by_hand_without_the_integration(world, make_local, new_sessi
     previous = kernel.use_kernel_session(bare)
     try:
         with (
-            distributed.LocalCluster(
-                n_workers=1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                worker_dashboard_address=None,
-            ) as cluster,
+            one_worker_cluster() as cluster,
             distributed.Client(cluster, set_as_default=False) as client,
         ):
             assert set(client.run(s3_task).values()) != {"ok"}  # nothing pushed yet

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import json_get
 
 from nb_cognito import demo
 
@@ -126,20 +124,6 @@ def test_demo_env_leaves_the_machines_aws_setup_out(emulator, tmp_path):
     assert env["AWS_ENDPOINT_URL"] == emulator.endpoint_url
     assert env["NB_COGNITO_USERNAME"] == "demo" and env["HOME"] == "/h"
     assert env["IPYTHONDIR"].startswith(str(tmp_path))
-
-
-def json_get(url: str, wait: float = 30) -> dict:
-    """GET ``url`` (no proxy), retrying while the server is not accepting yet."""
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            with direct.open(url, timeout=30) as response:
-                return json.load(response)
-        except urllib.error.URLError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def test_open_starts_jupyterlab_with_the_emulator_and_stops_both(tmp_path):

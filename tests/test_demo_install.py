@@ -8,7 +8,6 @@ folder far from the checkout, so nothing of the source tree can help it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -16,11 +15,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import json_get
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,20 +108,6 @@ def test_the_test_extra_resolves_with_the_pip_a_fresh_venv_ships():
 
 
 # -- the demo from a wheel ------------------------------------------------------------------------
-
-
-def json_get(url: str, wait: float = 30) -> dict:
-    """GET ``url`` (no proxy), retrying while the server is not accepting yet."""
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            with direct.open(url, timeout=30) as response:
-                return json.load(response)
-        except urllib.error.URLError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def run(command: list[str], **options) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,7 @@ from nb_cognito.exceptions import TokenValidationError
 if TYPE_CHECKING:
     from nb_cognito.config import Settings
 
-__all__ = ["TokenVerifier", "issuers_for", "jwks_url_for", "unverified_claims"]
+__all__ = ["TokenVerifier", "issuers_for", "jwks_url_for"]
 
 
 def _b64_json(segment: str) -> dict[str, Any]:
@@ -41,11 +41,6 @@ def _split(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return _b64_json(header), _b64_json(payload)
     except (ValueError, UnicodeError) as error:
         raise TokenValidationError("Cognito returned a malformed token (undecodable JWT).") from error
-
-
-def unverified_claims(token: str) -> dict[str, Any]:
-    """The payload of a JWT, without checking its signature (for already-verified tokens)."""
-    return _split(token)[1]
 
 
 def issuers_for(
