@@ -134,6 +134,32 @@ def test_partial_credentials_mode_drops_the_session_token(alice):
     assert credentials(alice, id_token)["SessionToken"]
 
 
+@pytest.mark.parametrize(
+    ("mode", "spoiled"),
+    [
+        (FaultMode.CREDENTIALS_WITHOUT_SECRET_KEY, lambda c, now: "SecretKey" not in c),
+        (FaultMode.CREDENTIALS_BLANK_ACCESS_KEY, lambda c, now: c["AccessKeyId"] == ""),
+        (FaultMode.CREDENTIALS_WITHOUT_EXPIRATION, lambda c, now: "Expiration" not in c),
+        (FaultMode.CREDENTIALS_EMPTY, lambda c, now: c == {}),
+        (FaultMode.CREDENTIALS_ALREADY_EXPIRED, lambda c, now: c["Expiration"].timestamp() <= now - 59),
+        (FaultMode.CREDENTIALS_EXPIRING_NOW, lambda c, now: abs(c["Expiration"].timestamp() - now) < 1),
+    ],
+    ids=lambda value: value.value if isinstance(value, FaultMode) else "",
+)
+def test_credentials_modes_spoil_only_the_answers_given_while_on(alice, clock, mode, spoiled):
+    id_token = sign_in(alice)["IdToken"]
+    with alice.fault_mode(mode):
+        assert spoiled(credentials(alice, id_token), clock.time())
+    good = credentials(alice, id_token)
+    assert good["AccessKeyId"] and good["SecretKey"] and good["SessionToken"]
+
+
+def test_garbage_expiration_mode_is_an_answer_botocore_cannot_parse(alice):
+    id_token = sign_in(alice)["IdToken"]
+    with alice.fault_mode(FaultMode.CREDENTIALS_GARBAGE_EXPIRATION), pytest.raises(ValueError, match="soon"):
+        credentials(alice, id_token)
+
+
 def test_reset_clears_fault_modes_and_unknown_modes_are_refused(alice, make_local):
     alice.enable_fault_mode(FaultMode.TOKENS_BAD_SIGNATURE)
     assert alice.fault_modes == {FaultMode.TOKENS_BAD_SIGNATURE}

@@ -9,14 +9,13 @@ clock), the error is typed and retryable, and recovery needs no user action.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 import pytest
 from helpers import PASSWORD, Events, delta, refresher_idle, wait_until
 
 from nb_cognito import exceptions as errors
-from nb_cognito.local import ClientSpec, IdentityPoolSpec, LocalSpec, UserSpec
+from nb_cognito.local import ClientSpec, FaultMode, IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
 
 FAULTS = ["throttle", "5xx", "drop", "timeout", "down"]
@@ -167,61 +166,17 @@ def test_throttled_identity_pool_keeps_the_tokens_and_recovers(signed_in, fault_
 
 # -- a refresher that answers with partial or already-expired credentials -------------------------
 #
-# No server produces these, so (as COGNITO_EMULATION.md allows) an ``after-call`` handler on the
-# session's own identity client rewrites the parsed answer of GetCredentialsForIdentity.
-
-
-def _drop(field):
-    def corrupt(credentials, now):
-        credentials.pop(field)
-
-    return corrupt
-
-
-def _blank(field):
-    def corrupt(credentials, now):
-        credentials[field] = ""
-
-    return corrupt
-
-
-def _expires(seconds):
-    def corrupt(credentials, now):
-        credentials["Expiration"] = dt.datetime.fromtimestamp(now + seconds, dt.timezone.utc)
-
-    return corrupt
-
-
-def _no_credentials(credentials, now):
-    credentials.clear()
-
-
-def _garbage_expiration(credentials, now):
-    credentials["Expiration"] = "soon"
-
-
+# Answers no healthy server gives: the emulator's named fault modes produce them.
 BAD_ANSWERS = {
-    "no-session-token": _drop("SessionToken"),
-    "no-secret": _drop("SecretKey"),
-    "blank-key": _blank("AccessKeyId"),
-    "no-expiration": _drop("Expiration"),
-    "garbage-expiration": _garbage_expiration,
-    "no-credentials": _no_credentials,
-    "already-expired": _expires(-60),
-    "expires-now": _expires(0),
+    "no-session-token": FaultMode.CREDENTIALS_WITHOUT_SESSION_TOKEN,
+    "no-secret": FaultMode.CREDENTIALS_WITHOUT_SECRET_KEY,
+    "blank-key": FaultMode.CREDENTIALS_BLANK_ACCESS_KEY,
+    "no-expiration": FaultMode.CREDENTIALS_WITHOUT_EXPIRATION,
+    "garbage-expiration": FaultMode.CREDENTIALS_GARBAGE_EXPIRATION,
+    "no-credentials": FaultMode.CREDENTIALS_EMPTY,
+    "already-expired": FaultMode.CREDENTIALS_ALREADY_EXPIRED,
+    "expires-now": FaultMode.CREDENTIALS_EXPIRING_NOW,
 }
-
-
-def corrupt_credentials(session, local, corrupt):
-    client = session.clients.identity.cognito_identity
-    active = {"on": True}
-
-    def handler(parsed, **_):
-        if active["on"] and "Credentials" in parsed:
-            corrupt(parsed["Credentials"], local.clock.time())
-
-    client.meta.events.register("after-call.cognito-identity.GetCredentialsForIdentity", handler)
-    return active
 
 
 @pytest.fixture
@@ -245,7 +200,7 @@ def test_partial_or_expired_credentials_are_a_clear_error_and_change_nothing(
     session.sign_in("alice", PASSWORD)
     events = Events(session, AuthEvent.CREDENTIALS_REFRESH, AuthEvent.SESSION_EXPIRED)
     state = session._state
-    corrupt_credentials(session, local, BAD_ANSWERS[answer])
+    local.enable_fault_mode(BAD_ANSWERS[answer])
 
     clock.advance(9 * 60 + 50)  # 10 s left of 10 min: mandatory, but still valid
     assert session.current_credentials() is state.credentials  # MSAL: aging + failure -> old ones
@@ -272,7 +227,7 @@ def test_background_refresher_survives_a_bad_answer_and_recovers(short_credentia
     session = make_session(auto_refresh=True)
     session.sign_in("alice", PASSWORD)
     events = Events(session, AuthEvent.CREDENTIALS_REFRESH)
-    corruption = corrupt_credentials(session, local, BAD_ANSWERS["no-session-token"])
+    local.enable_fault_mode(BAD_ANSWERS["no-session-token"])
     old = session.current_credentials()
 
     clock.advance(9 * 60)  # past the planned background refresh of the credentials
@@ -280,7 +235,7 @@ def test_background_refresher_survives_a_bad_answer_and_recovers(short_credentia
     assert session._refresher.running, "a bad answer is no reason to stop refreshing for good"
     assert session.current_credentials() is old
 
-    corruption["on"] = False
+    local.disable_fault_mode(BAD_ANSWERS["no-session-token"])
     retry_at = session._refresher.next_attempt
     assert 0 < retry_at - clock.time() <= 60  # a later retry, after the longest pause
     clock.advance(retry_at - clock.time() + 0.01)

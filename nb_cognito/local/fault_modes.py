@@ -41,6 +41,20 @@ class FaultMode(enum.Enum):
     REFRESH_WITHOUT_ACCESS_TOKEN = "refresh_without_access_token"
     #: GetCredentialsForIdentity answers without ``Credentials.SessionToken`` (partial credentials).
     CREDENTIALS_WITHOUT_SESSION_TOKEN = "credentials_without_session_token"
+    #: ... without ``Credentials.SecretKey``.
+    CREDENTIALS_WITHOUT_SECRET_KEY = "credentials_without_secret_key"
+    #: ... with an empty ``Credentials.AccessKeyId``.
+    CREDENTIALS_BLANK_ACCESS_KEY = "credentials_blank_access_key"
+    #: ... without ``Credentials.Expiration``.
+    CREDENTIALS_WITHOUT_EXPIRATION = "credentials_without_expiration"
+    #: ... with an ``Expiration`` that is not a time (``"soon"``).
+    CREDENTIALS_GARBAGE_EXPIRATION = "credentials_garbage_expiration"
+    #: ... with an empty ``Credentials`` object.
+    CREDENTIALS_EMPTY = "credentials_empty"
+    #: ... with credentials that expired a minute ago.
+    CREDENTIALS_ALREADY_EXPIRED = "credentials_already_expired"
+    #: ... with credentials that expire as they are issued.
+    CREDENTIALS_EXPIRING_NOW = "credentials_expiring_now"
 
     @classmethod
     def parse(cls, value: FaultMode | str) -> FaultMode:

@@ -15,6 +15,7 @@ import re
 import secrets
 import string
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from joserfc import jwt as jose_jwt
@@ -136,9 +137,23 @@ def get_credentials_for_identity(self: CognitoIdentityResponse) -> str:
         credentials=(credentials["AccessKeyId"], credentials["SecretKey"], credentials["SessionToken"]),
         expires=credentials["Expiration"],
     )
-    if state.fault_on(FaultMode.CREDENTIALS_WITHOUT_SESSION_TOKEN):
-        credentials.pop("SessionToken")
+    for mode, spoil in _SPOILED_CREDENTIALS.items():
+        if state.fault_on(mode):
+            spoil(credentials, state.now())
     return json.dumps({"IdentityId": identity_id, "Credentials": credentials})
+
+
+# What each credentials fault mode does to an otherwise good answer (at server time ``now``).
+_SPOILED_CREDENTIALS: dict[FaultMode, Callable[[dict[str, Any], float], None]] = {
+    FaultMode.CREDENTIALS_WITHOUT_SESSION_TOKEN: lambda c, now: c.pop("SessionToken"),
+    FaultMode.CREDENTIALS_WITHOUT_SECRET_KEY: lambda c, now: c.pop("SecretKey"),
+    FaultMode.CREDENTIALS_BLANK_ACCESS_KEY: lambda c, now: c.update(AccessKeyId=""),
+    FaultMode.CREDENTIALS_WITHOUT_EXPIRATION: lambda c, now: c.pop("Expiration"),
+    FaultMode.CREDENTIALS_GARBAGE_EXPIRATION: lambda c, now: c.update(Expiration="soon"),
+    FaultMode.CREDENTIALS_EMPTY: lambda c, now: c.clear(),
+    FaultMode.CREDENTIALS_ALREADY_EXPIRED: lambda c, now: c.update(Expiration=now - 60),
+    FaultMode.CREDENTIALS_EXPIRING_NOW: lambda c, now: c.update(Expiration=now),
+}
 
 
 def new_credentials(expiration: float) -> dict[str, Any]:
