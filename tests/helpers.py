@@ -148,3 +148,22 @@ def json_get(url: str, wait: float = 30) -> dict:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def jupyter_dirs(tmp_path: Any) -> dict[str, str]:
+    """Environment for a Jupyter server or kernel that touches nothing of the machine's own."""
+    return {
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+
+
+def s3_from_the_emulator(local: LocalCognito, monkeypatch: Any, tmp_path: Any) -> None:
+    """Point every SDK's S3 at the emulator (its URL and region; never a key) in a clean HOME."""
+    forget_cached_s3fs()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local.endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", local.settings.region)
+    monkeypatch.setenv("HOME", str(tmp_path))

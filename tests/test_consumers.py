@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import PASSWORD, forget_cached_s3fs
+from helpers import PASSWORD, s3_from_the_emulator
 
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 
@@ -41,10 +41,7 @@ def world(make_local, new_session, monkeypatch, tmp_path):
         )
     )
     session.configure(**local.settings.as_config())
-    forget_cached_s3fs()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", local.endpoint_url)  # where S3 is; never a key
-    monkeypatch.setenv("AWS_DEFAULT_REGION", local.settings.region)
-    monkeypatch.setenv("HOME", str(tmp_path))
+    s3_from_the_emulator(local, monkeypatch, tmp_path)
     session.sign_in("alice", PASSWORD)
     return local, session
 

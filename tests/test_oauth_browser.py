@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import jupyter_dirs
 from test_widget_browser import ARTIFACTS, CHROMIUM, ROOT, _free_port, _write_notebook
 
 from nb_cognito.clock import SYSTEM_CLOCK
@@ -115,11 +116,7 @@ def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkey
         "NB_COGNITO_IDENTITY_PROVIDER": "CorpIdP",
         "AWS_ENDPOINT_URL": local.endpoint_url,
         "AWS_DEFAULT_REGION": local.settings.region,
-        "IPYTHONDIR": str(tmp_path / "ipython"),
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
-        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        **jupyter_dirs(tmp_path),
     }
     root = tmp_path / "notebooks"
     root.mkdir()

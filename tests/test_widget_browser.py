@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import jupyter_dirs
 
 from nb_cognito.clock import SYSTEM_CLOCK
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
@@ -53,11 +54,7 @@ def kernel_env(make_local, tmp_path, monkeypatch) -> dict[str, str]:
         **local.settings.as_env(),
         "AWS_ENDPOINT_URL": local.endpoint_url,
         "AWS_DEFAULT_REGION": local.settings.region,
-        "IPYTHONDIR": str(tmp_path / "ipython"),
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
-        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        **jupyter_dirs(tmp_path),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)  # nbclient's kernel inherits this process's environment
