@@ -11,20 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import jupyter_dirs
-from test_widget_browser import ARTIFACTS, CHROMIUM, ROOT, _free_port, _write_notebook
+from lab_server import ARTIFACTS, CHROMIUM, ROOT, free_port, jupyter_lab, write_notebook
 
 from nb_cognito.clock import SYSTEM_CLOCK
 from nb_cognito.local import ClientSpec, LocalSpec
@@ -35,48 +29,15 @@ IDP_PASSWORD = "Erin-IdP-Passw0rd!"
 
 
 @contextlib.contextmanager
-def jupyter_lab(root: Path, env: dict[str, str], tmp: Path, port: int) -> Iterator[str]:
+def lab_with_the_callback_page(root: Path, env: dict[str, str], tmp: Path, port: int) -> Iterator[str]:
     """JupyterLab on ``port`` with the package's server-extension config file; yields its token."""
-    token = secrets.token_hex(16)
     config_d = Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.d"
     config_d.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "jupyter-config" / "jupyter_server_config.d" / "nb_cognito.json", config_d)
-    log_path = tmp / "jupyterlab.log"
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-        "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        f"--LabApp.workspaces_dir={tmp / 'lab-workspaces'}",
-    ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise AssertionError(f"JupyterLab exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        assert "nb_cognito: hosted UI callback page" in log_path.read_text(), (
-            "the server extension is not loaded"
-        )
+    with jupyter_lab(root, env, tmp, port=port) as (_, token):
+        log = (tmp / "jupyterlab.log").read_text()
+        assert "nb_cognito: hosted UI callback page" in log, "the server extension is not loaded"
         yield token
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
 
 
 def run_cell(page: Any, cell: Any, expect: Any) -> None:
@@ -103,7 +64,7 @@ def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkey
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
         pytest.skip(f"{CHROMIUM} is not installed: apt-get install chromium (make test does)")
-    port = _free_port()
+    port = free_port()
     callback = f"http://127.0.0.1:{port}/nb-cognito/callback"
     local = make_local(
         LocalSpec(client=ClientSpec(callback_urls=(callback,)), buckets={BUCKET: {"hello.txt": b"hello\n"}})
@@ -120,7 +81,7 @@ def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkey
     }
     root = tmp_path / "notebooks"
     root.mkdir()
-    _write_notebook(
+    write_notebook(
         root / "sso.ipynb",
         [
             "import nb_cognito; nb_cognito.SignInWidget()",
@@ -130,7 +91,7 @@ def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkey
     ARTIFACTS.mkdir(exist_ok=True)
     with (
         LocalOidcIdp([user], clock=SYSTEM_CLOCK) as idp,
-        jupyter_lab(root, {**os.environ, **env}, tmp_path, port) as token,
+        lab_with_the_callback_page(root, {**os.environ, **env}, tmp_path, port) as token,
         playwright_api.sync_playwright() as pw,
     ):
         idp.register_with(local, "CorpIdP")

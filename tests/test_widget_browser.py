@@ -10,18 +10,12 @@ import contextlib
 import json
 import os
 import re
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import jupyter_dirs
+from lab_server import ARTIFACTS, CHROMIUM, ROOT, jupyter_lab, write_notebook
 
 from nb_cognito.clock import SYSTEM_CLOCK
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
@@ -30,9 +24,6 @@ CANARY = "Canary-Passw0rd!-b8Wy"
 GINA = "Gina-Passw0rd!-4kQe"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 BUCKET = "nb-cognito-widget-test"
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture
@@ -59,81 +50,6 @@ def kernel_env(make_local, tmp_path, monkeypatch) -> dict[str, str]:
     for name, value in env.items():
         monkeypatch.setenv(name, value)  # nbclient's kernel inherits this process's environment
     return {**os.environ, **env}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _write_notebook(path: Path, sources: list[str]) -> None:
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_notebook
-
-    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    nbformat.write(nb, str(path))
-
-
-@contextlib.contextmanager
-def _jupyter_lab(root: Path, env: dict[str, str], tmp: Path) -> Iterator[tuple[str, str]]:
-    """Run JupyterLab on a free port; yields (base URL, token); always stops it."""
-    port, token = _free_port(), secrets.token_hex(16)
-    log_path = tmp / "jupyterlab.log"
-    settings = tmp / "lab-user-settings"
-    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    news.parent.mkdir(parents=True)
-    news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))  # no news toast
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={tmp / 'lab-workspaces'}",
-        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: the tests switch the theme
-    ]
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise AssertionError(f"JupyterLab exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base, token
-    finally:
-        server.terminate()  # the server shuts its kernels down on SIGTERM
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)  # the group this test started
-            server.wait(timeout=10)
 
 
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
@@ -171,7 +87,7 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, emulator, tmp_path
 
     root = tmp_path / "notebooks"
     root.mkdir()
-    _write_notebook(
+    write_notebook(
         root / "widget.ipynb",
         [
             "import nb_cognito; nb_cognito.SignInWidget()",
@@ -180,7 +96,7 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, emulator, tmp_path
     )
     ARTIFACTS.mkdir(exist_ok=True)
 
-    with _jupyter_lab(root, kernel_env, tmp_path) as (base, token), playwright_api.sync_playwright() as pw:
+    with jupyter_lab(root, kernel_env, tmp_path) as (base, token), playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
             args=[
