@@ -8,13 +8,16 @@ happens only for background threads, always on an Event with a bounded timeout.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.local import LocalCognito
@@ -167,3 +170,11 @@ def s3_from_the_emulator(local: LocalCognito, monkeypatch: Any, tmp_path: Any) -
     monkeypatch.setenv("AWS_ENDPOINT_URL", local.endpoint_url)
     monkeypatch.setenv("AWS_DEFAULT_REGION", local.settings.region)
     monkeypatch.setenv("HOME", str(tmp_path))
+
+
+def missing(what: str) -> NoReturn:
+    """``what`` the test needs is not on this machine: skip here, but fail in CI, where
+    ``make test`` installs everything (a skip there would hide a broken install step)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} (CI installs it: make test)")
+    pytest.skip(what)

@@ -28,6 +28,7 @@ import boto3
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
+from helpers import missing
 from joserfc import jwk, jwt
 from second_opinions import (
     COGNITO_LOCAL_VERSION,
@@ -63,9 +64,9 @@ def moto_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provision
 def cognito_local_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provisioned]:
     installed = cognito_local_installed()
     if installed != COGNITO_LOCAL_VERSION:
-        pytest.skip(
+        missing(
             f"cognito-local {COGNITO_LOCAL_VERSION} is not installed (found {installed}); "
-            "run `make cognito-local` (make test does)"
+            "run `make cognito-local`"
         )
     with cognito_local(tmp_path_factory.mktemp("cognito-local")) as provisioned:
         yield provisioned

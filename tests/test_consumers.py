@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import PASSWORD, s3_from_the_emulator
+from helpers import PASSWORD, missing, s3_from_the_emulator
 
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 
@@ -112,8 +112,6 @@ def test_boto3_new_session_and_one_client_across_the_refresh(world, clock):
 
 def test_pandas_s3fs(world, clock):
     import pandas as pd
-
-    pytest.importorskip("s3fs")
 
     def read():
         frame = pd.read_csv("s3://data/iris.csv")
@@ -238,7 +236,7 @@ def test_duckdb_credential_chain_with_refresh_auto(world, clock, consumer, tmp_p
 def _aws_cli() -> str:
     path = Path(sys.executable).with_name("aws")
     if not path.exists():
-        pytest.skip("the AWS CLI (pip install awscli) is not installed")
+        missing("the AWS CLI (pip install awscli) is not installed")
     return str(path)
 
 

@@ -16,13 +16,12 @@ import subprocess
 import sys
 import time
 
+import distributed
 import pytest
+from dask import dataframe as dd
 from helpers import PASSWORD, s3_from_the_emulator
 
 from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
-
-distributed = pytest.importorskip("distributed")
-dd = pytest.importorskip("dask.dataframe")
 
 BOB_PASSWORD = "Bob-Passw0rd!1"
 CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"

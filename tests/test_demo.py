@@ -16,10 +16,6 @@ from helpers import json_get
 
 from nb_cognito import demo
 
-pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
-pytest.importorskip("pandas")
-
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "nb_cognito" / "examples" / "quickstart.ipynb"
 
@@ -127,7 +123,6 @@ def test_demo_env_leaves_the_machines_aws_setup_out(emulator, tmp_path):
 
 
 def test_open_starts_jupyterlab_with_the_emulator_and_stops_both(tmp_path):
-    pytest.importorskip("jupyterlab")
     env = {**os.environ, "BROWSER": "true", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     process = subprocess.Popen(
         [sys.executable, "-m", "nb_cognito.cli", "demo", "--open"],

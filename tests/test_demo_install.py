@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import json_get
+from helpers import json_get, missing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def make_dry_run(target: str, venv: Path) -> list[str]:
 def venv(tmp_path) -> Path:
     """A directory that looks like an existing .venv to make (its python is older than nothing)."""
     if shutil.which("make") is None:
-        pytest.skip("make is not installed")
+        missing("make is not installed")
     (tmp_path / "venv" / "bin").mkdir(parents=True)
     python = tmp_path / "venv" / "bin" / "python"
     python.write_text("")

@@ -17,10 +17,6 @@ import pytest
 from nb_cognito import demo
 from nb_cognito.local import demo_spec
 
-pytest.importorskip("polars")
-pytest.importorskip("distributed")
-pytest.importorskip("s3fs")
-
 CELLS = {
     "sign-in": "%load_ext nb_cognito\n%cognito_login",
     "read": (

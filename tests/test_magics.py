@@ -409,7 +409,8 @@ def test_totp_codes_run_out(ext, session, make_local, prompts):
 
 
 def test_totp_setup_shows_the_secret_then_hides_it(ext, session, make_local, prompts, capsys):
-    pyotp = pytest.importorskip("pyotp")
+    import pyotp
+
     emulator = make_local(
         LocalSpec(pool=PoolSpec(mfa="ON", mfa_types=("TOTP",)), users=(UserSpec("erin", PASSWORD),))
     )
@@ -734,7 +735,8 @@ def test_the_password_never_lands_in_history_outputs_or_logs(
 
 
 def test_widget_instead_of_prompts(ext, session, prompts, monkeypatch):
-    widget = pytest.importorskip("nb_cognito.notebook.widget", reason="nb_cognito/widget.py is not there yet")
+    from nb_cognito.notebook import widget
+
     shown: list[object] = []
     monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
     try:
@@ -855,7 +857,6 @@ def test_logout_refuses_extra_words_without_echo(ext, session):
 def test_remembered_session_resumes_in_a_new_kernel_without_password(
     ext, session, local, clock, prompts, monkeypatch, capsys
 ):
-    pytest.importorskip("nb_cognito.store", reason="nb_cognito/store.py is not there yet")
     prompts.secret.append(PASSWORD)
     ext.run_cell("%cognito_login alice --remember")
     assert "remembered in " in str(ext.run_cell("%cognito_session").result)
@@ -880,7 +881,6 @@ def test_remembered_session_resumes_in_a_new_kernel_without_password(
 
 
 def test_remember_while_signed_in_saves_the_session(ext, session, prompts, capsys):
-    pytest.importorskip("nb_cognito.store", reason="nb_cognito/store.py is not there yet")
     prompts.secret.append(PASSWORD)
     ext.run_cell("%cognito_login alice")
     capsys.readouterr()

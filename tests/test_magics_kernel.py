@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 
+import ipykernel  # noqa: F401  (the test extra installs it)
+import nbclient
+import nbformat
 import pytest
 
 from nb_cognito.local import LocalSpec, UserSpec
 from nb_cognito.notebook import kernelspec
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
 
 CANARY = "Canary-9c1e-Pw!"
 BUCKET = "nb-cognito-kernel"

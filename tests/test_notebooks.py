@@ -14,16 +14,11 @@ import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from nb_cognito import demo
 from nb_cognito.local import DEMO_BUCKET, DEMO_PASSWORD, demo_spec
-
-nbformat = pytest.importorskip("nbformat")
-pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
-pytest.importorskip("pandas")
-
-from nb_cognito import demo  # noqa: E402  (after the skips: it runs notebooks with nbclient)
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "nb_cognito" / "examples"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))

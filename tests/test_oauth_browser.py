@@ -58,8 +58,9 @@ def run_cell(page: Any, cell: Any, expect: Any) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_federated_sign_in_through_the_widget_popup(make_local, tmp_path, monkeypatch) -> None:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    pytest.importorskip("anywidget")
+    import anywidget  # noqa: F401  (the test extra installs it)
+    from playwright import sync_api as playwright_api
+
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")

@@ -14,12 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
+import papermill  # noqa: F401  (the test extra installs it)
 import pytest
 
 from nb_cognito.clock import SYSTEM_CLOCK
-
-pytest.importorskip("papermill")
-nbformat = pytest.importorskip("nbformat")
 
 pytestmark = pytest.mark.kernel
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import s3fs
 from helpers import PASSWORD
 
 from nb_cognito.local import LocalSpec, UserSpec
-
-s3fs = pytest.importorskip("s3fs", minversion="2024.6")
 
 CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
 

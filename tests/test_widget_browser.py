@@ -78,7 +78,8 @@ def shoot(page, name: str) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, emulator, tmp_path):
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api as playwright_api
+
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):  # `make test` installs it; in CI a missing browser is a failure
             pytest.fail(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
