@@ -265,7 +265,7 @@ def run_demo(folder: Path) -> int:
                     f"\nnb-cognito demo FAILED: a cell of {notebook.name} raised "
                     f"{getattr(error, 'ename', 'an error')} (shown above)."
                 )
-                _say("  README.md's Troubleshooting section covers the usual causes.")
+                _say("  docs/troubleshooting.md covers the usual causes.")
                 return 1
             except (DeadKernelError, RuntimeError, TimeoutError) as error:
                 _say(
@@ -278,7 +278,7 @@ def run_demo(folder: Path) -> int:
     _say(f"\nDone in {time.monotonic() - started:.0f} s: every cell ran. Next steps:")
     _say("  nb-cognito demo --open      the same notebooks in JupyterLab (needs a browser)")
     _say("  nb-cognito local            the emulator in a terminal, with the environment to paste")
-    _say("  README.md                   use your own Cognito pool: the configuration table")
+    _say("  docs/settings.md            use your own Cognito pool: every setting")
     return 0
 
 

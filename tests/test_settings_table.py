@@ -276,10 +276,10 @@ def test_the_emulator_prints_settings_under_their_table_names():
 
 
 def test_the_readme_table_is_generated_from_the_table():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     assert table_in(readme) == render_table(), (
-        "The README's configuration table is out of date: run "
-        "python -m nb_cognito.settings --write-readme README.md"
+        "The configuration table in docs/settings.md is out of date: run "
+        "python -m nb_cognito.settings --write-readme docs/settings.md"
     )
     assert replace_table(readme) == readme
 
@@ -288,8 +288,8 @@ def test_the_readme_script_prints_and_rewrites_the_table(tmp_path):
     run = [sys.executable, "-m", "nb_cognito.settings"]
     printed = subprocess.run([*run, "--readme"], check=True, capture_output=True, text=True, cwd=ROOT)
     assert printed.stdout == render_table() + "\n"
-    stale = tmp_path / "README.md"
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    stale = tmp_path / "settings.md"
+    readme = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     stale.write_text(readme.replace("| remember |", "| forgotten |"), encoding="utf-8")
     subprocess.run([*run, "--write-readme", str(stale)], check=True, cwd=ROOT)
     assert stale.read_text(encoding="utf-8") == readme

@@ -1,5 +1,5 @@
-"""``python -m nb_cognito.settings --readme``: print the README's configuration table;
-``--write-readme PATH``: rewrite the table in that README after a setting's row changed."""
+"""``python -m nb_cognito.settings --readme``: print the configuration table of docs/settings.md;
+``--write-readme PATH``: rewrite the table in that file after a setting's row changed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from nb_cognito.settings.readme import render_table, replace_table
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nb_cognito.settings", description=__doc__)
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--readme", action="store_true", help="print the README's configuration table")
+    group.add_argument("--readme", action="store_true", help="print the table of docs/settings.md")
     group.add_argument("--write-readme", metavar="PATH", help="rewrite the configuration table in PATH")
     args = parser.parse_args(argv)
     if args.readme:

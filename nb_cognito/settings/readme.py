@@ -1,8 +1,8 @@
-"""The README's configuration table, rendered from the settings table.
+"""The configuration table of ``docs/settings.md``, rendered from the settings table.
 
-The README is the first thing a user reads about a setting, so it must not drift from the code:
-a test compares the table in ``README.md`` with :func:`render_table`, and
-``python -m nb_cognito.settings --write-readme README.md`` rewrites it after a row changes.
+That table is where a user reads about a setting, so it must not drift from the code:
+a test compares the table in ``docs/settings.md`` with :func:`render_table`, and
+``python -m nb_cognito.settings --write-readme docs/settings.md`` rewrites it after a row changes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from nb_cognito.settings.table import AMPLIFY_FILE_SETTING, SETTINGS, Setting
 
 __all__ = ["HEADER", "render_table", "replace_table", "table_in"]
 
-#: The table's first line, by which it is found in the README.
+#: The table's first line, by which it is found in the file.
 HEADER = (
     "| setting | IPython config | environment | Amplify Gen 2 (`amplify_outputs.json`) "
     "| Amplify Gen 1 (`amplifyconfiguration.json` ¹ / `aws-exports`) | default |"
@@ -65,7 +65,7 @@ def render_table() -> str:
 
 
 def _bounds(lines: list[str]) -> tuple[int, int]:
-    start = lines.index(HEADER)  # ValueError: the README has no configuration table
+    start = lines.index(HEADER)  # ValueError: the file has no configuration table
     end = start
     while end < len(lines) and lines[end].startswith("|"):
         end += 1

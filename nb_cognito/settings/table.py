@@ -5,7 +5,7 @@ check of its value, where an Amplify outputs file keeps it, whether it is a secr
 changing it means another pool (sign-in-relevant), and whether ``%cognito_login`` takes it as
 an option. From the rows come the traits of ``CognitoConfig``, the ``NB_COGNITO_*`` parsing, the
 checks, ``Settings.describe()``, the magic's options, the emulator's ``export`` lines and the
-README's configuration table. So adding a setting is one row here (plus its field on
+configuration table in docs/settings.md. So adding a setting is one row here (plus its field on
 ``Settings``, which a test holds to this table, and its test).
 """
 
@@ -85,9 +85,9 @@ class Setting:
     from_amplify: Callable[[Any], Any] | None = None
     #: Set to make it an option of ``%cognito_login``.
     magic: MagicOption | None = None
-    #: The README's "default" cell, when the default alone does not say it.
+    #: The settings reference's "default" cell, when the default alone does not say it.
     doc_default: str | None = None
-    #: A footnote mark after the README's Amplify Gen 1 cell.
+    #: A footnote mark after the reference's Amplify Gen 1 cell.
     doc_note: str = ""
     #: botocore's own variable for this setting (``AWS_ENDPOINT_URL_STS``), read from the
     #: environment only when nb_cognito's settings leave it and ``endpoint_url`` unset.
@@ -251,7 +251,7 @@ SETTINGS: tuple[Setting, ...] = (
         "EMAIL_OTP or SMS_OTP. Unset: with a password, PASSWORD_SRP; without, Cognito offers a choice.",
         check=checks.check_preferred_challenge,
         magic=MagicOption(
-            "First factor for auth_flow USER_AUTH (EMAIL_OTP, SMS_OTP, ...; see the README).", "FACTOR"
+            "First factor for auth_flow USER_AUTH (EMAIL_OTP, SMS_OTP, ...; see docs/settings.md).", "FACTOR"
         ),
         doc_default="a choice (`PASSWORD_SRP` when a password is given)",
     ),
