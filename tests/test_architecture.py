@@ -23,20 +23,25 @@ def modules() -> dict[str, pathlib.Path]:
 
 def imports(path: pathlib.Path, known: dict[str, pathlib.Path]) -> set[str]:
     """Every nb_cognito module ``path`` imports, wherever the import stands (functions and
-    ``TYPE_CHECKING`` blocks included)."""
+    ``TYPE_CHECKING`` blocks included), absolute or relative."""
 
     def module_of(name: str) -> str | None:
         while name and name not in known:
             name = name.rpartition(".")[0]
         return name or None
 
+    here = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    package = here[:-1]  # a module's package; an __init__'s is its own folder
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if (
-            isinstance(node, ast.ImportFrom)
-            and node.level == 0
-            and (node.module or "").startswith("nb_cognito")
-        ):
+        if isinstance(node, ast.ImportFrom) and node.level:  # from .x import y, from .. import z
+            base = ".".join(package[: len(package) - node.level + 1])
+            module = f"{base}.{node.module}" if node.module else base
+            for alias in node.names:
+                target = module_of(f"{module}.{alias.name}")
+                if target:
+                    found.add(target)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nb_cognito"):
             for alias in node.names:
                 target = module_of(f"{node.module}.{alias.name}")
                 if target:

@@ -18,8 +18,9 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from joserfc import jwt as jose_jwt
 from joserfc.errors import JoseError
@@ -28,9 +29,6 @@ from moto.cognitoidp import models as idp
 from werkzeug.wrappers import Request, Response
 
 from .oauth_wire import CODE_LIFETIME, AuthorizeRequest, OAuthError, find_client, redirect, with_query
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .hosted_ui import HostedUI
 
 __all__ = ["EXTERNAL_PROVIDER", "Federation"]
 
@@ -48,10 +46,15 @@ class _Pending:
 
 
 class Federation:
-    """The round trip to an external OIDC IdP, for one :class:`~.hosted_ui.HostedUI`."""
+    """The round trip to an external OIDC IdP, for one hosted UI.
 
-    def __init__(self, ui: HostedUI) -> None:
-        self._ui = ui
+    ``now`` is the emulator's clock; ``grant(auth, username)`` ends the round trip as the hosted
+    UI ends a sign-in: a code for ``username``, sent back to the app's callback.
+    """
+
+    def __init__(self, now: Callable[[], float], grant: Callable[[AuthorizeRequest, str], Response]) -> None:
+        self._now = now
+        self._grant = grant
         self._lock = threading.Lock()
         self._pending: dict[str, _Pending] = {}
 
@@ -77,9 +80,7 @@ class Federation:
         relay, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         callback = request.host_url.rstrip("/") + "/oauth2/idpresponse"
         with self._lock:
-            self._pending[relay] = _Pending(
-                auth, provider_name, nonce, callback, self._ui.now() + CODE_LIFETIME
-            )
+            self._pending[relay] = _Pending(auth, provider_name, nonce, callback, self._now() + CODE_LIFETIME)
         query = {
             "response_type": "code",
             "client_id": details.get("client_id", ""),
@@ -94,7 +95,7 @@ class Federation:
         """``/oauth2/idpresponse``: redeem the IdP's code, sign the user in to the pool."""
         with self._lock:
             pending = self._pending.pop(request.args.get("state") or "", None)
-        if pending is None or self._ui.now() >= pending.expires_at:
+        if pending is None or self._now() >= pending.expires_at:
             raise OAuthError("invalid_request", "Unknown or expired identity provider response.")
         auth = pending.auth
         if request.args.get("error"):
@@ -115,7 +116,7 @@ class Federation:
         details = provider.extended_config.get("ProviderDetails") or {}
         claims = self._redeem(details, request.args.get("code") or "", pending)
         username = _federated_user(pool, pending.provider, provider.extended_config, claims)
-        return self._ui.redirect_with_code(auth, username)
+        return self._grant(auth, username)
 
     def _redeem(self, details: dict[str, str], code: str, pending: _Pending) -> dict[str, Any]:
         # Cognito authenticates to an OIDC IdP with client_secret_post, never client_secret_basic.
@@ -155,7 +156,7 @@ class Federation:
             raise OAuthError("invalid_token", "The identity provider's ID token is for another client.")
         if claims.get("nonce") != pending.nonce:
             raise OAuthError("invalid_token", "The identity provider's ID token has the wrong nonce.")
-        if self._ui.now() >= float(claims.get("exp", 0)) or not claims.get("sub"):
+        if self._now() >= float(claims.get("exp", 0)) or not claims.get("sub"):
             raise OAuthError("invalid_token", "The identity provider's ID token has expired.")
         return claims
 

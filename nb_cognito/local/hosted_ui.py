@@ -38,6 +38,7 @@ from moto.cognitoidp import models as idp
 from moto.core.exceptions import JsonRESTError
 from werkzeug.wrappers import Request, Response
 
+from .federation import Federation
 from .oauth_wire import (
     CODE_LIFETIME,
     PKCE_ALPHABET,
@@ -110,9 +111,7 @@ class HostedUI:
         self._lock = threading.Lock()
         self._codes: dict[str, _Grant] = {}
         self._sessions: dict[str, _BrowserSession] = {}
-        from .federation import Federation
-
-        self.federation = Federation(self)
+        self.federation = Federation(now=self.now, grant=self.redirect_with_code)
 
     def clear(self) -> None:
         """Forget every code and browser session (with the emulator's reset)."""

@@ -30,7 +30,7 @@ from moto.core.responses import ActionResult
 from .. import srp
 from ..state import Device, EmulatorState, current
 from .common import all_idp_backends, claims, error, not_authorized
-from .steps import srp_parameters, srp_started
+from .srp_challenge import srp_parameters, srp_started
 
 __all__ = [
     "confirm_device",

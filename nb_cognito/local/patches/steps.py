@@ -20,6 +20,7 @@ from .. import srp
 from ..state import AuthSession, EmulatorState
 from . import devices
 from .common import LOCKED_OUT, WRONG_PASSWORD, UserStatus, error, not_authorized
+from .srp_challenge import srp_parameters, srp_started
 
 __all__ = [
     "Answer",
@@ -195,25 +196,6 @@ def sms_code_sent(state: EmulatorState, pool: Any, user: Any) -> tuple[str, dict
     return code, {
         "CODE_DELIVERY_DELIVERY_MEDIUM": "SMS",
         "CODE_DELIVERY_DESTINATION": "+*******" + phone[-4:],
-    }
-
-
-def srp_started(started: srp.SrpChallenge | None) -> srp.SrpChallenge:
-    """``started``, the server's half of an SRP exchange; None (the client's A was not a
-    valid value) is refused as Cognito refuses it."""
-    if started is None:
-        raise idp.InvalidParameterException("SRP_A is not a valid value")
-    return started
-
-
-def srp_parameters(started: srp.SrpChallenge, username: str, **extra: str) -> dict[str, str]:
-    """A PASSWORD_VERIFIER / DEVICE_PASSWORD_VERIFIER challenge's parameters for ``started``."""
-    return {
-        "SALT": started.salt_hex,
-        "SRP_B": started.srp_b_hex,
-        "SECRET_BLOCK": started.secret_block_b64,
-        "USERNAME": username,
-        **extra,
     }
 
 
