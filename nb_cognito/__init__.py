@@ -18,7 +18,6 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
     from nb_cognito.auth.session import CognitoSession
-    from nb_cognito.config import CognitoConfig
     from nb_cognito.exceptions import (
         AuthError,
         CodeMismatchError,
@@ -44,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
     )
     from nb_cognito.notebook.widget import SignInWidget
     from nb_cognito.secret import Secret
+    from nb_cognito.settings.config import CognitoConfig
 
     session: CognitoSession
 

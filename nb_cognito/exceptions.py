@@ -316,7 +316,7 @@ def unknown_resource(error: ConfigurationError, what: str, settings: Any, *names
     does not know, with its value, where that value came from, and where it was looked for.
 
     ``names`` are the settings the failed call sent (the first is the one named as unknown);
-    anything else is returned unchanged. ``settings`` is a :class:`nb_cognito.config.Settings`.
+    anything else is returned unchanged. ``settings`` is a :class:`nb_cognito.settings.config.Settings`.
     """
     if error.code != "ResourceNotFoundException":  # the code the one map kept on the error
         return error

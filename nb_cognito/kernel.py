@@ -22,7 +22,7 @@ from nb_cognito.clock import SYSTEM_CLOCK, Clock
 if TYPE_CHECKING:
     from nb_cognito.auth.integration import Integration
     from nb_cognito.auth.session import CognitoSession
-    from nb_cognito.config import CognitoConfig
+    from nb_cognito.settings.config import CognitoConfig
 
 __all__ = [
     "default_integrations",
@@ -99,7 +99,7 @@ def kernel_session() -> CognitoSession:
         return session
     with _lock:
         if _session is None:
-            from nb_cognito.config import CognitoConfig
+            from nb_cognito.settings.config import CognitoConfig
 
             shell = _ipython_config_parent()
             config = CognitoConfig(parent=shell) if shell is not None else CognitoConfig()

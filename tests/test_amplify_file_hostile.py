@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from nb_cognito import exceptions as errors
-from nb_cognito.config import CognitoConfig
+from nb_cognito.settings.config import CognitoConfig
 
 
 def resolve_in_thread(environ: dict[str, str] | None = None, **settings) -> BaseException | None:

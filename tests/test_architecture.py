@@ -116,3 +116,10 @@ def test_the_auth_core_knows_no_integration_front_end_or_kernel():
                 if m.startswith(("nb_cognito.integrations", "nb_cognito.notebook", "nb_cognito.kernel"))
             }
             assert upward == set(), name
+
+
+def test_the_settings_know_no_session():
+    for name, path in modules().items():
+        if name.startswith("nb_cognito.settings"):
+            upward = {m for m in imports(path, modules()) if m.startswith("nb_cognito.auth")}
+            assert upward == set(), name

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config, Configurable
 
-from nb_cognito.config import SETTING_NAMES, CognitoConfig, Settings, env_var
 from nb_cognito.exceptions import ConfigurationError
+from nb_cognito.settings.config import SETTING_NAMES, CognitoConfig, Settings, env_var
 
 POOL = "us-east-1_AbC123"
 CLIENT = "1example23456789abcdefghij"
@@ -780,7 +780,7 @@ def test_the_secret_never_appears_in_errors(monkeypatch):
 
 def test_importing_config_loads_no_aws_sdk():
     code = (
-        "import sys, nb_cognito.config\n"
+        "import sys, nb_cognito.settings.config\n"
         "heavy = {'boto3', 'botocore', 'pycognito', 'ipywidgets', 'moto'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )

@@ -157,7 +157,7 @@ def test_open_starts_jupyterlab_with_the_emulator_and_stops_both(tmp_path):
 
 
 def test_the_readme_names_every_setting_and_the_two_commands():
-    from nb_cognito.config import SETTING_NAMES, env_var
+    from nb_cognito.settings.config import SETTING_NAMES, env_var
 
     reference = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     for name in SETTING_NAMES:

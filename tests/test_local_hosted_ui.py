@@ -112,7 +112,7 @@ def signed_in_code(local: LocalCognito) -> tuple[str, str]:
 
 def verifier_for(local: LocalCognito) -> TokenVerifier:
     """The verifier a session configured for ``local`` uses."""
-    from nb_cognito.config import Settings
+    from nb_cognito.settings.config import Settings
 
     return TokenVerifier.for_settings(Settings(**local.settings.as_config()))
 

@@ -29,11 +29,11 @@ from widget_driver import WidgetDriver
 import nb_cognito
 from nb_cognito import kernel
 from nb_cognito.auth.session import CognitoSession
-from nb_cognito.config import CognitoConfig
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.notebook import extension, magics
 from nb_cognito.notebook.magic_line import MagicUsageError
+from nb_cognito.settings.config import CognitoConfig
 
 # Short on purpose: redact_text() hides 40+ character runs, which would hide a leak from the test.
 CANARY = "Canary-7f3a-Pw!"

@@ -20,10 +20,10 @@ from testing_shell import TestingShell, close_shell, new_shell
 
 from nb_cognito import kernel
 from nb_cognito.clock import ManualClock
-from nb_cognito.config import CognitoConfig
 from nb_cognito.local import ClientSpec, LocalCognito, LocalSpec, default_test_spec
 from nb_cognito.local.oidc_idp import IdpUser, LocalOidcIdp
 from nb_cognito.notebook import extension
+from nb_cognito.settings.config import CognitoConfig
 
 
 @pytest.fixture

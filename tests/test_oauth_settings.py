@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from nb_cognito.auth.oauth import new_request
-from nb_cognito.config import CognitoConfig, Settings
 from nb_cognito.exceptions import ConfigurationError
+from nb_cognito.settings.config import CognitoConfig, Settings
 
 POOL = {"user_pool_id": "us-east-1_AbC123", "client_id": "1example23456789"}
 

@@ -380,7 +380,7 @@ def test_logout_url_ends_the_hosted_ui_browser_session(
     """The /logout URL goes to an allowed sign-out URL and drops the hosted UI's cookie.
     https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html"""
     from nb_cognito.auth.oauth import logout_url
-    from nb_cognito.config import Settings
+    from nb_cognito.settings.config import Settings
 
     signed_out = "http://localhost:8765/bye"
     local = make_local(

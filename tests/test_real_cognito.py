@@ -438,7 +438,7 @@ def test_without_an_endpoint_the_keys_come_from_the_accepted_issuer(local, regio
     from test_reliability_hostile import _emulator_private_key, claims_for, sign
 
     from nb_cognito.auth.tokens import TokenVerifier
-    from nb_cognito.config import Settings
+    from nb_cognito.settings.config import Settings
 
     emulator_keys = jwks.fetch_jwks(local.jwks_url, 5)
     asked: list[str] = []

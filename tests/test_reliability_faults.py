@@ -19,7 +19,7 @@ from nb_cognito.local import ClientSpec, FaultMode, IdentityPoolSpec, LocalSpec,
 from nb_cognito.models import AuthEvent
 
 FAULTS = ["throttle", "5xx", "drop", "timeout", "down"]
-ATTEMPTS = 3  # aws_client.call's bound for a refresh
+ATTEMPTS = 3  # aws_calls.call's bound for a refresh
 TIMEOUT = 0.25  # network_timeout while the server is slow; the proxy holds requests twice as long
 
 

@@ -22,9 +22,9 @@ from helpers import PASSWORD, Events, delta
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.tokens import TokenVerifier
-from nb_cognito.config import Settings
 from nb_cognito.local import FaultMode, LocalSpec, UserSpec
 from nb_cognito.models import AuthEvent
+from nb_cognito.settings.config import Settings
 
 HUGE = "x" * 1_000_000
 BAD_TEXT = {

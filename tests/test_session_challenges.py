@@ -13,7 +13,7 @@ from helpers import PASSWORD, counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.challenges import next_step
-from nb_cognito.auth.userpool import Challenge
+from nb_cognito.auth.userpool_calls import Challenge
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import SignInStep
 

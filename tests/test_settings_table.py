@@ -18,9 +18,9 @@ import pytest
 from traitlets import Bool, Float, Unicode
 from traitlets import Union as UnionTrait
 
-from nb_cognito.config import SETTING_NAMES, CognitoConfig, Settings, env_var
 from nb_cognito.environment import SETTING_PREFIX, EnvironmentVariables
 from nb_cognito.settings import kinds
+from nb_cognito.settings.config import SETTING_NAMES, CognitoConfig, Settings, env_var
 from nb_cognito.settings.readme import render_table, replace_table, table_in
 from nb_cognito.settings.table import (
     AMPLIFY_FILE_SETTING,

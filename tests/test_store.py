@@ -24,9 +24,9 @@ from helpers import PASSWORD, counts
 from nb_cognito import exceptions as errors
 from nb_cognito import kernel, store
 from nb_cognito.auth.session import CognitoSession
-from nb_cognito.config import Settings
 from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, UserSpec, default_test_spec
+from nb_cognito.settings.config import Settings
 
 BOB_PASSWORD = "Bob-Passw0rd!"
 
@@ -325,7 +325,7 @@ _CRASH = """
 import os, signal, sys
 from nb_cognito import kernel, store
 from nb_cognito.integrations.remembered import RememberedSessions
-from nb_cognito.config import Settings
+from nb_cognito.settings.config import Settings
 from nb_cognito.store import file_backend
 
 entry = store.RememberedEntry(

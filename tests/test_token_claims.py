@@ -16,7 +16,7 @@ from test_reliability_hostile import _emulator_private_key, claims_for, sign
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.tokens import TokenVerifier
-from nb_cognito.config import Settings
+from nb_cognito.settings.config import Settings
 
 BAD_TIMES = {
     "nan": float("nan"),

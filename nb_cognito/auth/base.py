@@ -4,7 +4,7 @@
 (the settings and their clients, the state under its lock, the integrations and event
 listeners) and the small operations on it that the session's parts all use: the sign-in flow
 (:mod:`nb_cognito.auth.sign_in`), the refresh engine (:mod:`nb_cognito.auth.refresh`) and
-device tracking (:mod:`nb_cognito.auth.device_tracking`) are mixins on top of it, and
+device tracking (:mod:`nb_cognito.auth.session_devices`) are mixins on top of it, and
 :mod:`nb_cognito.auth.session` puts them together behind the public API.
 """
 
@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from nb_cognito import forksafe
 from nb_cognito.auth.background import BackgroundRefresher
-from nb_cognito.auth.clients import SessionClients
 from nb_cognito.auth.integration import Integration, SavedSignIn, SessionAPI, SessionChange
+from nb_cognito.auth.session_clients import SessionClients
 from nb_cognito.auth.state import Expired, RefreshPolicy, SignedIn, signed_in_state
 from nb_cognito.clock import SYSTEM_CLOCK, Clock, SteadyClock
-from nb_cognito.config import CognitoConfig, Settings
 from nb_cognito.exceptions import AuthError, ConfigurationError
 from nb_cognito.models import AuthEvent, AuthEventPayload, AuthUser, AWSCredentials, CognitoAuthSession
 from nb_cognito.redaction import known_secrets
+from nb_cognito.settings.config import CognitoConfig, Settings
 
 if TYPE_CHECKING:
     from nb_cognito.auth.challenges import PendingSignIn
-    from nb_cognito.auth.userpool import AuthTokens
+    from nb_cognito.auth.userpool_calls import AuthTokens
     from nb_cognito.models import TrackedDevice
 
 __all__ = ["Flight", "SessionCore"]

@@ -19,7 +19,7 @@ from nb_cognito.models import SignInNextStep, SignInStep
 from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.userpool import AuthTokens, Challenge, UserPoolClient
+    from nb_cognito.auth.userpool_calls import AuthTokens, Challenge, UserPoolClient
     from nb_cognito.models import TrackedDevice
 
 __all__ = ["FIRST_FACTORS", "PendingSignIn", "challenge_responses", "next_step", "respond", "unsupported"]

@@ -14,12 +14,12 @@ import re
 from typing import Any
 
 from nb_cognito import forksafe
-from nb_cognito.auth import aws_client
+from nb_cognito.auth import aws_calls
 from nb_cognito.clock import Clock
-from nb_cognito.config import Settings
 from nb_cognito.exceptions import AuthError, ConfigurationError, unknown_resource
 from nb_cognito.models import AWSCredentials
 from nb_cognito.redaction import known_secrets
+from nb_cognito.settings.config import Settings
 
 __all__ = ["IdentityClient", "role_session_name"]
 
@@ -57,7 +57,7 @@ class IdentityClient:
         return self._make("sts", self.settings.region, self.settings.sts_endpoint)
 
     def _make(self, service: str, region: str | None, endpoint_url: str | None) -> Any:
-        return aws_client.make_client(
+        return aws_calls.make_client(
             service,
             region=region,
             endpoint_url=endpoint_url,
@@ -82,7 +82,7 @@ class IdentityClient:
             return cached
         client = self.cognito_identity
         try:
-            response = aws_client.call(
+            response = aws_calls.call(
                 lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
                 action="get the identity id",
                 clock=self._clock,
@@ -100,12 +100,12 @@ class IdentityClient:
     def credentials(self, identity_id: str, id_token: str | None) -> AWSCredentials:
         """Fresh credentials for ``identity_id`` from the identity pool."""
         client = self.cognito_identity
-        response = aws_client.call(
+        response = aws_calls.call(
             lambda: client.get_credentials_for_identity(IdentityId=identity_id, **self._logins(id_token)),
             action="get AWS credentials",
             clock=self._clock,
         )
-        self.server_time = aws_client.server_time(response)
+        self.server_time = aws_calls.server_time(response)
         raw = _mapping(response, "Credentials")
         return self._credentials(
             raw.get("AccessKeyId"), raw.get("SecretKey"), raw.get("SessionToken"), raw.get("Expiration")
@@ -114,7 +114,7 @@ class IdentityClient:
     def assume_role(self, id_token: str, username: str) -> AWSCredentials:
         """Credentials for ``settings.role_arn`` through STS ``AssumeRoleWithWebIdentity``."""
         client = self.sts
-        response = aws_client.call(
+        response = aws_calls.call(
             lambda: client.assume_role_with_web_identity(
                 RoleArn=self.settings.role_arn,
                 RoleSessionName=role_session_name(username),

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from nb_cognito.clock import Clock
-    from nb_cognito.config import CognitoConfig, Settings
     from nb_cognito.models import AuthUser, AWSCredentials, TrackedDevice
+    from nb_cognito.settings.config import CognitoConfig, Settings
 
 __all__ = ["Integration", "SavedSignIn", "SessionAPI", "SessionChange"]
 

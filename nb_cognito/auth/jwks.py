@@ -66,7 +66,7 @@ def fetch_jwks(url: str, timeout: float) -> Mapping[str, Any]:
     from botocore.httpsession import URLLib3Session
     from botocore.utils import get_environ_proxies
 
-    from nb_cognito.auth.aws_client import ca_bundle
+    from nb_cognito.auth.aws_calls import ca_bundle
 
     http = URLLib3Session(verify=ca_bundle(), proxies=get_environ_proxies(url), timeout=timeout)
     try:

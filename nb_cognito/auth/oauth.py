@@ -29,9 +29,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from nb_cognito.auth.oauth_settings import domain_url, provider_names
-from nb_cognito.auth.userpool import AuthTokens
-from nb_cognito.config import Settings
+from nb_cognito.auth.userpool_calls import AuthTokens
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
@@ -40,6 +38,8 @@ from nb_cognito.exceptions import (
     TokenValidationError,
 )
 from nb_cognito.redaction import known_secrets as secrets
+from nb_cognito.settings.config import Settings
+from nb_cognito.settings.oauth import domain_url, provider_names
 
 __all__ = [
     "AuthorizationRequest",

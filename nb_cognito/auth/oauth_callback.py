@@ -33,12 +33,12 @@ from nb_cognito.auth.oauth import (
     complete,
     new_request,
 )
-from nb_cognito.auth.oauth_settings import is_loopback
 from nb_cognito.clock import Clock
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, InvalidParameterError, NotAuthorizedError
 from nb_cognito.redaction import known_secrets as secrets
 from nb_cognito.secret import Secret
+from nb_cognito.settings.oauth import is_loopback
 
 __all__ = ["LoopbackListener", "choose_method", "receive", "sign_in_with_redirect"]
 

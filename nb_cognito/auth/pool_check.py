@@ -15,7 +15,7 @@ from nb_cognito.exceptions import ConfigurationError, ServiceUnavailableError
 
 if TYPE_CHECKING:
     from nb_cognito.auth.tokens import TokenVerifier
-    from nb_cognito.config import Settings
+    from nb_cognito.settings.config import Settings
 
 __all__ = ["check_pool"]
 

@@ -47,7 +47,7 @@ from nb_cognito.exceptions import (
 from nb_cognito.models import AuthEvent
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.userpool import AuthTokens
+    from nb_cognito.auth.userpool_calls import AuthTokens
 
 __all__ = ["RefreshEngine"]
 

@@ -17,9 +17,9 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nb_cognito.auth.device_tracking import DeviceTracking
 from nb_cognito.auth.integration import Integration, SessionChange
 from nb_cognito.auth.refresh import RefreshEngine
+from nb_cognito.auth.session_devices import DeviceTracking
 from nb_cognito.auth.sign_in import SignInFlow
 from nb_cognito.auth.state import (
     Expired,
@@ -31,7 +31,6 @@ from nb_cognito.auth.state import (
     signed_in_snapshot,
     signed_out_snapshot,
 )
-from nb_cognito.config import CognitoConfig, Settings
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
@@ -46,6 +45,7 @@ from nb_cognito.models import (
     SignOutResult,
 )
 from nb_cognito.redaction import known_secrets
+from nb_cognito.settings.config import CognitoConfig, Settings
 
 if TYPE_CHECKING:
     pass

@@ -2,7 +2,7 @@
 
 A mixin of :class:`~nb_cognito.auth.session.CognitoSession` (on :class:`SessionCore`). The
 challenges themselves (the step each asks for, the answer sent back) are in
-:mod:`nb_cognito.auth.challenges`; the Cognito calls in :mod:`nb_cognito.auth.userpool`.
+:mod:`nb_cognito.auth.challenges`; the Cognito calls in :mod:`nb_cognito.auth.userpool_calls`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from nb_cognito.models import AuthEvent, SignInNextStep, SignInResult, SignInSte
 from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.userpool import AuthTokens, Challenge
+    from nb_cognito.auth.userpool_calls import AuthTokens, Challenge
     from nb_cognito.models import TrackedDevice
 
 __all__ = ["SignInFlow"]
@@ -161,8 +161,8 @@ class SignInFlow(SessionCore):
         device: TrackedDevice | None = None,
     ) -> SignInResult:
         from nb_cognito.auth.challenges import next_step
-        from nb_cognito.auth.devices import prove_device
-        from nb_cognito.auth.userpool import AuthTokens
+        from nb_cognito.auth.device_protocol import prove_device
+        from nb_cognito.auth.userpool_calls import AuthTokens
 
         if not isinstance(outcome, AuthTokens) and outcome.name == "DEVICE_SRP_AUTH":
             outcome = prove_device(client, outcome, device)  # a remembered device: no MFA
@@ -179,7 +179,7 @@ class SignInFlow(SessionCore):
     def _complete_sign_in(
         self, tokens: AuthTokens, *, login_name: str | None, device: TrackedDevice | None = None
     ) -> None:
-        from nb_cognito.auth.devices import confirm_new_device
+        from nb_cognito.auth.device_protocol import confirm_new_device
 
         state = self._new_state(tokens, previous=None, login_name=login_name)
         if tokens.new_device is not None:  # the pool tracks devices and this one is new to it

@@ -35,7 +35,7 @@ from nb_cognito.models import (
 )
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.userpool import AuthTokens
+    from nb_cognito.auth.userpool_calls import AuthTokens
     from nb_cognito.models import TrackedDevice
 
 __all__ = [

@@ -20,7 +20,7 @@ from nb_cognito.auth.jwks import JwksFetcher, JwksSource, fetch_jwks
 from nb_cognito.exceptions import TokenValidationError
 
 if TYPE_CHECKING:
-    from nb_cognito.config import Settings
+    from nb_cognito.settings.config import Settings
 
 __all__ = ["TokenVerifier", "issuers_for", "jwks_url_for"]
 

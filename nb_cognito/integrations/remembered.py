@@ -27,7 +27,7 @@ from nb_cognito.store.entry import RememberedEntry, entry_key
 
 if TYPE_CHECKING:
     from nb_cognito.auth.integration import SessionAPI
-    from nb_cognito.config import Settings
+    from nb_cognito.settings.config import Settings
 
 __all__ = ["RememberedSessions"]
 

@@ -6,8 +6,8 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nb_cognito.config import Settings
     from nb_cognito.models import SessionStatus
+    from nb_cognito.settings.config import Settings
 
 __all__ = ["SessionReport", "no_credentials_reason"]
 

@@ -40,7 +40,7 @@ Say = Callable[..., None]
 
 def sso_choices(session: CognitoSession) -> list[str | None]:
     """The buttons to show: provider names, ``[None]`` for the hosted page, ``[]`` for none."""
-    from nb_cognito.auth.oauth_settings import provider_names
+    from nb_cognito.settings.oauth import provider_names
 
     try:
         settings = session.settings
@@ -89,7 +89,7 @@ class SsoButtons(widgets.VBox):
         except AuthError as error:
             self._say(str(error), error=True)
             return None
-        from nb_cognito.auth.oauth_settings import is_loopback
+        from nb_cognito.settings.oauth import is_loopback
 
         if not (redirect_uri and is_loopback(redirect_uri) and browser_available()):
             self._say(

@@ -18,10 +18,10 @@ from typing import Any
 
 from traitlets import TraitType
 
-from nb_cognito.auth import oauth_settings
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.environment import env_var
 from nb_cognito.settings import checks, kinds
+from nb_cognito.settings import oauth as oauth_settings
 from nb_cognito.settings.kinds import Kind
 
 __all__ = [
@@ -100,7 +100,7 @@ class Setting:
 
     @property
     def annotation(self) -> str:
-        """Its type on :class:`~nb_cognito.config.Settings`, as written there."""
+        """Its type on :class:`~nb_cognito.settings.config.Settings`, as written there."""
         return self.kind.annotation if self.default is not None else f"{self.kind.annotation} | None"
 
     @property
@@ -321,7 +321,7 @@ SETTINGS: tuple[Setting, ...] = (
         default=10.0,
         doc_default="`10.0` seconds",
     ),
-    # -- the hosted UI (single sign-on): nb_cognito.auth.oauth_settings
+    # -- the hosted UI (single sign-on): nb_cognito.settings.oauth
     Setting(
         "oauth_domain",
         kinds.TEXT,

@@ -39,7 +39,7 @@ from nb_cognito.store.keyring_backend import ENV_KEYRING, KeyringStore, keyring_
 from nb_cognito.store.keyring_backend import is_secure_keyring as is_secure_keyring  # for the tests
 
 if TYPE_CHECKING:
-    from nb_cognito.config import Settings
+    from nb_cognito.settings.config import Settings
 
 __all__ = [
     "ENV_DIR",

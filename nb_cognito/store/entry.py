@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nb_cognito.config import Settings
+    from nb_cognito.settings.config import Settings
 
 _VERSION = 1
 _LATEST_PLAUSIBLE = 1e11  # seconds since 1970: the year 5138

@@ -5,7 +5,7 @@ A team that already has an Amplify project has its pool ids in a generated file:
 ``aws-exports`` (JSON, or the generated ``.js``). :func:`read_amplify_file` turns one into
 ``{setting: (value, source)}``; where each setting lives in each format is the settings
 table's ``amplify_*`` columns (:mod:`nb_cognito.settings.table`). Values are checked later, with
-the other sources, by :class:`~nb_cognito.config.Settings`. Errors never quote the file's content,
+the other sources, by :class:`~nb_cognito.settings.config.Settings`. Errors never quote the file's content,
 which may hold a client secret.
 """
 
@@ -16,9 +16,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from nb_cognito.amplify_file import UnreadableFile, read_amplify_text
 from nb_cognito.environment import env_var
 from nb_cognito.exceptions import ConfigurationError
+from nb_cognito.settings.amplify_file import UnreadableFile, read_amplify_text
 from nb_cognito.settings.table import AMPLIFY_FILE_SETTING, GEN1_PLUGIN, SETTINGS, Setting
 
 __all__ = ["AmplifyFile", "read_amplify_file"]
@@ -168,7 +168,7 @@ class AmplifyFile:
 
 def _wants_fallback(found: Found, setting: Setting) -> bool:
     """A fallback location is read only when the file gives neither the setting nor a user pool
-    id (from which :class:`~nb_cognito.config.Settings` derives the region)."""
+    id (from which :class:`~nb_cognito.settings.config.Settings` derives the region)."""
     return setting.name not in found and "user_pool_id" not in found
 
 

@@ -21,7 +21,7 @@ what to change. The client secret never appears in a repr, str or error message.
 
 What the settings are (names, kinds, defaults, checks, help) is the settings table,
 :mod:`nb_cognito.settings`; this module only says which source wins. The environment variables
-are named in :mod:`nb_cognito.environment`, and Amplify files are read by :mod:`nb_cognito.amplify`.
+are named in :mod:`nb_cognito.environment`, and Amplify files are read by :mod:`nb_cognito.settings.amplify`.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from typing import Any
 from traitlets import TraitType
 from traitlets.config import Configurable
 
-from nb_cognito.amplify import read_amplify_file
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.environment import env_var
 from nb_cognito.exceptions import ConfigurationError
+from nb_cognito.settings.amplify import read_amplify_file
 from nb_cognito.settings.checks import AUTH_FLOWS, pool_region
 from nb_cognito.settings.errors import CONFIGURE, DEFAULT, NOT_SET
 from nb_cognito.settings.table import (
@@ -53,7 +53,7 @@ from nb_cognito.settings.table import (
     SETTINGS_BY_NAME,
     SIGN_IN_SETTINGS,
 )
-from nb_cognito.settings_view import SettingsDescription
+from nb_cognito.settings.view import SettingsDescription
 
 __all__ = ["AUTH_FLOWS", "SETTING_NAMES", "CognitoConfig", "Settings", "env_var"]
 

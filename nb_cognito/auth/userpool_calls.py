@@ -10,10 +10,16 @@ from __future__ import annotations
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from nb_cognito.auth import aws_client
-from nb_cognito.auth.wire import PASSWORD_FACTORS, AuthTokens, Challenge, check_text, secret_hash, srp_answer
+from nb_cognito.auth import aws_calls
+from nb_cognito.auth.userpool_values import (
+    PASSWORD_FACTORS,
+    AuthTokens,
+    Challenge,
+    check_text,
+    secret_hash,
+    srp_answer,
+)
 from nb_cognito.clock import Clock
-from nb_cognito.config import Settings
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
@@ -25,6 +31,7 @@ from nb_cognito.exceptions import (
 )
 from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret, reveal_all
+from nb_cognito.settings.config import Settings
 
 if TYPE_CHECKING:
     from nb_cognito.models import TrackedDevice
@@ -33,7 +40,7 @@ __all__ = ["PASSWORD_FACTORS", "AuthTokens", "Challenge", "UserPoolClient", "sec
 
 
 class UserPoolClient:
-    """One user pool and app client, as configured by :class:`~nb_cognito.config.Settings`."""
+    """One user pool and app client, as configured by :class:`~nb_cognito.settings.config.Settings`."""
 
     def __init__(self, settings: Settings, *, clock: Clock) -> None:
         settings.require_sign_in_settings()
@@ -46,7 +53,7 @@ class UserPoolClient:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = aws_client.make_client(
+            self._client = aws_calls.make_client(
                 "cognito-idp",
                 region=self.settings.region,
                 endpoint_url=self.settings.cognito_idp_endpoint,
@@ -58,7 +65,7 @@ class UserPoolClient:
         method = getattr(self.client, operation)
         # Secrets in params are revealed only inside the call (no frame here keeps them plain).
         try:
-            return aws_client.call(
+            return aws_calls.call(
                 lambda: method(**reveal_all(params)), action=action, clock=self._clock, attempts=attempts
             )
         except ConfigurationError as error:  # the app client (sent as ClientId) is not known

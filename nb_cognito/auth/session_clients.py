@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from nb_cognito.auth.identity import IdentityClient
     from nb_cognito.auth.tokens import TokenVerifier
-    from nb_cognito.auth.userpool import UserPoolClient
+    from nb_cognito.auth.userpool_calls import UserPoolClient
     from nb_cognito.clock import Clock
-    from nb_cognito.config import Settings
+    from nb_cognito.settings.config import Settings
 
 __all__ = ["SessionClients"]
 
@@ -30,7 +30,7 @@ class SessionClients:
 
     @functools.cached_property
     def userpool(self) -> UserPoolClient:
-        from nb_cognito.auth.userpool import UserPoolClient
+        from nb_cognito.auth.userpool_calls import UserPoolClient
 
         client = UserPoolClient(self.settings, clock=self.clock)
         return client if self.hosted_ui is None else self.hosted_ui.wrap(client)

@@ -30,7 +30,7 @@ from nb_cognito.models import TrackedDevice
 from nb_cognito.redaction import known_secrets
 
 if TYPE_CHECKING:
-    from nb_cognito.auth.userpool import AuthTokens, Challenge, UserPoolClient
+    from nb_cognito.auth.userpool_calls import AuthTokens, Challenge, UserPoolClient
 
 __all__ = ["TrackedDevice", "confirm_new_device", "prove_device"]
 

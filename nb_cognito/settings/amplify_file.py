@@ -4,7 +4,7 @@
 (``open()`` would block until some writer comes), ``/dev/zero`` (``read()`` never ends), a
 huge file, or a path with a NUL or a lone surrogate (``open()`` raises ``ValueError`` or
 ``UnicodeEncodeError``). :func:`read_amplify_text` turns each into :class:`UnreadableFile`,
-whose ``problem`` :class:`nb_cognito.amplify.AmplifyFile` puts in a ``ConfigurationError`` that
+whose ``problem`` :class:`nb_cognito.settings.amplify.AmplifyFile` puts in a ``ConfigurationError`` that
 names the setting and its source.
 """
 

@@ -1,7 +1,7 @@
 """What crosses the wire to the user pool: the answers (tokens, a challenge) and the checks
 on what a user typed before it is sent.
 
-Kept apart from :mod:`nb_cognito.auth.userpool` (which makes the calls) so that the values
+Kept apart from :mod:`nb_cognito.auth.userpool_calls` (which makes the calls) so that the values
 can be shared (the challenge protocol, device tracking, the session) without the client.
 """
 

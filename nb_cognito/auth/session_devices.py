@@ -6,7 +6,7 @@ devices this kernel has confirmed are kept per (user pool, app client, user) for
 life, as Amplify keeps them in local storage: a sign-out keeps them (a later password sign-in
 from this kernel then skips MFA on a remembered device); :meth:`forget_device` drops one. Across
 kernels a device travels with the remembered session (``remember=True``), never elsewhere.
-The Cognito calls and the SRP proof are in :mod:`nb_cognito.auth.devices`.
+The Cognito calls and the SRP proof are in :mod:`nb_cognito.auth.device_protocol`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from nb_cognito.auth.base import SessionCore
-from nb_cognito.auth.devices import set_remembered
+from nb_cognito.auth.device_protocol import set_remembered
 from nb_cognito.auth.state import SignedIn
 from nb_cognito.exceptions import AuthError, SignedOutError
 from nb_cognito.models import TrackedDevice
