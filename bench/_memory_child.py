@@ -54,7 +54,7 @@ def main(mode: str) -> None:
         if mode == "nb_cognito+s3":
             import boto3
 
-            if not session.add_integration(Boto3Injection()).install():
+            if not session.integrations.add(Boto3Injection()).install():
                 raise SystemExit("Boto3Injection.install refused")
             boto3.client("s3", endpoint_url=settings["endpoint_url"]).head_bucket(Bucket=bucket)
     after = _rss_mib()

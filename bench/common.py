@@ -188,7 +188,7 @@ def injected_s3_client(session: Any, local: Any) -> Any:
 
     from nb_cognito.integrations.boto3_injection import CANONICAL_NAME, Boto3Injection
 
-    injection = session.integration(Boto3Injection) or session.add_integration(Boto3Injection())
+    injection = session.integrations.find(Boto3Injection) or session.integrations.add(Boto3Injection())
     if not injection.install():
         raise RuntimeError("Boto3Injection.install refused (AWS_* set in the environment?)")
     client = boto3.client("s3", endpoint_url=local.endpoint_url)

@@ -73,7 +73,7 @@ def make_session(
 
     session = CognitoSession(config, clock=clock, auto_refresh=auto_refresh)
     for integration in default_integrations() if integrations is None else integrations:
-        session.add_integration(integration)
+        session.integrations.add(integration)
     return session
 
 

@@ -86,8 +86,9 @@ class CountingRefresh:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._original = session._do_refresh
-        session._do_refresh = self  # type: ignore[method-assign]
+        engine = session._engine
+        self._original = engine._do_refresh
+        engine._do_refresh = self  # type: ignore[method-assign]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with self._lock:

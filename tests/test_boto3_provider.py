@@ -62,7 +62,7 @@ def session(new_session):
 
 def injection(session) -> Boto3Injection:
     """The boto3 integration the session owns."""
-    return session.integration(Boto3Injection)
+    return session.integrations.find(Boto3Injection)
 
 
 def s3(local):

@@ -203,7 +203,7 @@ def test_exported_variables_are_not_mistaken_for_the_users_own(new_session, loca
     assert os.environ["AWS_ACCESS_KEY_ID"]
     boto3.setup_default_session()  # user code replaces the default session
 
-    session.integration(Boto3Injection).ensure_installed()  # must not skip: the env key is ours
+    session.integrations.find(Boto3Injection).ensure_installed()  # must not skip: the env key is ours
 
     assert boto3_injection.is_installed()
     client = boto3.client("s3", endpoint_url=local.endpoint_url)

@@ -140,7 +140,7 @@ def test_a_client_trickling_its_headers_is_cut_off_at_one_total_deadline(new_ses
 
 def test_shutdown_does_not_wait_for_idle_or_slow_clients(signed_in):
     host, port, _, _ = address()
-    integration = signed_in.integration(ContainerEndpoint)
+    integration = signed_in.integrations.find(ContainerEndpoint)
     with ExitStack() as stack:
         clients = open_slow_clients(stack, host, port, SLOW_CLIENTS)
         time.sleep(0.2)  # let the server accept them all (not a timing assertion)
@@ -187,7 +187,7 @@ def test_oversized_headers_are_refused(endpoint):
 def test_a_forked_child_stops_its_copy_at_once_and_the_parent_keeps_serving(signed_in):
     """The child has no serving thread: stopping must not wait for one, nor stop the parent's."""
     host, port, path, token = address()
-    integration = signed_in.integration(ContainerEndpoint)
+    integration = signed_in.integrations.find(ContainerEndpoint)
     httpd = integration.server._httpd  # the loopback server, as the child inherits it
     pid = os.fork()
     if pid == 0:  # the child: exit status 0 when everything returned within 2 s

@@ -25,7 +25,7 @@ def local_login(ext, session, prompts):
         yield lambda: ext.run_cell("%cognito_login --local")
     finally:
         session.sign_out()
-        integration = session.integration(LocalEndpoint)
+        integration = session.integrations.find(LocalEndpoint)
         if integration is not None:
             integration.restore()
         if magics._local_emulator is not None:

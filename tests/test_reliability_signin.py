@@ -8,12 +8,14 @@ no remembered session, no password in the secret registry.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from helpers import PASSWORD, delta
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth import identity
-from nb_cognito.auth.integration import Integration
+from nb_cognito.auth.integration import Integration, TokenStore
 from nb_cognito.local import LocalSpec, UserSpec
 from nb_cognito.redaction import known_secrets
 
@@ -25,14 +27,26 @@ def requests_per_attempt(flow: str) -> dict[str, int]:
     return {"InitiateAuth": 1, "RespondToAuthChallenge": 1 if flow == "srp" else 0}
 
 
-class PersistRecorder(Integration):
-    """Records every sign-in the session hands out to be persisted."""
+class PersistRecorder(Integration, TokenStore):
+    """Records every sign-in the session hands out to be saved."""
 
     def __init__(self) -> None:
         self.persisted: list[str] = []
 
-    def persist(self, saved) -> None:
+    def session_changed(self, change) -> None:
+        pass
+
+    def save(self, saved) -> None:
         self.persisted.append(saved.reason)
+
+    def lock(self, saved):
+        return contextlib.nullcontext(None)
+
+    def load(self, settings, username):
+        return None
+
+    def resumed(self, saved, error) -> None:
+        pass
 
 
 @pytest.mark.parametrize("flow", list(FLOWS))
@@ -107,7 +121,7 @@ def test_account_needing_action_gets_specific_guidance_and_caches_nothing(
     prepare, username, kind, guidance, fix = ACCOUNT_STATES[case]
     prepare(local)
     session = make_session({**local.settings.as_config(), "auth_flow": FLOWS[flow]})
-    persisted = session.add_integration(PersistRecorder()).persisted
+    persisted = session.integrations.add(PersistRecorder()).persisted
     ids_before = dict(identity._identity_ids)
     before = local.request_counts()
 

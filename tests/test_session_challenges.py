@@ -111,7 +111,7 @@ def user_auth_local(make_local, factors=("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WE
 def test_user_auth_without_a_preference_offers_the_first_factors(make_local, new_session):
     local = user_auth_local(make_local)
     session = new_session(local.settings.as_config(), auth_flow="USER_AUTH")
-    assert not session.needs_password
+    assert not session.settings.needs_password
 
     step = session.sign_in("alice").next_step
     assert step.sign_in_step is SignInStep.CONTINUE_SIGN_IN_WITH_FIRST_FACTOR_SELECTION
@@ -171,7 +171,7 @@ def test_a_password_factor_needs_the_password(make_local, new_session):
     local = user_auth_local(make_local)
     settings = {"auth_flow": "USER_AUTH", "preferred_challenge": "PASSWORD_SRP"}
     session = new_session(local.settings.as_config(), **settings)
-    assert session.needs_password
+    assert session.settings.needs_password
     with pytest.raises(errors.InvalidParameterError, match="No password"):
         session.sign_in("alice")
 

@@ -53,7 +53,7 @@ def make_session(local, clock):
 
 def remembered(session) -> RememberedSessions:
     """The remembered-sessions integration the session owns."""
-    return session.integration(RememberedSessions)
+    return session.integrations.find(RememberedSessions)
 
 
 def entry_files(directory):

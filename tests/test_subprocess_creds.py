@@ -57,7 +57,7 @@ def clean_state(monkeypatch):
 
 def endpoint(session) -> ContainerEndpoint:
     """The container-endpoint integration the session owns."""
-    return session.integration(ContainerEndpoint)
+    return session.integrations.find(ContainerEndpoint)
 
 
 @pytest.fixture

@@ -1,41 +1,71 @@
 """The seam between the session and everything that uses what it earns.
 
-An :class:`Integration` is an object the session owns (``session.add_integration(obj)``):
+An :class:`Integration` is an object the session owns (``session.integrations.add(obj)``):
 boto3 injection, the container-credentials endpoint, env export, remembered sessions, Dask.
-The session calls its methods at fixed points, in the order the integrations were added, and
-hands it a :class:`SessionChange` that carries everything it needs, so no integration ever
-reads the session's private state. Each keeps its own state on its instance, never in module
-globals, so two sessions (a test's and the kernel's) never share it.
+``session.integrations.find(Kind)`` finds one.
+It has one method, :meth:`Integration.session_changed`, which receives a typed
+:class:`SessionChange` whose :class:`ChangeKind` says what happened, in this order:
 
-The calls, in the order they happen:
+* ``SIGNED_IN`` after a sign-in, before the first AWS credentials are fetched;
+* ``CREDENTIALS_CHANGED`` after every new set of AWS credentials;
+* ``SETTINGS_CHANGED`` after ``configure()`` while signed in (``change.saved`` is the sign-in,
+  so an integration turned on later can act at once); ``CONFIGURED`` after every
+  ``configure()``, signed in or not;
+* ``SIGNED_OUT`` / ``SESSION_EXPIRED`` when the session ends; ``CLOSING`` when the session
+  closes (kernel exit, tests): release threads, servers and files.
 
-* :meth:`Integration.refresh_guard` is held around redeeming a refresh token and persisting
-  the result (several kernels sharing one remembered sign-in take turns there).
-* :meth:`Integration.persist` runs *before* a new refresh token is used (sign-in, a rotating
-  refresh): what must survive a crash is written first.
-* :meth:`Integration.signed_in` after a sign-in, before the first AWS credentials are fetched.
-* :meth:`Integration.credentials_changed` after every new set of AWS credentials.
-* :meth:`Integration.settings_changed` after ``configure()`` while signed in;
-  :meth:`Integration.configured` after every ``configure()``, signed in or not.
-* :meth:`Integration.signed_out` / :meth:`Integration.session_expired` when the session ends.
-* :meth:`Integration.resume` from ``sign_in()`` with no password: it may sign in by itself.
+The method is abstract, so an integration that misspells it fails when it is made, and a type
+checker sees every kind. An integration that raises is logged and skipped; it never breaks the
+session.
 
-An integration that raises is logged and skipped; it never breaks the session.
+Remembered sessions are a separate role, :class:`TokenStore` (save, lock, load, resumed): the
+session saves a refresh token *before* using it, redeems it under the store's lock (several
+kernels take turns), and asks the store for a sign-in to resume when ``sign_in()`` has no
+password.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
+import enum
+import logging
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from nb_cognito.clock import Clock
+    from nb_cognito.exceptions import AuthError
     from nb_cognito.models import AuthUser, AWSCredentials, TrackedDevice
     from nb_cognito.settings.config import CognitoConfig, Settings
 
-__all__ = ["Integration", "SavedSignIn", "SessionAPI", "SessionChange"]
+__all__ = [
+    "ChangeKind",
+    "Integration",
+    "Observers",
+    "SavedSignIn",
+    "SessionAPI",
+    "SessionChange",
+    "TokenStore",
+]
+
+log = logging.getLogger("nb_cognito")
+
+_I = TypeVar("_I", bound="Integration")
+
+
+class ChangeKind(enum.Enum):
+    """What happened to the session."""
+
+    SIGNED_IN = "signed_in"
+    CREDENTIALS_CHANGED = "credentials_changed"
+    SETTINGS_CHANGED = "settings_changed"
+    CONFIGURED = "configured"
+    SIGNED_OUT = "signed_out"
+    SESSION_EXPIRED = "session_expired"
+    CLOSING = "closing"
 
 
 @dataclass(frozen=True)
@@ -44,32 +74,38 @@ class SessionChange:
 
     ``settings`` is None when the settings have become invalid; ``credentials`` is None when
     the session has none at this moment (no identity pool, not fetched yet, signed out).
-    ``saved`` is given with :meth:`Integration.settings_changed` while signed in, so that an
-    integration turned on later (``remember=True``) can store the sign-in at once.
-    ``local_only`` marks a sign-out in a forked child of the sign-in it inherited: withdraw what
-    this process handed out, but forget nothing its parent still uses.
+    ``saved`` is given with ``SETTINGS_CHANGED`` while signed in, so that an integration
+    turned on later (``remember=True``) can store the sign-in at once. ``local_only`` marks a
+    sign-out in a forked child of the sign-in it inherited: withdraw what this process handed
+    out, but forget nothing its parent still uses.
     """
 
-    user: AuthUser | None
-    settings: Settings | None
+    kind: ChangeKind
+    user: AuthUser | None = None
+    settings: Settings | None = None
     credentials: AWSCredentials | None = None
     identity_id: str | None = None
     saved: SavedSignIn | None = None
     local_only: bool = False
 
+    @property
+    def ended(self) -> bool:
+        """The session ended: signed out, or expired for good."""
+        return self.kind in (ChangeKind.SIGNED_OUT, ChangeKind.SESSION_EXPIRED)
+
     def __repr__(self) -> str:  # the credentials' own repr is secret-free; keep this one short
         who = self.user.username if self.user else None
-        return f"<SessionChange user={who!r} credentials={self.credentials!r}>"
+        return f"<SessionChange {self.kind.value} user={who!r} credentials={self.credentials!r}>"
 
 
 @dataclass(frozen=True)
 class SavedSignIn:
-    """A sign-in as it can be resumed later: handed to :meth:`Integration.persist`.
+    """A sign-in as it can be resumed later: what a :class:`TokenStore` keeps.
 
-    ``reason`` is ``"sign_in"``, ``"refresh"`` or ``"device"`` (the tracked device changed:
-    remembered, or forgotten); ``login_name`` is the alias the user typed when it differs from
-    the Cognito username. ``device`` is the tracked device the refresh token is bound to (its
-    password is a secret: keep it where the refresh token is kept).
+    ``reason`` is ``"sign_in"``, ``"refresh"``, ``"resume"``, ``"settings"`` or ``"device"``
+    (the tracked device changed: remembered, or forgotten); ``login_name`` is the alias the
+    user typed when it differs from the Cognito username. ``device`` is the tracked device the
+    refresh token is bound to (its password is a secret: keep it where the refresh token is kept).
     """
 
     reason: str
@@ -102,53 +138,116 @@ class SessionAPI(Protocol):
     def get_current_user(self) -> AuthUser: ...
     def current_credentials(self) -> AWSCredentials: ...
     def seconds_left(self, credentials: AWSCredentials) -> float: ...
-    def resume_sign_in(self, saved: SavedSignIn) -> None: ...
 
 
-class Integration:
-    """Base class: every hook is a no-op, so an integration overrides only what it needs."""
+class Integration(abc.ABC):
+    """An object the session owns and tells of every change."""
 
     #: A short name, for logs.
     name = "integration"
 
-    def attach(self, session: SessionAPI) -> None:
-        """Called once by ``session.add_integration(self)``; keep the session if you need it."""
+    def attach(self, session: SessionAPI) -> None:  # noqa: B027 - most integrations need nothing
+        """Called once by ``session.integrations.add(self)``; keep the session if you need it."""
 
-    def persist(self, saved: SavedSignIn) -> None:
-        """A new refresh token is about to be used; store it first if you remember sessions."""
+    @abc.abstractmethod
+    def session_changed(self, change: SessionChange) -> None:
+        """React to ``change`` (its ``kind`` says what happened)."""
 
-    def refresh_guard(self, saved: SavedSignIn) -> AbstractContextManager[SavedSignIn | str | None]:
-        """Held while ``saved``'s refresh token is redeemed and the result persisted.
 
-        Yields a newer sign-in than ``saved`` when another process stored one (a
-        :class:`SavedSignIn`, whose refresh token is redeemed with its own tracked device; a bare
-        refresh token is taken as one with ``saved``'s device), else None. Remembered sessions
-        shared by several kernels hold a cross-process lock here.
+class TokenStore(abc.ABC):
+    """Where a sign-in is kept so that a later kernel resumes it (remembered sessions)."""
+
+    @abc.abstractmethod
+    def save(self, saved: SavedSignIn) -> None:
+        """A new refresh token is about to be used: store it first (a crash must not lose it)."""
+
+    @abc.abstractmethod
+    def lock(self, saved: SavedSignIn) -> AbstractContextManager[SavedSignIn | None]:
+        """Held while ``saved``'s refresh token is redeemed and the result saved.
+
+        Yields a newer sign-in than ``saved`` when another process stored one (redeemed
+        instead, with its own tracked device), else None.
         """
-        return contextlib.nullcontext(None)
 
-    def resume(self, session: SessionAPI, username: str | None) -> bool:
-        """``sign_in()`` without a password: sign ``session`` in by yourself and return True, or False."""
-        return False
+    @abc.abstractmethod
+    def load(self, settings: Settings, username: str | None) -> SavedSignIn | None:
+        """A sign-in to resume for ``username`` (None: the newest one), if one is kept."""
 
-    def signed_in(self, change: SessionChange) -> None:
-        """Someone signed in (the first AWS credentials follow in :meth:`credentials_changed`)."""
+    @abc.abstractmethod
+    def resumed(self, saved: SavedSignIn, error: AuthError | None) -> None:
+        """How resuming ``saved`` went: None (signed in), a retryable error (keep it), or a
+        definitive one (forget it)."""
 
-    def credentials_changed(self, change: SessionChange) -> None:
-        """New AWS credentials (``change.credentials``) are in use."""
 
-    def settings_changed(self, change: SessionChange) -> None:
-        """``configure()`` changed the settings while signed in: apply them now."""
+class Observers:
+    """The integrations and token stores a session owns, told of changes in the order added.
 
-    def configured(self, change: SessionChange) -> None:
-        """``configure()`` ran, signed in or not: ``change.settings`` as now resolved (None if
-        invalid). For what runs whether or not anyone is signed in (the container endpoint)."""
+    ``owner`` is the session they are attached to; ``catch_up()`` lists the changes an
+    integration added while someone is signed in has missed.
+    """
 
-    def signed_out(self, change: SessionChange) -> None:
-        """The user signed out: withdraw whatever was handed out."""
+    def __init__(
+        self,
+        owner: SessionAPI,
+        *,
+        catch_up: Callable[[], list[SessionChange]],
+        lock: AbstractContextManager[object],
+    ) -> None:
+        self._owner = owner
+        self._catch_up = catch_up
+        self._lock = lock
+        self._integrations: list[Integration] = []
+        self._stores: list[TokenStore] = []
 
-    def session_expired(self, change: SessionChange) -> None:
-        """The session ended for good (revoked, expired refresh token); sign-in is needed again."""
+    def add(self, integration: _I) -> _I:
+        """Own ``integration`` (and, if it is one, as a token store); it catches up at once."""
+        with self._lock:
+            if integration in self._integrations:
+                return integration
+            self._integrations.append(integration)
+            if isinstance(integration, TokenStore):
+                self._stores.append(integration)
+        integration.attach(self._owner)
+        for change in self._catch_up():
+            self.notify(change, only=integration)
+        return integration
 
-    def close(self) -> None:
-        """The session is closing (kernel exit, tests): release threads, servers and files."""
+    def find(self, kind: type[_I]) -> _I | None:
+        """The first integration of type ``kind``, if any."""
+        return next((i for i in self._integrations if isinstance(i, kind)), None)
+
+    @property
+    def integrations(self) -> tuple[Integration, ...]:
+        return tuple(self._integrations)
+
+    @property
+    def stores(self) -> tuple[TokenStore, ...]:
+        return tuple(self._stores)
+
+    def notify(self, change: SessionChange, only: Integration | None = None) -> None:
+        """Tell every integration (or ``only`` one) of ``change``; a failing one is logged and skipped."""
+        for integration in (only,) if only is not None else self.integrations:
+            try:
+                integration.session_changed(change)
+            except Exception:  # an integration never breaks the session
+                log.exception(
+                    "The nb_cognito integration %r failed on %s; ignored.",
+                    integration.name,
+                    change.kind.value,
+                )
+
+    def save(self, saved: SavedSignIn) -> None:
+        """Every token store saves ``saved`` before its refresh token is used."""
+        for store in self.stores:
+            try:
+                store.save(saved)
+            except Exception:
+                log.exception("Saving the sign-in failed in %r; ignored.", store)
+
+    def locked(self, saved: SavedSignIn, stack: contextlib.ExitStack) -> SavedSignIn:
+        """Enter every store's lock on ``stack``; the sign-in to redeem (a newer one, if stored)."""
+        for store in self.stores:
+            newer = stack.enter_context(store.lock(saved))
+            if newer is not None:
+                saved = newer
+        return saved

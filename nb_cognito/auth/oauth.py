@@ -27,7 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nb_cognito.auth.userpool_calls import AuthTokens
 from nb_cognito.exceptions import (
@@ -41,9 +41,14 @@ from nb_cognito.redaction import known_secrets as secrets
 from nb_cognito.settings.config import Settings
 from nb_cognito.settings.oauth import domain_url, provider_names
 
+if TYPE_CHECKING:
+    from nb_cognito.auth.tokens import TokenVerifier
+    from nb_cognito.clock import Clock
+
 __all__ = [
     "AuthorizationRequest",
     "HostedUIClient",
+    "RedirectSignIn",
     "check_nonce",
     "code_from_redirect",
     "logout_url",
@@ -290,9 +295,25 @@ class _HostedUIUserPool:
         return getattr(self._userpool, name)
 
 
-def complete(session: Any, client: HostedUIClient, request: AuthorizationRequest, code: str) -> None:
-    """Redeem ``code``, check the ID token's nonce, and sign ``session`` (a ``CognitoSession``) in."""
+class RedirectSignIn(Protocol):
+    """What a hosted-UI sign-in needs of the session's sign-in flow
+    (:class:`~nb_cognito.auth.sign_in.SignInFlow`)."""
+
+    clock: Clock
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def verifier(self) -> TokenVerifier: ...
+    def reread_settings(self) -> None: ...
+    def complete_redirect_sign_in(self, tokens: AuthTokens, hosted_ui: Any) -> None: ...
+
+
+def complete(
+    session: RedirectSignIn, client: HostedUIClient, request: AuthorizationRequest, code: str
+) -> None:
+    """Redeem ``code``, check the ID token's nonce, and sign ``session`` in."""
     tokens = client.exchange(code, request)
-    check_nonce(session.clients.verifier.verify(tokens.id_token, token_use="id"), request)
+    check_nonce(session.verifier.verify(tokens.id_token, token_use="id"), request)
     secrets.discard(request.state, request.nonce, request.verifier, code)  # single use: spent now
-    session._complete_redirect_sign_in(tokens, client)
+    session.complete_redirect_sign_in(tokens, client)

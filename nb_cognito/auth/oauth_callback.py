@@ -29,6 +29,7 @@ from typing import Any
 from nb_cognito.auth.oauth import (
     AuthorizationRequest,
     HostedUIClient,
+    RedirectSignIn,
     code_from_redirect,
     complete,
     new_request,
@@ -219,7 +220,7 @@ class LoopbackListener:
 
 
 def sign_in_with_redirect(
-    session: Any,
+    session: RedirectSignIn,
     provider: str | None = None,
     *,
     method: str = "auto",
@@ -228,14 +229,14 @@ def sign_in_with_redirect(
     write: Any = None,
     timeout: float = 300.0,
 ) -> None:
-    """Sign ``session`` (a ``CognitoSession``) in through the hosted UI: a new request, the code back
+    """Sign ``session`` (the session's sign-in flow) in through the hosted UI: a new request, the code back
     by ``method`` (``"auto"``, ``"loopback"``, ``"paste"``), the exchange, the nonce, the session.
 
     ``open_browser(url)``, ``prompt(text)`` and ``write(text)`` default to :mod:`webbrowser`,
     :func:`getpass.getpass` and :func:`print`; ``timeout`` bounds the loopback wait (clock seconds).
     """
 
-    session._reread_settings()
+    session.reread_settings()
     settings = session.settings
     request = new_request(settings, provider)
     client = HostedUIClient(settings)

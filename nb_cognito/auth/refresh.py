@@ -2,11 +2,11 @@
 
 The contract, in one screen (the windows are :class:`~nb_cognito.auth.state.RefreshPolicy`'s):
 
-* :meth:`RefreshEngine._ensure_fresh` reads the state's :class:`Freshness`. FRESH: nothing to
+* :meth:`RefreshEngine.ensure_fresh` reads the state's :class:`Freshness`. FRESH: nothing to
   do. ADVISORY: one caller refreshes without blocking, a failure is logged and the current
   values stay in use until the policy's retry delay has passed. MANDATORY: every caller waits
   for the one refresh and gets its error.
-* :meth:`RefreshEngine._refresh` is single-flight: however many threads ask, one network
+* :meth:`RefreshEngine.refresh` is single-flight: however many threads ask, one network
   refresh runs (a :class:`Flight`), and its waiters share its outcome.
 * :meth:`RefreshEngine._do_refresh` renews what the :class:`RefreshPlan` says: tokens first
   (an expired ID token is never sent to the identity pool), then credentials.
@@ -14,8 +14,10 @@ The contract, in one screen (the windows are :class:`~nb_cognito.auth.state.Refr
   reset) ends the session: SESSION_EXPIRED fires once and every waiter gets that error. Any
   other failure keeps the refresh token and is retryable.
 
-It is a mixin of :class:`~nb_cognito.auth.session.CognitoSession` (as azure-identity's
-``GetTokenMixin``): the session owns the state and the lock, the engine owns the decisions.
+The session holds one engine, as google-auth's credentials hold their refresh worker: the
+engine gets its collaborators (the state box, the settings and clients, the steady clock, the
+policy, the integrations and the events) when it is made, and owns the one background thread.
+Where to change refresh: this file, and the pure rules it calls in :mod:`nb_cognito.auth.state`.
 """
 
 from __future__ import annotations
@@ -26,25 +28,31 @@ import math
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from nb_cognito.auth.base import Flight, SessionCore
-from nb_cognito.auth.integration import SavedSignIn
+from nb_cognito.auth.background import BackgroundRefresher
+from nb_cognito.auth.events import EventHub
+from nb_cognito.auth.integration import ChangeKind, Observers, SavedSignIn
+from nb_cognito.auth.session_settings import SessionSettings
+from nb_cognito.auth.session_state import Flight, SessionState
 from nb_cognito.auth.state import (
     Expired,
     Freshness,
+    RefreshPolicy,
     SignedIn,
     ended_by,
     freshness,
     next_background_refresh,
     refresh_plan,
+    signed_in_state,
 )
+from nb_cognito.clock import SteadyClock
 from nb_cognito.exceptions import (
     SESSION_KEPT,
     AuthError,
-    ConfigurationError,
     SessionExpiredError,
     SignedOutError,
 )
 from nb_cognito.models import AuthEvent
+from nb_cognito.redaction import known_secrets
 
 if TYPE_CHECKING:
     from nb_cognito.auth.userpool_calls import AuthTokens
@@ -61,38 +69,54 @@ def _session_kept(error: AuthError) -> None:
         error.recovery_suggestion = SESSION_KEPT
 
 
-class RefreshEngine(SessionCore):
-    """Refresh decisions and the single-flight refresh, on the state the session owns."""
+class RefreshEngine:
+    """Refresh decisions, the single-flight refresh and the background thread, for one session."""
+
+    def __init__(
+        self,
+        state: SessionState,
+        settings: SessionSettings,
+        *,
+        time: SteadyClock,
+        policy: RefreshPolicy,
+        observers: Observers,
+        events: EventHub,
+        auto_refresh: bool = True,
+    ) -> None:
+        self._box = state
+        self._settings = settings
+        self._time = time
+        self.policy = policy
+        self._observers = observers
+        self._events = events
+        self.auto_refresh = auto_refresh
+        self.background = BackgroundRefresher(
+            clock=time, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
+        )
 
     # -- when -----------------------------------------------------------------------------------
 
-    def _wants_credentials(self) -> bool:
-        try:
-            return self.clients.wants_credentials
-        except ConfigurationError:
-            return False
-
-    def _ensure_fresh(self, force: bool) -> None:
+    def ensure_fresh(self, force: bool) -> None:
         """Refresh what the state's freshness asks for; ``force`` renews everything now.
 
         Raises only when the caller must not go on with the current values: a mandatory
         refresh failed, or the session ended.
         """
-        state = self._state
+        state = self._box.current
         if not isinstance(state, SignedIn):
             return
         if force:
-            self._refresh(force_tokens=True, force_credentials=True, blocking=True)
+            self.refresh(force_tokens=True, force_credentials=True, blocking=True)
             return
         now = self._time.time()
-        level = freshness(state, self.policy, now, wants_credentials=self._wants_credentials())
+        level = freshness(state, self.policy, now, wants_credentials=self._settings.wants_credentials())
         if level is Freshness.MANDATORY:
-            self._refresh(force_tokens=False, force_credentials=False, blocking=True)
-        elif level is Freshness.ADVISORY and now >= self._retry_not_before:
+            self.refresh(force_tokens=False, force_credentials=False, blocking=True)
+        elif level is Freshness.ADVISORY and now >= self._box.retry_not_before:
             try:
-                self._refresh(force_tokens=False, force_credentials=False, blocking=False)
+                self.refresh(force_tokens=False, force_credentials=False, blocking=False)
             except AuthError as error:
-                if isinstance(self._state, Expired):
+                if isinstance(self._box.current, Expired):
                     raise
                 log.warning(
                     "Refresh failed in the advisory window; the current values stay in use: %s", error
@@ -100,26 +124,28 @@ class RefreshEngine(SessionCore):
 
     def _next_background_refresh(self) -> float | None:
         """For the background thread: the local time of the next refresh (None: none)."""
-        state = self._state
+        state = self._box.current
         if not isinstance(state, SignedIn):
             return None
-        return next_background_refresh(state, self.policy, wants_credentials=self._wants_credentials())
+        return next_background_refresh(
+            state, self.policy, wants_credentials=self._settings.wants_credentials()
+        )
 
     def _refresh_in_background(self) -> None:
         """For the background thread: refresh what falls due within the state's jitter."""
-        state = self._state
+        state = self._box.current
         if not isinstance(state, SignedIn):
             return
         try:
-            self._refresh(force_tokens=False, force_credentials=False, blocking=True, head_start=state.jitter)
+            self.refresh(force_tokens=False, force_credentials=False, blocking=True, head_start=state.jitter)
         except AuthError:
-            if isinstance(self._state, Expired):
+            if isinstance(self._box.current, Expired):
                 raise SessionExpiredError("The session has ended.") from None
             raise
 
     # -- single flight --------------------------------------------------------------------------
 
-    def _refresh(
+    def refresh(
         self, *, force_tokens: bool, force_credentials: bool, blocking: bool, head_start: float = 0.0
     ) -> None:
         """Single-flight refresh. Non-blocking callers return at once if one is in flight.
@@ -127,11 +153,11 @@ class RefreshEngine(SessionCore):
         ``head_start``: also refresh what is that fraction of its lead ahead of its advisory
         window (the background refresher wakes up its jitter early, and must then refresh).
         """
-        with self._lock:
-            flight, owner = self._flight, False
+        with self._box.lock:
+            flight, owner = self._box.flight, False
             if flight is None:
                 flight, owner = Flight(), True
-                self._flight = flight
+                self._box.flight = flight
         if not owner:
             if blocking:
                 flight.done.wait()
@@ -149,13 +175,13 @@ class RefreshEngine(SessionCore):
             )
             raise flight.error from error
         finally:
-            with self._lock:
-                self._flight = None
+            with self._box.lock:
+                self._box.flight = None
             flight.done.set()
 
     def _do_refresh(self, force_tokens: bool, force_credentials: bool, head_start: float = 0.0) -> None:
         """Renew what is due (or forced): the tokens first, then the AWS credentials."""
-        state = self._state
+        state = self._box.current
         if isinstance(state, Expired):
             raise state.error
         if state is None:
@@ -164,7 +190,7 @@ class RefreshEngine(SessionCore):
             state,
             self.policy,
             self._time.time(),
-            wants_credentials=self._wants_credentials(),
+            wants_credentials=self._settings.wants_credentials(),
             force_tokens=force_tokens,
             force_credentials=force_credentials,
             head_start=head_start,
@@ -173,10 +199,10 @@ class RefreshEngine(SessionCore):
             state = self._refresh_tokens(state)
         if plan.credentials:
             state = self._refresh_credentials(state)
-        with self._lock:
-            self._retry_not_before = -math.inf
-        if self._auto_refresh:
-            self._refresher.poke()
+        with self._box.lock:
+            self._box.retry_not_before = -math.inf
+        if self.auto_refresh:
+            self.background.poke()
 
     # -- what a refresh does ----------------------------------------------------------------------
 
@@ -185,12 +211,12 @@ class RefreshEngine(SessionCore):
 
         ``device_key``: the tracked device the token is bound to, sent with every refresh.
         """
-        tokens = self.clients.userpool.refresh(refresh_token, username, device_key=device_key)
+        tokens = self._settings.clients.userpool.refresh(refresh_token, username, device_key=device_key)
         if tokens.refresh_token is None:
             tokens = replace(tokens, refresh_token=refresh_token)
         return tokens
 
-    def _rotate(self, saved: SavedSignIn, *, previous: SignedIn | None) -> SignedIn:
+    def rotate(self, saved: SavedSignIn, *, previous: SignedIn | None) -> SignedIn:
         """Redeem ``saved``'s refresh token under every integration's refresh guard.
 
         A guard (remembered sessions shared by several kernels) holds a cross-process lock and
@@ -199,44 +225,55 @@ class RefreshEngine(SessionCore):
         token this one has just rotated away.
         """
         with contextlib.ExitStack() as guards:
-            refresh_token, device = saved.refresh_token, saved.device
-            for integration in list(self._integrations):
-                newer = guards.enter_context(integration.refresh_guard(saved))
-                if isinstance(newer, SavedSignIn):  # another kernel's sign-in, with its device
-                    refresh_token, device = newer.refresh_token, newer.device
-                elif newer:
-                    refresh_token = newer
+            newer = self._observers.locked(saved, guards)  # another kernel's sign-in, with its device
+            refresh_token, device = newer.refresh_token, newer.device
             # ``device``: the tracked device this refresh token is bound to (sent as its key)
             tokens = self._redeem(refresh_token, saved.user.username, device.key if device else None)
-            new_state = self._new_state(tokens, previous=previous, login_name=saved.login_name)
+            new_state = self.new_state(tokens, previous=previous, login_name=saved.login_name)
             if device is not None and new_state.device != device:
                 new_state = replace(new_state, device=device)
-            self._notify("persist", self._saved(saved.reason, new_state))
+            self._observers.save(self._settings.saved(saved.reason, new_state))
         return new_state
+
+    def new_state(
+        self, tokens: AuthTokens, *, previous: SignedIn | None, login_name: str | None = None
+    ) -> SignedIn:
+        """Verify freshly issued tokens and build the state they define."""
+        verifier = self._settings.clients.verifier
+        id_claims = verifier.verify(tokens.id_token, token_use="id")
+        access_claims = verifier.verify(tokens.access_token, token_use="access")
+        now = self._time.anchor()  # the server just answered: measure the drift from here
+        state = signed_in_state(
+            tokens, id_claims, access_claims, previous=previous, policy=self.policy, now=now
+        )
+        known_secrets.add(state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token)
+        if login_name is not None and login_name != state.user.username:
+            state = replace(state, login_name=login_name)
+        return state
 
     def _refresh_tokens(self, state: SignedIn) -> SignedIn:
         """Renew the user-pool tokens; a rotated refresh token is persisted before it is used."""
         try:
-            new_state = self._rotate(self._saved("refresh", state), previous=state)
+            new_state = self.rotate(self._settings.saved("refresh", state), previous=state)
         except AuthError as error:
             self._refresh_failed(state, error)
             raise AssertionError("unreachable") from error  # pragma: no cover
-        with self._lock:
-            if self._state is not state:  # signed out (or replaced) while we were refreshing
+        with self._box.lock:
+            if self._box.current is not state:  # signed out (or replaced) while we were refreshing
                 raise SignedOutError("The session ended during the refresh.")
-            self._state = new_state
-            self.refresh_count += 1
-            self.last_error = None
-            self._invalidate()
-        self._emit(AuthEvent.TOKEN_REFRESH, new_state.user)
+            self._box.current = new_state
+            self._box.refresh_count += 1
+            self._box.last_error = None
+            self._box.invalidate()
+        self._events.emit(AuthEvent.TOKEN_REFRESH, new_state.user)
         return new_state
 
     def _refresh_credentials(self, state: SignedIn) -> SignedIn:
         """Renew the AWS credentials with the current ID token; a failure keeps the old ones."""
-        identity = self.clients.identity
+        identity = self._settings.clients.identity
         try:
             server_time: float | None = None
-            if self.settings.identity_pool_id:
+            if self._settings.settings.identity_pool_id:
                 identity_id = state.identity_id or identity.identity_id(
                     state.user.user_id, state.tokens.id_token
                 )
@@ -256,12 +293,12 @@ class RefreshEngine(SessionCore):
                 )
         except AuthError as error:
             _session_kept(error)
-            with self._lock:
-                if self._state is state:
-                    self._state = replace(state, credentials_error=error)
-                    self._invalidate()
-            self.last_error = error
-            self._emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
+            with self._box.lock:
+                if self._box.current is state:
+                    self._box.current = replace(state, credentials_error=error)
+                    self._box.invalidate()
+            self._box.last_error = error
+            self._events.emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
             raise
         new_state = replace(
             state,
@@ -272,36 +309,36 @@ class RefreshEngine(SessionCore):
             credentials_error=None,
             last_refresh=self._time.time(),
         )
-        with self._lock:
-            if self._state is not state:
+        with self._box.lock:
+            if self._box.current is not state:
                 raise SignedOutError("The session ended during the refresh.")
-            self._state = new_state
-            self.last_error = None  # no sticky error once the credentials came back
-            self._invalidate()
-        self._notify("credentials_changed", self._change(new_state))
-        self._emit(AuthEvent.CREDENTIALS_REFRESH, new_state.user)
+            self._box.current = new_state
+            self._box.last_error = None  # no sticky error once the credentials came back
+            self._box.invalidate()
+        self._observers.notify(self._settings.change(ChangeKind.CREDENTIALS_CHANGED, new_state))
+        self._events.emit(AuthEvent.CREDENTIALS_REFRESH, new_state.user)
         return new_state
 
     def _refresh_failed(self, state: SignedIn, error: AuthError) -> None:
         """Record a failed token refresh; end the session if the error is definitive. Raises."""
-        self.last_error = error
+        self._box.last_error = error
         expired = ended_by(error)
         if expired is not None:
-            with self._lock:
-                ended = self._state is state
+            with self._box.lock:
+                ended = self._box.current is state
                 if ended:
-                    self._state = Expired(state.user, expired)
-                    self._invalidate()
+                    self._box.current = Expired(state.user, expired)
+                    self._box.invalidate()
             if ended:
-                self._refresher.stop(timeout=0)
-                self._emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
-                self._notify("session_expired", self._change(self._state))
-                self._emit(AuthEvent.SESSION_EXPIRED, state.user, expired)
+                self.background.stop(timeout=0)
+                self._events.emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
+                self._observers.notify(self._settings.change(ChangeKind.SESSION_EXPIRED, self._box.current))
+                self._events.emit(AuthEvent.SESSION_EXPIRED, state.user, expired)
                 raise expired from None
-            current = self._state
+            current = self._box.current
             raise current.error if isinstance(current, Expired) else expired
-        with self._lock:
-            self._retry_not_before = self._time.time() + self.policy.retry_delay(state.token_lifetime)
+        with self._box.lock:
+            self._box.retry_not_before = self._time.time() + self.policy.retry_delay(state.token_lifetime)
         _session_kept(error)
-        self._emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
+        self._events.emit(AuthEvent.TOKEN_REFRESH_FAILURE, state.user, error)
         raise error

@@ -1,69 +1,71 @@
 """The session's side of device tracking: which device a sign-in names, and Amplify's
 ``rememberDevice`` / ``forgetDevice``.
 
-A mixin of :class:`~nb_cognito.auth.session.CognitoSession`, as the refresh engine is. The
-devices this kernel has confirmed are kept per (user pool, app client, user) for the kernel's
-life, as Amplify keeps them in local storage: a sign-out keeps them (a later password sign-in
-from this kernel then skips MFA on a remembered device); :meth:`forget_device` drops one. Across
-kernels a device travels with the remembered session (``remember=True``), never elsewhere.
-The Cognito calls and the SRP proof are in :mod:`nb_cognito.auth.device_protocol`.
+An object the session holds, with the state box, the settings and the token stores as its
+collaborators. The devices this kernel has confirmed are kept per (user pool, app client, user)
+for the kernel's life, as Amplify keeps them in local storage: a sign-out keeps them (a later
+password sign-in from this kernel then skips MFA on a remembered device); :meth:`forget_device`
+drops one. Across kernels a device travels with the remembered session (``remember=True``),
+never elsewhere. The Cognito calls and the SRP proof are in
+:mod:`nb_cognito.auth.device_protocol`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from nb_cognito.auth.base import SessionCore
 from nb_cognito.auth.device_protocol import set_remembered
+from nb_cognito.auth.integration import Observers
+from nb_cognito.auth.session_settings import SessionSettings
+from nb_cognito.auth.session_state import SessionState
 from nb_cognito.auth.state import SignedIn
 from nb_cognito.exceptions import AuthError, SignedOutError
 from nb_cognito.models import TrackedDevice
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["DeviceTracking"]
 
 log = logging.getLogger("nb_cognito")
 
 
-class DeviceTracking(SessionCore):
+class DeviceTracking:
     """Remembered devices for the session: one per (pool, client, user) known to this kernel."""
 
+    def __init__(self, state: SessionState, settings: SessionSettings, observers: Observers) -> None:
+        self._box = state
+        self._settings = settings
+        self._observers = observers
+        self._devices: dict[tuple[str, str, str], TrackedDevice] = {}
+
     def _device_key(self, username: str) -> tuple[str, str, str]:
-        settings = self.settings
+        settings = self._settings.settings
         return (settings.user_pool_id or "", settings.client_id or "", username)
 
-    def _known_device(self, username: str | None) -> TrackedDevice | None:
+    def known(self, username: str | None) -> TrackedDevice | None:
         """The device a sign-in as ``username`` (the Cognito username or the alias) names."""
         if not username:
             return None
         device = self._devices.get(self._device_key(username))
         return device if device is not None and device.can_prove else None
 
-    def _keep_device(self, device: TrackedDevice | None, *names: str | None) -> None:
+    def keep(self, device: TrackedDevice | None, *names: str | None) -> None:
         if device is None:
             return
-        with self._lock:
+        with self._box.lock:
             for name in {n for n in names if n}:
                 self._devices[self._device_key(name)] = device
 
     def _set_device(self, state: SignedIn, device: TrackedDevice) -> SignedIn:
         """Swap the state's device, keep it for later sign-ins, and store it with the session."""
         new_state = replace(state, device=device)
-        with self._lock:
-            if self._state is not state:
-                raise SignedOutError("The session ended while the device was being updated.")
-            self._state = new_state
-            self._invalidate()
-        self._keep_device(device, state.user.username, state.login_name)
-        self._notify("persist", self._saved("device", new_state))
+        if not self._box.replace(state, new_state):
+            raise SignedOutError("The session ended while the device was being updated.")
+        self.keep(device, state.user.username, state.login_name)
+        self._observers.save(self._settings.saved("device", new_state))
         return new_state
 
     def _signed_in_device(self) -> tuple[SignedIn, TrackedDevice]:
-        state = self._state
+        state = self._box.current
         if not isinstance(state, SignedIn):
             raise SignedOutError("Nobody is signed in.")
         if state.device is None:
@@ -77,10 +79,10 @@ class DeviceTracking(SessionCore):
     @property
     def device(self) -> TrackedDevice | None:
         """The device this session's refresh token is bound to (None: the pool tracks none)."""
-        state = self._state
-        return state.device if isinstance(state, SignedIn) else None
+        state = self._box.signed_in
+        return state.device if state is not None else None
 
-    def remember_device(self) -> None:
+    def remember(self) -> None:
         """Amplify's ``rememberDevice``: later sign-ins from this device skip MFA.
 
         For user pools whose device remembering is "User opt-in" (``UpdateDeviceStatus``);
@@ -93,10 +95,12 @@ class DeviceTracking(SessionCore):
                 "This device was not confirmed with Cognito (or was forgotten), so it cannot be remembered.",
                 recovery_suggestion="Sign out and sign in again to register the device.",
             )
-        self.clients.userpool.update_device_status(state.tokens.access_token, device.key, remembered=True)
+        self._settings.clients.userpool.update_device_status(
+            state.tokens.access_token, device.key, remembered=True
+        )
         self._set_device(state, replace(device, remembered=True))
 
-    def forget_device(self) -> None:
+    def forget(self) -> None:
         """Amplify's ``forgetDevice``: Cognito forgets this device; the next sign-in asks for MFA.
 
         The session stays signed in (its refresh token still names the device key, which keeps
@@ -104,23 +108,30 @@ class DeviceTracking(SessionCore):
         """
         state, device = self._signed_in_device()
         if device.can_prove:
-            self.clients.userpool.forget_device(state.tokens.access_token, device.key)
+            self._settings.clients.userpool.forget_device(state.tokens.access_token, device.key)
         forgotten = TrackedDevice(device.key, device.group_key)
-        with self._lock:
+        with self._box.lock:
             for key, known in list(self._devices.items()):
                 if known.key == device.key:
                     del self._devices[key]
         self._set_device(state, forgotten)
-        with self._lock:  # _set_device kept it under the user's name: a forgotten device is not named again
+        with (
+            self._box.lock
+        ):  # _set_device kept it under the user's name: a forgotten device is not named again
             for key, known in list(self._devices.items()):
                 if known.key == device.key:
                     del self._devices[key]
 
-    def _opt_in_device(self, state: SignedIn) -> SignedIn:
+    def opt_in(self, state: SignedIn) -> SignedIn:
         """``remember_device`` on: remember a device that is not yet remembered (opt-in pools)."""
         device = state.device
-        if device is None or device.remembered or not device.can_prove or not self.settings.remember_device:
+        if (
+            device is None
+            or device.remembered
+            or not device.can_prove
+            or not self._settings.settings.remember_device
+        ):
             return state
-        if set_remembered(self.clients.userpool, state.tokens.access_token, device.key, True):
+        if set_remembered(self._settings.clients.userpool, state.tokens.access_token, device.key, True):
             return replace(state, device=replace(device, remembered=True))
         return state

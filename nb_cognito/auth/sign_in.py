@@ -1,8 +1,10 @@
-"""Signing in: a password, a challenge answered, or a sign-in an integration remembered.
+"""Signing in: a password, a challenge answered, the hosted UI, or a remembered sign-in.
 
-A mixin of :class:`~nb_cognito.auth.session.CognitoSession` (on :class:`SessionCore`). The
-challenges themselves (the step each asks for, the answer sent back) are in
-:mod:`nb_cognito.auth.challenges`; the Cognito calls in :mod:`nb_cognito.auth.userpool_calls`.
+An object the session holds. Its collaborators: the state box, the settings and clients, the
+refresh engine (the first credentials, redeeming a remembered refresh token), device tracking,
+the integrations and token stores, and the events. The challenges themselves (the step each asks
+for, the answer sent back) are in :mod:`nb_cognito.auth.challenges`; the Cognito calls in
+:mod:`nb_cognito.auth.userpool_calls`.
 """
 
 from __future__ import annotations
@@ -11,38 +13,66 @@ import logging
 import math
 import os
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from nb_cognito.auth.base import SessionCore
-from nb_cognito.auth.integration import SavedSignIn, SessionAPI
+from nb_cognito.auth.events import EventHub
+from nb_cognito.auth.integration import ChangeKind, Observers, SavedSignIn
+from nb_cognito.auth.refresh import RefreshEngine
+from nb_cognito.auth.session_devices import DeviceTracking
+from nb_cognito.auth.session_settings import SessionSettings
+from nb_cognito.auth.session_state import SessionState
 from nb_cognito.auth.state import SignedIn
+from nb_cognito.clock import Clock
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, InvalidParameterError, NotAuthorizedError
 from nb_cognito.models import AuthEvent, SignInNextStep, SignInResult, SignInStep
 from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
+    from nb_cognito.auth.tokens import TokenVerifier
     from nb_cognito.auth.userpool_calls import AuthTokens, Challenge
     from nb_cognito.models import TrackedDevice
+    from nb_cognito.settings.config import Settings
 
 __all__ = ["SignInFlow"]
 
 log = logging.getLogger("nb_cognito")
 
 
-class SignInFlow(SessionCore):
-    """``sign_in``, ``confirm_sign_in`` and resuming a remembered sign-in."""
+class SignInFlow:
+    """``sign_in``, ``confirm_sign_in``, the hosted UI's sign-in, and resuming a remembered one."""
 
-    if TYPE_CHECKING:  # the refresh engine's and device tracking's
+    def __init__(
+        self,
+        state: SessionState,
+        settings: SessionSettings,
+        *,
+        clock: Clock,
+        engine: RefreshEngine,
+        devices: DeviceTracking,
+        observers: Observers,
+        events: EventHub,
+    ) -> None:
+        self._box = state
+        self._settings = settings
+        self.clock = clock
+        self._engine = engine
+        self._devices = devices
+        self._observers = observers
+        self._events = events
 
-        def _wants_credentials(self) -> bool: ...
-        def _refresh(
-            self, *, force_tokens: bool, force_credentials: bool, blocking: bool, head_start: float = 0.0
-        ) -> None: ...
-        def _rotate(self, saved: SavedSignIn, *, previous: SignedIn | None) -> SignedIn: ...
-        def _known_device(self, username: str | None) -> TrackedDevice | None: ...
-        def _keep_device(self, device: TrackedDevice | None, *names: str | None) -> None: ...
-        def _opt_in_device(self, state: SignedIn) -> SignedIn: ...
+    @property
+    def settings(self) -> Settings:
+        return self._settings.settings
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        """The token verifier for the current settings (the hosted UI checks the ID token's nonce)."""
+        return self._settings.clients.verifier
+
+    def reread_settings(self) -> None:
+        """Resolve the settings afresh (a sign-in never starts on values read before a fix)."""
+        self._settings.reread()
 
     def sign_in(self, username: str | None = None, password: str | Secret | None = None) -> SignInResult:
         """Sign in; returns the next step (``DONE``, or a challenge to answer with ``confirm_sign_in``).
@@ -56,32 +86,30 @@ class SignInFlow(SessionCore):
         """
         password = Secret.of(password)  # from here on, no frame holds it in plain text
         username = username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME)
-        if username and self.is_signed_in_as(username):
+        if username and self._signed_in_as(username):
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
-        if self._state is None:
-            self._reread_settings()  # the environment or the Amplify file may have changed
-        if password is None:
-            for integration in list(self._integrations):
-                if integration.resume(cast(SessionAPI, self), username or None):
-                    return SignInResult(True, SignInNextStep(SignInStep.DONE))
+        if self._box.current is None:
+            self.reread_settings()  # the environment or the Amplify file may have changed
+        if password is None and self.resume(username or None):
+            return SignInResult(True, SignInNextStep(SignInStep.DONE))
         if not username:
             raise InvalidParameterError(
                 "No username given.", recovery_suggestion="Pass a username or set NB_COGNITO_USERNAME."
             )
         if password is None:
             password = Secret.of(os.environ.get(Env.NB_COGNITO_PASSWORD))
-        if password is None and self.needs_password:
+        if password is None and self.settings.needs_password:
             raise InvalidParameterError(
                 "No password given.",
                 recovery_suggestion="Use %cognito_login (it asks with hidden input), the sign-in "
                 "widget, or set NB_COGNITO_PASSWORD for automation.",
             )
-        self._leave_hosted_ui()
+        self._settings.use_hosted_ui(None)
         self.check_pool()  # a wrong pool id says so, not "incorrect username or password"
-        client = self.clients.userpool
-        device = self._known_device(username)
-        with self._lock:
-            self._pending = None
+        client = self._settings.clients.userpool
+        device = self._devices.known(username)
+        with self._box.lock:
+            self._box.pending = None
         outcome = client.start_sign_in(username, password, device=device)
         del password
         return self._advance(client, outcome, login_name=username, device=device)
@@ -97,22 +125,7 @@ class SignInFlow(SessionCore):
         """
         from nb_cognito.auth.pool_check import check_pool
 
-        check_pool(self.settings, self.clients.verifier)
-
-    @property
-    def needs_password(self) -> bool:
-        """Whether ``sign_in`` needs a password with the current settings.
-
-        Only the ``USER_AUTH`` flow can do without: with no ``preferred_challenge`` (Cognito
-        offers a choice) or a one-time code as the preferred first factor.
-        """
-        try:
-            settings = self.settings
-        except ConfigurationError:
-            return True
-        if settings.auth_flow != "USER_AUTH":
-            return True
-        return settings.preferred_challenge in ("PASSWORD", "PASSWORD_SRP")
+        check_pool(self.settings, self._settings.clients.verifier)
 
     def confirm_sign_in(
         self, challenge_response: str | Secret, user_attributes: dict[str, str] | None = None
@@ -126,7 +139,7 @@ class SignInFlow(SessionCore):
         """
         # As the password: from here on no frame holds it in plain text.
         challenge_response = Secret.of(challenge_response)  # type: ignore[assignment]
-        pending = self._pending
+        pending = self._box.pending
         if pending is None:
             raise AuthError(
                 "No sign-in is waiting for an answer.", recovery_suggestion="Call sign_in() first."
@@ -140,15 +153,15 @@ class SignInFlow(SessionCore):
         try:
             outcome = respond(pending, challenge_response, user_attributes)
         except NotAuthorizedError:
-            with self._lock:  # Cognito ended this sign-in attempt (session expired, too many tries)
-                self._pending = None
+            with self._box.lock:  # Cognito ended this sign-in attempt (session expired, too many tries)
+                self._box.pending = None
             raise
         # Any other error (a wrong code, a refused new password, a network failure) leaves the
         # same step open, to be answered again.
         if isinstance(outcome, tuple):  # a choice of the client's own: nothing was sent yet
             step, chosen = outcome
-            with self._lock:
-                self._pending = chosen
+            with self._box.lock:
+                self._box.pending = chosen
             return SignInResult(False, step)
         return self._advance(pending.client, outcome, login_name=pending.login_name, device=pending.device)
 
@@ -167,13 +180,13 @@ class SignInFlow(SessionCore):
         if not isinstance(outcome, AuthTokens) and outcome.name == "DEVICE_SRP_AUTH":
             outcome = prove_device(client, outcome, device)  # a remembered device: no MFA
         if isinstance(outcome, AuthTokens):
-            with self._lock:
-                self._pending = None
+            with self._box.lock:
+                self._box.pending = None
             self._complete_sign_in(outcome, login_name=login_name, device=device)
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
         step, pending = next_step(client, outcome)
-        with self._lock:
-            self._pending = replace(pending, login_name=login_name, device=device)
+        with self._box.lock:
+            self._box.pending = replace(pending, login_name=login_name, device=device)
         return SignInResult(False, step)
 
     def _complete_sign_in(
@@ -181,14 +194,14 @@ class SignInFlow(SessionCore):
     ) -> None:
         from nb_cognito.auth.device_protocol import confirm_new_device
 
-        state = self._new_state(tokens, previous=None, login_name=login_name)
+        state = self._engine.new_state(tokens, previous=None, login_name=login_name)
         if tokens.new_device is not None:  # the pool tracks devices and this one is new to it
-            client = self.clients.userpool
+            client = self._settings.clients.userpool
             device = confirm_new_device(client, tokens, remember=self.settings.remember_device)
         if device is not None:
-            state = self._opt_in_device(replace(state, device=device))
-            self._keep_device(state.device, state.user.username, login_name)
-        self._notify("persist", self._saved("sign_in", state))
+            state = self._devices.opt_in(replace(state, device=device))
+            self._devices.keep(state.device, state.user.username, login_name)
+        self._observers.save(self._settings.saved("sign_in", state))
         self._install(state)
 
     # -- hosted UI sign-in (nb_cognito.auth.oauth) -----------------------------------------
@@ -202,42 +215,69 @@ class SignInFlow(SessionCore):
         """
         from nb_cognito.auth.oauth_callback import sign_in_with_redirect
 
-        sign_in_with_redirect(cast(Any, self), provider, **options)
+        sign_in_with_redirect(self, provider, **options)
 
-    def _complete_redirect_sign_in(self, tokens: AuthTokens, hosted_ui: Any) -> None:
-        """Internal: finish a hosted-UI sign-in; refresh and revocation then use ``hosted_ui``."""
-        with self._lock:
-            self._pending = None
-            self._hosted_ui = hosted_ui
-            self._clients = None  # rebuilt with the hosted UI's refresh and revocation
+    def complete_redirect_sign_in(self, tokens: AuthTokens, hosted_ui: Any) -> None:
+        """Finish a hosted-UI sign-in; refresh and revocation then go through ``hosted_ui``."""
+        with self._box.lock:
+            self._box.pending = None
+        self._settings.use_hosted_ui(hosted_ui)  # clients rebuilt with its refresh and revocation
         self._complete_sign_in(tokens, login_name=None)
 
     def _install(self, state: SignedIn) -> None:
         """Make a freshly signed-in ``state`` the session's; then credentials and the refresher."""
-        with self._lock:
-            self._state = state
-            self._guest = None
-            self._retry_not_before = -math.inf
-            self.last_error = None
-            self._invalidate()
-        self._notify("signed_in", self._change(state))
-        self._emit(AuthEvent.SIGNED_IN, state.user)
-        if self._wants_credentials():
+        box = self._box
+        with box.lock:
+            box.current = state
+            box.guest = None
+            box.retry_not_before = -math.inf
+            box.last_error = None
+            box.invalidate()
+        self._observers.notify(self._settings.change(ChangeKind.SIGNED_IN, state))
+        self._events.emit(AuthEvent.SIGNED_IN, state.user)
+        engine = self._engine
+        if self._settings.wants_credentials():
             try:  # credentials now, so that a bad identity-pool setting shows at once
-                self._refresh(force_tokens=False, force_credentials=True, blocking=True)
+                engine.refresh(force_tokens=False, force_credentials=True, blocking=True)
             except AuthError as error:
                 log.warning("Signed in, but AWS credentials are not available yet: %s", error)
-        if self._auto_refresh:
-            self._refresher.start()
+        if engine.auto_refresh:
+            engine.background.start()
 
-    def resume_sign_in(self, saved: SavedSignIn) -> None:
-        """Sign in from a sign-in an integration remembered: one refresh, no password.
+    def _signed_in_as(self, username: str) -> bool:
+        state = self._box.signed_in
+        return state is not None and username in (state.user.username, state.login_name)
 
-        For integrations (remembered sessions). Raises the refresh's :class:`AuthError`;
-        ``error.retryable`` tells whether the remembered token may still work later.
-        """
+    # -- a remembered sign-in (a token store) ------------------------------------------------
+
+    def resume(self, username: str | None) -> bool:
+        """Sign in from the first token store that keeps a sign-in for ``username``: one
+        refresh, no password. A retryable failure is raised (the store keeps the sign-in); a
+        definitive one is the store's to forget, and the sign-in goes on with a password."""
+        try:
+            settings = self.settings
+        except ConfigurationError:
+            return False
+        for store in self._observers.stores:
+            saved = store.load(settings, username)
+            if saved is None:
+                continue
+            if self._signed_in_as(saved.user.username):
+                return True
+            try:
+                self._resume(saved)
+            except AuthError as error:
+                store.resumed(saved, error)
+                if error.retryable:
+                    raise
+                return False
+            store.resumed(saved, None)
+            return True
+        return False
+
+    def _resume(self, saved: SavedSignIn) -> None:
         if saved.settings.user_pool_id != self.settings.user_pool_id:
             raise ConfigurationError("The remembered sign-in belongs to another user pool.")
-        state = self._rotate(saved, previous=None)  # with the remembered device's key, if any
-        self._keep_device(state.device, state.user.username, state.login_name)
+        state = self._engine.rotate(saved, previous=None)  # with the remembered device's key, if any
+        self._devices.keep(state.device, state.user.username, state.login_name)
         self._install(state)

@@ -25,7 +25,7 @@ from nb_cognito.auth.botocore_adapter import (
     provider,
     put_provider_first,
 )
-from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.auth.integration import ChangeKind, Integration, SessionChange
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.integrations.process_env import EnvironmentWrites
 
@@ -70,20 +70,17 @@ class Boto3Injection(Integration):
     def attach(self, session: SessionAPI) -> None:
         self._session = session
 
-    def signed_in(self, change: SessionChange) -> None:
-        self.install()
-
-    def settings_changed(self, change: SessionChange) -> None:  # inject_boto3 changed while signed in
-        if change.settings is not None and change.settings.inject_boto3 is False:
-            self.uninstall()
-        else:
+    def session_changed(self, change: SessionChange) -> None:
+        kind = change.kind
+        if kind is ChangeKind.SIGNED_IN:
             self.install()
-
-    def signed_out(self, change: SessionChange) -> None:
-        self.uninstall()
-
-    def close(self) -> None:
-        self.uninstall()
+        elif kind is ChangeKind.SETTINGS_CHANGED:  # inject_boto3 changed while signed in
+            if change.settings is not None and change.settings.inject_boto3 is False:
+                self.uninstall()
+            else:
+                self.install()
+        elif kind in (ChangeKind.SIGNED_OUT, ChangeKind.CLOSING):
+            self.uninstall()
 
     # -- what it does -------------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nb_cognito import forksafe
-from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.auth.integration import ChangeKind, Integration, SessionChange
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import (
     AuthError,
@@ -341,25 +341,20 @@ class ContainerEndpoint(Integration):
             except Exception:
                 log.exception("Could not start the credentials endpoint; signing in will try again.")
 
-    def signed_in(self, change: SessionChange) -> None:
-        if change.settings is not None and change.settings.subprocess_credentials:
-            self.start()
-        else:
+    def session_changed(self, change: SessionChange) -> None:
+        """Started when a sign-in (or ``subprocess_credentials``, even before anyone signed in)
+        turns it on; stopped when that setting turns it off, and when the session closes."""
+        kind = change.kind
+        if kind is ChangeKind.CLOSING:
             self.stop()
-
-    settings_changed = signed_in  # turned on or off while signed in
-
-    def configured(self, change: SessionChange) -> None:
-        """Turned on or off before anyone signed in: at once too (False is the way out)."""
-        if change.settings is None:
-            return
-        if change.settings.subprocess_credentials:
-            self.start()
-        else:
-            self.stop()
-
-    def close(self) -> None:
-        self.stop()
+        elif kind in (ChangeKind.SIGNED_IN, ChangeKind.SETTINGS_CHANGED, ChangeKind.CONFIGURED):
+            if change.settings is None:
+                if kind is not ChangeKind.CONFIGURED:
+                    self.stop()
+            elif change.settings.subprocess_credentials:
+                self.start()
+            else:
+                self.stop()
 
     def start(self) -> CredentialsServer:
         """Start the endpoint (idempotent)."""

@@ -22,7 +22,7 @@ import weakref
 from typing import Any
 
 from nb_cognito import forksafe
-from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.auth.integration import ChangeKind, Integration, SessionChange
 from nb_cognito.exceptions import AuthError
 
 __all__ = ["PRELOAD", "DaskIntegration", "open_integrations"]
@@ -59,7 +59,15 @@ class DaskIntegration(Integration):
         _open.add(self)
         _configure_preload_when_imported()
 
-    def credentials_changed(self, change: SessionChange) -> None:
+    def session_changed(self, change: SessionChange) -> None:
+        if change.kind is ChangeKind.CREDENTIALS_CHANGED:
+            self._credentials_changed(change)
+        elif change.ended:
+            self._withdraw()
+        elif change.kind is ChangeKind.CLOSING:
+            _open.discard(self)
+
+    def _credentials_changed(self, change: SessionChange) -> None:
         """Sign-in or refresh: push the new credentials."""
         if "distributed" not in sys.modules and self._plugin is None:
             return  # no Dask in this kernel (yet): the preload pushes when a client starts
@@ -69,18 +77,13 @@ class DaskIntegration(Integration):
             return
         self.push(CognitoCredentials(PushedCredentials.from_session(self.session, change.credentials)))
 
-    def signed_out(self, change: SessionChange) -> None:
+    def _withdraw(self) -> None:
         """Withdraw the credentials from every worker."""
         if self._plugin is None:
             return
         from nb_cognito.integrations.dask_worker import CognitoCredentials
 
         self.push(CognitoCredentials(None))
-
-    session_expired = signed_out
-
-    def close(self) -> None:
-        _open.discard(self)
 
     # -- the clients' side ----------------------------------------------------------------------
 

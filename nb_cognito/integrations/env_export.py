@@ -20,7 +20,7 @@ import logging
 import warnings
 
 from nb_cognito import forksafe
-from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.auth.integration import ChangeKind, Integration, SessionChange
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.integrations.process_env import EnvironmentWrites
 from nb_cognito.models import AWSCredentials
@@ -63,22 +63,17 @@ class EnvExport(Integration):
 
     # -- the integration ------------------------------------------------------------------------
 
-    def signed_in(self, change: SessionChange) -> None:
-        self._sync(change)
-
-    credentials_changed = signed_in
-
-    def settings_changed(self, change: SessionChange) -> None:  # export_env turned on or off
-        if change.settings is not None and change.settings.export_env:
+    def session_changed(self, change: SessionChange) -> None:
+        kind = change.kind
+        if kind in (ChangeKind.SIGNED_IN, ChangeKind.CREDENTIALS_CHANGED):
             self._sync(change)
-        else:
+        elif kind is ChangeKind.SETTINGS_CHANGED:  # export_env turned on or off
+            if change.settings is not None and change.settings.export_env:
+                self._sync(change)
+            else:
+                self.clear()
+        elif kind in (ChangeKind.SIGNED_OUT, ChangeKind.CLOSING):
             self.clear()
-
-    def signed_out(self, change: SessionChange) -> None:
-        self.clear()
-
-    def close(self) -> None:
-        self.clear()
 
     def _sync(self, change: SessionChange) -> None:
         if change.settings is not None and change.settings.export_env and change.credentials is not None:

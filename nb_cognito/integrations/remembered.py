@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from nb_cognito import store
-from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
+from nb_cognito.auth.integration import ChangeKind, Integration, SavedSignIn, SessionChange, TokenStore
 from nb_cognito.exceptions import AuthError, ConfigurationError
 from nb_cognito.models import AuthUser, TrackedDevice
 from nb_cognito.store import lock as store_lock
@@ -69,7 +69,7 @@ def _device_fields(device: TrackedDevice | None) -> dict[str, Any]:
     }
 
 
-class RememberedSessions(Integration):
+class RememberedSessions(Integration, TokenStore):
     """Keeps the session's sign-in in the store and resumes from it (``remember=True``)."""
 
     name = "remembered sessions"
@@ -86,7 +86,15 @@ class RememberedSessions(Integration):
 
     # -- storing ------------------------------------------------------------------------------
 
-    def persist(self, saved: SavedSignIn) -> None:
+    def session_changed(self, change: SessionChange) -> None:
+        if change.kind is ChangeKind.SETTINGS_CHANGED:
+            self._settings_changed(change)
+        elif change.kind is ChangeKind.CREDENTIALS_CHANGED:
+            self._credentials_changed(change)
+        elif change.ended:
+            self._forget(change)
+
+    def save(self, saved: SavedSignIn) -> None:
         if not _remember_on(saved.settings):
             return
         previous = self._saved.get(self._key(saved.settings, saved.user.username))
@@ -102,13 +110,13 @@ class RememberedSessions(Integration):
         if saved.reason == "refresh" and session is not None and not session.is_signed_in:
             store.forget(saved.settings, saved.user.username)  # signed out while refreshing
 
-    def settings_changed(self, change: SessionChange) -> None:
+    def _settings_changed(self, change: SessionChange) -> None:
         """``configure(remember=True)`` while signed in stores the sign-in at once."""
         saved = change.saved
         if saved is not None and _remember_on(saved.settings):
             self._store(saved, self._saved.get(self._key(saved.settings, saved.user.username)))
 
-    def credentials_changed(self, change: SessionChange) -> None:
+    def _credentials_changed(self, change: SessionChange) -> None:
         """A new identity id is written down, so that a resumed kernel needs no GetId."""
         settings, user = change.settings, change.user
         if not _remember_on(settings) or user is None or not change.identity_id:
@@ -159,7 +167,7 @@ class RememberedSessions(Integration):
     # -- several kernels, one sign-in --------------------------------------------------------
 
     @contextlib.contextmanager
-    def refresh_guard(self, saved: SavedSignIn) -> Iterator[SavedSignIn | None]:
+    def lock(self, saved: SavedSignIn) -> Iterator[SavedSignIn | None]:
         """Take turns with other kernels on this sign-in; hand over one they stored (its refresh
         token and the tracked device it is bound to).
 
@@ -194,54 +202,45 @@ class RememberedSessions(Integration):
 
     # -- resuming -----------------------------------------------------------------------------
 
-    def resume(self, session: SessionAPI, username: str | None) -> bool:
-        """Sign ``session`` in from a remembered entry, if ``remember`` is on and one exists."""
-        try:
-            settings = session.settings
-        except ConfigurationError:
-            return False
+    def load(self, settings: Settings, username: str | None) -> SavedSignIn | None:
+        """The remembered entry for ``username`` (None: the newest), if ``remember`` is on."""
         if not _remember_on(settings):
-            return False
+            return None
         self.last_resume_failure = None  # never show the reason of an earlier attempt
         entry = store.remembered(settings, username)
         if entry is None:
-            return False
-        if session.is_signed_in_as(entry.username):
-            return True
+            return None
         self._resuming = entry
-        try:
-            session.resume_sign_in(_as_saved(entry, settings))
-        except AuthError as error:
-            if error.retryable:
-                self.last_resume_failure = (
-                    f"Could not reach Cognito to resume the remembered session: {error}"
-                )
-                log.warning("%s The remembered session is kept.", self.last_resume_failure)
-                raise
-            store.forget(settings, entry.username)
+        return _as_saved(entry, settings)
+
+    def resumed(self, saved: SavedSignIn, error: AuthError | None) -> None:
+        """Resumed: say where from. A retryable failure keeps the entry; a definitive one
+        forgets it, and :attr:`last_resume_failure` says why (never with a secret)."""
+        entry, self._resuming = self._resuming, None
+        where = entry.location if entry is not None else "the store"
+        if error is None:
+            self.last_resume_failure = None
+            log.info("Resumed the remembered session of %r from %s.", saved.user.username, where)
+        elif error.retryable:
+            self.last_resume_failure = f"Could not reach Cognito to resume the remembered session: {error}"
+            log.warning("%s The remembered session is kept.", self.last_resume_failure)
+        else:
+            store.forget(saved.settings, saved.user.username)
             self.last_resume_failure = (
-                f"The remembered session of {entry.username!r} could not be resumed "
+                f"The remembered session of {saved.user.username!r} could not be resumed "
                 f"({type(error).__name__}: {error}); it was forgotten. Sign in with your password."
             )
             log.warning("%s", self.last_resume_failure)
-            return False
-        finally:
-            self._resuming = None
-        self.last_resume_failure = None
-        log.info("Resumed the remembered session of %r from %s.", entry.username, entry.location)
-        return True
 
     # -- forgetting ---------------------------------------------------------------------------
 
-    def signed_out(self, change: SessionChange) -> None:
+    def _forget(self, change: SessionChange) -> None:
         settings, user = change.settings, change.user
         if settings is None or user is None or change.local_only:  # a forked child: the parent's
             return
         self._saved = {k: v for k, v in self._saved.items() if v.username != user.username}
         if store.forget(settings, user.username):
             log.info("Forgot the remembered session of %r.", user.username)
-
-    session_expired = signed_out
 
     # -- for %cognito_session -------------------------------------------------------------------
 

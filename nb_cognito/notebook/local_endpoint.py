@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
-from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.auth.integration import ChangeKind, Integration, SessionChange
 from nb_cognito.environment import EnvironmentVariables as Env
 
 if TYPE_CHECKING:
@@ -53,20 +53,15 @@ class LocalEndpoint(Integration):
                     os.environ[NAME] = self._saved
             self._url = self._saved = None
 
-    def _check(self, change: SessionChange) -> None:
-        if self._url is not None and (change.settings is None or change.settings.endpoint_url != self._url):
+    def session_changed(self, change: SessionChange) -> None:
+        """Restored when the session ends or closes, and when a sign-in or new settings point
+        the session elsewhere than the emulator."""
+        if change.ended or change.kind is ChangeKind.CLOSING or (
+            change.kind in (ChangeKind.SIGNED_IN, ChangeKind.SETTINGS_CHANGED)
+            and self._url is not None
+            and (change.settings is None or change.settings.endpoint_url != self._url)
+        ):
             self.restore()
-
-    signed_in = settings_changed = _check
-
-    def signed_out(self, change: SessionChange) -> None:
-        self.restore()
-
-    def session_expired(self, change: SessionChange) -> None:
-        self.restore()
-
-    def close(self) -> None:
-        self.restore()
 
     def __repr__(self) -> str:
         return f"<LocalEndpoint {'on ' + self._url if self._url else 'off'}>"
@@ -74,6 +69,6 @@ class LocalEndpoint(Integration):
 
 def point_at(session: CognitoSession, url: str) -> LocalEndpoint:
     """Point ``AWS_ENDPOINT_URL`` at ``url`` while ``session`` uses it (adds the integration once)."""
-    integration = session.integration(LocalEndpoint) or session.add_integration(LocalEndpoint())
+    integration = session.integrations.find(LocalEndpoint) or session.integrations.add(LocalEndpoint())
     integration.point_at(url)
     return integration

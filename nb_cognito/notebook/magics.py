@@ -244,7 +244,7 @@ class CognitoMagics(Magics):
                 return False
             # Not sign_in(username): with auth_flow USER_AUTH that would start a sign-in (and
             # maybe send a code) when nothing is remembered.
-            resumed = remembered.resume(session, username)
+            resumed = session.resume(username)
         except AuthError as error:
             raise usage_error(error, "Resuming the remembered session failed") from None
         if not resumed and remembered.last_resume_failure:
@@ -254,12 +254,15 @@ class CognitoMagics(Magics):
     def _sign_in(self, session: CognitoSession, username: str, password: Secret | None) -> None:
         """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
         prompted = False
-        if password is None and Env.NB_COGNITO_PASSWORD not in os.environ and session.needs_password:
+        if password is None and Env.NB_COGNITO_PASSWORD not in os.environ:
             try:
-                session.check_pool()  # a wrong pool id, region or endpoint: no password typed in vain
+                needed = session.settings.needs_password
+                if needed:
+                    session.check_pool()  # a wrong pool id, region or endpoint: no password typed in vain
             except AuthError as error:
                 raise usage_error(error, "Cannot sign in") from None
-            password = self._getpass(f"Password for {username}: ")
+            if needed:
+                password = self._getpass(f"Password for {username}: ")
             prompted = True
             if not password:
                 raise MagicUsageError("No password entered; nothing was sent. Run %cognito_login again.")

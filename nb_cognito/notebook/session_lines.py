@@ -75,11 +75,11 @@ def usage_error(error: AuthError, doing: str = "", *, hide: Sequence[Any] = ()) 
 
 
 def remembered_of(session: CognitoSession) -> RememberedSessions | None:
-    return session.integration(RememberedSessions)
+    return session.integrations.find(RememberedSessions)
 
 
 def boto3_of(session: CognitoSession | None) -> Boto3Injection | None:
-    return session.integration(Boto3Injection) if session is not None else None
+    return session.integrations.find(Boto3Injection) if session is not None else None
 
 
 def describe_device(session: CognitoSession) -> str | None:

@@ -135,7 +135,7 @@ def popup_bridge(session: CognitoSession, say: Callable[..., None]) -> Any:
                 return
             request, client = pending
             try:
-                complete(session, client, request, code_from_redirect(request, "?" + query))
+                complete(session.redirect_sign_in, client, request, code_from_redirect(request, "?" + query))
             except AuthError as error:
                 say(str(error), error=True)
 

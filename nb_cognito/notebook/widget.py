@@ -196,6 +196,12 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         except AuthError as error:
             self._say(look.describe_error(error, signing_in=True), error=True)
 
+    def _needs_password(self) -> bool:
+        try:
+            return self._session.settings.needs_password
+        except AuthError:  # bad settings: the sign-in says which
+            return True
+
     def _forget_challenge(self) -> None:
         """Empty every field that held a secret of a challenge, and the TOTP setup secret."""
         self._ui.new_password.value = ""
@@ -350,7 +356,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         if not username:
             self._say("Enter your username.", error=True)
             return
-        if not password and self._session.needs_password:
+        if not password and self._needs_password():
             self._say("Enter your password.", error=True)
             return
         self._say("")

@@ -206,6 +206,17 @@ class Settings:
         signed in, the old tokens belong elsewhere (the table's sign-in-relevant settings)."""
         return tuple(getattr(self, name) for name in SIGN_IN_SETTINGS)
 
+    @property
+    def needs_password(self) -> bool:
+        """Whether signing in with these settings needs a password.
+
+        Only the ``USER_AUTH`` flow can do without: with no ``preferred_challenge`` (Cognito
+        offers a choice) or a one-time code as the preferred first factor.
+        """
+        if self.auth_flow != "USER_AUTH":
+            return True
+        return self.preferred_challenge in ("PASSWORD", "PASSWORD_SRP")
+
     def describe(self) -> SettingsDescription:
         """One line per setting: value and source, as text (a ``str``) that IPython shows as a
         table. Safe to print (the secret shows as <set>)."""
