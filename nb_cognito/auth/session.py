@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from nb_cognito.auth.events import EventHub
 from nb_cognito.auth.fetch import SessionFetch
@@ -195,8 +195,7 @@ class CognitoSession:
 
     def is_signed_in_as(self, username: str) -> bool:
         """True when signed in as ``username``: the Cognito username or the alias typed at sign-in."""
-        state = self._box.signed_in
-        return state is not None and username in (state.user.username, state.login_name)
+        return self._box.signed_in_as(username)
 
     def get_current_user(self) -> AuthUser:
         """The signed-in user. Raises :class:`SignedOutError` or :class:`SessionExpiredError`."""
@@ -340,7 +339,7 @@ class CognitoSession:
 
     # TEMPORARY (removed once the tests read the session through a public view): the names the
     # tests read before the session was made of objects.
-    _LEGACY = {
+    _LEGACY: ClassVar[dict[str, tuple[str, str]]] = {
         "_state": ("_box", "current"),
         "_pending": ("_box", "pending"),
         "_flight": ("_box", "flight"),

@@ -53,6 +53,11 @@ class SessionState:
         current = self.current
         return current if isinstance(current, SignedIn) else None
 
+    def signed_in_as(self, username: str) -> bool:
+        """Signed in as ``username``: the Cognito username or the alias typed at sign-in."""
+        current = self.signed_in
+        return current is not None and username in (current.user.username, current.login_name)
+
     def invalidate(self) -> None:
         """Drop the cached snapshot: the next ``fetch_auth_session()`` builds a new one."""
         self.snapshot = None

@@ -86,7 +86,7 @@ class SignInFlow:
         """
         password = Secret.of(password)  # from here on, no frame holds it in plain text
         username = username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME)
-        if username and self._signed_in_as(username):
+        if username and self._box.signed_in_as(username):
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
         if self._box.current is None:
             self.reread_settings()  # the environment or the Amplify file may have changed
@@ -244,10 +244,6 @@ class SignInFlow:
         if engine.auto_refresh:
             engine.background.start()
 
-    def _signed_in_as(self, username: str) -> bool:
-        state = self._box.signed_in
-        return state is not None and username in (state.user.username, state.login_name)
-
     # -- a remembered sign-in (a token store) ------------------------------------------------
 
     def resume(self, username: str | None) -> bool:
@@ -262,7 +258,7 @@ class SignInFlow:
             saved = store.load(settings, username)
             if saved is None:
                 continue
-            if self._signed_in_as(saved.user.username):
+            if self._box.signed_in_as(saved.user.username):
                 return True
             try:
                 self._resume(saved)

@@ -46,20 +46,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .examples import DEMO_BUCKET, DEMO_PASSWORD, DEMO_USERNAME, default_test_spec, demo_spec
 from .fault_modes import FaultMode
-from .spec import (
-    DEMO_BUCKET,
-    DEMO_PASSWORD,
-    DEMO_USERNAME,
-    ClientSpec,
-    IdentityPoolSpec,
-    LocalSpec,
-    PasswordPolicy,
-    PoolSpec,
-    UserSpec,
-    default_test_spec,
-    demo_spec,
-)
+from .spec import ClientSpec, IdentityPoolSpec, LocalSpec, PasswordPolicy, PoolSpec, UserSpec
 from .state import ServerEvent
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 from ..clock import SYSTEM_CLOCK, Clock
 from ..environment import env_var
 from . import patches
+from .examples import demo_spec
 from .fault_modes import FaultMode
 from .hosted_ui import HostedUI, hosted_ui_settings
 from .provision import AdminClients, Provisioned, add_user, provision
-from .spec import LocalSpec, UserSpec, check_user_against_pool, demo_spec
+from .spec import LocalSpec, UserSpec, check_user_against_pool
 from .srp import totp_code
 from .state import EmulatorState, ServerEvent
 

@@ -56,10 +56,14 @@ class LocalEndpoint(Integration):
     def session_changed(self, change: SessionChange) -> None:
         """Restored when the session ends or closes, and when a sign-in or new settings point
         the session elsewhere than the emulator."""
-        if change.ended or change.kind is ChangeKind.CLOSING or (
-            change.kind in (ChangeKind.SIGNED_IN, ChangeKind.SETTINGS_CHANGED)
-            and self._url is not None
-            and (change.settings is None or change.settings.endpoint_url != self._url)
+        if (
+            change.ended
+            or change.kind is ChangeKind.CLOSING
+            or (
+                change.kind in (ChangeKind.SIGNED_IN, ChangeKind.SETTINGS_CHANGED)
+                and self._url is not None
+                and (change.settings is None or change.settings.endpoint_url != self._url)
+            )
         ):
             self.restore()
 

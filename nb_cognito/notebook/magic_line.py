@@ -19,6 +19,8 @@ from typing import Any, NoReturn
 from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 
+from nb_cognito.notebook.history_rewrite import rewrite_database_row, rewrite_log
+
 log = logging.getLogger("nb_cognito")
 
 
@@ -202,71 +204,14 @@ def _forget(shell: Any, line: str, parser: argparse.ArgumentParser, name: str) -
     for trait in ("_i00", "_i", "_ii", "_iii"):  # _i00 becomes _i, then _ii, _iii in later cells
         if getattr(history, trait, None) in swap:
             setattr(history, trait, swap[getattr(history, trait)])
-    _forget_in_database(history, number, raw, parsed, new_raw, new_parsed)
+    rewrite_database_row(history, number, raw, parsed, new_raw, new_parsed)
     where = "this session's history"  # In, _ih, the _i variables and IPython's history database
-    if _forget_in_log(getattr(shell, "logger", None), raw, parsed, new_raw, new_parsed):
+    if rewrite_log(getattr(shell, "logger", None), raw, parsed, new_raw, new_parsed):
         where += ", the %logstart log"
     if in_jupyter(shell):  # Jupyter: a payload that replaces the cell's text in the notebook
         shell.set_next_input(new_raw, replace=True)
         where += " and from this cell"
     return where
-
-
-def _forget_in_database(
-    history: Any, number: int, raw: str, parsed: str, new_raw: str, new_parsed: str
-) -> None:
-    """Redact line ``number`` in the write cache (so any later flush writes the redacted text),
-    flush, then fix the row if the saving thread had already written it.
-
-    Both the saving thread's flush and this run under ``db_input_cache_lock``; a row the
-    thread wrote is committed before it lets the lock go.
-    """
-    lock = history.db_input_cache_lock
-    with lock:
-        cache = history.db_input_cache
-        for index, (line_number, source, source_raw) in enumerate(cache):
-            if line_number == number:
-                cache[index] = (
-                    line_number,
-                    new_parsed if source == parsed else source,
-                    new_raw if source_raw == raw else source_raw,
-                )
-    if not getattr(history, "enabled", False):
-        return
-    history.writeout_cache()
-    with lock, history.db:
-        history.db.execute(
-            "UPDATE history SET source=?, source_raw=? WHERE session=? AND line=? "
-            "AND (source=? OR source_raw=?)",
-            (new_parsed, new_raw, history.session_number, number, parsed, raw),
-        )
-
-
-def _forget_in_log(logger: Any, raw: str, parsed: str, new_raw: str, new_parsed: str) -> bool:
-    """Redact the cell in a ``%logstart`` log, which IPython wrote (and flushed) before the
-    magic ran: it is the last input there. True if it was found and rewritten.
-
-    The logger keeps its file open (append or write mode): the file is rewritten through
-    another handle, then the logger's handle is moved to the new end, so that its next write
-    does not leave a hole.
-    """
-    logfile = getattr(logger, "logfile", None)
-    if not getattr(logger, "log_active", False) or logfile is None:
-        return False
-    old, new = (raw, new_raw) if getattr(logger, "log_raw_input", False) else (parsed, new_parsed)
-    if old == new:
-        return False
-    logfile.flush()
-    with open(logger.logfname, "r+", encoding="utf-8") as file:
-        text = file.read()
-        at = text.rfind(old)
-        if at < 0:
-            return False
-        file.seek(0)
-        file.write(text[:at] + new + text[at + len(old) :])
-        file.truncate()
-    logfile.seek(0, 2)
-    return True
 
 
 def _split(line: str) -> list[str]:
