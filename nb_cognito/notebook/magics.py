@@ -263,9 +263,9 @@ class CognitoMagics(Magics):
                 raise usage_error(error, "Cannot sign in") from None
             if needed:
                 password = self._getpass(f"Password for {username}: ")
-            prompted = True
-            if not password:
-                raise MagicUsageError("No password entered; nothing was sent. Run %cognito_login again.")
+                prompted = True
+                if not password:
+                    raise MagicUsageError("No password entered; nothing was sent. Run %cognito_login again.")
         shown: list[Any] = []  # display handles of TOTP setup secrets, cleared once done
         failure: AuthError | None = None
         try:
