@@ -21,7 +21,7 @@ from nb_cognito import forksafe
 from nb_cognito.auth.background import BackgroundRefresher
 from nb_cognito.auth.clients import SessionClients
 from nb_cognito.auth.integration import Integration, SavedSignIn, SessionAPI, SessionChange
-from nb_cognito.auth.state import Expired, RefreshPolicy, SignedIn, signed_in_state
+from nb_cognito.auth.state import Expired, RefreshPolicy, SignedIn, live_secrets, signed_in_state
 from nb_cognito.clock import SYSTEM_CLOCK, Clock, SteadyClock
 from nb_cognito.config import CognitoConfig, Settings
 from nb_cognito.exceptions import AuthError, ConfigurationError
@@ -204,8 +204,11 @@ class SessionCore:
                 log.exception("An nb_cognito %s listener raised; ignored.", event.value)
 
     def _invalidate(self) -> None:
+        """The state changed (every change calls this, under the lock): drop the cached
+        snapshot, and pin the secrets the session now holds for redaction (see ``live_secrets``)."""
         self._snapshot = None
         self._fresh_until = -math.inf
+        known_secrets.pin(self, *live_secrets(self._state))
 
     @property
     def is_signed_in(self) -> bool:

@@ -45,6 +45,7 @@ from nb_cognito.exceptions import (
     SignedOutError,
 )
 from nb_cognito.models import AuthEvent
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     from nb_cognito.auth.userpool import AuthTokens
@@ -59,6 +60,11 @@ def _session_kept(error: AuthError) -> None:
     and sign-out there is no session to keep)."""
     if error.retryable:
         error.recovery_suggestion = SESSION_KEPT
+
+
+def _wrapped(newer: SavedSignIn | str | None) -> SavedSignIn | Secret | None:
+    """A refresh guard's answer, a bare refresh token wrapped before any frame keeps it."""
+    return Secret(newer) if isinstance(newer, str) else newer
 
 
 class RefreshEngine(SessionCore):
@@ -180,14 +186,16 @@ class RefreshEngine(SessionCore):
 
     # -- what a refresh does ----------------------------------------------------------------------
 
-    def _redeem(self, refresh_token: str, username: str, device_key: str | None = None) -> AuthTokens:
+    def _redeem(self, refresh_token: Secret, username: str, device_key: str | None = None) -> AuthTokens:
         """New tokens for ``refresh_token`` (rotated when the app client rotates them).
 
-        ``device_key``: the tracked device the token is bound to, sent with every refresh.
+        ``device_key``: the tracked device the token is bound to, sent with every refresh. The
+        token stays a :class:`Secret` down to the request: a failed refresh under ``%xmode
+        Verbose`` shows the locals of every frame it went through.
         """
         tokens = self.clients.userpool.refresh(refresh_token, username, device_key=device_key)
         if tokens.refresh_token is None:
-            tokens = replace(tokens, refresh_token=refresh_token)
+            tokens = replace(tokens, refresh_token=refresh_token.reveal())
         return tokens
 
     def _rotate(self, saved: SavedSignIn, *, previous: SignedIn | None) -> SignedIn:
@@ -199,11 +207,11 @@ class RefreshEngine(SessionCore):
         token this one has just rotated away.
         """
         with contextlib.ExitStack() as guards:
-            refresh_token, device = saved.refresh_token, saved.device
+            refresh_token, device = Secret(saved.refresh_token), saved.device
             for integration in list(self._integrations):
-                newer = guards.enter_context(integration.refresh_guard(saved))
+                newer = _wrapped(guards.enter_context(integration.refresh_guard(saved)))
                 if isinstance(newer, SavedSignIn):  # another kernel's sign-in, with its device
-                    refresh_token, device = newer.refresh_token, newer.device
+                    refresh_token, device = Secret(newer.refresh_token), newer.device
                 elif newer:
                     refresh_token = newer
             # ``device``: the tracked device this refresh token is bound to (sent as its key)

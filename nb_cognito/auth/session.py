@@ -46,6 +46,7 @@ from nb_cognito.models import (
     SignOutResult,
 )
 from nb_cognito.redaction import known_secrets
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     pass
@@ -248,7 +249,7 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
                     log.warning("Global sign-out failed; signed out locally only: %s", error)
                     result = replace(result, global_sign_out_error=error)
             try:
-                client.revoke_token(state.tokens.refresh_token)
+                client.revoke_token(Secret(state.tokens.refresh_token))
             except AuthError as error:
                 log.debug("Revoking the refresh token failed (best effort): %s", error)
                 result = replace(result, revoke_token_error=error)
