@@ -172,7 +172,8 @@ def sign_in_as(kind: str, session, emulator, fault_proxy, callback: str) -> None
     from test_oauth_signin import Browser
 
     session.configure(**{**emulator.settings.as_config(), "endpoint_url": fault_proxy.url})
-    if kind == "password":
+    if kind in ("password", "remembered"):
+        session.configure(remember=kind == "remembered")  # remembered: its refresh guard's frames too
         session.sign_in("alice", "Alice-Passw0rd!")
         return
     session.configure(oauth_domain=fault_proxy.url, redirect_uri=callback)  # the hosted UI, proxied too
@@ -185,7 +186,7 @@ def sign_in_as(kind: str, session, emulator, fault_proxy, callback: str) -> None
     assert session.is_signed_in
 
 
-@pytest.mark.parametrize("kind", ["password", "hosted_ui"])
+@pytest.mark.parametrize("kind", ["password", "remembered", "hosted_ui"])
 @pytest.mark.parametrize("failure", ["endpoint_down", "token_revoked"])
 def test_a_failed_refresh_shows_no_refresh_token(
     verbose, session, secret_client, fault_proxy, free_callback, clock, capsys, kind, failure
@@ -258,4 +259,34 @@ def test_a_refused_paste_back_code_shows_neither_code_nor_verifier(
         "verifier": seen["verifier"],
         "client secret": secret_client.settings.client_secret,
     }
+    assert count_canaries(text, canaries) == dict.fromkeys(canaries, 0)
+
+
+@pytest.mark.parametrize("kind", ["password", "hosted_ui"])
+def test_a_refresh_interrupted_on_the_wire_shows_no_refresh_token(
+    verbose, session, secret_client, fault_proxy, free_callback, capsys, kind
+):
+    """Ctrl-C while a refresh waits for a slow endpoint: the traceback then shows every frame
+    down to the socket (botocore's, urllib3's, http.client's), each with its locals."""
+    import signal
+    import threading
+
+    from helpers import wait_until
+
+    sign_in_as(kind, session, secret_client, fault_proxy, free_callback)
+    canaries = {
+        "refresh token": session._state.tokens.refresh_token,
+        "client secret": secret_client.settings.client_secret,
+    }
+    fault_proxy.inject("delay", delay=20.0)  # the next request hangs until the user interrupts
+
+    def interrupt_when_sent() -> None:
+        if wait_until(lambda: sum(fault_proxy.fault_counts().values()) == 1):
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    threading.Thread(target=interrupt_when_sent, daemon=True).start()
+    text = traceback_of(
+        verbose, capsys, "kernel.kernel_session().fetch_auth_session(force_refresh=True)", KeyboardInterrupt
+    )
+    assert "http/client.py" in text and "urllib" in text  # the frames down to the socket
     assert count_canaries(text, canaries) == dict.fromkeys(canaries, 0)

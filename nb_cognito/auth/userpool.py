@@ -24,7 +24,7 @@ from nb_cognito.exceptions import (
     unknown_resource,
 )
 from nb_cognito.redaction import known_secrets
-from nb_cognito.secret import Secret, reveal_all
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     from nb_cognito.models import TrackedDevice
@@ -56,10 +56,14 @@ class UserPoolClient:
 
     def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
         method = getattr(self.client, operation)
-        # Secrets in params are revealed only inside the call (no frame here keeps them plain).
+        # Secrets in params stay sealed down to the encoded body: no frame, ours or botocore's,
+        # keeps them plain (aws_client.send_sealed).
         try:
             return aws_client.call(
-                lambda: method(**reveal_all(params)), action=action, clock=self._clock, attempts=attempts
+                lambda: aws_client.send_sealed(method, params),
+                action=action,
+                clock=self._clock,
+                attempts=attempts,
             )
         except ConfigurationError as error:  # the app client (sent as ClientId) is not known
             names = ("client_id", "user_pool_id")
