@@ -187,7 +187,7 @@ def sign_in_as(kind: str, session, emulator, fault_proxy, callback: str) -> None
 
 
 @pytest.mark.parametrize("kind", ["password", "remembered", "hosted_ui"])
-@pytest.mark.parametrize("failure", ["endpoint_down", "token_revoked"])
+@pytest.mark.parametrize("failure", ["endpoint_down", "token_revoked", "credentials_refused"])
 def test_a_failed_refresh_shows_no_refresh_token(
     verbose, session, secret_client, fault_proxy, free_callback, clock, capsys, kind, failure
 ):
@@ -200,18 +200,25 @@ def test_a_failed_refresh_shows_no_refresh_token(
     if failure == "endpoint_down":
         fault_proxy.set_down(True)
         expected: type[BaseException] = errors.ServiceUnavailableError
-    else:
+    elif failure == "token_revoked":
         secret_client.global_sign_out("alice")
         expected = errors.SessionExpiredError
+    else:  # new tokens, then the identity pool fails: the new ID token is in those frames
+        fault_proxy.inject("5xx", target="GetCredentialsForIdentity", times=None)
+        expected = errors.ServiceUnavailableError
     clock.advance(2 * 3600)  # tokens and credentials expired: the refresh is mandatory
     text = traceback_of(verbose, capsys, "kernel.kernel_session().current_credentials()", expected)
+    if failure == "credentials_refused":
+        canaries["ID token"] = session._state.tokens.id_token
+        assert "credentials" in text and "id_token" in text
     assert "refresh" in text and "self = " in text  # the refresh's frames, with their locals
     assert count_canaries(text, canaries) == dict.fromkeys(canaries, 0)
     # Once more, through the result the session keeps: the same error, the same frames.
     text = traceback_of(
         verbose,
         capsys,
-        "kernel.kernel_session().fetch_auth_session(force_refresh=True).user_pool_tokens_result.unwrap()",
+        "kernel.kernel_session().fetch_auth_session(force_refresh=True).%s.unwrap()"
+        % ("aws_credentials_result" if failure == "credentials_refused" else "user_pool_tokens_result"),
         expected,
     )
     assert count_canaries(text, canaries) == dict.fromkeys(canaries, 0)

@@ -62,6 +62,10 @@ def _session_kept(error: AuthError) -> None:
         error.recovery_suggestion = SESSION_KEPT
 
 
+def _id_token(state: SignedIn) -> Secret:
+    return Secret(state.tokens.id_token)
+
+
 def _wrapped(newer: SavedSignIn | str | None) -> SavedSignIn | Secret | None:
     """A refresh guard's answer, a bare refresh token wrapped before any frame keeps it."""
     return Secret(newer) if isinstance(newer, str) else newer
@@ -242,17 +246,18 @@ class RefreshEngine(SessionCore):
     def _refresh_credentials(self, state: SignedIn) -> SignedIn:
         """Renew the AWS credentials with the current ID token; a failure keeps the old ones."""
         identity = self.clients.identity
+        # Wrapped in a helper: IPython's Verbose traceback also shows the value of every
+        # attribute expression (``state.tokens.id_token``) in the line a frame was executing.
+        id_token = _id_token(state)
         try:
             server_time: float | None = None
             if self.settings.identity_pool_id:
-                identity_id = state.identity_id or identity.identity_id(
-                    state.user.user_id, state.tokens.id_token
-                )
-                creds = identity.credentials(identity_id, state.tokens.id_token)
+                identity_id = state.identity_id or identity.identity_id(state.user.user_id, id_token)
+                creds = identity.credentials(identity_id, id_token)
                 server_time = identity.server_time
             else:
                 identity_id = None
-                creds = identity.assume_role(state.tokens.id_token, state.user.username)
+                creds = identity.assume_role(id_token, state.user.username)
             skew = state.skew
             if server_time is not None:  # the answer's Date header: measure the drift again
                 skew = server_time - self._time.anchor()

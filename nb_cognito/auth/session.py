@@ -249,7 +249,7 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
                     log.warning("Global sign-out failed; signed out locally only: %s", error)
                     result = replace(result, global_sign_out_error=error)
             try:
-                client.revoke_token(Secret(state.tokens.refresh_token))
+                client.revoke_token(_refresh_token(state))
             except AuthError as error:
                 log.debug("Revoking the refresh token failed (best effort): %s", error)
                 result = replace(result, revoke_token_error=error)
@@ -293,3 +293,9 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
                 integration.close()
             except Exception:
                 log.exception("The nb_cognito integration %r failed to close; ignored.", integration.name)
+
+
+def _refresh_token(state: SignedIn) -> Secret:
+    """The state's refresh token, wrapped in a frame of its own (a Verbose traceback shows the
+    value of each attribute expression in the line a frame was executing)."""
+    return Secret(state.tokens.refresh_token)
