@@ -275,25 +275,44 @@ def test_a_refresh_interrupted_on_the_wire_shows_no_refresh_token(
 ):
     """Ctrl-C while a refresh waits for a slow endpoint: the traceback then shows every frame
     down to the socket (botocore's, urllib3's, http.client's), each with its locals."""
-    import signal
-    import threading
-
-    from helpers import wait_until
-
     sign_in_as(kind, session, secret_client, fault_proxy, free_callback)
     canaries = {
         "refresh token": session._state.tokens.refresh_token,
         "client secret": secret_client.settings.client_secret,
     }
-    fault_proxy.inject("delay", delay=20.0)  # the next request hangs until the user interrupts
+    cell = "kernel.kernel_session().fetch_auth_session(force_refresh=True)"
+    text = interrupted_on_the_wire(verbose, capsys, fault_proxy, cell)
+    assert count_canaries(text, canaries) == dict.fromkeys(canaries, 0)
+
+
+def test_a_sign_in_interrupted_on_the_wire_shows_no_password(
+    verbose, session, fault_proxy, capsys, monkeypatch
+):
+    """USER_PASSWORD_AUTH sends the password itself: not in botocore's frames either. (No client
+    secret here: the password is then at the end of the body, which a shortened repr still shows.)"""
+    session.configure(endpoint_url=fault_proxy.url, auth_flow="USER_PASSWORD_AUTH")
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": CANARY)
+    cell = "kernel.kernel_session().sign_in('alice', getpass.getpass())"
+    text = interrupted_on_the_wire(verbose, capsys, fault_proxy, cell, target="InitiateAuth")
+    assert "initiate_auth" in text
+    assert text.count(CANARY) == 0
+
+
+def interrupted_on_the_wire(shell, capsys, fault_proxy, cell: str, target: str | None = None) -> str:
+    """Run ``cell``; its first request hangs at the fault proxy, and the test presses Ctrl-C
+    (SIGINT to the main thread) once the request has arrived there. Returns the traceback."""
+    import signal
+    import threading
+
+    from helpers import wait_until
+
+    fault_proxy.inject("delay", target=target, delay=20.0)  # it hangs until the user interrupts
 
     def interrupt_when_sent() -> None:
         if wait_until(lambda: sum(fault_proxy.fault_counts().values()) == 1):
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
     threading.Thread(target=interrupt_when_sent, daemon=True).start()
-    text = traceback_of(
-        verbose, capsys, "kernel.kernel_session().fetch_auth_session(force_refresh=True)", KeyboardInterrupt
-    )
+    text = traceback_of(shell, capsys, cell, KeyboardInterrupt)
     assert "http/client.py" in text and "urllib" in text  # the frames down to the socket
-    assert count_canaries(text, canaries) == dict.fromkeys(canaries, 0)
+    return text
