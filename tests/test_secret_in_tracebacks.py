@@ -186,8 +186,17 @@ def sign_in_as(kind: str, session, emulator, fault_proxy, callback: str) -> None
     assert session.is_signed_in
 
 
-@pytest.mark.parametrize("kind", ["password", "remembered", "hosted_ui"])
-@pytest.mark.parametrize("failure", ["endpoint_down", "token_revoked", "credentials_refused"])
+@pytest.mark.parametrize(
+    ("failure", "kind"),
+    [
+        *(("endpoint_down", kind) for kind in ("password", "remembered", "hosted_ui")),
+        *(
+            (failure, kind)
+            for failure in ("token_revoked", "credentials_refused")
+            for kind in ("password", "hosted_ui")
+        ),
+    ],
+)
 def test_a_failed_refresh_shows_no_refresh_token(
     verbose, session, secret_client, fault_proxy, free_callback, clock, capsys, kind, failure
 ):
