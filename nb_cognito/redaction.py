@@ -19,6 +19,7 @@ import contextlib
 import logging
 import re
 import threading
+import weakref
 from collections.abc import Iterator
 
 from nb_cognito import forksafe
@@ -57,51 +58,85 @@ def our_call() -> Iterator[None]:
 class SecretRegistry:
     """The secrets to scrub from log records: tokens, keys, the password during sign-in.
 
-    Bounded: the most recent ``capacity`` values are kept (a dozen refreshes' worth), so a
-    kernel that runs for weeks does not accumulate every token it ever held, while tokens a
-    request signed a moment before a refresh are still scrubbed from its late log records.
+    Two parts. **Pinned**: the values a live owner holds now (a signed-in session's tokens,
+    credentials and device password; the credentials endpoint's bearer token), set with
+    :meth:`pin` and replaced at each change; never evicted, however much else is added, so a
+    flood of made-up values (requests to the hosted-UI listener) cannot push them out.
+    **Transient**: everything else (passwords during sign-in, codes, PKCE values, tokens that
+    were live a moment ago), bounded to the most recent ``capacity`` values: a kernel that runs
+    for weeks does not accumulate every token it ever held, while tokens a request signed a
+    moment before a refresh are still scrubbed from its late log records.
     """
 
     _MIN_LENGTH = 8  # shorter strings would scrub ordinary words
 
     def __init__(self, capacity: int = 64) -> None:
         self._lock = forksafe.Lock()
-        self._values: dict[str, None] = {}  # insertion-ordered: the oldest first
+        self._values: dict[str, None] = {}  # transient, insertion-ordered: the oldest first
+        # Pinned, per owner; an owner that is garbage collected takes its values with it.
+        self._pinned: weakref.WeakKeyDictionary[object, frozenset[str]] = weakref.WeakKeyDictionary()
         self._capacity = capacity
 
     def add(self, *values: str | None) -> None:
+        """Scrub ``values`` for a while (transient: the oldest leave beyond ``capacity``)."""
         with self._lock:
-            for value in values:
-                if value and len(value) >= self._MIN_LENGTH:
-                    self._values.pop(value, None)
-                    self._values[value] = None
-            while len(self._values) > self._capacity:
-                del self._values[next(iter(self._values))]
+            self._add(values)
+
+    def _add(self, values: Iterator[str | None] | tuple[str | None, ...] | frozenset[str]) -> None:
+        for value in values:
+            if value and len(value) >= self._MIN_LENGTH:
+                self._values.pop(value, None)
+                self._values[value] = None
+        while len(self._values) > self._capacity:
+            del self._values[next(iter(self._values))]
+
+    def pin(self, owner: object, *values: str | None) -> None:
+        """``owner``'s live secrets are now ``values`` (none: it holds none), never evicted.
+
+        What it held before and holds no more becomes transient: still scrubbed for a while.
+        """
+        kept = frozenset(value for value in values if value and len(value) >= self._MIN_LENGTH)
+        with self._lock:
+            previous = self._pinned.get(owner, frozenset())
+            if kept:
+                self._pinned[owner] = kept
+            else:
+                self._pinned.pop(owner, None)
+            self._add(previous - kept)
+
+    def unpin(self, owner: object) -> None:
+        """``owner`` holds no live secret any more (signed out, stopped)."""
+        self.pin(owner)
 
     def discard(self, *values: str | None) -> None:
-        """Forget values now (a password once sign-in is over)."""
+        """Forget transient values now (a password once sign-in is over); pinned ones leave
+        only when their owner pins others or unpins."""
         with self._lock:
             for value in values:
                 if value:
                     self._values.pop(value, None)
 
+    def _all(self) -> set[str]:
+        with self._lock:
+            return {*self._values, *(value for values in list(self._pinned.values()) for value in values)}
+
     def __contains__(self, value: str) -> bool:
-        return value in self._values
+        return value in self._all()
 
     def scrub(self, text: str) -> str:
-        for value in list(self._values):
+        for value in sorted(self._all(), key=len, reverse=True):  # a longer secret first
             if value in text:
                 text = text.replace(value, "<redacted>")
         return text
 
     def __bool__(self) -> bool:
-        return bool(self._values)
+        return bool(self._values) or bool(self._pinned)
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._all())
 
     def __repr__(self) -> str:
-        return f"SecretRegistry({len(self._values)} secrets)"
+        return f"SecretRegistry({len(self)} secrets)"
 
 
 known_secrets = SecretRegistry()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 from typing import Any, NoReturn
 
-__all__ = ["Secret", "reveal_all"]
+__all__ = ["OpaqueBytes", "Secret", "reveal_all"]
 
 
 class Secret:
@@ -80,3 +80,18 @@ def reveal_all(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(reveal_all(item) for item in value)
     return value
+
+
+class OpaqueBytes(bytes):
+    """An encoded request body that holds a secret: plain ``bytes`` to the socket, hidden in
+    ``repr`` (the HTTP libraries' frames hold it as a local while they send it)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<request body, {len(self)} bytes>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("A request body that holds a secret cannot be pickled.")

@@ -5,13 +5,25 @@ never walks back through the credential chain (where our own provider sits). bot
 retries are off; :func:`call` retries retryable errors itself, with jittered exponential
 backoff on the injected clock, and maps every failure through
 :func:`nb_cognito.exceptions.from_aws_error`.
+
+Secrets (a refresh token, a client secret, a password) reach botocore sealed
+(:func:`send_sealed`): each :class:`~nb_cognito.secret.Secret` in the parameters becomes a
+random placeholder, and the placeholder is swapped for the value in the encoded body at
+botocore's ``before-send`` event, as an :class:`~nb_cognito.secret.OpaqueBytes` whose ``repr``
+hides it. So none of botocore's frames (``_api_call``'s kwargs, ``_make_api_call``'s
+api_params, the request dict), nor urllib3's ``body``, shows the secret in a ``%xmode
+Verbose`` traceback, even one of a refresh interrupted on the wire (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import random
+import secrets as _random
+import threading
+import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,8 +32,9 @@ from nb_cognito.clock import Clock
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, from_aws_error
 from nb_cognito.redaction import our_call
+from nb_cognito.secret import OpaqueBytes, Secret
 
-__all__ = ["Backoff", "call", "make_client", "server_time"]
+__all__ = ["Backoff", "call", "make_client", "send_sealed", "server_time"]
 
 T = TypeVar("T")
 
@@ -45,12 +58,69 @@ def make_client(service: str, *, region: str | None, endpoint_url: str | None, t
     with _client_lock, our_call():  # botocore's session is not thread-safe while loading models
         # A private botocore session: never boto3.DEFAULT_SESSION, whose provider chain is ours.
         # One for all our clients, so that the service models and endpoints load only once.
-        return session.create_client(
+        client = session.create_client(
             service,
             region_name=region,
             endpoint_url=endpoint_url,
             config=config,
         )
+    client.meta.events.register("before-send", _unseal, unique_id="nb-cognito-unseal")
+    return client
+
+
+# -- secrets sealed until the body is encoded ------------------------------------------------
+
+_sealed = threading.local()  # the placeholders of the call this thread is making
+
+
+def send_sealed(method: Callable[..., T], params: dict[str, Any]) -> T:
+    """``method(**params)`` (a botocore client method) with every :class:`Secret` in ``params``
+    sent as a placeholder that :func:`_unseal` replaces in the encoded body."""
+    placeholders: dict[str, Secret] = {}
+    previous = getattr(_sealed, "values", None)
+    _sealed.values = placeholders
+    try:
+        return method(**_seal(params, placeholders))
+    finally:
+        _sealed.values = previous
+
+
+def _seal(value: Any, placeholders: dict[str, Secret]) -> Any:
+    if isinstance(value, Secret):
+        placeholder = "nbcsealed" + _random.token_hex(16)
+        placeholders[placeholder] = value
+        return placeholder
+    if isinstance(value, dict):
+        return {key: _seal(item, placeholders) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_seal(item, placeholders) for item in value)
+    return value
+
+
+def _unseal(request: Any, **_: Any) -> None:
+    """botocore's ``before-send``: put the sealed values into the encoded body (and fix its
+    length). Returns None, so botocore sends the request."""
+    placeholders = getattr(_sealed, "values", None)
+    body = request.body
+    if not placeholders or not isinstance(body, bytes | str):
+        return
+    form = "x-www-form-urlencoded" in str(request.headers.get("Content-Type", ""))
+    request.body = _unsealed(body.encode() if isinstance(body, str) else body, placeholders, form=form)
+    request.headers["Content-Length"] = str(len(request.body))
+
+
+def _unsealed(body: bytes, placeholders: dict[str, Secret], *, form: bool) -> OpaqueBytes:
+    for placeholder, secret in placeholders.items():
+        body = OpaqueBytes(body.replace(placeholder.encode(), _encoded(secret, form=form)))
+    return OpaqueBytes(body)
+
+
+def _encoded(secret: Secret, *, form: bool) -> bytes:
+    """The secret as the body's encoding writes it: form-urlencoded, or inside a JSON string
+    (as botocore's ``json.dumps``, ASCII with escapes)."""
+    if form:
+        return urllib.parse.quote_plus(secret.reveal()).encode()
+    return json.dumps(secret.reveal())[1:-1].encode()
 
 
 def _session() -> Any:

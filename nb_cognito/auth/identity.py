@@ -3,6 +3,8 @@
 Two routes: the identity pool's enhanced flow (``GetId`` once per user, then
 ``GetCredentialsForIdentity`` with a fresh ID token), or, without an identity pool, STS
 ``AssumeRoleWithWebIdentity`` with the ID token for a pool registered as an IAM OIDC provider.
+The ID token goes to botocore sealed (:func:`~nb_cognito.auth.aws_calls.send_sealed`): no frame
+of a failed call shows it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from nb_cognito.clock import Clock
 from nb_cognito.exceptions import AuthError, ConfigurationError, unknown_resource
 from nb_cognito.models import AWSCredentials
 from nb_cognito.redaction import known_secrets
+from nb_cognito.secret import Secret
 from nb_cognito.settings.config import Settings
 
 __all__ = ["IdentityClient", "role_session_name"]
@@ -64,15 +67,16 @@ class IdentityClient:
             timeout=self.settings.network_timeout,
         )
 
-    def _logins(self, id_token: str | None) -> dict[str, dict[str, str]]:
+    def _logins(self, id_token: Secret | None) -> dict[str, dict[str, Secret]]:
         if id_token is None:
             return {}
         # The provider name is the pool's original issuer without https://: its primary region.
         provider = f"cognito-idp.{self.settings.primary_region}.amazonaws.com/{self.settings.user_pool_id}"
         return {"Logins": {provider: id_token}}
 
-    def identity_id(self, user_sub: str | None, id_token: str | None) -> str:
+    def identity_id(self, user_sub: str | None, id_token: Secret | str | None) -> str:
         """The identity id of this user (``user_sub`` None: a guest), cached per user."""
+        id_token = Secret.of(id_token)
         pool = self.settings.identity_pool_id
         if not pool:
             raise AuthError("No identity pool is configured.")
@@ -83,7 +87,9 @@ class IdentityClient:
         client = self.cognito_identity
         try:
             response = aws_calls.call(
-                lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
+                lambda: aws_calls.send_sealed(
+                    client.get_id, {"IdentityPoolId": pool, **self._logins(id_token)}
+                ),
                 action="get the identity id",
                 clock=self._clock,
             )
@@ -97,11 +103,14 @@ class IdentityClient:
                 _identity_ids[key] = identity_id
         return identity_id
 
-    def credentials(self, identity_id: str, id_token: str | None) -> AWSCredentials:
+    def credentials(self, identity_id: str, id_token: Secret | str | None) -> AWSCredentials:
         """Fresh credentials for ``identity_id`` from the identity pool."""
+        id_token = Secret.of(id_token)
         client = self.cognito_identity
         response = aws_calls.call(
-            lambda: client.get_credentials_for_identity(IdentityId=identity_id, **self._logins(id_token)),
+            lambda: aws_calls.send_sealed(
+                client.get_credentials_for_identity, {"IdentityId": identity_id, **self._logins(id_token)}
+            ),
             action="get AWS credentials",
             clock=self._clock,
         )
@@ -111,15 +120,17 @@ class IdentityClient:
             raw.get("AccessKeyId"), raw.get("SecretKey"), raw.get("SessionToken"), raw.get("Expiration")
         )
 
-    def assume_role(self, id_token: str, username: str) -> AWSCredentials:
+    def assume_role(self, id_token: Secret | str, username: str) -> AWSCredentials:
         """Credentials for ``settings.role_arn`` through STS ``AssumeRoleWithWebIdentity``."""
+        id_token = Secret(id_token)
         client = self.sts
+        params = {
+            "RoleArn": self.settings.role_arn,
+            "RoleSessionName": role_session_name(username),
+            "WebIdentityToken": id_token,
+        }
         response = aws_calls.call(
-            lambda: client.assume_role_with_web_identity(
-                RoleArn=self.settings.role_arn,
-                RoleSessionName=role_session_name(username),
-                WebIdentityToken=id_token,
-            ),
+            lambda: aws_calls.send_sealed(client.assume_role_with_web_identity, params),
             action="assume the IAM role",
             clock=self._clock,
         )

@@ -13,7 +13,10 @@ After such a sign-in the session refreshes with ``grant_type=refresh_token`` and
 session uses, and leaves everything else (global sign-out) to it.
 
 None of the state, nonce, verifier, code or tokens is logged, shown or put in an error: they
-are registered with :data:`nb_cognito.redaction.secrets` the moment they exist.
+are registered with :data:`nb_cognito.redaction.known_secrets` (a code or state that came back
+only once its state matched this sign-in's). The code, the verifier, the refresh token and the
+client secret travel as :class:`~nb_cognito.secret.Secret` until the form is encoded, so that no
+frame of a failed exchange or refresh (``%xmode Verbose`` prints every frame's locals) shows them.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from nb_cognito.exceptions import (
     TokenValidationError,
 )
 from nb_cognito.redaction import known_secrets as secrets
+from nb_cognito.secret import OpaqueBytes, Secret, reveal_all
 from nb_cognito.settings.config import Settings
 from nb_cognito.settings.oauth import domain_url, provider_names
 
@@ -131,37 +135,58 @@ def new_request(
     return AuthorizationRequest(url, redirect_uri, state, nonce, verifier, provider)
 
 
-def code_from_redirect(request: AuthorizationRequest, pasted: str) -> str:
+@dataclass(frozen=True)
+class Redirect:
+    """What came back to ``redirect_uri``: its code and state stay wrapped; ``error`` is the
+    hosted UI's error code (not a secret); ``bare``: a code pasted alone, with no state."""
+
+    code: Secret | None
+    state: Secret | None
+    error: str | None = None
+    bare: bool = False
+
+    def belongs_to(self, request: AuthorizationRequest) -> bool:
+        """True when its state is this sign-in's (compared in constant time)."""
+        return self.state is not None and self.state == Secret(request.state)
+
+
+def parse_redirect(text: str | Secret) -> Redirect:
+    """The fields of a redirected URL, of its query string, or a bare code (nothing raises here,
+    so no traceback shows this frame's plain text)."""
+    plain = Secret(text).strip().reveal()
+    if "=" not in plain and "/" not in plain and "?" not in plain:
+        return Redirect(Secret(plain) if plain else None, None, bare=True)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(plain).query or plain.lstrip("?"))
+    values = {name: items[0] for name, items in query.items() if items}
+    return Redirect(Secret.of(values.get("code")), Secret.of(values.get("state")), values.get("error"))
+
+
+def code_from_redirect(request: AuthorizationRequest, pasted: str | Secret) -> Secret:
     """The code from what came back: the redirected URL (its ``state`` must match) or a bare code.
 
     A bare code cannot carry ``state``; PKCE still binds it to this sign-in (a code issued to
-    anyone else fails at the token endpoint).
+    anyone else fails at the token endpoint). A code or state is registered for redaction only
+    once it belongs to this sign-in: a stranger's guesses never reach the registry.
     """
-    text = pasted.strip()
-    if not text:
+    redirect = parse_redirect(pasted)
+    if redirect.code is None and redirect.bare:
         raise NotAuthorizedError(
             "Nothing was pasted.", recovery_suggestion="Paste the redirected URL or the code."
         )
-    if "=" not in text and "/" not in text and "?" not in text:
-        secrets.add(text)
-        return text
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(text).query or text.lstrip("?"))
-    values = {name: items[0] for name, items in query.items() if items}
-    secrets.add(values.get("code"), values.get("state"))
-    if not hmac.compare_digest(values.get("state", "").encode(), request.state.encode()):
+    if not redirect.bare and not redirect.belongs_to(request):
         raise NotAuthorizedError(
             "The redirect does not belong to this sign-in (its state does not match); refused.",
             recovery_suggestion="Start the sign-in again and use the URL of that attempt only.",
         )
-    if "error" in values:
+    secrets.add(*reveal_all([redirect.code, redirect.state]))
+    if redirect.error is not None:
         raise NotAuthorizedError(
-            f"The hosted UI refused the sign-in ({values['error'][:64]}).",
+            f"The hosted UI refused the sign-in ({redirect.error[:64]}).",
             recovery_suggestion="Check the app client's callback URLs, scopes and identity providers.",
         )
-    code = values.get("code")
-    if not code:
+    if redirect.code is None:
         raise NotAuthorizedError("The redirected URL has no code.", recovery_suggestion="Sign in again.")
-    return code
+    return redirect.code
 
 
 def check_nonce(id_claims: dict[str, Any], request: AuthorizationRequest) -> None:
@@ -185,34 +210,39 @@ class HostedUIClient:
         self._base, _ = require_hosted_ui(settings, need_redirect_uri=False)
         self._settings = settings
 
-    def exchange(self, code: str, request: AuthorizationRequest) -> AuthTokens:
+    def exchange(self, code: Secret | str, request: AuthorizationRequest) -> AuthTokens:
         """Redeem the code (with the PKCE verifier) at ``/oauth2/token``."""
-        form = {
+        form: dict[str, str | Secret] = {
             "grant_type": "authorization_code",
-            "code": code,
+            "code": Secret(code),
             "redirect_uri": request.redirect_uri,
-            "code_verifier": request.verifier,
+            "code_verifier": Secret(request.verifier),
         }
         return self._tokens(self._post("/oauth2/token", form, "redeem the sign-in code"), None)
 
-    def refresh(self, refresh_token: str, username: str = "", *, rotation: bool = False) -> AuthTokens:
+    def refresh(
+        self, refresh_token: Secret | str, username: str = "", *, rotation: bool = False
+    ) -> AuthTokens:
         """New tokens with ``grant_type=refresh_token`` (same signature as the user-pool client's)."""
-        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        refresh_token = Secret(refresh_token)
+        form: dict[str, str | Secret] = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         return self._tokens(self._post("/oauth2/token", form, "refresh the session"), refresh_token)
 
-    def revoke_token(self, refresh_token: str) -> None:
-        self._post("/oauth2/revoke", {"token": refresh_token}, "revoke the refresh token", expect_json=False)
+    def revoke_token(self, refresh_token: Secret | str) -> None:
+        form: dict[str, str | Secret] = {"token": Secret(refresh_token)}
+        self._post("/oauth2/revoke", form, "revoke the refresh token", expect_json=False)
 
     def wrap(self, userpool: Any) -> _HostedUIUserPool:
         """The user-pool client with refresh and revocation going to the hosted UI endpoints."""
         return _HostedUIUserPool(self, userpool)
 
-    def _tokens(self, body: dict[str, Any], refresh_token: str | None) -> AuthTokens:
+    def _tokens(self, body: dict[str, Any], refresh_token: Secret | None) -> AuthTokens:
         try:
             tokens = AuthTokens(
                 id_token=str(body["id_token"]),
                 access_token=str(body["access_token"]),
-                refresh_token=str(body.get("refresh_token") or refresh_token or "") or None,
+                refresh_token=str(body.get("refresh_token") or "")
+                or (refresh_token.reveal() if refresh_token else None),
                 expires_in=int(body.get("expires_in", 3600)),
             )
         except (KeyError, TypeError, ValueError):
@@ -221,17 +251,21 @@ class HostedUIClient:
         return tokens
 
     def _post(
-        self, path: str, form: dict[str, str], action: str, *, expect_json: bool = True
+        self, path: str, form: dict[str, str | Secret], action: str, *, expect_json: bool = True
     ) -> dict[str, Any]:
+        """POST ``form``; its secrets are revealed only into the encoded body, whose ``repr``
+        (in urllib's and http.client's frames) hides it, as the Authorization header's."""
         settings = self._settings
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         form = {**form, "client_id": settings.client_id or ""}
-        if settings.client_secret:
-            pair = f"{settings.client_id}:{settings.client_secret}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         request = urllib.request.Request(  # noqa: S310 - the base URL is a checked http(s) URL
-            self._base + path, data=urllib.parse.urlencode(form).encode(), headers=headers, method="POST"
+            self._base + path,
+            data=OpaqueBytes(urllib.parse.urlencode(reveal_all(form)).encode()),
+            headers=headers,
+            method="POST",
         )
+        if settings.client_secret:
+            request.add_unredirected_header("Authorization", _basic_auth(settings))
         try:
             with urllib.request.urlopen(request, timeout=settings.network_timeout) as response:  # noqa: S310
                 raw = response.read()
@@ -250,6 +284,12 @@ class HostedUIClient:
                 f"Could not {action}: the hosted UI answered with no JSON."
             ) from None
         return body if isinstance(body, dict) else {}
+
+
+def _basic_auth(settings: Settings) -> str:
+    """HTTP Basic credentials of the app client (its id and secret)."""
+    pair = f"{settings.client_id}:{settings.client_secret}".encode()
+    return "Basic " + base64.b64encode(pair).decode()
 
 
 def _http_error(error: urllib.error.HTTPError, action: str, settings: Settings) -> AuthError:
@@ -283,12 +323,17 @@ class _HostedUIUserPool:
         self._userpool = userpool
 
     def refresh(
-        self, refresh_token: str, username: str, *, rotation: bool = False, device_key: str | None = None
+        self,
+        refresh_token: Secret | str,
+        username: str,
+        *,
+        rotation: bool = False,
+        device_key: str | None = None,
     ) -> AuthTokens:
         # The token endpoint takes no device key: the hosted UI does not track devices.
         return self._hosted.refresh(refresh_token, username, rotation=rotation)
 
-    def revoke_token(self, refresh_token: str) -> None:
+    def revoke_token(self, refresh_token: Secret | str) -> None:
         self._hosted.revoke_token(refresh_token)
 
     def __getattr__(self, name: str) -> Any:
@@ -310,10 +355,11 @@ class RedirectSignIn(Protocol):
 
 
 def complete(
-    session: RedirectSignIn, client: HostedUIClient, request: AuthorizationRequest, code: str
+    session: RedirectSignIn, client: HostedUIClient, request: AuthorizationRequest, code: Secret | str
 ) -> None:
     """Redeem ``code``, check the ID token's nonce, and sign ``session`` in."""
+    code = Secret(code)
     tokens = client.exchange(code, request)
     check_nonce(session.verifier.verify(tokens.id_token, token_use="id"), request)
-    secrets.discard(request.state, request.nonce, request.verifier, code)  # single use: spent now
+    secrets.discard(request.state, request.nonce, request.verifier, code.reveal())  # single use: spent
     session.complete_redirect_sign_in(tokens, client)

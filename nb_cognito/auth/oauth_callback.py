@@ -15,7 +15,6 @@ browser, and paste otherwise.
 from __future__ import annotations
 
 import getpass
-import hmac
 import html
 import http.server
 import os
@@ -33,11 +32,11 @@ from nb_cognito.auth.oauth import (
     code_from_redirect,
     complete,
     new_request,
+    parse_redirect,
 )
 from nb_cognito.clock import Clock
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, InvalidParameterError, NotAuthorizedError
-from nb_cognito.redaction import known_secrets as secrets
 from nb_cognito.secret import Secret
 from nb_cognito.settings.oauth import is_loopback
 
@@ -78,7 +77,7 @@ def receive(
     prompt: Callable[[str], str | Secret] | None,
     write: Callable[[str], Any] | None,
     timeout: float,
-) -> str:
+) -> Secret:
     """Send the user to ``request.url`` and return the code that comes back."""
     write = write or (lambda text: print(text, flush=True))
     if choose_method(request, method) == "paste":
@@ -86,12 +85,9 @@ def receive(
             "Open this URL in a browser and sign in. Your browser then goes to a page that may not "
             f"load; copy that page's full address.\n{request.url}"
         )
-        answer = (prompt or getpass.getpass)(_PROMPT)
-        pasted = answer.reveal() if isinstance(answer, Secret) else answer  # the magic's prompt: a Secret
-        try:
-            return code_from_redirect(request, pasted)
-        finally:
-            secrets.add(pasted.strip())
+        # Wrapped at once (the magic's prompt gives a Secret, getpass a str): no frame holds it plain.
+        pasted = Secret((prompt or getpass.getpass)(_PROMPT))
+        return code_from_redirect(request, pasted)
     with LoopbackListener(request) as listener:
         deadline = clock.time() + timeout  # the minutes count from when the listener is up
         opened = (open_browser or webbrowser.open)(request.url)
@@ -130,7 +126,7 @@ class LoopbackListener:
         self._host = "::1" if parts.hostname == "::1" else "127.0.0.1"
         self.done = threading.Event()
         self.refused = 0
-        self._code: str | None = None
+        self._code: Secret | None = None
         self._error: AuthError | None = None
         self._server: http.server.HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -165,7 +161,7 @@ class LoopbackListener:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def result(self) -> str:
+    def result(self) -> Secret:
         if self._error is not None:
             raise self._error
         assert self._code is not None
@@ -175,9 +171,9 @@ class LoopbackListener:
         """(HTTP status, message) for one request to the callback path."""
         if self.done.is_set():
             return 410, "This sign-in is already complete."
-        values = {k: v[0] for k, v in urllib.parse.parse_qs(query).items() if v}
-        secrets.add(values.get("code"), values.get("state"))
-        if not hmac.compare_digest(values.get("state", "").encode(), self._request.state.encode()):
+        # Nothing is registered for redaction before the state matches (code_from_redirect does
+        # it then): a flood of made-up codes must not push real secrets out of the registry.
+        if not parse_redirect("?" + query).belongs_to(self._request):
             self.refused += 1
             return 400, "Refused: this request does not belong to the sign-in in progress."
         try:

@@ -53,6 +53,7 @@ from nb_cognito.exceptions import (
 )
 from nb_cognito.models import AuthEvent
 from nb_cognito.redaction import known_secrets
+from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     from nb_cognito.auth.userpool_calls import AuthTokens
@@ -60,6 +61,10 @@ if TYPE_CHECKING:
 __all__ = ["RefreshEngine"]
 
 log = logging.getLogger("nb_cognito")
+
+
+def _id_token(state: SignedIn) -> Secret:
+    return Secret(state.tokens.id_token)
 
 
 def _session_kept(error: AuthError) -> None:
@@ -206,27 +211,29 @@ class RefreshEngine:
 
     # -- what a refresh does ----------------------------------------------------------------------
 
-    def _redeem(self, refresh_token: str, username: str, device_key: str | None = None) -> AuthTokens:
+    def _redeem(self, refresh_token: Secret, username: str, device_key: str | None = None) -> AuthTokens:
         """New tokens for ``refresh_token`` (rotated when the app client rotates them).
 
-        ``device_key``: the tracked device the token is bound to, sent with every refresh.
+        ``device_key``: the tracked device the token is bound to, sent with every refresh. The
+        token stays a :class:`Secret` down to the request: a failed refresh under ``%xmode
+        Verbose`` shows the locals of every frame it went through.
         """
         tokens = self._settings.clients.userpool.refresh(refresh_token, username, device_key=device_key)
         if tokens.refresh_token is None:
-            tokens = replace(tokens, refresh_token=refresh_token)
+            tokens = replace(tokens, refresh_token=refresh_token.reveal())
         return tokens
 
     def rotate(self, saved: SavedSignIn, *, previous: SignedIn | None) -> SignedIn:
-        """Redeem ``saved``'s refresh token under every integration's refresh guard.
+        """Redeem ``saved``'s refresh token under every token store's lock.
 
-        A guard (remembered sessions shared by several kernels) holds a cross-process lock and
+        A store (remembered sessions shared by several kernels) holds a cross-process lock and
         may hand over a newer refresh token that another process rotated in; the new state is
-        verified and persisted before the guard lets go, so no other process ever redeems a
+        verified and saved before the lock lets go, so no other process ever redeems a
         token this one has just rotated away.
         """
         with contextlib.ExitStack() as guards:
             newer = self._observers.locked(saved, guards)  # another kernel's sign-in, with its device
-            refresh_token, device = newer.refresh_token, newer.device
+            refresh_token, device = Secret(newer.refresh_token), newer.device
             # ``device``: the tracked device this refresh token is bound to (sent as its key)
             tokens = self._redeem(refresh_token, saved.user.username, device.key if device else None)
             new_state = self.new_state(tokens, previous=previous, login_name=saved.login_name)
@@ -271,17 +278,18 @@ class RefreshEngine:
     def _refresh_credentials(self, state: SignedIn) -> SignedIn:
         """Renew the AWS credentials with the current ID token; a failure keeps the old ones."""
         identity = self._settings.clients.identity
+        # Wrapped in a helper: IPython's Verbose traceback also shows the value of every
+        # attribute expression (``state.tokens.id_token``) in the line a frame was executing.
+        id_token = _id_token(state)
         try:
             server_time: float | None = None
             if self._settings.settings.identity_pool_id:
-                identity_id = state.identity_id or identity.identity_id(
-                    state.user.user_id, state.tokens.id_token
-                )
-                creds = identity.credentials(identity_id, state.tokens.id_token)
+                identity_id = state.identity_id or identity.identity_id(state.user.user_id, id_token)
+                creds = identity.credentials(identity_id, id_token)
                 server_time = identity.server_time
             else:
                 identity_id = None
-                creds = identity.assume_role(state.tokens.id_token, state.user.username)
+                creds = identity.assume_role(id_token, state.user.username)
             skew = state.skew
             if server_time is not None:  # the answer's Date header: measure the drift again
                 skew = server_time - self._time.anchor()

@@ -281,7 +281,7 @@ class CognitoSession:
                     log.warning("Global sign-out failed; signed out locally only: %s", error)
                     result = replace(result, global_sign_out_error=error)
             try:
-                client.revoke_token(state.tokens.refresh_token)
+                client.revoke_token(_refresh_token(state))
             except AuthError as error:
                 log.debug("Revoking the refresh token failed (best effort): %s", error)
                 result = replace(result, revoke_token_error=error)
@@ -361,3 +361,9 @@ class CognitoSession:
         """Stop the background thread and close every integration (the state is kept)."""
         self._engine.background.stop()
         self.integrations.notify(SessionChange(ChangeKind.CLOSING))
+
+
+def _refresh_token(state: SignedIn) -> Secret:
+    """The state's refresh token, wrapped in a frame of its own (a Verbose traceback shows the
+    value of each attribute expression in the line a frame was executing)."""
+    return Secret(state.tokens.refresh_token)

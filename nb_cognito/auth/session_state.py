@@ -12,7 +12,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
-from nb_cognito.auth.state import Expired, SignedIn
+from nb_cognito.auth.state import Expired, SignedIn, live_secrets
+from nb_cognito.redaction import known_secrets
 
 if TYPE_CHECKING:
     from nb_cognito.auth.challenges import PendingSignIn
@@ -59,9 +60,11 @@ class SessionState:
         return current is not None and username in (current.user.username, current.login_name)
 
     def invalidate(self) -> None:
-        """Drop the cached snapshot: the next ``fetch_auth_session()`` builds a new one."""
+        """The state changed (every change calls this, under the lock): drop the cached
+        snapshot, and pin the secrets the session now holds for redaction (see ``live_secrets``)."""
         self.snapshot = None
         self.fresh_until = -math.inf
+        known_secrets.pin(self, *live_secrets(self.current))
 
     def replace(self, expected: SignedIn | Expired | None, new: SignedIn | Expired | None) -> bool:
         """Swap ``expected`` for ``new`` if it is still current (False: it changed meanwhile)."""

@@ -48,6 +48,7 @@ __all__ = [
     "failed_snapshot",
     "fresh_until",
     "freshness",
+    "live_secrets",
     "next_background_refresh",
     "refresh_plan",
     "session_status",
@@ -415,4 +416,19 @@ def session_status(
         expired=isinstance(state, Expired),
         user=state.user if isinstance(state, Expired) else None,
         last_error=str(state.error) if isinstance(state, Expired) else None,
+    )
+
+
+def live_secrets(state: object) -> tuple[str | None, ...]:
+    """The secrets a session in ``state`` holds (pinned in the redaction registry while it does):
+    its tokens, its AWS credentials' secret key and session token, its device's password."""
+    if not isinstance(state, SignedIn):
+        return ()
+    credentials = state.credentials
+    return (
+        state.tokens.id_token,
+        state.tokens.access_token,
+        state.tokens.refresh_token,
+        *((credentials.secret_access_key, credentials.session_token) if credentials else ()),
+        state.device.password if state.device else None,
     )

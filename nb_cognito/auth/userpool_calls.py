@@ -30,7 +30,7 @@ from nb_cognito.exceptions import (
     unknown_resource,
 )
 from nb_cognito.redaction import known_secrets
-from nb_cognito.secret import Secret, reveal_all
+from nb_cognito.secret import Secret
 from nb_cognito.settings.config import Settings
 
 if TYPE_CHECKING:
@@ -63,10 +63,14 @@ class UserPoolClient:
 
     def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
         method = getattr(self.client, operation)
-        # Secrets in params are revealed only inside the call (no frame here keeps them plain).
+        # Secrets in params stay sealed down to the encoded body: no frame, ours or botocore's,
+        # keeps them plain (aws_calls.send_sealed).
         try:
             return aws_calls.call(
-                lambda: method(**reveal_all(params)), action=action, clock=self._clock, attempts=attempts
+                lambda: aws_calls.send_sealed(method, params),
+                action=action,
+                clock=self._clock,
+                attempts=attempts,
             )
         except ConfigurationError as error:  # the app client (sent as ClientId) is not known
             names = ("client_id", "user_pool_id")
@@ -331,7 +335,9 @@ class UserPoolClient:
 
     # -- refresh and sign-out ------------------------------------------------------------
 
-    def refresh(self, refresh_token: str, username: str, *, device_key: str | None = None) -> AuthTokens:
+    def refresh(
+        self, refresh_token: Secret | str, username: str, *, device_key: str | None = None
+    ) -> AuthTokens:
         """New ID/access tokens from the refresh token.
 
         ``GetTokensFromRefreshToken`` first, as Amplify does (amplify-js PR #14427): it serves
@@ -344,10 +350,10 @@ class UserPoolClient:
         computed from it. ``device_key``: the tracked device the token is bound to (sent as
         ``DeviceKey`` / ``DEVICE_KEY``; Cognito refuses such a token without it).
         https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetTokensFromRefreshToken.html
+        The token and the client secret stay :class:`Secret` until botocore encodes the body.
         """
-        secret: dict[str, Any] = (
-            {"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}
-        )
+        refresh_token = Secret(refresh_token)
+        secret: dict[str, Any] = self._client_secret()
         if device_key:
             secret["DeviceKey"] = device_key
         if not self._no_get_tokens:
@@ -371,7 +377,7 @@ class UserPoolClient:
         return outcome
 
     def _refresh_token_auth(
-        self, refresh_token: str, username: str, device_key: str | None, unknown: AuthError | None = None
+        self, refresh_token: Secret, username: str, device_key: str | None, unknown: AuthError | None = None
     ) -> dict:
         """``InitiateAuth(REFRESH_TOKEN_AUTH)``; after ``unknown`` (GetTokensFromRefreshToken
         unknown to the endpoint), a success means this endpoint lacks that action for good,
@@ -429,12 +435,17 @@ class UserPoolClient:
     def global_sign_out(self, access_token: str) -> None:
         self._call("sign out everywhere", "global_sign_out", attempts=2, AccessToken=access_token)
 
-    def revoke_token(self, refresh_token: str) -> None:
+    def revoke_token(self, refresh_token: Secret | str) -> None:
         self._call(
             "revoke the refresh token",
             "revoke_token",
             attempts=1,
-            Token=refresh_token,
+            Token=Secret(refresh_token),
             ClientId=self.settings.client_id,
-            **({"ClientSecret": self.settings.client_secret} if self.settings.client_secret else {}),
+            **self._client_secret(),
         )
+
+    def _client_secret(self) -> dict[str, Any]:
+        """``ClientSecret`` for the calls that send it (wrapped), or nothing."""
+        secret = self.settings.client_secret
+        return {"ClientSecret": Secret(secret)} if secret else {}

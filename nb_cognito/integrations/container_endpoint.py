@@ -253,7 +253,7 @@ class CredentialsServer:
             daemon=True,
         )
         self._thread.start()
-        known_secrets.add(self.token)
+        known_secrets.pin(self, self.token)  # live while the endpoint serves: never evicted
         self._token_file = write_token_file(self.token)
         for name in _SHADOWED:
             if name in os.environ:
@@ -281,6 +281,7 @@ class CredentialsServer:
         token_file, self._token_file = self._token_file, None
         if token_file is not None:
             remove_token_file(token_file)
+        known_secrets.unpin(self)
         known_secrets.discard(self.token)
 
     def abandon(self) -> None:
