@@ -146,6 +146,9 @@ class LoopbackServer:
         self._workers_lock = forksafe.Lock()
         self._workers = 0
         self._idle = 0
+        self._thread_lock = forksafe.Lock()
+        self._thread: threading.Thread | None = None
+        self.restarts = 0  # times the loop or its thread was started again after a failure
 
     @property
     def socket(self) -> _Socket:
@@ -155,8 +158,52 @@ class LoopbackServer:
     # -- the loop -----------------------------------------------------------------------------
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
-        """Accept and read requests until :meth:`shutdown` (run it in a thread)."""
+        """Accept and read requests until :meth:`shutdown` (run it in a thread, or use :meth:`start`).
+
+        Nothing a client does ends this loop: a connection closed or evicted earlier in the same
+        round is skipped, an error while handling one event closes that connection only, and an
+        error outside any event starts the loop again on the same listening socket.
+        """
         self._serving_pid = os.getpid()
+        self._stopped.clear()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self._run(poll_interval)
+                except Exception:
+                    self.restarts += 1
+                    log.warning("The credentials endpoint's loop failed; it starts again.", exc_info=True)
+                    self._stopping.wait(0.05)  # never a busy loop, whatever keeps failing
+        finally:
+            self._stopped.set()
+
+    def start(self, name: str, poll_interval: float = 0.2) -> None:
+        """Run :meth:`serve_forever` in a daemon thread; start it again if it died (the watchdog).
+
+        Idempotent and cheap: owners call it on every use (each sign-in and refresh), so a
+        serving thread that died for any reason comes back on the same port, path and token.
+        """
+        with self._thread_lock:
+            if self._stopping.is_set():
+                raise RuntimeError("This loopback server was shut down.")
+            thread = self._thread
+            if thread is not None and thread.is_alive():
+                return
+            if thread is not None:
+                self.restarts += 1
+                log.warning("The credentials endpoint's serving thread had stopped; it starts again.")
+            self._thread = threading.Thread(
+                target=self.serve_forever, args=(poll_interval,), name=name, daemon=True
+            )
+            self._thread.start()
+
+    @property
+    def serving(self) -> bool:
+        """True while a thread started by :meth:`start` runs the loop."""
+        thread = self._thread
+        return thread is not None and thread.is_alive() and not self._stopping.is_set()
+
+    def _run(self, poll_interval: float) -> None:
         connections: _Connections = {}
         selector = selectors.DefaultSelector()
         try:
@@ -166,21 +213,32 @@ class LoopbackServer:
                 now = time.monotonic()
                 nearest = min((c.deadline for c in connections.values()), default=now + poll_interval)
                 for key, _ in selector.select(max(0.0, min(poll_interval, nearest - now))):
-                    if key.fileobj is self._listener:
-                        self._accept(selector, connections)
-                    elif key.fileobj is self._wake_r:
-                        self._drain_wake()
-                    else:
-                        self._readable(selector, connections, connections[key.fileobj])  # type: ignore[index]
+                    self._event(selector, connections, key.fileobj)
                 self._expire(selector, connections)
         finally:
             for connection in connections.values():
                 connection.sock.close()
             selector.close()
-            self._stopped.set()
+
+    def _event(self, selector: selectors.BaseSelector, connections: _Connections, fileobj: object) -> None:
+        """Handle one ready socket; whatever goes wrong costs that connection only."""
+        if fileobj is self._listener:
+            self._accept(selector, connections)
+            return
+        if fileobj is self._wake_r:
+            self._drain_wake()
+            return
+        connection = connections.get(fileobj)  # type: ignore[call-overload]
+        if connection is None:  # closed or evicted earlier in this round (its fd may be -1 now)
+            return
+        try:
+            self._readable(selector, connections, connection)
+        except Exception:
+            log.debug("credentials endpoint: dropped a connection after an error", exc_info=True)
+            self._close(selector, connections, connection)
 
     def _accept(self, selector: selectors.BaseSelector, connections: _Connections) -> None:
-        while True:
+        for _ in range(self._max_connections):  # then the round's other events get their turn
             try:
                 sock, _ = self._listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -190,9 +248,13 @@ class LoopbackServer:
                 return
             if len(connections) >= self._max_connections:  # the oldest pending request makes room
                 self._close(selector, connections, min(connections.values(), key=lambda c: c.deadline))
-            sock.setblocking(False)
-            connections[sock] = _Connection(sock, time.monotonic() + self._deadline)
-            selector.register(sock, selectors.EVENT_READ)
+            connection = _Connection(sock, time.monotonic() + self._deadline)
+            try:
+                sock.setblocking(False)
+                connections[sock] = connection
+                selector.register(sock, selectors.EVENT_READ)
+            except (OSError, ValueError, KeyError):
+                self._close(selector, connections, connection)
 
     def _readable(
         self,
