@@ -170,9 +170,9 @@ def make_server(owner: EndpointOwner) -> Any:
     """The loopback server: the token is checked as soon as the request line and headers are in.
 
     Slow or idle clients cannot starve it, each request has one total deadline, and
-    ``shutdown()`` never waits for a client (see :mod:`nb_cognito.integrations.loopback_server`).
+    ``shutdown()`` never waits for a client (see :mod:`nb_cognito.loopback_server`).
     """
-    from nb_cognito.integrations.loopback_server import Answer, LoopbackServer, Request
+    from nb_cognito.loopback_server import Answer, LoopbackServer, Request
 
     def authorize(request: Request) -> Answer | None:
         given = request.headers.get("authorization", "")
