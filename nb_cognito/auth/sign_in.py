@@ -48,10 +48,11 @@ class SignInFlow(SessionCore):
         """Sign in; returns the next step (``DONE``, or a challenge to answer with ``confirm_sign_in``).
 
         ``username`` defaults to ``NB_COGNITO_USERNAME`` and ``password`` to
-        ``NB_COGNITO_PASSWORD``. A wrong password or unknown user raises
-        :class:`NotAuthorizedError` without saying which. Already signed in as this user:
-        returns ``DONE`` with no network call. With no password, an integration that
-        remembers sessions (``remember=True``) may resume a remembered one first.
+        ``NB_COGNITO_PASSWORD``, which is removed from ``os.environ`` once read. A wrong
+        password or unknown user raises :class:`NotAuthorizedError` without saying which.
+        Already signed in as this user: returns ``DONE`` with no network call. With no
+        password, an integration that remembers sessions (``remember=True``) may resume a
+        remembered one first.
         The password may be a :class:`~nb_cognito.secret.Secret`; a ``str`` is wrapped at once.
         """
         password = Secret.of(password)  # from here on, no frame holds it in plain text
@@ -69,7 +70,8 @@ class SignInFlow(SessionCore):
                 "No username given.", recovery_suggestion="Pass a username or set NB_COGNITO_USERNAME."
             )
         if password is None:
-            password = Secret.of(os.environ.get(Env.NB_COGNITO_PASSWORD))
+            # Removed once read: children, Dask workers and `!` commands must not inherit it.
+            password = Secret.of(os.environ.pop(Env.NB_COGNITO_PASSWORD, None))
         if password is None and self.needs_password:
             raise InvalidParameterError(
                 "No password given.",
