@@ -31,6 +31,7 @@ from nb_cognito.auth import jwks
 from nb_cognito.config import CognitoConfig
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import ConfigurationError
+from nb_cognito.integrations.remembered import RememberedSessions
 from nb_cognito.store import lock
 from nb_cognito.store.entry import entry_key
 
@@ -176,6 +177,8 @@ def test_a_stopped_process_holding_the_lock_does_not_block_sign_in_forever(make_
         assert f"pid {holder.pid}, stopped" in str(outcome)
         assert f"kill -CONT {holder.pid}" in (outcome.recovery_suggestion or "")
         assert store.remembered(settings, "alice") is not None  # kept, nobody signed out
+        failure = session.integration(RememberedSessions).last_resume_failure
+        assert failure is not None and f"pid {holder.pid}" in failure and "reach Cognito" not in failure
     finally:
         os.kill(holder.pid, signal.SIGCONT)
         holder.kill()

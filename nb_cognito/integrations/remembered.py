@@ -213,9 +213,9 @@ class RememberedSessions(Integration):
             session.resume_sign_in(_as_saved(entry, settings))
         except AuthError as error:
             if error.retryable:
-                self.last_resume_failure = (
-                    f"Could not reach Cognito to resume the remembered session: {error}"
-                )
+                busy = isinstance(error, store_lock.LockHeldError)  # another process's doing
+                doing = "resume" if busy else "reach Cognito to resume"
+                self.last_resume_failure = f"Could not {doing} the remembered session: {error}"
                 log.warning("%s The remembered session is kept.", self.last_resume_failure)
                 raise
             store.forget(settings, entry.username)
