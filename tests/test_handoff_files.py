@@ -214,6 +214,18 @@ def test_the_password_variable_is_removed_once_read_and_no_child_sees_it(local, 
     assert child.stdout.strip() == "absent"
 
 
+def test_the_password_variable_is_removed_even_when_the_sign_in_does_not_need_it(
+    local, new_session, monkeypatch
+):
+    session = new_session()
+    assert session.sign_in("alice", PASSWORD).is_signed_in
+    monkeypatch.setenv(Env.NB_COGNITO_PASSWORD, PASSWORD)
+
+    assert session.sign_in("alice").is_signed_in  # already signed in: the variable is not used
+
+    assert Env.NB_COGNITO_PASSWORD not in os.environ
+
+
 # -- 9. oauth_domain over plain http -------------------------------------------------------------
 
 POOL = {"user_pool_id": "us-east-1_AbC123", "client_id": "1example23456789"}

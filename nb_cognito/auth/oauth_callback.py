@@ -198,10 +198,10 @@ class LoopbackListener:
         return self._code
 
     def _authorize(self, request: Request) -> Answer | None:
-        """Refused at once, from the loop: anything but a GET or HEAD of the callback path."""
+        """Refused at once, from the loop: anything but a GET of the callback path."""
         if request.target.partition("?")[0] != self._path:
             return _page(404, "Not found.")
-        if request.method not in ("GET", "HEAD"):
+        if request.method != "GET":
             return _page(405, "Method not allowed.")
         return None
 

@@ -56,6 +56,11 @@ class SignInFlow(SessionCore):
         The password may be a :class:`~nb_cognito.secret.Secret`; a ``str`` is wrapped at once.
         """
         password = Secret.of(password)  # from here on, no frame holds it in plain text
+        # NB_COGNITO_PASSWORD leaves os.environ at the first sign-in that could use it, whatever
+        # follows (a resume, "already signed in", an error): children must not inherit it.
+        from_environment = (
+            Secret.of(os.environ.pop(Env.NB_COGNITO_PASSWORD, None)) if password is None else None
+        )
         username = username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME)
         if username and self.is_signed_in_as(username):
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
@@ -70,8 +75,8 @@ class SignInFlow(SessionCore):
                 "No username given.", recovery_suggestion="Pass a username or set NB_COGNITO_USERNAME."
             )
         if password is None:
-            # Removed once read: children, Dask workers and `!` commands must not inherit it.
-            password = Secret.of(os.environ.pop(Env.NB_COGNITO_PASSWORD, None))
+            password = from_environment
+        del from_environment
         if password is None and self.needs_password:
             raise InvalidParameterError(
                 "No password given.",
