@@ -11,6 +11,9 @@ every thread forever, and ``shutdown()`` waits for them. Here instead:
 * as soon as the request line and headers are in, ``authorize(request)`` decides (the caller
   checks its token there); a refusal is answered from the loop, and no body is ever read;
 * only authorized requests reach the ``answer`` workers (at most ``max_workers`` threads);
+* nothing a client does ends the loop (a connect flood once did, with ``KeyError`` on an evicted
+  socket): an error costs the one connection, and :meth:`LoopbackServer.start` is a watchdog
+  that starts a dead serving thread again on the same socket;
 * ``shutdown()`` stops the loop at once and closes every pending connection: it never waits
   for a client. Workers still answering finish on their own, bounded by their write timeout.
   In a forked child (which has no serving thread) it does not wait at all.
