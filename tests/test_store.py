@@ -233,7 +233,7 @@ def test_revoked_token_is_forgotten_and_the_password_path_runs(
     new_entry = store.remembered(third.settings, "alice")
     assert new_entry.refresh_token == refresh_token(third) != old_token
 
-    monkeypatch.delenv("NB_COGNITO_PASSWORD")
+    assert "NB_COGNITO_PASSWORD" not in os.environ  # removed once read (issue 21, item 8)
     third.sign_out()
     fourth = make_session()
     with pytest.raises(errors.InvalidParameterError):

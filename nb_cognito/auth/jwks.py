@@ -7,8 +7,9 @@
   proxy) also serves the JWKS. Plain urllib would ignore both.
 * **Kept on disk**, one file per (issuer, URL), so that a new kernel verifies its tokens with
   no fetch: ``$XDG_CACHE_HOME/nb_cognito/jwks`` (default ``~/.cache/nb_cognito/jwks``), each
-  file 0600 in a 0700 directory, written atomically. A file others could have written is
-  ignored (a planted key would let a forged token in). A key id that is not in the cached set
+  file 0600 in a 0700 directory, written atomically. A symbolic link, or a directory or file
+  that is not the user's or that others can write, is ignored on load and on save (a planted
+  key would let a forged token in). A key id that is not in the cached set
   makes the caller fetch once more (:class:`JwksSource`); keys are public, so the cache holds
   no secret.
 """
@@ -16,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -40,6 +42,8 @@ JwksFetcher = Callable[[str, float], Mapping[str, Any]]
 
 _MAX_BYTES = 256 * 1024
 _POSIX = os.name == "posix"
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 
 class JwksNotFound(ConfigurationError):
@@ -118,26 +122,83 @@ def _keys_by_kid(document: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _private(info: os.stat_result) -> bool:
+    """Ours, and nobody else can write it."""
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+
 class _DiskCache:
-    """One JSON file per (issuer, URL), 0600 in a 0700 directory, replaced atomically."""
+    """One JSON file per (issuer, URL), 0600 in a 0700 directory, replaced atomically.
+
+    Neither a symbolic link (files are opened with ``O_NOFOLLOW``, relative to the directory
+    opened the same way) nor a directory or file that is not ours or that others can write is
+    trusted, on load as on save: a planted key would let a forged token in.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def _path(self, issuer: str, url: str) -> Path:
-        name = hashlib.sha256(f"{issuer}\n{url}".encode()).hexdigest()[:32]
-        return self.directory / f"{name}.json"
+    def _name(self, issuer: str, url: str) -> str:
+        return hashlib.sha256(f"{issuer}\n{url}".encode()).hexdigest()[:32] + ".json"
+
+    def _open_directory(self) -> int | None:
+        """A descriptor of the cache directory when it is a real directory of ours, private to write."""
+        try:
+            fd = os.open(self.directory, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW)
+        except OSError:  # missing, or a symbolic link (ELOOP / ENOTDIR)
+            if self.directory.is_symlink():
+                log.warning("Ignoring the JWKS cache %s: it is a symbolic link.", self.directory)
+            return None
+        if not _private(os.fstat(fd)):
+            os.close(fd)
+            log.warning(
+                "Ignoring the JWKS cache %s: it is not yours, or others can write in it "
+                "(make it yours with mode 700, or remove it).",
+                self.directory,
+            )
+            return None
+        return fd
 
     def load(self, issuer: str, url: str) -> dict[str, Any] | None:
-        path = self._path(issuer, url)
+        if not _POSIX:
+            return self._parse(self._read_by_path(issuer, url), issuer, url)
+        directory = self._open_directory()
+        if directory is None:
+            return None
+        name = self._name(issuer, url)
         try:
-            with open(path, "rb") as handle:
+            fd = os.open(name, os.O_RDONLY | _O_NOFOLLOW | os.O_NONBLOCK, dir_fd=directory)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                log.warning("Ignoring the cached JWKS %s: it is a symbolic link.", self.directory / name)
+            return None
+        finally:
+            os.close(directory)
+        try:
+            with os.fdopen(fd, "rb") as handle:
                 info = os.fstat(handle.fileno())
-                if _POSIX and (info.st_uid != os.getuid() or info.st_mode & 0o022):
-                    log.warning("Ignoring the cached JWKS %s: others could have written it.", path)
+                if not stat.S_ISREG(info.st_mode) or not _private(info):
+                    log.warning(
+                        "Ignoring the cached JWKS %s: others could have written it.", self.directory / name
+                    )
                     return None
-                document = json.loads(handle.read(_MAX_BYTES))
-        except (OSError, ValueError):
+                data = handle.read(_MAX_BYTES)
+        except OSError:
+            return None
+        return self._parse(data, issuer, url)
+
+    def _read_by_path(self, issuer: str, url: str) -> bytes | None:  # no O_NOFOLLOW nor owners here
+        try:
+            with open(self.directory / self._name(issuer, url), "rb") as handle:
+                return handle.read(_MAX_BYTES)
+        except OSError:
+            return None
+
+    @staticmethod
+    def _parse(data: bytes | None, issuer: str, url: str) -> dict[str, Any] | None:
+        try:
+            document = json.loads(data) if data is not None else None
+        except ValueError:
             return None
         if not isinstance(document, dict) or document.get("issuer") != issuer or document.get("url") != url:
             return None
@@ -146,27 +207,40 @@ class _DiskCache:
 
     def save(self, issuer: str, url: str, keys: Mapping[str, Any]) -> None:
         """Best effort: a cache that cannot be written only costs a fetch in the next kernel."""
+        payload = json.dumps({"issuer": issuer, "url": url, "keys": dict(keys)}).encode()
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if _POSIX:
-                info = self.directory.stat()
-                if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
-                    os.chmod(self.directory, 0o700)
-            final = self._path(issuer, url)
-            temp = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            payload = json.dumps({"issuer": issuer, "url": url, "keys": dict(keys)}).encode()
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            if not _POSIX:
+                self._write(None, self._name(issuer, url), payload)
+                return
+            directory = self._open_directory()
+            if directory is None:
+                return
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(payload)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temp, final)
+                if stat.S_IMODE(os.fstat(directory).st_mode) & 0o077:  # ours, readable by others
+                    os.fchmod(directory, 0o700)
+                self._write(directory, self._name(issuer, url), payload)
             finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temp)
+                os.close(directory)
         except OSError as error:
             log.debug("Could not cache the JWKS on disk (%s).", type(error).__name__)
+
+    def _write(self, directory: int | None, name: str, payload: bytes) -> None:
+        where = {"dir_fd": directory} if directory is not None else {}
+        base = self.directory if directory is None else Path()
+        temp = f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW
+        fd = os.open(base / temp, flags, 0o600, **where)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+            renames = {"src_dir_fd": directory, "dst_dir_fd": directory} if directory is not None else {}
+            os.replace(base / temp, base / name, **renames)  # replaces a planted link, never follows it
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(base / temp, **where)
 
 
 # The keys per (issuer, URL) for the whole process: every session of one pool shares them.

@@ -14,10 +14,11 @@ browser, and paste otherwise.
 
 from __future__ import annotations
 
+import errno
 import getpass
 import html
-import http.server
 import os
+import socket
 import sys
 import threading
 import urllib.parse
@@ -37,6 +38,7 @@ from nb_cognito.auth.oauth import (
 from nb_cognito.clock import Clock
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError, InvalidParameterError, NotAuthorizedError
+from nb_cognito.loopback_server import Answer, LoopbackServer, Request, listen
 from nb_cognito.secret import Secret
 from nb_cognito.settings.oauth import is_loopback
 
@@ -44,6 +46,8 @@ __all__ = ["LoopbackListener", "choose_method", "receive", "sign_in_with_redirec
 
 METHODS = ("auto", "loopback", "paste")
 _PROMPT = "Paste the URL your browser was sent to (or just the code): "
+REQUEST_TIMEOUT = 10.0  # one total deadline for a request's line and headers, from accept
+_NO_IPV6 = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
 _DONE_PAGE = "Signed in to nb_cognito. You can close this tab and go back to the notebook."
 
 
@@ -107,7 +111,14 @@ def receive(
 
 
 class LoopbackListener:
-    """One-shot HTTP listener on the ``redirect_uri``'s loopback port and path."""
+    """One-shot HTTP listener on the ``redirect_uri``'s loopback port and path.
+
+    It is the hardened loopback server (:mod:`nb_cognito.loopback_server`): an idle,
+    slow or flooding local client costs a file descriptor, never the thread that waits for the
+    browser, each request has one total deadline, and leaving never waits for a client. For
+    ``localhost`` it listens on ``127.0.0.1`` and ``::1`` (where the machine has IPv6), so that
+    no other local user can take the other address and receive the browser's redirect.
+    """
 
     def __init__(self, request: AuthorizationRequest) -> None:
         parts = urllib.parse.urlsplit(request.redirect_uri)
@@ -123,49 +134,76 @@ class LoopbackListener:
         self._request = request
         self._path = parts.path or "/"
         self._port = parts.port
-        self._host = "::1" if parts.hostname == "::1" else "127.0.0.1"
+        host = (parts.hostname or "").lower()
+        self._hosts = (
+            ("::1",) if host == "::1" else ("127.0.0.1", "::1") if host == "localhost" else ("127.0.0.1",)
+        )
         self.done = threading.Event()
         self.refused = 0
         self._code: Secret | None = None
         self._error: AuthError | None = None
-        self._server: http.server.HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     @property
     def where(self) -> str:
         return f"http://localhost:{self._port}{self._path}"
 
     def __enter__(self) -> LoopbackListener:
-        try:
-            self._server = http.server.HTTPServer((self._host, self._port), self._handler_class())
-        except OSError as error:
-            raise ConfigurationError(
-                f"Cannot listen on {self.where} for the sign-in ({error.strerror or error}).",
-                recovery_suggestion="Close what uses that port (an earlier sign-in?), or register another "
-                "loopback callback URL and set redirect_uri to it.",
-            ) from None
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="nb-cognito-loopback",
-            daemon=True,
+        self._server = LoopbackServer(
+            self._authorize,
+            self._answer,
+            deadline=REQUEST_TIMEOUT,
+            max_workers=2,
+            listeners=self._listen(),
         )
-        self._thread.start()
+        self._server.start("nb-cognito-loopback", poll_interval=0.05)
         return self
+
+    def _listen(self) -> list[socket.socket]:
+        listeners: list[socket.socket] = []
+        try:
+            for host in self._hosts:
+                try:
+                    listeners.append(listen(host, self._port))
+                except OSError as error:
+                    if host == "::1" and len(self._hosts) > 1 and error.errno in _NO_IPV6:
+                        continue  # no IPv6 on this machine: nobody can take ::1 either
+                    address = f"[{host}]:{self._port}" if ":" in host else f"{host}:{self._port}"
+                    raise ConfigurationError(
+                        f"Cannot listen on {address} for the sign-in to {self.where} "
+                        f"({error.strerror or error}): another process (possibly another user's) "
+                        "holds it, and the browser's redirect could go there.",
+                        recovery_suggestion="Close what uses that port (an earlier sign-in?), or register "
+                        "another loopback callback URL and set redirect_uri to it.",
+                    ) from None
+        except BaseException:
+            for sock in listeners:
+                sock.close()
+            raise
+        return listeners
 
     def __exit__(self, *exc_info: object) -> None:
         server, self._server = self._server, None
         if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+            server.shutdown()  # never waits for a client
+            server.server_close()  # the port is free again
 
     def result(self) -> Secret:
         if self._error is not None:
             raise self._error
         assert self._code is not None
         return self._code
+
+    def _authorize(self, request: Request) -> Answer | None:
+        """Refused at once, from the loop: anything but a GET of the callback path."""
+        if request.target.partition("?")[0] != self._path:
+            return _page(404, "Not found.")
+        if request.method != "GET":
+            return _page(405, "Method not allowed.")
+        return None
+
+    def _answer(self, request: Request) -> Answer:
+        return _page(*self._arrived(request.target.partition("?")[2]))
 
     def _arrived(self, query: str) -> tuple[int, str]:
         """(HTTP status, message) for one request to the callback path."""
@@ -185,34 +223,12 @@ class LoopbackListener:
         self.done.set()
         return 200, _DONE_PAGE
 
-    def _handler_class(self) -> type[http.server.BaseHTTPRequestHandler]:
-        listener = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # http.server's name
-                path, _, query = self.path.partition("?")
-                if path != listener._path:
-                    self._answer(404, "Not found.")
-                    return
-                self._answer(*listener._arrived(query))
-
-            def _answer(self, status: int, message: str) -> None:
-                body = (
-                    "<!doctype html><html><head><meta charset='utf-8'><title>nb_cognito</title></head>"
-                    f"<body><p>{html.escape(message)}</p></body></html>"
-                ).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.send_header("Referrer-Policy", "no-referrer")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # never log the query
-                return
-
-        return Handler
+def _page(status: int, message: str) -> Answer:
+    return status, (
+        "<!doctype html><html><head><meta charset='utf-8'><title>nb_cognito</title></head>"
+        f"<body><p>{html.escape(message)}</p></body></html>"
+    )
 
 
 def sign_in_with_redirect(

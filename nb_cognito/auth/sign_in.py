@@ -78,13 +78,19 @@ class SignInFlow:
         """Sign in; returns the next step (``DONE``, or a challenge to answer with ``confirm_sign_in``).
 
         ``username`` defaults to ``NB_COGNITO_USERNAME`` and ``password`` to
-        ``NB_COGNITO_PASSWORD``. A wrong password or unknown user raises
-        :class:`NotAuthorizedError` without saying which. Already signed in as this user:
-        returns ``DONE`` with no network call. With no password, an integration that
-        remembers sessions (``remember=True``) may resume a remembered one first.
+        ``NB_COGNITO_PASSWORD``, which is removed from ``os.environ`` once read. A wrong
+        password or unknown user raises :class:`NotAuthorizedError` without saying which.
+        Already signed in as this user: returns ``DONE`` with no network call. With no
+        password, an integration that remembers sessions (``remember=True``) may resume a
+        remembered one first.
         The password may be a :class:`~nb_cognito.secret.Secret`; a ``str`` is wrapped at once.
         """
         password = Secret.of(password)  # from here on, no frame holds it in plain text
+        # NB_COGNITO_PASSWORD leaves os.environ at the first sign-in that could use it, whatever
+        # follows (a resume, "already signed in", an error): children must not inherit it.
+        from_environment = (
+            Secret.of(os.environ.pop(Env.NB_COGNITO_PASSWORD, None)) if password is None else None
+        )
         username = username if username is not None else os.environ.get(Env.NB_COGNITO_USERNAME)
         if username and self._box.signed_in_as(username):
             return SignInResult(True, SignInNextStep(SignInStep.DONE))
@@ -97,7 +103,8 @@ class SignInFlow:
                 "No username given.", recovery_suggestion="Pass a username or set NB_COGNITO_USERNAME."
             )
         if password is None:
-            password = Secret.of(os.environ.get(Env.NB_COGNITO_PASSWORD))
+            password = from_environment
+        del from_environment
         if password is None and self.settings.needs_password:
             raise InvalidParameterError(
                 "No password given.",

@@ -39,7 +39,6 @@ import hmac
 import logging
 import os
 import secrets as _random
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -87,6 +86,7 @@ NOBODY_SIGNED_IN = (
     "gets them from the same endpoint, with no restart."
 )
 
+_THREAD_NAME = "nb-cognito-credentials-endpoint"
 MAX_CONCURRENT_REQUESTS = 8  # threads answering authorized requests
 REQUEST_TIMEOUT = 10.0  # one total deadline for a request's line and headers, from accept
 
@@ -170,9 +170,9 @@ def make_server(owner: EndpointOwner) -> Any:
     """The loopback server: the token is checked as soon as the request line and headers are in.
 
     Slow or idle clients cannot starve it, each request has one total deadline, and
-    ``shutdown()`` never waits for a client (see :mod:`nb_cognito.integrations.loopback_server`).
+    ``shutdown()`` never waits for a client (see :mod:`nb_cognito.loopback_server`).
     """
-    from nb_cognito.integrations.loopback_server import Answer, LoopbackServer, Request
+    from nb_cognito.loopback_server import Answer, LoopbackServer, Request
 
     def authorize(request: Request) -> Answer | None:
         given = request.headers.get("authorization", "")
@@ -211,7 +211,6 @@ class CredentialsServer:
         self.token = _random.token_urlsafe(32)
         self.path = "/nb-cognito/" + _random.token_urlsafe(12)
         self._httpd: Any = None
-        self._thread: threading.Thread | None = None
         self._saved: dict[str, str] = {}
         self._env: dict[str, str] = {}
         self._token_file: str | None = None
@@ -234,8 +233,19 @@ class CredentialsServer:
 
     @property
     def running(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.is_alive()
+        httpd = self._httpd
+        return httpd is not None and bool(httpd.serving)
+
+    def revive(self) -> bool:
+        """Start the serving thread again if it died (same port, path and token); False if stopped."""
+        httpd = self._httpd
+        if httpd is None:
+            return False
+        try:
+            httpd.start(_THREAD_NAME)
+        except RuntimeError:  # shut down meanwhile
+            return False
+        return True
 
     def env(self) -> dict[str, str]:
         """The variables a child process needs (also set in ``os.environ`` while running)."""
@@ -246,13 +256,7 @@ class CredentialsServer:
 
     def start(self) -> None:
         self._httpd = make_server(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name="nb-cognito-credentials-endpoint",
-            daemon=True,
-        )
-        self._thread.start()
+        self._httpd.start(_THREAD_NAME)
         known_secrets.pin(self, self.token)  # live while the endpoint serves: never evicted
         self._token_file = write_token_file(self.token)
         for name in _SHADOWED:
@@ -273,11 +277,8 @@ class CredentialsServer:
         self._env, self._saved = {}, {}
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
+            httpd.shutdown()  # waits (bounded) for its serving thread, never for a client
             httpd.server_close()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(5.0)
         token_file, self._token_file = self._token_file, None
         if token_file is not None:
             remove_token_file(token_file)
@@ -288,7 +289,7 @@ class CredentialsServer:
         """In a forked child: drop the parent's server without shutting it down (its thread
         is not here to answer), and close this process's copy of its socket. The token file
         is the parent's: it stays."""
-        httpd, self._httpd, self._thread = self._httpd, None, None
+        httpd, self._httpd = self._httpd, None
         self._token_file = None
         if httpd is not None:
             httpd.socket.close()
@@ -356,6 +357,10 @@ class ContainerEndpoint(Integration):
                 self.start()
             else:
                 self.stop()
+        elif kind is ChangeKind.CREDENTIALS_CHANGED:  # each refresh is a use: the watchdog
+            server = self._server
+            if server is not None:
+                server.revive()  # a serving thread that died comes back
 
     def start(self) -> CredentialsServer:
         """Start the endpoint (idempotent)."""
@@ -364,7 +369,7 @@ class ContainerEndpoint(Integration):
             raise ConfigurationError("This container endpoint belongs to no session yet.")
         with self._lock:
             server = self._server
-            if server is not None and server.running:
+            if server is not None and server.revive():  # same URL and token: children keep them
                 return server
             if server is not None:
                 server.stop()

@@ -222,7 +222,9 @@ class RememberedSessions(Integration, TokenStore):
             self.last_resume_failure = None
             log.info("Resumed the remembered session of %r from %s.", saved.user.username, where)
         elif error.retryable:
-            self.last_resume_failure = f"Could not reach Cognito to resume the remembered session: {error}"
+            busy = isinstance(error, store_lock.LockHeldError)  # another process's doing
+            doing = "resume" if busy else "reach Cognito to resume"
+            self.last_resume_failure = f"Could not {doing} the remembered session: {error}"
             log.warning("%s The remembered session is kept.", self.last_resume_failure)
         else:
             store.forget(saved.settings, saved.user.username)

@@ -4,7 +4,8 @@ Their rows are in :mod:`nb_cognito.settings.table`; this module holds what those
 
 ``oauth_domain``
     The user pool's domain: ``myapp.auth.us-east-1.amazoncognito.com`` (https is implied), a
-    custom domain, or a full ``http(s)://host[:port]`` URL (the local emulator's endpoint).
+    custom domain, or a full ``https://host[:port]`` URL; ``http://`` only for a loopback host
+    (the local emulator's endpoint), since codes, verifiers, client secrets and tokens travel there.
 ``oauth_scopes``
     Space- or comma-separated scopes to ask for; unset: every scope the app client allows.
 ``redirect_uri``
@@ -79,6 +80,15 @@ def check_oauth_setting(name: str, value: str, source: str) -> str:
                 name,
                 source,
                 f"{value!r} is not a user pool domain, like 'myapp.auth.us-east-1.amazoncognito.com'.",
+            )
+        if parts.scheme == "http" and not is_loopback(url):
+            raise bad(
+                name,
+                source,
+                f"{value!r} uses http:// for a host that is not this machine: the sign-in's code, PKCE "
+                "verifier, client secret and tokens would cross the network in clear. Use https:// "
+                "(or the bare domain); plain http is allowed only for localhost, 127.0.0.1 and ::1 "
+                "(the local emulator).",
             )
         return url.rstrip("/")
     if name == "oauth_scopes":

@@ -4,8 +4,12 @@ With refresh-token rotation, a refresh invalidates the token every other kernel 
 kernels that share a remembered sign-in therefore redeem it one at a time, under an exclusive
 ``flock`` on a small 0600 file in the store directory, and each reads the newest token from
 the store while it holds the lock. The lock dies with its process, so a crash never leaves it
-held. Where no such lock can be had (a directory that is not ours, no ``fcntl``), a kernel goes
-on alone: a missing lock costs coordination, never a sign-in.
+held; but a process that is stopped (``SIGSTOP``, a debugger) keeps it. So a kernel waits at
+most :data:`WAIT_SECONDS`, then raises :class:`LockHeldError` naming the holder's pid (each
+holder writes its pid into the lock file) and what to do; the error is retryable, so the
+remembered session is kept and nobody is signed out. Where no such lock can be had (a
+directory that is not ours, no ``fcntl``), a kernel goes on alone: a missing lock costs
+coordination, never a sign-in.
 """
 
 from __future__ import annotations
@@ -15,10 +19,16 @@ import hashlib
 import logging
 import os
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["exclusive"]
+from nb_cognito.exceptions import AuthError
+
+__all__ = ["WAIT_SECONDS", "LockHeldError", "exclusive"]
+
+WAIT_SECONDS = 10.0  # the longest a kernel waits for another process that holds the lock
+_POLL_SECONDS = 0.05
 
 log = logging.getLogger("nb_cognito")
 
@@ -26,6 +36,12 @@ try:
     import fcntl
 except ImportError:  # Windows: no flock; each kernel refreshes on its own
     fcntl = None  # type: ignore[assignment]
+
+
+class LockHeldError(AuthError):
+    """Another process held the remembered sign-in's lock for :data:`WAIT_SECONDS` (retryable)."""
+
+    retryable = True
 
 
 def _private_directory(directory: Path) -> bool:
@@ -56,9 +72,60 @@ def exclusive(directory: Path, key: str) -> Iterator[bool]:
         yield False
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield True
+        if not _acquire(fd, WAIT_SECONDS):
+            raise _held_error(_holder(fd))
+        with contextlib.suppress(OSError):  # who holds it, for the next one's message
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield True
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _acquire(fd: int, seconds: float) -> bool:
+    """Take the lock, waiting at most ``seconds`` (real time: it bounds a wait on another process)."""
+    assert fcntl is not None
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= end:
+                return False
+            time.sleep(_POLL_SECONDS)
+
+
+def _holder(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _is_stopped(pid: int) -> bool:
+    try:  # Linux: the state is the field after the command name in parentheses
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rpartition(b")")[2].split()[0] in (b"T", b"t")
+    except (OSError, IndexError):
+        return False
+
+
+def _held_error(pid: int | None) -> LockHeldError:
+    if pid is None:
+        who, fix = "Another process", "Find the other kernel or process of this user that is stuck"
+    else:
+        state = ", stopped" if _is_stopped(pid) else ""
+        who = f"Another process (pid {pid}{state})"
+        fix = f"If process {pid} is stopped, resume it (kill -CONT {pid}) or end it (kill {pid})"
+    return LockHeldError(
+        f"{who} has held the lock of this remembered sign-in for over {WAIT_SECONDS:g} s, so "
+        "nb_cognito stopped waiting for it. The remembered session is kept.",
+        recovery_suggestion=f"{fix}, then try again (%cognito_login); or sign in with your password.",
+    )
