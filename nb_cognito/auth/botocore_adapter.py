@@ -112,10 +112,6 @@ def provider(session: SessionAPI) -> Any:
         METHOD = CANONICAL_NAME
         CANONICAL_NAME = CANONICAL_NAME
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.nb_session = session
-
         def load(self) -> Any:
             try:
                 first = session.current_credentials()

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from nb_cognito.auth.base import SessionCore
 from nb_cognito.auth.devices import set_remembered
 from nb_cognito.auth.state import SignedIn
 from nb_cognito.exceptions import AuthError, SignedOutError
 from nb_cognito.models import TrackedDevice
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["DeviceTracking"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from nb_cognito.auth.device_tracking import DeviceTracking
 from nb_cognito.auth.integration import Integration, SessionChange
@@ -46,9 +46,6 @@ from nb_cognito.models import (
     SignOutResult,
 )
 from nb_cognito.redaction import known_secrets
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["CognitoSession", "RefreshPolicy"]
 
