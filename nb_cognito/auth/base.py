@@ -21,7 +21,8 @@ from nb_cognito import forksafe
 from nb_cognito.auth.background import BackgroundRefresher
 from nb_cognito.auth.clients import SessionClients
 from nb_cognito.auth.integration import Integration, SavedSignIn, SessionAPI, SessionChange
-from nb_cognito.auth.state import Expired, RefreshPolicy, SignedIn, signed_in_state
+from nb_cognito.auth.policy import RefreshPolicy
+from nb_cognito.auth.state import Expired, SignedIn, signed_in_state
 from nb_cognito.clock import SYSTEM_CLOCK, Clock, SteadyClock
 from nb_cognito.config import CognitoConfig, Settings
 from nb_cognito.exceptions import AuthError, ConfigurationError
@@ -81,7 +82,10 @@ class SessionCore:
         self._devices: dict[tuple[str, str, str], TrackedDevice] = {}
         self._inherited: str | None = None  # the refresh token a forked child got from its parent
         self._refresher = BackgroundRefresher(
-            clock=self._time, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
+            clock=self._time,
+            next_due=self._next_background_refresh,
+            refresh_due=self._refresh_in_background,
+            policy=self.policy,
         )
         self._auto_refresh = auto_refresh
         forksafe.register(self)
@@ -100,7 +104,7 @@ class SessionCore:
         clients = self._clients
         if clients is None or clients.settings is not self.settings:
             clients = self._clients = SessionClients(
-                self.settings, clock=self.clock, hosted_ui=self._hosted_ui
+                self.settings, clock=self.clock, hosted_ui=self._hosted_ui, policy=self.policy
             )
         return clients
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from nb_cognito import forksafe
 from nb_cognito.auth import aws_client
+from nb_cognito.auth.policy import DEFAULT_POLICY, RefreshPolicy
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
 from nb_cognito.exceptions import AuthError, ConfigurationError, unknown_resource
@@ -32,9 +33,10 @@ _ids_lock = forksafe.Lock()
 class IdentityClient:
     """Fetches AWS credentials with the user-pool ID token."""
 
-    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock, policy: RefreshPolicy = DEFAULT_POLICY) -> None:
         self.settings = settings
         self._clock = clock
+        self._policy = policy
         #: The server's time by the ``Date`` header of the last credentials answer (drift).
         self.server_time: float | None = None
 
@@ -86,6 +88,7 @@ class IdentityClient:
                 lambda: client.get_id(IdentityPoolId=pool, **self._logins(id_token)),
                 action="get the identity id",
                 clock=self._clock,
+                policy=self._policy,
             )
         except ConfigurationError as error:
             raise unknown_resource(error, "identity pool", self.settings, "identity_pool_id") from None
@@ -104,6 +107,7 @@ class IdentityClient:
             lambda: client.get_credentials_for_identity(IdentityId=identity_id, **self._logins(id_token)),
             action="get AWS credentials",
             clock=self._clock,
+            policy=self._policy,
         )
         self.server_time = aws_client.server_time(response)
         raw = _mapping(response, "Credentials")
@@ -122,6 +126,7 @@ class IdentityClient:
             ),
             action="assume the IAM role",
             clock=self._clock,
+            policy=self._policy,
         )
         raw = _mapping(response, "Credentials")
         return self._credentials(

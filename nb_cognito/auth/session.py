@@ -19,11 +19,11 @@ from typing import Any, TypeVar
 
 from nb_cognito.auth.device_tracking import DeviceTracking
 from nb_cognito.auth.integration import Integration, SessionChange
+from nb_cognito.auth.policy import RefreshPolicy
 from nb_cognito.auth.refresh import RefreshEngine
 from nb_cognito.auth.sign_in import SignInFlow
 from nb_cognito.auth.state import (
     Expired,
-    RefreshPolicy,
     SignedIn,
     failed_snapshot,
     fresh_until,

@@ -11,6 +11,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from nb_cognito.auth import aws_client
+from nb_cognito.auth.policy import DEFAULT_POLICY, RefreshPolicy
 from nb_cognito.auth.wire import PASSWORD_FACTORS, AuthTokens, Challenge, check_text, secret_hash, srp_answer
 from nb_cognito.clock import Clock
 from nb_cognito.config import Settings
@@ -35,10 +36,11 @@ __all__ = ["PASSWORD_FACTORS", "AuthTokens", "Challenge", "UserPoolClient", "sec
 class UserPoolClient:
     """One user pool and app client, as configured by :class:`~nb_cognito.config.Settings`."""
 
-    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock, policy: RefreshPolicy = DEFAULT_POLICY) -> None:
         settings.require_sign_in_settings()
         self.settings = settings
         self._clock = clock
+        self._policy = policy
         self._client: Any = None
         # Learned at the first refresh: the endpoint does not know GetTokensFromRefreshToken.
         self._no_get_tokens = False
@@ -54,12 +56,16 @@ class UserPoolClient:
             )
         return self._client
 
-    def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
+    def _call(self, action: str, operation: str, attempts: int | None = None, **params: Any) -> dict:
         method = getattr(self.client, operation)
         # Secrets in params are revealed only inside the call (no frame here keeps them plain).
         try:
             return aws_client.call(
-                lambda: method(**reveal_all(params)), action=action, clock=self._clock, attempts=attempts
+                lambda: method(**reveal_all(params)),
+                action=action,
+                clock=self._clock,
+                attempts=attempts,
+                policy=self._policy,
             )
         except ConfigurationError as error:  # the app client (sent as ClientId) is not known
             names = ("client_id", "user_pool_id")
