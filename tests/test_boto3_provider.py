@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import CredentialRetrievalError, NoCredentialsError
 from helpers import PASSWORD, s3_key
 
+from nb_cognito.auth import botocore_adapter
 from nb_cognito.exceptions import ServiceUnavailableError, SignedOutError
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.integrations.boto3_injection import Boto3Injection
@@ -76,7 +77,7 @@ def into_mandatory_window(session, clock) -> None:
 
 
 def provider_count() -> int:
-    resolver = boto3.DEFAULT_SESSION._session.get_component("credential_provider")
+    resolver = botocore_adapter.default_botocore_session().get_component("credential_provider")
     return sum(p.METHOD == boto3_injection.CANONICAL_NAME for p in resolver.providers)
 
 

@@ -108,7 +108,7 @@ def test_canary_password_tokens_and_keys_never_leak(
 
     # The user's own S3 call, signed with our credentials (botocore logs its signing at DEBUG).
     boto3_session = session.boto3_session()
-    creds = boto3_session._session.get_credentials()
+    creds = boto3_session.get_credentials()
     shown += public_texts(creds) + public_texts(boto3_session)
     s3 = boto3_session.client("s3", endpoint_url=local.settings.endpoint_url)
     assert s3.list_objects_v2(Bucket="leak-test")["KeyCount"] == 1
