@@ -34,6 +34,7 @@ def main(mode: str) -> None:
             aws_secret_access_key="bench",
         ).head_bucket(Bucket=bucket)
     else:
+        from nb_cognito.auth.base import add_integration
         from nb_cognito.auth.session import CognitoSession
         from nb_cognito.integrations.boto3_injection import Boto3Injection
 
@@ -54,7 +55,7 @@ def main(mode: str) -> None:
         if mode == "nb_cognito+s3":
             import boto3
 
-            if not session.add_integration(Boto3Injection()).install():
+            if not add_integration(session, Boto3Injection()).install():
                 raise SystemExit("Boto3Injection.install refused")
             boto3.client("s3", endpoint_url=settings["endpoint_url"]).head_bucket(Bucket=bucket)
     after = _rss_mib()

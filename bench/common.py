@@ -186,9 +186,10 @@ def injected_s3_client(session: Any, local: Any) -> Any:
     """
     import boto3
 
+    from nb_cognito.auth.base import add_integration
     from nb_cognito.integrations.boto3_injection import CANONICAL_NAME, Boto3Injection
 
-    injection = session.integration(Boto3Injection) or session.add_integration(Boto3Injection())
+    injection = session.integration(Boto3Injection) or add_integration(session, Boto3Injection())
     if not injection.install():
         raise RuntimeError("Boto3Injection.install refused (AWS_* set in the environment?)")
     client = boto3.client("s3", endpoint_url=local.endpoint_url)

@@ -72,11 +72,12 @@ def make_session(
 ) -> CognitoSession:
     """A new session on ``clock`` and ``policy``, owning ``integrations`` (default:
     :func:`default_integrations`)."""
+    from nb_cognito.auth.base import add_integration
     from nb_cognito.auth.session import CognitoSession
 
     session = CognitoSession(config, clock=clock, auto_refresh=auto_refresh, policy=policy)
     for integration in default_integrations() if integrations is None else integrations:
-        session.add_integration(integration)
+        add_integration(session, integration)
     return session
 
 

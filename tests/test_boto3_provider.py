@@ -219,7 +219,9 @@ def test_fifty_threads_across_a_refresh_never_see_a_mixed_triple(session, local,
         return (creds.access_key_id, creds.secret_access_key, creds.session_token)
 
     issued = {triple(session.current_credentials())}
-    session.on(AuthEvent.CREDENTIALS_REFRESH, lambda _: issued.add(triple(session._state.credentials)))
+    session.on(
+        AuthEvent.CREDENTIALS_REFRESH, lambda _: issued.add(triple(session.describe().state.credentials))
+    )
     before = local.request_counts()
     left = session.current_credentials().expiration.timestamp() - clock.time()
     clock.advance(left - (60 if window == "mandatory" else 200))  # leads: 300 s, mandatory 120 s

@@ -40,6 +40,7 @@ from second_opinions import (
     plain_moto,
 )
 
+from nb_cognito.auth.base import service_clients
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.clock import SYSTEM_CLOCK, Clock
 from nb_cognito.exceptions import ConfigurationError
@@ -164,7 +165,7 @@ def test_the_refresh_uses_get_tokens_where_the_endpoint_knows_it(target, session
     provisioned, _ = target
     session.sign_in(provisioned.username, provisioned.password)
     assert session.fetch_auth_session(force_refresh=True).user_pool_tokens_result.is_success
-    fell_back = session.clients.userpool._no_get_tokens
+    fell_back = service_clients(session).userpool._no_get_tokens
     assert fell_back is (provisioned.name not in GET_TOKENS_EMULATORS)
 
 

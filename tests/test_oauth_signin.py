@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from nb_cognito.auth.base import service_clients
 from nb_cognito.auth.oauth import HostedUIClient, check_nonce, code_from_redirect, new_request
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.clock import ManualClock
@@ -127,7 +128,7 @@ def test_loopback_sign_in_feeds_the_session_and_boto3(
     counts = hosted.request_counts()
     assert counts["HostedUI:/oauth2/token"] == 2 and counts["InitiateAuth"] == 0
 
-    refresh_token = sso_session._state.tokens.refresh_token
+    refresh_token = sso_session.describe().state.tokens.refresh_token
     result = sso_session.sign_out()
     assert result.revoke_token_error is None
     assert hosted.request_counts()["HostedUI:/oauth2/revoke"] == 1
@@ -230,7 +231,7 @@ def test_the_nonce_must_match(sso_session: CognitoSession, hosted: LocalCognito)
     tokens = HostedUIClient(settings).exchange(
         code_from_redirect(request, Browser(hosted).sign_in(request.url)), request
     )
-    claims = sso_session.clients.verifier.verify(tokens.id_token, token_use="id")
+    claims = service_clients(sso_session).verifier.verify(tokens.id_token, token_use="id")
     check_nonce(claims, request)
     with pytest.raises(TokenValidationError, match="nonce"):
         check_nonce(claims, other)
@@ -308,7 +309,7 @@ def test_canaries_code_verifier_state_and_tokens_never_leak(
     sso_session.sign_in_with_redirect(
         method=method, open_browser=browser.open, prompt=paste, write=written.append
     )
-    tokens = sso_session._state.tokens
+    tokens = sso_session.describe().state.tokens
     canaries = {**seen, "id": tokens.id_token, "access": tokens.access_token, "refresh": tokens.refresh_token}
     sso_session.fetch_auth_session(force_refresh=True)
     browser_traffic = ("/oauth2/authorize", "/login", "GET /?code=")  # the test's browser (requests)

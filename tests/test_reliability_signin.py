@@ -13,6 +13,7 @@ from helpers import PASSWORD, delta
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth import identity
+from nb_cognito.auth.base import add_integration
 from nb_cognito.auth.integration import Integration
 from nb_cognito.local import LocalSpec, UserSpec
 from nb_cognito.redaction import known_secrets
@@ -48,7 +49,7 @@ def test_wrong_password_up_to_lockout_is_one_clear_error_each_time_never_retried
         assert sent == expected, f"attempt {attempt}: an automatic retry"
         assert not known.value.retryable
         assert WRONG not in str(known.value) and WRONG not in repr(known.value)
-        assert not session.is_signed_in and session._pending is None
+        assert not session.is_signed_in and session.describe().pending is None
         messages.append(str(known.value))
         if attempt <= 5:  # before the lockout: exactly what an unknown user reads
             with pytest.raises(errors.NotAuthorizedError) as unknown:
@@ -107,7 +108,7 @@ def test_account_needing_action_gets_specific_guidance_and_caches_nothing(
     prepare, username, kind, guidance, fix = ACCOUNT_STATES[case]
     prepare(local)
     session = make_session({**local.settings.as_config(), "auth_flow": FLOWS[flow]})
-    persisted = session.add_integration(PersistRecorder()).persisted
+    persisted = add_integration(session, PersistRecorder()).persisted
     ids_before = dict(identity._identity_ids)
     before = local.request_counts()
 
@@ -123,7 +124,9 @@ def test_account_needing_action_gets_specific_guidance_and_caches_nothing(
         action: 2 * count for action, count in expected.items()
     }, "an automatic retry"
     assert delta(local, before, "GetId", "GetCredentialsForIdentity") == (0, 0)
-    assert session._state is None and session._pending is None and not session.is_signed_in
+    assert (
+        session.describe().state is None and session.describe().pending is None and not session.is_signed_in
+    )
     assert not session.fetch_auth_session().is_signed_in
     assert persisted == [] and identity._identity_ids == ids_before
     assert PASSWORD not in known_secrets._values, "the password stays in the secret registry"

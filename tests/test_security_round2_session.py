@@ -79,7 +79,9 @@ def test_a_wall_clock_step_after_sign_in_never_hands_out_expired_credentials(
     for _ in range(int(2.5 * 3600 / seconds)):
         clock.advance(seconds)
         if auto_refresh:  # (refresher_idle() compares its plan with the stepped wall clock)
-            assert wait_until(lambda: session._flight is None), "the background refresher never settled"
+            assert wait_until(lambda: not session.describe().in_flight), (
+                "the background refresher never settled"
+            )
         creds = session.current_credentials()
         tokens = session.fetch_auth_session().user_pool_tokens_result.unwrap()
         now = clock.true_time()
@@ -141,7 +143,7 @@ def test_a_server_issuing_absurd_times_is_a_typed_error_at_sign_in(make_session,
     with pytest.raises(errors.TokenValidationError, match="exp"):
         session.sign_in("alice", PASSWORD)
 
-    assert not session.is_signed_in and session._state is None
+    assert not session.is_signed_in and session.describe().state is None
 
 
 # -- item 14: no refresh storm, whatever the ratio of token to credential lifetime -----------------

@@ -56,6 +56,19 @@ class BackgroundRefresher:
         return thread is not None and thread.is_alive()
 
     @property
+    def retrying(self) -> bool:
+        """A failed refresh is waiting to be retried."""
+        return self._retry_at is not None
+
+    @property
+    def lock_free(self) -> bool:
+        """No other thread holds the refresher's lock right now (a forked child: always)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._lock.release()
+        return True
+
+    @property
     def next_attempt(self) -> float | None:
         """Local time of the next planned refresh, if any."""
         return self._retry_at if self._retry_at is not None else self._next_due()

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from nb_cognito.auth.userpool import AuthTokens
     from nb_cognito.models import TrackedDevice
 
-__all__ = ["Flight", "SessionCore"]
+__all__ = ["Flight", "SessionCore", "add_integration", "reread_settings", "service_clients"]
 
 log = logging.getLogger("nb_cognito")
 
@@ -88,7 +88,7 @@ class SessionCore:
             policy=self.policy,
         )
         self._auto_refresh = auto_refresh
-        forksafe.register(self)
+        forksafe.on_fork_in_child(self._after_fork_in_child)
 
     @property
     def settings(self) -> Settings:
@@ -99,7 +99,7 @@ class SessionCore:
         return settings
 
     @property
-    def clients(self) -> SessionClients:
+    def _service_clients(self) -> SessionClients:
         """The user-pool client, identity client and token verifier for the current settings."""
         clients = self._clients
         if clients is None or clients.settings is not self.settings:
@@ -124,7 +124,7 @@ class SessionCore:
             self._clients = None
             self._invalidate()
 
-    def add_integration(self, integration: _I) -> _I:
+    def _add_integration(self, integration: _I) -> _I:
         """Own ``integration``: it is told of every sign-in, refresh, setting change and sign-out."""
         with self._lock:
             if integration in self._integrations:
@@ -224,7 +224,7 @@ class SessionCore:
         self, tokens: AuthTokens, *, previous: SignedIn | None, login_name: str | None = None
     ) -> SignedIn:
         """Verify freshly issued tokens and build the state they define."""
-        verifier = self.clients.verifier
+        verifier = self._service_clients.verifier
         id_claims = verifier.verify(tokens.id_token, token_use="id")
         access_claims = verifier.verify(tokens.access_token, token_use="access")
         now = self._time.anchor()  # the server just answered: measure the drift from here
@@ -249,7 +249,7 @@ class SessionCore:
             return None
         return s.sign_in_key()
 
-    def after_fork_in_child(self) -> None:
+    def _after_fork_in_child(self) -> None:
         """In a forked child: no refresh in flight (locks and the refresher reset themselves).
 
         The sign-in the child inherited is the parent's: the child may use it, but signing out
@@ -263,3 +263,27 @@ class SessionCore:
 
         def _next_background_refresh(self) -> float | None: ...
         def _refresh_in_background(self) -> None: ...
+
+
+# -- plumbing: for the composition root and the integrations, not on the session's public face --
+
+
+def add_integration(session: SessionCore, integration: _I) -> _I:
+    """Make ``session`` own ``integration`` (idempotent); returns it.
+
+    Users pass integrations to :func:`nb_cognito.kernel.make_session`; this is how it, and a
+    front end adding its own (the local endpoint), wire one in.
+    """
+    return session._add_integration(integration)
+
+
+def service_clients(session: SessionCore) -> SessionClients:
+    """The clients ``session`` talks through for its current settings (the hosted-UI flow
+    verifies its ID token with their verifier; tests reach the wire)."""
+    return session._service_clients
+
+
+def reread_settings(session: SessionCore) -> None:
+    """Resolve ``session``'s settings again (the environment or the Amplify file may have
+    changed); its clients are rebuilt only if they did."""
+    session._reread_settings()

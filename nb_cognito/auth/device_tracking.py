@@ -89,7 +89,9 @@ class DeviceTracking(SessionCore):
                 "This device was not confirmed with Cognito (or was forgotten), so it cannot be remembered.",
                 recovery_suggestion="Sign out and sign in again to register the device.",
             )
-        self.clients.userpool.update_device_status(state.tokens.access_token, device.key, remembered=True)
+        self._service_clients.userpool.update_device_status(
+            state.tokens.access_token, device.key, remembered=True
+        )
         self._set_device(state, replace(device, remembered=True))
 
     def forget_device(self) -> None:
@@ -100,7 +102,7 @@ class DeviceTracking(SessionCore):
         """
         state, device = self._signed_in_device()
         if device.can_prove:
-            self.clients.userpool.forget_device(state.tokens.access_token, device.key)
+            self._service_clients.userpool.forget_device(state.tokens.access_token, device.key)
         forgotten = TrackedDevice(device.key, device.group_key)
         with self._lock:
             for key, known in list(self._devices.items()):
@@ -117,6 +119,6 @@ class DeviceTracking(SessionCore):
         device = state.device
         if device is None or device.remembered or not device.can_prove or not self.settings.remember_device:
             return state
-        if set_remembered(self.clients.userpool, state.tokens.access_token, device.key, True):
+        if set_remembered(self._service_clients.userpool, state.tokens.access_token, device.key, True):
             return replace(state, device=replace(device, remembered=True))
         return state

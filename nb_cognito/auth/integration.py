@@ -1,6 +1,6 @@
 """The seam between the session and everything that uses what it earns.
 
-An :class:`Integration` is an object the session owns (``session.add_integration(obj)``):
+An :class:`Integration` is an object the session owns (``make_session(integrations=[obj])``):
 boto3 injection, the container-credentials endpoint, env export, remembered sessions, Dask.
 The session calls its methods at fixed points, in the order the integrations were added, and
 hands it a :class:`SessionChange` that carries everything it needs, so no integration ever
@@ -102,7 +102,6 @@ class SessionAPI(Protocol):
     def get_current_user(self) -> AuthUser: ...
     def current_credentials(self) -> AWSCredentials: ...
     def seconds_left(self, credentials: AWSCredentials) -> float: ...
-    def resume_sign_in(self, saved: SavedSignIn) -> None: ...
 
 
 class Integration:
@@ -112,7 +111,8 @@ class Integration:
     name = "integration"
 
     def attach(self, session: SessionAPI) -> None:
-        """Called once by ``session.add_integration(self)``; keep the session if you need it."""
+        """Called once when the session takes it (``make_session(integrations=...)``); keep the
+        session if you need it."""
 
     def persist(self, saved: SavedSignIn) -> None:
         """A new refresh token is about to be used; store it first if you remember sessions."""

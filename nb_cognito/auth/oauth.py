@@ -292,7 +292,10 @@ class _HostedUIUserPool:
 
 def complete(session: Any, client: HostedUIClient, request: AuthorizationRequest, code: str) -> None:
     """Redeem ``code``, check the ID token's nonce, and sign ``session`` (a ``CognitoSession``) in."""
+    from nb_cognito.auth.base import service_clients
+    from nb_cognito.auth.sign_in import complete_redirect_sign_in
+
     tokens = client.exchange(code, request)
-    check_nonce(session.clients.verifier.verify(tokens.id_token, token_use="id"), request)
+    check_nonce(service_clients(session).verifier.verify(tokens.id_token, token_use="id"), request)
     secrets.discard(request.state, request.nonce, request.verifier, code)  # single use: spent now
-    session._complete_redirect_sign_in(tokens, client)
+    complete_redirect_sign_in(session, tokens, client)

@@ -235,7 +235,9 @@ def sign_in_with_redirect(
     :func:`getpass.getpass` and :func:`print`; ``timeout`` bounds the loopback wait (clock seconds).
     """
 
-    session._reread_settings()
+    from nb_cognito.auth.base import reread_settings
+
+    reread_settings(session)
     settings = session.settings
     request = new_request(settings, provider)
     client = HostedUIClient(settings)

@@ -68,7 +68,7 @@ class RefreshEngine(SessionCore):
 
     def _wants_credentials(self) -> bool:
         try:
-            return self.clients.wants_credentials
+            return self._service_clients.wants_credentials
         except ConfigurationError:
             return False
 
@@ -185,7 +185,7 @@ class RefreshEngine(SessionCore):
 
         ``device_key``: the tracked device the token is bound to, sent with every refresh.
         """
-        tokens = self.clients.userpool.refresh(refresh_token, username, device_key=device_key)
+        tokens = self._service_clients.userpool.refresh(refresh_token, username, device_key=device_key)
         if tokens.refresh_token is None:
             tokens = replace(tokens, refresh_token=refresh_token)
         return tokens
@@ -233,7 +233,7 @@ class RefreshEngine(SessionCore):
 
     def _refresh_credentials(self, state: SignedIn) -> SignedIn:
         """Renew the AWS credentials with the current ID token; a failure keeps the old ones."""
-        identity = self.clients.identity
+        identity = self._service_clients.identity
         try:
             server_time: float | None = None
             if self.settings.identity_pool_id:

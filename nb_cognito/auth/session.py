@@ -27,10 +27,12 @@ from nb_cognito.auth.state import (
     SignedIn,
     failed_snapshot,
     fresh_until,
+    freshness,
     session_status,
     signed_in_snapshot,
     signed_out_snapshot,
 )
+from nb_cognito.auth.view import SessionView
 from nb_cognito.config import CognitoConfig, Settings
 from nb_cognito.exceptions import (
     AuthError,
@@ -95,6 +97,17 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
         )
 
     # -- sign-in ---------------------------------------------------------------------------
+
+    def sign_in_with_redirect(self, provider: str | None = None, **options: Any) -> None:
+        """Sign in through the hosted UI (authorization code + PKCE), as Amplify's ``signInWithRedirect``.
+
+        ``provider`` goes straight to that identity provider (default: the ``identity_provider``
+        setting when it names one). ``method`` is ``"auto"``, ``"loopback"`` or ``"paste"``; see
+        :func:`nb_cognito.auth.oauth_callback.sign_in_with_redirect` for the other options.
+        """
+        from nb_cognito.auth.oauth_callback import sign_in_with_redirect
+
+        sign_in_with_redirect(self, provider, **options)
 
     # -- the session -----------------------------------------------------------------------
 
@@ -212,7 +225,7 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
             lead = self.policy.lead(3600)
             if guest is not None and guest[1].expiration.timestamp() - self._time.time() > lead:
                 return guest
-            identity = self.clients.identity
+            identity = self._service_clients.identity
             identity_id = guest[0] if guest else identity.identity_id(None, None)
             fetched = (identity_id, identity.credentials(identity_id, None))
             with self._lock:
@@ -237,7 +250,7 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
         result = SignOutResult()
         inherited = isinstance(state, SignedIn) and state.tokens.refresh_token == self._inherited
         if isinstance(state, SignedIn) and not inherited:
-            client = self.clients.userpool
+            client = self._service_clients.userpool
             if global_sign_out:
                 try:
                     client.global_sign_out(state.tokens.access_token)
@@ -268,6 +281,38 @@ class CognitoSession(SignInFlow, RefreshEngine, DeviceTracking):
             next_attempt=self._refresher.next_attempt if isinstance(state, SignedIn) else None,
             error=self.last_error or self._refresher.last_error,
             auto_refresh=self._refresher.running,
+        )
+
+    def describe(self) -> SessionView:
+        """A read-only picture of the refresh machinery now (tests, diagnostics): freshness,
+        refresh in flight, pending step, expiries, background thread. Changes nothing."""
+        state = self._state
+        pending = self._pending
+        signed_in = isinstance(state, SignedIn)
+        locks_free = self._lock.acquire(blocking=False)
+        if locks_free:
+            self._lock.release()
+        creds = state.credentials if isinstance(state, SignedIn) else None
+        return SessionView(
+            signed_in=signed_in,
+            expired=isinstance(state, Expired),
+            freshness=(
+                freshness(state, self.policy, self._time.time(), wants_credentials=self._wants_credentials())
+                if isinstance(state, SignedIn)
+                else None
+            ),
+            in_flight=self._flight is not None,
+            pending_step=pending.step.sign_in_step if pending is not None and pending.step else None,
+            token_expiry=state.tokens.expiration if isinstance(state, SignedIn) else None,
+            credentials_expiry=creds.expiration if creds is not None else None,
+            skew=state.skew if isinstance(state, SignedIn) else None,
+            background_running=self._refresher.running,
+            background_retrying=self._refresher.retrying,
+            next_attempt=self._refresher.next_attempt if signed_in else None,
+            locks_free=locks_free and self._refresher.lock_free,
+            state=state,
+            pending=pending,
+            snapshot=self._snapshot,
         )
 
     def __repr__(self) -> str:

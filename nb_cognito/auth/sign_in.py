@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from nb_cognito.auth.userpool import AuthTokens, Challenge
     from nb_cognito.models import TrackedDevice
 
-__all__ = ["SignInFlow"]
+__all__ = ["SignInFlow", "complete_redirect_sign_in", "resume_sign_in"]
 
 log = logging.getLogger("nb_cognito")
 
@@ -78,7 +78,7 @@ class SignInFlow(SessionCore):
             )
         self._leave_hosted_ui()
         self.check_pool()  # a wrong pool id says so, not "incorrect username or password"
-        client = self.clients.userpool
+        client = self._service_clients.userpool
         device = self._known_device(username)
         with self._lock:
             self._pending = None
@@ -97,7 +97,7 @@ class SignInFlow(SessionCore):
         """
         from nb_cognito.auth.pool_check import check_pool
 
-        check_pool(self.settings, self.clients.verifier)
+        check_pool(self.settings, self._service_clients.verifier)
 
     @property
     def needs_password(self) -> bool:
@@ -183,7 +183,7 @@ class SignInFlow(SessionCore):
 
         state = self._new_state(tokens, previous=None, login_name=login_name)
         if tokens.new_device is not None:  # the pool tracks devices and this one is new to it
-            client = self.clients.userpool
+            client = self._service_clients.userpool
             device = confirm_new_device(client, tokens, remember=self.settings.remember_device)
         if device is not None:
             state = self._opt_in_device(replace(state, device=device))
@@ -191,18 +191,7 @@ class SignInFlow(SessionCore):
         self._notify("persist", self._saved("sign_in", state))
         self._install(state)
 
-    # -- hosted UI sign-in (nb_cognito.auth.oauth) -----------------------------------------
-
-    def sign_in_with_redirect(self, provider: str | None = None, **options: Any) -> None:
-        """Sign in through the hosted UI (authorization code + PKCE), as Amplify's ``signInWithRedirect``.
-
-        ``provider`` goes straight to that identity provider (default: the ``identity_provider``
-        setting when it names one). ``method`` is ``"auto"``, ``"loopback"`` or ``"paste"``; see
-        :func:`nb_cognito.auth.oauth_callback.sign_in_with_redirect` for the other options.
-        """
-        from nb_cognito.auth.oauth_callback import sign_in_with_redirect
-
-        sign_in_with_redirect(cast(Any, self), provider, **options)
+    # -- hosted UI sign-in (nb_cognito.auth.oauth; the public method is the session's) ----
 
     def _complete_redirect_sign_in(self, tokens: AuthTokens, hosted_ui: Any) -> None:
         """Internal: finish a hosted-UI sign-in; refresh and revocation then use ``hosted_ui``."""
@@ -230,7 +219,7 @@ class SignInFlow(SessionCore):
         if self._auto_refresh:
             self._refresher.start()
 
-    def resume_sign_in(self, saved: SavedSignIn) -> None:
+    def _resume_sign_in(self, saved: SavedSignIn) -> None:
         """Sign in from a sign-in an integration remembered: one refresh, no password.
 
         For integrations (remembered sessions). Raises the refresh's :class:`AuthError`;
@@ -241,3 +230,22 @@ class SignInFlow(SessionCore):
         state = self._rotate(saved, previous=None)  # with the remembered device's key, if any
         self._keep_device(state.device, state.user.username, state.login_name)
         self._install(state)
+
+
+def resume_sign_in(session: object, saved: SavedSignIn) -> None:
+    """Sign ``session`` in from a sign-in an integration remembered: one refresh, no password.
+
+    For integrations (remembered sessions), not on the session's public face. Raises the
+    refresh's :class:`AuthError`; ``error.retryable`` tells whether the token may work later.
+    """
+    if not isinstance(session, SignInFlow):
+        raise TypeError(f"not an nb_cognito session: {type(session).__name__}")
+    session._resume_sign_in(saved)
+
+
+def complete_redirect_sign_in(session: object, tokens: AuthTokens, hosted_ui: Any) -> None:
+    """Finish a hosted-UI sign-in of ``session`` (:mod:`nb_cognito.auth.oauth`); refresh and
+    revocation then go through ``hosted_ui``."""
+    if not isinstance(session, SignInFlow):
+        raise TypeError(f"not an nb_cognito session: {type(session).__name__}")
+    session._complete_redirect_sign_in(tokens, hosted_ui)

@@ -2,8 +2,9 @@
 
 :class:`~nb_cognito.auth.policy.RefreshPolicy` sets the windows; :class:`SignedIn` and
 :class:`Expired` are the immutable states :class:`~nb_cognito.auth.session.CognitoSession`
-swaps under its lock. The functions here say, for a state at local time ``now``, what is due, when the background
-refresher should wake, and what a caller sees (:class:`CognitoAuthSession`, :class:`SessionStatus`).
+swaps under its lock. The functions here say, for a state at local time ``now``, what is
+due, when the background refresher should wake, and what a caller sees
+(:class:`CognitoAuthSession`, :class:`SessionStatus`).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from nb_cognito import store
 from nb_cognito.auth.integration import Integration, SavedSignIn, SessionChange
+from nb_cognito.auth.sign_in import resume_sign_in
 from nb_cognito.exceptions import AuthError, ConfigurationError
 from nb_cognito.models import AuthUser, TrackedDevice
 from nb_cognito.store import lock as store_lock
@@ -210,7 +211,7 @@ class RememberedSessions(Integration):
             return True
         self._resuming = entry
         try:
-            session.resume_sign_in(_as_saved(entry, settings))
+            resume_sign_in(session, _as_saved(entry, settings))
         except AuthError as error:
             if error.retryable:
                 self.last_resume_failure = (

@@ -14,6 +14,7 @@ import os
 from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
+from nb_cognito.auth.base import add_integration
 from nb_cognito.auth.integration import Integration, SessionChange
 from nb_cognito.environment import EnvironmentVariables as Env
 
@@ -74,6 +75,6 @@ class LocalEndpoint(Integration):
 
 def point_at(session: CognitoSession, url: str) -> LocalEndpoint:
     """Point ``AWS_ENDPOINT_URL`` at ``url`` while ``session`` uses it (adds the integration once)."""
-    integration = session.integration(LocalEndpoint) or session.add_integration(LocalEndpoint())
+    integration = session.integration(LocalEndpoint) or add_integration(session, LocalEndpoint())
     integration.point_at(url)
     return integration
