@@ -172,7 +172,6 @@ def run(ctx: Context) -> BenchResult:
             size = len(dumps(plugin))
             result.add("bytes pushed per refresh (client -> scheduler)", size)
             result.note(f"the scheduler sends the same {size} bytes to each of the {workers} workers")
-            result.note(f"pushes made by the integration: {integration.pushes}")
     finally:
         session.sign_out()
         session.close()

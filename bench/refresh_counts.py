@@ -303,7 +303,7 @@ def run(ctx: Context) -> BenchResult:
         "8 ± 1",
         abs(counts["token refreshes"] - 8) <= 1,
         "Tokens were refreshed more or less often than once per lifetime; see the refresh "
-        "policy (RefreshPolicy.lead, jitter) in session_state.py.",
+        "policy (RefreshPolicy.lead, jitter) in auth/policy.py.",
     )
     result.add(
         "GetCredentialsForIdentity",

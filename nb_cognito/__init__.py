@@ -12,6 +12,7 @@ Everything heavy (boto3, pycognito, ipywidgets, moto) is imported only when firs
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -22,16 +23,21 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
         AuthError,
         CodeMismatchError,
         ConfigurationError,
+        InvalidParameterError,
+        InvalidPasswordError,
         NotAuthorizedError,
         PasswordResetRequiredError,
         ServiceUnavailableError,
         SessionExpiredError,
         SignedOutError,
+        TokenValidationError,
         UnsupportedChallengeError,
+        UnsupportedOperationError,
         UserNotConfirmedError,
     )
     from nb_cognito.models import (
         AuthEvent,
+        AuthEventPayload,
         AuthSessionResult,
         AuthSessionResultType,
         AuthUser,
@@ -39,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
         CognitoAuthSession,
         SignInResult,
         SignInStep,
+        SignOutResult,
         UserPoolTokens,
     )
     from nb_cognito.notebook.widget import SignInWidget
@@ -48,9 +55,11 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
     session: CognitoSession
 
 # Public name -> the module that defines it. Resolved on first access (PEP 562).
+# ``CognitoSession`` resolves too (for annotations and isinstance) but is not listed in
+# ``__all__``: a session is ``nb_cognito.session``, or ``nb_cognito.kernel.make_session()``.
 _LAZY = {
     "CognitoSession": "auth.session",
-    "CognitoConfig": "config",
+    "CognitoConfig": "settings.config",
     "SignInWidget": "notebook.widget",
     "Secret": "secret",
     **{
@@ -59,12 +68,16 @@ _LAZY = {
             "AuthError",
             "CodeMismatchError",
             "ConfigurationError",
+            "InvalidParameterError",
+            "InvalidPasswordError",
             "NotAuthorizedError",
             "PasswordResetRequiredError",
             "ServiceUnavailableError",
             "SessionExpiredError",
             "SignedOutError",
+            "TokenValidationError",
             "UnsupportedChallengeError",
+            "UnsupportedOperationError",
             "UserNotConfirmedError",
         )
     },
@@ -73,12 +86,14 @@ _LAZY = {
         for name in (
             "AWSCredentials",
             "AuthEvent",
+            "AuthEventPayload",
             "AuthSessionResult",
             "AuthSessionResultType",
             "AuthUser",
             "CognitoAuthSession",
             "SignInResult",
             "SignInStep",
+            "SignOutResult",
             "UserPoolTokens",
         )
     },
@@ -90,6 +105,7 @@ __all__ = [
     "fetch_auth_session",
     "forget_device",
     "get_current_user",
+    "listen",
     "load_ipython_extension",
     "remember_device",
     "session",
@@ -97,7 +113,7 @@ __all__ = [
     "sign_in_with_redirect",
     "sign_out",
     "unload_ipython_extension",
-    *sorted(_LAZY),
+    *sorted(set(_LAZY) - {"CognitoSession"}),
 ]
 
 
@@ -114,7 +130,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public API only: not the names this module uses to build it (``importlib``...)."""
+    return sorted({*__all__, "__version__"})
 
 
 def _session() -> CognitoSession:
@@ -149,9 +166,39 @@ def confirm_sign_in(
     return _session().confirm_sign_in(challenge_response, user_attributes)
 
 
-def sign_out(global_sign_out: bool = False) -> None:
-    """Sign out locally; with ``global_sign_out`` also revoke the tokens everywhere."""
-    _session().sign_out(global_sign_out=global_sign_out)
+def sign_out(global_sign_out: bool = False) -> SignOutResult:
+    """Sign out locally (always succeeds); with ``global_sign_out`` also revoke the tokens
+    everywhere. The result holds the errors of the best-effort server calls, if any."""
+    return _session().sign_out(global_sign_out=global_sign_out)
+
+
+def listen(event: AuthEvent | str, callback: Callable[[AuthEventPayload], None]) -> Callable[[], None]:
+    """Amplify's ``Hub.listen``: call ``callback(payload)`` on ``event``; returns a function
+    that unsubscribes.
+
+    ``event`` is an :class:`AuthEvent` or its Amplify name (``"signedIn"``, ``"tokenRefresh"``...),
+    or ``"auth"`` for every auth event (``payload.event`` says which).
+    """
+    from nb_cognito.exceptions import InvalidParameterError
+    from nb_cognito.models import AuthEvent
+
+    session = _session()
+    if event == "auth":
+        unsubscribes = [session.on(each, callback) for each in AuthEvent]
+
+        def unsubscribe_all() -> None:
+            for unsubscribe in unsubscribes:
+                unsubscribe()
+
+        return unsubscribe_all
+    try:
+        chosen = AuthEvent(event)
+    except ValueError:
+        names = ", ".join(["auth", *(each.value for each in AuthEvent)])
+        raise InvalidParameterError(
+            f"listen() got an unknown event {event!r}.", recovery_suggestion=f"Use one of: {names}."
+        ) from None
+    return session.on(chosen, callback)
 
 
 def fetch_auth_session(force_refresh: bool = False) -> CognitoAuthSession:

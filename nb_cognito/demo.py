@@ -211,7 +211,7 @@ def run_notebook(
             pairs = zip(labels, code, strict=True)
             echo("\n".join(f"  {label:<4} {_prompt(line)} {line}" for label, line in pairs))
 
-    def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
+    def on_cell_executed(cell: Any, **_: Any) -> None:  # nbclient also passes cell_index, execute_reply
         text = cell_text(cell)
         if text.strip():
             echo(_indented(text))

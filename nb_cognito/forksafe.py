@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["ForkAware", "ForkSafeLock", "Lock", "RLock", "register", "registered"]
+__all__ = ["ForkAware", "ForkSafeLock", "Lock", "RLock", "on_fork_in_child", "register", "registered"]
 
 log = logging.getLogger("nb_cognito")
 
@@ -32,6 +32,16 @@ def register(obj: _T) -> _T:
     """Reset ``obj`` in every forked child (held weakly: registering keeps nothing alive)."""
     _objects.add(obj)
     return obj
+
+
+_hooks: list[weakref.WeakMethod[Callable[[], None]]] = []
+
+
+def on_fork_in_child(method: Callable[[], None]) -> None:
+    """Call the bound ``method`` in every forked child (held weakly, as :func:`register`):
+    for an object whose reset is private to it."""
+    _hooks[:] = [hook for hook in _hooks if hook() is not None]
+    _hooks.append(weakref.WeakMethod(method))
 
 
 class ForkSafeLock:
@@ -74,11 +84,13 @@ def registered() -> list[ForkAware]:
 
 
 def _reset_in_child() -> None:
-    for obj in list(_objects):
+    resets = [obj.after_fork_in_child for obj in list(_objects)]
+    resets += [method for hook in list(_hooks) if (method := hook()) is not None]
+    for reset in resets:
         try:
-            obj.after_fork_in_child()
+            reset()
         except Exception:  # the child must come up whatever one object does
-            log.debug("nb_cognito: %r could not reset after fork", obj, exc_info=True)
+            log.debug("nb_cognito: %r could not reset after fork", reset, exc_info=True)
 
 
 if hasattr(os, "register_at_fork"):

@@ -21,6 +21,7 @@ from nb_cognito.clock import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:
     from nb_cognito.auth.integration import Integration
+    from nb_cognito.auth.policy import RefreshPolicy
     from nb_cognito.auth.session import CognitoSession
     from nb_cognito.settings.config import CognitoConfig
 
@@ -67,11 +68,13 @@ def make_session(
     clock: Clock = SYSTEM_CLOCK,
     integrations: Iterable[Integration] | None = None,
     auto_refresh: bool = True,
+    policy: RefreshPolicy | None = None,
 ) -> CognitoSession:
-    """A new session on ``clock``, owning ``integrations`` (default: :func:`default_integrations`)."""
+    """A new session on ``clock`` and ``policy``, owning ``integrations`` (default:
+    :func:`default_integrations`)."""
     from nb_cognito.auth.session import CognitoSession
 
-    session = CognitoSession(config, clock=clock, auto_refresh=auto_refresh)
+    session = CognitoSession(config, clock=clock, auto_refresh=auto_refresh, policy=policy)
     for integration in default_integrations() if integrations is None else integrations:
         session.integrations.add(integration)
     return session

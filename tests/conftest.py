@@ -29,6 +29,7 @@ import pytest
 from helpers import Triple
 
 from nb_cognito import kernel
+from nb_cognito.auth.policy import RefreshPolicy
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.clock import ManualClock
 from nb_cognito.local import FaultProxy, LocalCognito, LocalSpec, default_test_spec
@@ -95,10 +96,13 @@ def new_session(local: LocalCognito, clock: ManualClock) -> Iterator[Callable[..
         *,
         attach: bool = False,
         auto_refresh: bool = False,
+        policy: RefreshPolicy | None = None,
         **overrides: Any,
     ) -> CognitoSession:
         integrations = None if attach else ()  # attach: the kernel's own integrations
-        session = kernel.make_session(clock=clock, auto_refresh=auto_refresh, integrations=integrations)
+        session = kernel.make_session(
+            clock=clock, auto_refresh=auto_refresh, integrations=integrations, policy=policy
+        )
         base = local.settings.as_config() if settings is None else settings
         session.configure(**{**base, **overrides})
         made.append(session)

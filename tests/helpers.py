@@ -72,14 +72,15 @@ def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
 
 def refresher_idle(session: CognitoSession) -> bool:
     """No refresh in flight and the background refresher's next attempt lies in the future."""
-    if session._flight is not None:
+    view = session.describe()
+    if view.in_flight:
         return False
-    due = session._refresher.next_attempt
+    due = view.next_attempt
     return due is None or due > session.clock.time()
 
 
 class CountingRefresh:
-    """Wraps ``session._do_refresh``: how many refreshes ran, and the most at once."""
+    """Wraps the refresh engine's one network refresh: how many ran, and the most at once."""
 
     def __init__(self, session: CognitoSession) -> None:
         self.calls = 0

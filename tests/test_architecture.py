@@ -123,3 +123,103 @@ def test_the_settings_know_no_session():
         if name.startswith("nb_cognito.settings"):
             upward = {m for m in imports(path, modules()) if m.startswith("nb_cognito.auth")}
             assert upward == set(), name
+
+
+# Private attributes of other libraries that nb_cognito knowingly depends on, each only in the
+# one module that wraps it (and checked where it matters: tests/test_botocore_contract.py).
+# nb_cognito's own private attributes are never read across modules.
+THIRD_PARTY_PRIVATE = {
+    # botocore/boto3: a session's cached credentials, boto3's botocore session.
+    "nb_cognito.auth.botocore_adapter": {"_credentials", "_session"},
+    "nb_cognito.notebook.magic_line": {"_actions"},  # argparse has no public list of its actions
+    "nb_cognito.integrations.dask": {"_register_worker_plugin"},  # distributed, as registered today
+    # moto, whose Cognito backend the emulator patches.
+    "nb_cognito.local": {"_get_user", "_get_param", "_validate_password"},
+}
+
+
+def _defined_here(tree: ast.AST) -> set[str]:
+    """Every name a module defines: functions, classes, variables, attributes of self/cls."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("self", "cls")
+        ):
+            names.add(node.attr)
+    return names
+
+
+def private_uses(tree: ast.AST) -> list[ast.Attribute]:
+    """``x._name`` where ``x`` is not ``self``, ``cls`` or ``super()``."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+            continue
+        owner = node.value
+        if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+            continue
+        if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+            continue
+        found.append(node)
+    return found
+
+
+def test_no_module_reads_another_modules_private_attributes():
+    """``session.describe().state`` outside the module that defines ``_state`` is a private read: the
+    module that owns an attribute offers a function or a view instead (``describe()``)."""
+    offenders = []
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text())
+        allowed = _defined_here(tree)
+        for prefix, names in THIRD_PARTY_PRIVATE.items():
+            if name == prefix or name.startswith(prefix + "."):
+                allowed |= names
+        offenders += [
+            f"{name}:{node.lineno}: {ast.unparse(node)}"
+            for node in private_uses(tree)
+            if node.attr not in allowed
+        ]
+    assert offenders == []
+
+
+SESSION_INTERNALS = {
+    "_state",
+    "_refresher",
+    "_flight",
+    "_pending",
+    "_snapshot",
+    "_lock",
+    "_retry_at",
+    "_box",
+    "_engine",
+    "_settings",
+    "_sign_in",
+    "_devices",
+    "_fetch",
+    "_events",
+    "_listeners",
+}
+
+
+# The fork test starts and stops the inherited refresher in the child: it drives it, reads nothing.
+DRIVEN = {
+    ("test_reliability_kernel_life.py", "session._engine"),
+    ("helpers.py", "session._engine"),  # CountingRefresh wraps the engine's one refresh, to count overlaps
+}
+
+
+def test_tests_read_no_private_session_state():
+    """Tests read the session through ``describe()`` (a frozen view), never its internals."""
+    offenders = []
+    for path in sorted(pathlib.Path(__file__).parent.glob("*.py")):
+        for node in private_uses(ast.parse(path.read_text())):
+            if node.attr in SESSION_INTERNALS and (path.name, ast.unparse(node)) not in DRIVEN:
+                offenders.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == []

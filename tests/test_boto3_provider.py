@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import CredentialRetrievalError, NoCredentialsError
 from helpers import PASSWORD, s3_key
 
+from nb_cognito.auth import botocore_adapter
 from nb_cognito.exceptions import ServiceUnavailableError, SignedOutError
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.integrations.boto3_injection import Boto3Injection
@@ -76,7 +77,7 @@ def into_mandatory_window(session, clock) -> None:
 
 
 def provider_count() -> int:
-    resolver = boto3.DEFAULT_SESSION._session.get_component("credential_provider")
+    resolver = botocore_adapter.default_botocore_session().get_component("credential_provider")
     return sum(p.METHOD == boto3_injection.CANONICAL_NAME for p in resolver.providers)
 
 
@@ -218,7 +219,9 @@ def test_fifty_threads_across_a_refresh_never_see_a_mixed_triple(session, local,
         return (creds.access_key_id, creds.secret_access_key, creds.session_token)
 
     issued = {triple(session.current_credentials())}
-    session.on(AuthEvent.CREDENTIALS_REFRESH, lambda _: issued.add(triple(session._state.credentials)))
+    session.on(
+        AuthEvent.CREDENTIALS_REFRESH, lambda _: issued.add(triple(session.describe().state.credentials))
+    )
     before = local.request_counts()
     left = session.current_credentials().expiration.timestamp() - clock.time()
     clock.advance(left - (60 if window == "mandatory" else 200))  # leads: 300 s, mandatory 120 s

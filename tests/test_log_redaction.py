@@ -83,7 +83,7 @@ def test_refused_callbacks_cannot_push_the_live_session_out_of_redaction(
         callback = f"http://localhost:{probe.getsockname()[1]}/"
     live = new_session()
     live.sign_in("alice", "Alice-Passw0rd!")
-    state = live._state
+    state = live.describe().state
     canaries = {
         "session token": state.credentials.session_token,
         "secret key": state.credentials.secret_access_key,

@@ -712,7 +712,7 @@ def test_the_password_never_lands_in_history_outputs_or_logs(
     ext.run_cell("import nb_cognito; nb_cognito.session")
     ext.run_cell("%cognito_logout")
 
-    assert session.refresh_count >= 1 and local.received_access_keys("s3")
+    assert session.describe().refresh_count >= 1 and local.received_access_keys("s3")
     ns = ext.user_ns
     places = {
         "In": repr(ns["In"]),
@@ -812,11 +812,11 @@ def test_session_refresh(ext, session, local, clock, monkeypatch, capsys):
     ext.run_cell("%cognito_login alice")
     clock.advance(120)
     local.reset_counts()
-    refreshes = session.refresh_count
+    refreshes = session.describe().refresh_count
 
     view = ext.run_cell("%cognito_session --refresh").result
 
-    assert session.refresh_count == refreshes + 1
+    assert session.describe().refresh_count == refreshes + 1
     counts = local.request_counts()
     assert counts["GetTokensFromRefreshToken"] == 1
     assert counts["GetCredentialsForIdentity"] == 1

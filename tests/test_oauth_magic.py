@@ -88,7 +88,10 @@ def test_hosted_ui_magic_signs_in_by_paste_back(
     assert shell.user_ns["body"].startswith(b"hello")
     history = shell.history_text()
     session = kernel.kernel_session()
-    for secret in (session._state.tokens.refresh_token, session._state.tokens.access_token):
+    for secret in (
+        session.describe().state.tokens.refresh_token,
+        session.describe().state.tokens.access_token,
+    ):
         assert secret not in history
 
 

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from nb_cognito.auth.oauth import HostedUIClient, check_nonce, code_from_redirect, new_request
-from nb_cognito.auth.session import CognitoSession
+from nb_cognito.auth.session import CognitoSession, service_clients
 from nb_cognito.clock import ManualClock
 from nb_cognito.exceptions import AuthError, NotAuthorizedError, TokenValidationError
 from nb_cognito.local import ClientSpec, LocalCognito, LocalSpec, default_test_spec
@@ -127,7 +127,7 @@ def test_loopback_sign_in_feeds_the_session_and_boto3(
     counts = hosted.request_counts()
     assert counts["HostedUI:/oauth2/token"] == 2 and counts["InitiateAuth"] == 0
 
-    refresh_token = sso_session._state.tokens.refresh_token
+    refresh_token = sso_session.describe().state.tokens.refresh_token
     result = sso_session.sign_out()
     assert result.revoke_token_error is None
     assert hosted.request_counts()["HostedUI:/oauth2/revoke"] == 1
@@ -230,7 +230,7 @@ def test_the_nonce_must_match(sso_session: CognitoSession, hosted: LocalCognito)
     tokens = HostedUIClient(settings).exchange(
         code_from_redirect(request, Browser(hosted).sign_in(request.url)), request
     )
-    claims = sso_session.clients.verifier.verify(tokens.id_token, token_use="id")
+    claims = service_clients(sso_session).verifier.verify(tokens.id_token, token_use="id")
     check_nonce(claims, request)
     with pytest.raises(TokenValidationError, match="nonce"):
         check_nonce(claims, other)
@@ -308,7 +308,7 @@ def test_canaries_code_verifier_state_and_tokens_never_leak(
     sso_session.sign_in_with_redirect(
         method=method, open_browser=browser.open, prompt=paste, write=written.append
     )
-    tokens = sso_session._state.tokens
+    tokens = sso_session.describe().state.tokens
     canaries = {**seen, "id": tokens.id_token, "access": tokens.access_token, "refresh": tokens.refresh_token}
     sso_session.fetch_auth_session(force_refresh=True)
     browser_traffic = ("/oauth2/authorize", "/login", "GET /?code=")  # the test's browser (requests)
@@ -347,11 +347,11 @@ def test_a_transient_token_endpoint_failure_keeps_the_session(
     session.sign_in_with_redirect(method="loopback", open_browser=Browser(hosted).open, write=lambda _: None)
     fault_proxy.inject("5xx", times=1)
     session.fetch_auth_session(force_refresh=True)  # the tokens are still valid: served, error kept
-    assert isinstance(session.last_error, ServiceUnavailableError)
+    assert isinstance(session.describe().last_error, ServiceUnavailableError)
     assert sum(fault_proxy.fault_counts().values()) == 1
     fault_proxy.set_down(True)
     session.fetch_auth_session(force_refresh=True)
-    assert isinstance(session.last_error, ServiceUnavailableError)
+    assert isinstance(session.describe().last_error, ServiceUnavailableError)
     assert session.is_signed_in
     fault_proxy.set_down(False)
     session.fetch_auth_session(force_refresh=True)

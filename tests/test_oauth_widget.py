@@ -79,7 +79,7 @@ def test_the_popup_bridge_signs_in_and_keeps_secrets_out_of_widget_state(
     state_value = json.dumps(widget.get_state()) + json.dumps(bridge.get_state())
     bridge._on_front_end_message(bridge, {"type": "callback", "query": urlsplit(final).query}, [])
     assert session.is_signed_in and widget.view == "signed_in"
-    tokens = session._state.tokens
+    tokens = session.describe().state.tokens
     state_value += json.dumps(widget.get_state()) + json.dumps(bridge.get_state())
     code = urlsplit(final).query.split("code=")[1].split("&")[0]
     for secret in (code, tokens.id_token, tokens.access_token, tokens.refresh_token):

@@ -25,6 +25,7 @@ from helpers import PASSWORD, counts
 from nb_cognito import exceptions as errors
 from nb_cognito.auth import jwks
 from nb_cognito.auth.identity import role_session_name
+from nb_cognito.auth.session import service_clients
 from nb_cognito.local import ClientSpec, LocalSpec, PoolSpec, default_test_spec
 from nb_cognito.models import AuthEvent
 
@@ -59,14 +60,14 @@ def test_with_an_endpoint_the_keys_come_from_it_whatever_the_issuer(make_local, 
     session = new_session({**local.settings.as_config(), "endpoint_url": fault_proxy.url})
     assert session.sign_in("alice", PASSWORD).is_signed_in
     assert fault_proxy.forwarded_counts()["http:GET"] == 1
-    assert session.clients.verifier.jwks_url.startswith(fault_proxy.url)
+    assert service_clients(session).verifier.jwks_url.startswith(fault_proxy.url)
 
 
 def test_tokens_of_another_pool_name_the_setting_and_its_source(make_local, new_session, monkeypatch):
     local = make_local(default_test_spec())
     monkeypatch.setenv("NB_COGNITO_USER_POOL_ID", local.settings.user_pool_id)
     session = new_session({k: v for k, v in local.settings.as_config().items() if k != "user_pool_id"})
-    verifier = session.clients.verifier
+    verifier = service_clients(session).verifier
     foreign = local.issuer.replace(local.settings.user_pool_id, "us-east-1_Other")
     with pytest.raises(errors.TokenValidationError) as caught:
         verifier._check_claims({"iss": foreign}, token_use="id", now=None)
@@ -74,7 +75,7 @@ def test_tokens_of_another_pool_name_the_setting_and_its_source(make_local, new_
 
 
 def test_an_unknown_issuer_form_for_the_right_pool_does_not_blame_the_settings(local, new_session):
-    verifier = new_session().clients.verifier
+    verifier = service_clients(new_session()).verifier
     pool = local.settings.user_pool_id
     with pytest.raises(errors.TokenValidationError) as caught:
         verifier._check_claims(
@@ -348,7 +349,7 @@ def test_a_5xx_or_a_dead_token_never_falls_back(proxied_session, fault_proxy, lo
     fault_proxy.clear()
 
     access_token = session.fetch_auth_session().user_pool_tokens_result.unwrap().access_token
-    session.clients.userpool.global_sign_out(access_token)  # revoked elsewhere: definitive
+    service_clients(session).userpool.global_sign_out(access_token)  # revoked elsewhere: definitive
     expired: list = []
     session.on(AuthEvent.SESSION_EXPIRED, expired.append)
     session.fetch_auth_session(force_refresh=True)

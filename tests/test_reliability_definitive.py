@@ -122,7 +122,7 @@ def test_definitive_failure_in_the_background_fires_once_and_stops_the_refresher
     clock.advance(56 * 60)  # past the planned background refresh
 
     assert events.wait(AuthEvent.SESSION_EXPIRED)
-    assert wait_until(lambda: not session._refresher.running), "the refresher keeps running"
+    assert wait_until(lambda: not session.describe().background_running), "the refresher keeps running"
     ended = events.payloads[AuthEvent.SESSION_EXPIRED][0].error
     assert isinstance(ended, errors.SessionExpiredError)
     before = local.request_counts()
@@ -136,7 +136,7 @@ def test_definitive_failure_in_the_background_fires_once_and_stops_the_refresher
     assert events.count(AuthEvent.TOKEN_REFRESH_FAILURE) == 1
 
     assert session.sign_in("alice", PASSWORD).is_signed_in
-    assert session._refresher.running  # a new sign-in restarts background refresh
+    assert session.describe().background_running  # a new sign-in restarts background refresh
 
 
 def test_foreground_and_background_racing_into_a_revoked_token_end_the_session_once(
@@ -157,6 +157,6 @@ def test_foreground_and_background_racing_into_a_revoked_token_end_the_session_o
     run_threads(5, work)
     assert len(seen) == 5
     assert events.wait(AuthEvent.SESSION_EXPIRED)
-    assert wait_until(lambda: not session._refresher.running)
+    assert wait_until(lambda: not session.describe().background_running)
     assert events.count(AuthEvent.SESSION_EXPIRED) == 1
     assert len({str(error) for error in seen}) == 1

@@ -78,7 +78,7 @@ def test_expired_tokens_and_a_fault_give_a_retryable_error_and_the_next_call_rec
     assert len(set(backoffs)) == len(backoffs), "the backoff is jittered"
 
     assert session.is_signed_in and events.count(AuthEvent.SESSION_EXPIRED) == 0
-    assert session._state.tokens.refresh_token == refresh_token  # the refresh token is kept
+    assert session.describe().state.tokens.refresh_token == refresh_token  # the refresh token is kept
     auth = session.fetch_auth_session()
     assert auth.is_signed_in
     assert isinstance(auth.user_pool_tokens_result.error, errors.ServiceUnavailableError)
@@ -132,14 +132,14 @@ def test_background_refresher_recovers_by_itself_once_the_fault_clears(
     clock.advance(56 * 60)  # past the planned background refresh
 
     assert events.wait(AuthEvent.TOKEN_REFRESH_FAILURE), "the background refresh was not attempted"
-    assert wait_until(lambda: session._refresher._retry_at is not None)
-    assert session._refresher.running
+    assert wait_until(lambda: session.describe().background_retrying)
+    assert session.describe().background_running
     assert session.fetch_auth_session().user_pool_tokens_result.unwrap() == first  # tokens kept
     if fault != "down":
         assert attempts_seen(fault_proxy, fault) == ATTEMPTS  # one bounded call, then a pause
 
     heal(fault_proxy, session)
-    retry_at = session._refresher.next_attempt
+    retry_at = session.describe().next_attempt
     assert 0 < retry_at - clock.time() <= 2.0  # jittered backoff: 2 s * [0.5, 1) after one failure
     clock.advance(retry_at - clock.time() + 0.01)
     assert events.wait(AuthEvent.TOKEN_REFRESH), "no recovery without user action"
@@ -199,12 +199,12 @@ def test_partial_or_expired_credentials_are_a_clear_error_and_change_nothing(
     session = make_session()
     session.sign_in("alice", PASSWORD)
     events = Events(session, AuthEvent.CREDENTIALS_REFRESH, AuthEvent.SESSION_EXPIRED)
-    state = session._state
+    state = session.describe().state
     local.enable_fault_mode(BAD_ANSWERS[answer])
 
     clock.advance(9 * 60 + 50)  # 10 s left of 10 min: mandatory, but still valid
     assert session.current_credentials() is state.credentials  # MSAL: aging + failure -> old ones
-    assert session._state.credentials is state.credentials
+    assert session.describe().state.credentials is state.credentials
 
     clock.advance(20)  # now expired: the failure must surface, typed and readable
     with pytest.raises(errors.AuthError) as caught:
@@ -212,7 +212,7 @@ def test_partial_or_expired_credentials_are_a_clear_error_and_change_nothing(
     message = str(caught.value)
     assert "credentials" in message.lower()
     assert not isinstance(caught.value, errors.SessionExpiredError | errors.SignedOutError)
-    after = session._state
+    after = session.describe().state
     assert after.credentials is state.credentials  # the previous state is unchanged
     assert after.tokens is state.tokens and after.identity_id == state.identity_id
     assert events.count(AuthEvent.CREDENTIALS_REFRESH) == 0
@@ -231,12 +231,12 @@ def test_background_refresher_survives_a_bad_answer_and_recovers(short_credentia
     old = session.current_credentials()
 
     clock.advance(9 * 60)  # past the planned background refresh of the credentials
-    assert wait_until(lambda: session._refresher._retry_at is not None), "no background attempt"
-    assert session._refresher.running, "a bad answer is no reason to stop refreshing for good"
+    assert wait_until(lambda: session.describe().background_retrying), "no background attempt"
+    assert session.describe().background_running, "a bad answer is no reason to stop refreshing for good"
     assert session.current_credentials() is old
 
     local.disable_fault_mode(BAD_ANSWERS["no-session-token"])
-    retry_at = session._refresher.next_attempt
+    retry_at = session.describe().next_attempt
     assert 0 < retry_at - clock.time() <= 60  # a later retry, after the longest pause
     clock.advance(retry_at - clock.time() + 0.01)
     assert events.wait(AuthEvent.CREDENTIALS_REFRESH)

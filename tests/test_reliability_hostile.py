@@ -48,14 +48,14 @@ def signed_in(make_session):
 
 
 def unchanged(session, state, local, before):
-    assert session._state is state, "the session state was touched"
-    assert session.is_signed_in and session._pending is None
+    assert session.describe().state is state, "the session state was touched"
+    assert session.is_signed_in and session.describe().pending is None
     assert local.request_counts() == before, "hostile input reached the network"
     assert session.current_credentials() is state.credentials
 
 
 def test_hostile_username_or_password_is_refused_before_the_network(signed_in, local):
-    session, state, before = signed_in, signed_in._state, local.request_counts()
+    session, state, before = signed_in, signed_in.describe().state, local.request_counts()
     for name, bad in BAD_TEXT.items():
         for username, password in ((bad, PASSWORD), ("mallory", bad)):
             with pytest.raises(errors.InvalidParameterError) as caught:
@@ -71,11 +71,11 @@ def test_hostile_answers_to_a_challenge_keep_the_step_open(make_local, make_sess
     local = make_local(LocalSpec(users=(UserSpec("carol", "Temp-Passw0rd!", must_change_password=True),)))
     session = make_session(local.settings.as_config())
     session.sign_in("carol", "Temp-Passw0rd!")
-    pending = session._pending
+    pending = session.describe().pending
     for bad in ("\x00", HUGE, "\ud800", 7, b"x"):
         with pytest.raises(errors.InvalidParameterError):
             session.confirm_sign_in(bad)
-        assert session._pending is pending and not session.is_signed_in
+        assert session.describe().pending is pending and not session.is_signed_in
     assert session.confirm_sign_in("Brand-New-Passw0rd!").is_signed_in
 
 
@@ -91,7 +91,7 @@ AMPLIFY_FILES = {
 
 
 def test_malformed_amplify_file_is_a_clear_error_and_changes_nothing(signed_in, local, tmp_path):
-    session, state, before = signed_in, signed_in._state, local.request_counts()
+    session, state, before = signed_in, signed_in.describe().state, local.request_counts()
     settings = session.settings
     for name, data in AMPLIFY_FILES.items():
         path = tmp_path / f"{name}.json"
@@ -120,7 +120,7 @@ BAD_SETTINGS = [
 
 
 def test_bad_setting_is_a_clear_error_naming_it_and_changes_nothing(signed_in, local):
-    session, state, before = signed_in, signed_in._state, local.request_counts()
+    session, state, before = signed_in, signed_in.describe().state, local.request_counts()
     settings = session.settings
     for bad in BAD_SETTINGS:
         (name,) = bad
@@ -154,7 +154,7 @@ def test_well_formed_but_unknown_ids_are_a_configuration_error(make_session, loc
     if field == "user_pool_id":
         assert "user_pool_id 'us-east-1_Nonexist1' from configure()" in str(caught.value)
         assert local.request_counts()["InitiateAuth"] == 0
-    assert session._state is None and not session.is_signed_in
+    assert session.describe().state is None and not session.is_signed_in
 
 
 # -- forged tokens against the emulator's JWKS ---------------------------------------------------
@@ -330,13 +330,13 @@ def test_garbage_tokens_from_the_server_during_a_refresh_keep_the_session(
     signed_in, local, clock, server_lies, lie
 ):
     session = signed_in
-    state = session._state
+    state = session.describe().state
     events = Events(session, AuthEvent.SESSION_EXPIRED, AuthEvent.TOKEN_REFRESH)
     clock.advance(60 * 60 + 5)
     server_lies(SERVER_LIES[lie])
     with pytest.raises(errors.TokenValidationError):
         session.current_credentials()
-    assert session.is_signed_in and session._state.tokens is state.tokens  # nothing replaced
+    assert session.is_signed_in and session.describe().state.tokens is state.tokens  # nothing replaced
     assert events.count(AuthEvent.SESSION_EXPIRED) == 0 and events.count(AuthEvent.TOKEN_REFRESH) == 0
 
     local.clear_fault_modes()  # the server behaves again: the next call recovers
@@ -350,7 +350,7 @@ def test_garbage_tokens_at_sign_in_leave_nobody_signed_in(make_session, local, s
     before = local.request_counts()
     with pytest.raises(errors.TokenValidationError):
         session.sign_in("alice", PASSWORD)
-    assert session._state is None and not session.is_signed_in
+    assert session.describe().state is None and not session.is_signed_in
     assert delta(local, before, "GetId", "GetCredentialsForIdentity") == (0, 0)
 
 
@@ -365,10 +365,10 @@ def test_a_refresh_answer_without_a_token_is_a_clear_error_and_keeps_the_session
     signed_in, local, clock, missing
 ):
     local.enable_fault_mode(WITHOUT[missing])
-    session, state = signed_in, signed_in._state
+    session, state = signed_in, signed_in.describe().state
     clock.advance(60 * 60 + 5)
     with pytest.raises(errors.TokenValidationError, match="without"):
         session.current_credentials()
-    assert session.is_signed_in and session._state.tokens is state.tokens
+    assert session.is_signed_in and session.describe().state.tokens is state.tokens
     local.clear_fault_modes()
     assert session.current_credentials().expiration.timestamp() > local.clock.time()

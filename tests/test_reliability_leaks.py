@@ -64,12 +64,12 @@ def test_canary_password_tokens_and_keys_never_leak(
     tokens_seen: set[str] = set()
 
     def harvest() -> None:
-        state = session._state
+        state = session.describe().state
         if getattr(state, "tokens", None) is not None:
             tokens_seen.update((state.tokens.id_token, state.tokens.access_token, state.tokens.refresh_token))
         shown.extend(public_texts(session) + public_texts(session.status()) + [repr(session.status().rows())])
-        if session._snapshot is not None:
-            shown.extend(public_texts(session._snapshot))
+        if session.describe().snapshot is not None:
+            shown.extend(public_texts(session.describe().snapshot))
 
     def expect_error(call) -> None:
         try:
@@ -108,7 +108,7 @@ def test_canary_password_tokens_and_keys_never_leak(
 
     # The user's own S3 call, signed with our credentials (botocore logs its signing at DEBUG).
     boto3_session = session.boto3_session()
-    creds = boto3_session._session.get_credentials()
+    creds = boto3_session.get_credentials()
     shown += public_texts(creds) + public_texts(boto3_session)
     s3 = boto3_session.client("s3", endpoint_url=local.settings.endpoint_url)
     assert s3.list_objects_v2(Bucket="leak-test")["KeyCount"] == 1
@@ -117,7 +117,7 @@ def test_canary_password_tokens_and_keys_never_leak(
     refreshed = events.count(AuthEvent.TOKEN_REFRESH)
     clock.advance(56 * 60)
     assert events.wait(AuthEvent.TOKEN_REFRESH, refreshed + 1)
-    assert wait_until(lambda: session._flight is None)
+    assert wait_until(lambda: not session.describe().in_flight)
     harvest()
     session.close()
     fault_proxy.inject("throttle", target="GetTokensFromRefreshToken", times=None)

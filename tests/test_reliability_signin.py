@@ -62,7 +62,7 @@ def test_wrong_password_up_to_lockout_is_one_clear_error_each_time_never_retried
         assert sent == expected, f"attempt {attempt}: an automatic retry"
         assert not known.value.retryable
         assert WRONG not in str(known.value) and WRONG not in repr(known.value)
-        assert not session.is_signed_in and session._pending is None
+        assert not session.is_signed_in and session.describe().pending is None
         messages.append(str(known.value))
         if attempt <= 5:  # before the lockout: exactly what an unknown user reads
             with pytest.raises(errors.NotAuthorizedError) as unknown:
@@ -137,7 +137,9 @@ def test_account_needing_action_gets_specific_guidance_and_caches_nothing(
         action: 2 * count for action, count in expected.items()
     }, "an automatic retry"
     assert delta(local, before, "GetId", "GetCredentialsForIdentity") == (0, 0)
-    assert session._state is None and session._pending is None and not session.is_signed_in
+    assert (
+        session.describe().state is None and session.describe().pending is None and not session.is_signed_in
+    )
     assert not session.fetch_auth_session().is_signed_in
     assert persisted == [] and identity._identity_ids == ids_before
     assert PASSWORD not in known_secrets._values, "the password stays in the secret registry"

@@ -62,7 +62,7 @@ def test_two_hours_of_five_minute_tokens_under_skew(make_local, make_session, cl
     local.use_clock(server)
     session = make_session(auto_refresh=auto_refresh)
     session.sign_in("alice", PASSWORD)
-    assert abs(session._state.skew - skew) <= 1.0  # drift estimated from the server's iat
+    assert abs(session.describe().state.skew - skew) <= 1.0  # drift estimated from the server's iat
     events = Events(session, AuthEvent.TOKEN_REFRESH, AuthEvent.SESSION_EXPIRED)
     counter = CountingRefresh(session)
     before = local.request_counts()
@@ -102,14 +102,14 @@ def test_background_refresh_at_its_planned_moment_refreshes_once_without_spinnin
     session.sign_in("alice", PASSWORD)
     events = Events(session, AuthEvent.TOKEN_REFRESH)
     counter = CountingRefresh(session)
-    planned = session._refresher.next_attempt
+    planned = session.describe().next_attempt
     assert planned is not None
     clock.advance(planned - clock.time())  # exactly the planned moment, not a second more
 
     assert events.wait(AuthEvent.TOKEN_REFRESH), "the background refresher did not refresh"
     assert wait_until(lambda: refresher_idle(session))
     assert counter.calls == 1
-    assert session._refresher.next_attempt > clock.time() + 50 * 60  # next one: an hour later
+    assert session.describe().next_attempt > clock.time() + 50 * 60  # next one: an hour later
 
 
 @pytest.mark.parametrize("skew", [-300, 300])

@@ -53,7 +53,7 @@ def test_session_state_machine(local, fault_proxy, clock, issued):
             self.secrets: set[str] = {PASSWORD}
 
         def _remember_secrets(self) -> None:
-            state = self.session._state
+            state = self.session.describe().state
             tokens = getattr(state, "tokens", None)
             if tokens is not None:
                 self.secrets.update((tokens.id_token, tokens.access_token, tokens.refresh_token))
@@ -166,11 +166,11 @@ def test_session_state_machine(local, fault_proxy, clock, issued):
             session = self.session
             status = session.status()
             shown = [repr(session), str(status), status._repr_html_(), repr(status)]
-            snapshot = session._snapshot
+            snapshot = session.describe().snapshot
             if snapshot is not None:
                 shown += [repr(snapshot), str(snapshot), snapshot._repr_html_()]
-            if session.last_error is not None:
-                shown += [str(session.last_error), repr(session.last_error)]
+            if session.describe().last_error is not None:
+                shown += [str(session.describe().last_error), repr(session.describe().last_error)]
             text = "\n".join(shown)
             leaked = [s for s in self.secrets if s in text]
             assert not leaked, "a secret in a repr"

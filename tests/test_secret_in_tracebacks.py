@@ -202,7 +202,7 @@ def test_a_failed_refresh_shows_no_refresh_token(
 ):
     sign_in_as(kind, session, secret_client, fault_proxy, free_callback)
     canaries = {
-        "refresh token": session._state.tokens.refresh_token,
+        "refresh token": session.describe().state.tokens.refresh_token,
         "client secret": secret_client.settings.client_secret,
     }
     assert all(canaries.values())
@@ -218,7 +218,7 @@ def test_a_failed_refresh_shows_no_refresh_token(
     clock.advance(2 * 3600)  # tokens and credentials expired: the refresh is mandatory
     text = traceback_of(verbose, capsys, "kernel.kernel_session().current_credentials()", expected)
     if failure == "credentials_refused":
-        canaries["ID token"] = session._state.tokens.id_token
+        canaries["ID token"] = session.describe().state.tokens.id_token
         assert "credentials" in text and "id_token" in text
     assert "refresh" in text and "self = " in text  # the refresh's frames, with their locals
     assert count_canaries(text, canaries) == dict.fromkeys(canaries, 0)
@@ -286,7 +286,7 @@ def test_a_refresh_interrupted_on_the_wire_shows_no_refresh_token(
     down to the socket (botocore's, urllib3's, http.client's), each with its locals."""
     sign_in_as(kind, session, secret_client, fault_proxy, free_callback)
     canaries = {
-        "refresh token": session._state.tokens.refresh_token,
+        "refresh token": session.describe().state.tokens.refresh_token,
         "client secret": secret_client.settings.client_secret,
     }
     cell = "kernel.kernel_session().fetch_auth_session(force_refresh=True)"

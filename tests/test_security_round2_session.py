@@ -18,7 +18,7 @@ import pytest
 from helpers import PASSWORD, delta, refresher_idle, wait_until
 
 from nb_cognito import exceptions as errors
-from nb_cognito.auth import state as session_state
+from nb_cognito.auth.policy import RefreshPolicy
 from nb_cognito.local import ClientSpec, FaultMode, IdentityPoolSpec, LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import AuthEvent, SignInStep
 
@@ -79,7 +79,9 @@ def test_a_wall_clock_step_after_sign_in_never_hands_out_expired_credentials(
     for _ in range(int(2.5 * 3600 / seconds)):
         clock.advance(seconds)
         if auto_refresh:  # (refresher_idle() compares its plan with the stepped wall clock)
-            assert wait_until(lambda: session._flight is None), "the background refresher never settled"
+            assert wait_until(lambda: not session.describe().in_flight), (
+                "the background refresher never settled"
+            )
         creds = session.current_credentials()
         tokens = session.fetch_auth_session().user_pool_tokens_result.unwrap()
         now = clock.true_time()
@@ -141,7 +143,7 @@ def test_a_server_issuing_absurd_times_is_a_typed_error_at_sign_in(make_session,
     with pytest.raises(errors.TokenValidationError, match="exp"):
         session.sign_in("alice", PASSWORD)
 
-    assert not session.is_signed_in and session._state is None
+    assert not session.is_signed_in and session.describe().state is None
 
 
 # -- item 14: no refresh storm, whatever the ratio of token to credential lifetime -----------------
@@ -153,9 +155,9 @@ def test_a_server_issuing_absurd_times_is_a_typed_error_at_sign_in(make_session,
     ids=["1h-30s", "1h-60s", "1h-2min"],
 )
 def test_no_refresh_storm_when_credentials_live_shorter_than_the_head_start(
-    make_local, make_session, clock, monkeypatch, token_lifetime, credentials_lifetime
+    make_local, make_session, clock, token_lifetime, credentials_lifetime
 ):
-    _no_storm(make_local, make_session, clock, monkeypatch, token_lifetime, credentials_lifetime)
+    _no_storm(make_local, make_session, clock, token_lifetime, credentials_lifetime)
 
 
 @pytest.mark.parametrize(
@@ -164,18 +166,24 @@ def test_no_refresh_storm_when_credentials_live_shorter_than_the_head_start(
     ids=["5min-30s", "5min-1h", "1h-1h", "1h-12h", "1d-5min"],
 )
 def test_no_refresh_storm_for_the_other_ratios(
-    make_local, make_session, clock, monkeypatch, token_lifetime, credentials_lifetime
+    make_local, make_session, clock, token_lifetime, credentials_lifetime
 ):
-    _no_storm(make_local, make_session, clock, monkeypatch, token_lifetime, credentials_lifetime)
+    _no_storm(make_local, make_session, clock, token_lifetime, credentials_lifetime)
 
 
-def _no_storm(make_local, make_session, clock, monkeypatch, token_lifetime, credentials_lifetime) -> None:
+class _Largest:
+    """A random source that always draws the largest value: the worst case of every jitter."""
+
+    def uniform(self, low: float, high: float) -> float:
+        return high
+
+
+def _no_storm(make_local, make_session, clock, token_lifetime, credentials_lifetime) -> None:
     """Four of the shorter lifetimes with the background refresher: about one refresh per lifetime.
 
     The refresher's random head start is pinned to its largest value (the worst case) through
-    ``random.uniform``, which the session state draws it from.
+    the session's injected random source (the policy's ``rng``): nothing process-wide is patched.
     """
-    monkeypatch.setattr(session_state.random, "uniform", lambda low, high: high)
     local = make_local(
         LocalSpec(
             client=ClientSpec(access_token_validity=token_lifetime, id_token_validity=token_lifetime),
@@ -183,7 +191,7 @@ def _no_storm(make_local, make_session, clock, monkeypatch, token_lifetime, cred
             users=(UserSpec("alice", PASSWORD),),
         )
     )
-    session = make_session(auto_refresh=True)
+    session = make_session(auto_refresh=True, policy=RefreshPolicy(rng=_Largest()))
     session.sign_in("alice", PASSWORD)
     before = local.request_counts()
     shortest = min(token_lifetime, credentials_lifetime)

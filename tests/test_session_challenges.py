@@ -13,6 +13,7 @@ from helpers import PASSWORD, counts
 
 from nb_cognito import exceptions as errors
 from nb_cognito.auth.challenges import next_step
+from nb_cognito.auth.session import service_clients
 from nb_cognito.auth.userpool_calls import Challenge
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
 from nb_cognito.models import SignInStep
@@ -213,7 +214,7 @@ def test_challenges_a_kernel_cannot_answer_name_the_limit(local, new_session, na
     session = new_session(local.settings.as_config())
     challenge = Challenge(name=name, session="s", parameters={}, username="alice")
     with pytest.raises(errors.UnsupportedChallengeError, match=name):
-        next_step(session.clients.userpool, challenge)
+        next_step(service_clients(session).userpool, challenge)
 
 
 # -- NEW_PASSWORD_REQUIRED with required attributes ---------------------------------------------------

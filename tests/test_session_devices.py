@@ -79,7 +79,7 @@ def test_a_session_with_device_tracking_survives_refresh_past_the_first_token_li
     tokens = auth.user_pool_tokens_result.unwrap()
     assert tokens.access_token != first.access_token
     assert auth.aws_credentials_result.value is not None
-    assert session.refresh_count == 1 and session.device == device
+    assert session.describe().refresh_count == 1 and session.device == device
     clock.advance(2 * 60 * 60)  # and again: the key goes with every refresh
     assert session.fetch_auth_session(force_refresh=True).user_pool_tokens_result.value is not None
 

@@ -498,9 +498,9 @@ def test_a_new_widget_shows_an_existing_session(make_widget, session):
 
 def test_close_unsubscribes(make_widget, session):
     w = make_widget()
-    listeners = sum(len(v) for v in session._listeners.values())
+    listeners = session.describe().listeners
     w.widget.close()
-    assert sum(len(v) for v in session._listeners.values()) == listeners - len(AuthEvent)
+    assert session.describe().listeners == listeners - len(AuthEvent)
     session.sign_in("alice", PASSWORD)
     assert w.view == "signed_out"
 

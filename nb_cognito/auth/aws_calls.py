@@ -2,9 +2,9 @@
 
 Our Cognito/STS calls need no AWS credentials, so their clients are unsigned: building them
 never walks back through the credential chain (where our own provider sits). botocore's
-retries are off; :func:`call` retries retryable errors itself, with jittered exponential
-backoff on the injected clock, and maps every failure through
-:func:`nb_cognito.exceptions.from_aws_error`.
+retries are off; :func:`call` retries retryable errors itself, with the jittered exponential
+backoff of :class:`~nb_cognito.auth.policy.RefreshPolicy` on the injected clock, and maps
+every failure through :func:`nb_cognito.exceptions.from_aws_error`.
 
 Secrets (a refresh token, a client secret, a password) reach botocore sealed
 (:func:`send_sealed`): each :class:`~nb_cognito.secret.Secret` in the parameters becomes a
@@ -20,7 +20,6 @@ from __future__ import annotations
 import email.utils
 import json
 import os
-import random
 import secrets as _random
 import threading
 import urllib.parse
@@ -28,13 +27,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from nb_cognito import forksafe
+from nb_cognito.auth.policy import DEFAULT_POLICY, RefreshPolicy
 from nb_cognito.clock import Clock
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, from_aws_error
 from nb_cognito.redaction import our_call
 from nb_cognito.secret import OpaqueBytes, Secret
 
-__all__ = ["Backoff", "call", "make_client", "send_sealed", "server_time"]
+__all__ = ["call", "make_client", "send_sealed", "server_time"]
 
 T = TypeVar("T")
 
@@ -162,29 +162,17 @@ def _private_botocore_session() -> Any:
     )
 
 
-class Backoff:
-    """Full-jitter exponential backoff: attempt n waits up to ``base * 2**n``, capped."""
-
-    def __init__(self, base: float = 0.2, cap: float = 5.0, rng: random.Random | None = None):
-        self.base, self.cap = base, cap
-        self._rng = rng or random.Random()
-
-    def delay(self, attempt: int) -> float:
-        return self._rng.uniform(0, min(self.cap, self.base * 2**attempt))
-
-
-DEFAULT_BACKOFF = Backoff()
-
-
 def call(
     fn: Callable[[], T],
     *,
     action: str,
     clock: Clock,
-    attempts: int = 3,
-    backoff: Backoff = DEFAULT_BACKOFF,
+    attempts: int | None = None,
+    policy: RefreshPolicy = DEFAULT_POLICY,
 ) -> T:
-    """Run ``fn`` (an AWS call); retry retryable errors up to ``attempts`` times in all."""
+    """Run ``fn`` (an AWS call); retry retryable errors, ``attempts`` times in all at most
+    (default: the policy's ``call_attempts``), waiting the policy's ``call_delay`` between."""
+    attempts = policy.call_attempts if attempts is None else attempts
     for attempt in range(attempts):
         try:
             with our_call():
@@ -193,7 +181,7 @@ def call(
             error: AuthError = from_aws_error(raw, action=action)
             if not error.retryable or attempt == attempts - 1:
                 raise error from None
-            clock.sleep(backoff.delay(attempt))
+            clock.sleep(policy.call_delay(attempt))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

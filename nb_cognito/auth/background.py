@@ -2,8 +2,8 @@
 
 The session tells it *when* (``next_due``) and *how* (``refresh_due``); the refresher only
 waits on the injected clock and calls back. A failed refresh is retried with bounded,
-jittered exponential backoff; only the end of the session (expired or signed out) stops the
-thread.
+jittered exponential backoff (the session's :class:`~nb_cognito.auth.policy.RefreshPolicy`);
+only the end of the session (expired or signed out) stops the thread.
 The thread is a daemon, so it never keeps the interpreter alive, and a forked child starts
 without one.
 """
@@ -11,11 +11,11 @@ without one.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable
 
 from nb_cognito import forksafe
+from nb_cognito.auth.policy import DEFAULT_POLICY, RefreshPolicy
 from nb_cognito.clock import Clock
 from nb_cognito.exceptions import AuthError, SessionExpiredError, SignedOutError
 
@@ -27,17 +27,17 @@ log = logging.getLogger("nb_cognito.auth.background")
 class BackgroundRefresher:
     """Calls ``refresh_due()`` at the local time ``next_due()`` returns (None: nothing to do)."""
 
-    MAX_BACKOFF = 60.0
-
     def __init__(
         self,
         *,
         clock: Clock,
         next_due: Callable[[], float | None],
         refresh_due: Callable[[], None],
+        policy: RefreshPolicy = DEFAULT_POLICY,
         name: str = "nb-cognito-refresher",
     ) -> None:
         self._clock = clock
+        self._policy = policy
         self._next_due = next_due
         self._refresh_due = refresh_due
         self._name = name
@@ -54,6 +54,19 @@ class BackgroundRefresher:
     def running(self) -> bool:
         thread = self._thread
         return thread is not None and thread.is_alive()
+
+    @property
+    def retrying(self) -> bool:
+        """A failed refresh is waiting to be retried."""
+        return self._retry_at is not None
+
+    @property
+    def lock_free(self) -> bool:
+        """No other thread holds the refresher's lock right now (a forked child: always)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._lock.release()
+        return True
 
     @property
     def next_attempt(self) -> float | None:
@@ -113,14 +126,13 @@ class BackgroundRefresher:
             # Anything else (a transient fault, a malformed answer) is never a reason to stop
             # for good: retry, sooner for a retryable error, after the longest pause otherwise.
             self._failures += 1
-            base = 2.0**self._failures if error.retryable else self.MAX_BACKOFF
-            delay = min(self.MAX_BACKOFF, base) * random.uniform(0.5, 1.0)
+            delay = self._policy.background_delay(self._failures, retryable=error.retryable)
             self._retry_at = self._clock.time() + delay
             log.warning("Background refresh failed (%s); retrying in %.0f s.", error, delay)
         except Exception:  # never let the thread die silently on a bug
             log.exception("Unexpected error in the background refresh; retrying later.")
             self._failures += 1
-            self._retry_at = self._clock.time() + self.MAX_BACKOFF
+            self._retry_at = self._clock.time() + self._policy.max_backoff
         else:
             self._failures, self._retry_at, self.last_error = 0, None, None
             due = self._next_due()

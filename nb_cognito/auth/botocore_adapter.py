@@ -7,7 +7,14 @@ once, and raises :class:`SignedOutError` after sign-out. :func:`put_provider_fir
 ``custom-nb-cognito`` provider first in a botocore session's chain (botocore's sanctioned
 place for a custom provider); :func:`new_boto3_session` builds an independent ``boto3.Session``
 on it. Putting it into boto3's *default* session is an integration's job
-(:mod:`nb_cognito.integrations.boto3_injection`).
+(:mod:`nb_cognito.integrations.boto3_injection`), through the functions here.
+
+This is the one module that touches botocore's and boto3's private attributes (the
+architecture test allows it nowhere else), and ``tests/test_botocore_contract.py`` checks each
+one on the installed botocore: ``RefreshableCredentials``' ``_access_key``, ``_secret_key``,
+``_token``, ``_expiry_time`` and ``_frozen_credentials``, which its properties read after
+calling the ``_refresh`` we override; a botocore session's cached ``_credentials``; a boto3
+session's ``_session``. Everything else goes through public arguments and methods.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
 from nb_cognito import forksafe
@@ -24,7 +32,15 @@ if TYPE_CHECKING:
     from nb_cognito.auth.integration import SessionAPI
     from nb_cognito.models import AWSCredentials
 
-__all__ = ["CANONICAL_NAME", "has_provider", "new_boto3_session", "provider", "put_provider_first"]
+__all__ = [
+    "CANONICAL_NAME",
+    "default_botocore_session",
+    "has_provider",
+    "new_boto3_session",
+    "provider",
+    "put_provider_first",
+    "remove_provider",
+]
 
 CANONICAL_NAME = "custom-nb-cognito"
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -48,13 +64,12 @@ def _credentials_class() -> type:
             # unreachable, session expired); every read asks again and raises until it has.
             self._nb_session = session
             self._seen = first
-            self._frozen_credentials: Any = None  # set by the base class from ``first``
             self._swap_lock = forksafe.Lock()
-            super().__init__(
-                first.access_key_id if first else "",
-                first.secret_access_key if first else "",
-                first.session_token if first else "",
-                first.expiration if first else _EPOCH,
+            super().__init__(  # botocore's public arguments; it keeps them in the fields _adopt writes
+                access_key=first.access_key_id if first else "",
+                secret_key=first.secret_access_key if first else "",
+                token=first.session_token if first else "",
+                expiry_time=first.expiration if first else _EPOCH,
                 refresh_using=self._metadata,
                 method=CANONICAL_NAME,
             )
@@ -79,15 +94,19 @@ def _credentials_class() -> type:
             with self._swap_lock:
                 creds = self._nb_session.current_credentials()
                 if creds is not self._seen:
-                    self._access_key = creds.access_key_id
-                    self._secret_key = creds.secret_access_key
-                    self._token = creds.session_token
-                    self._expiry_time = creds.expiration
-                    self._frozen_credentials = ReadOnlyCredentials(
-                        creds.access_key_id, creds.secret_access_key, creds.session_token, None
-                    )
-                    self._seen = creds
+                    self._adopt(creds)
                 return self._frozen_credentials
+
+        def _adopt(self, creds: AWSCredentials) -> None:
+            """Write ``creds`` where botocore's properties and ``_refresh`` callers read them."""
+            self._access_key = creds.access_key_id
+            self._secret_key = creds.secret_access_key
+            self._token = creds.session_token
+            self._expiry_time = creds.expiration
+            self._frozen_credentials = ReadOnlyCredentials(
+                creds.access_key_id, creds.secret_access_key, creds.session_token, None
+            )
+            self._seen = creds
 
         def refresh_needed(self, refresh_in: float | None = None) -> bool:
             return self._nb_session.current_credentials() is not self._seen
@@ -111,10 +130,6 @@ def provider(session: SessionAPI) -> Any:
     class CognitoCredentialProvider(CredentialProvider):
         METHOD = CANONICAL_NAME
         CANONICAL_NAME = CANONICAL_NAME
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.nb_session = session
 
         def load(self) -> Any:
             try:
@@ -144,7 +159,32 @@ def put_provider_first(botocore_session: Any, provider: Any) -> None:
         resolver.insert_before("env", provider)
     except UnknownCredentialError:  # a session made with profile_name= has no 'env' provider
         resolver.providers.insert(0, provider)
-    botocore_session._credentials = None  # get_credentials() caches; make it ask the chain again
+    _forget_credentials(botocore_session)
+
+
+def remove_provider(botocore_session: Any) -> None:
+    """Take our provider out of ``botocore_session``'s chain (idempotent)."""
+    botocore_session.get_component("credential_provider").remove(CANONICAL_NAME)
+    _forget_credentials(botocore_session)
+
+
+def _forget_credentials(botocore_session: Any) -> None:
+    """``get_credentials()`` caches what the chain gave; make it ask the chain again."""
+    botocore_session._credentials = None
+
+
+def default_botocore_session(*, create: bool = False) -> Any:
+    """The botocore session under ``boto3.DEFAULT_SESSION`` (None if there is none yet, or
+    boto3 is not imported); ``create``: import boto3 and set up its default session if needed."""
+    if create:
+        import boto3 as imported
+
+        if imported.DEFAULT_SESSION is None:
+            imported.setup_default_session()
+    boto3: Any = sys.modules.get("boto3")
+    if boto3 is None or boto3.DEFAULT_SESSION is None:
+        return None
+    return boto3.DEFAULT_SESSION._session
 
 
 def has_provider(botocore_session: Any) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from nb_cognito import forksafe
 from nb_cognito.auth import aws_calls
+from nb_cognito.auth.policy import DEFAULT_POLICY, RefreshPolicy
 from nb_cognito.clock import Clock
 from nb_cognito.exceptions import AuthError, ConfigurationError, unknown_resource
 from nb_cognito.models import AWSCredentials
@@ -35,9 +36,10 @@ _ids_lock = forksafe.Lock()
 class IdentityClient:
     """Fetches AWS credentials with the user-pool ID token."""
 
-    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock, policy: RefreshPolicy = DEFAULT_POLICY) -> None:
         self.settings = settings
         self._clock = clock
+        self._policy = policy
         #: The server's time by the ``Date`` header of the last credentials answer (drift).
         self.server_time: float | None = None
 
@@ -92,6 +94,7 @@ class IdentityClient:
                 ),
                 action="get the identity id",
                 clock=self._clock,
+                policy=self._policy,
             )
         except ConfigurationError as error:
             raise unknown_resource(error, "identity pool", self.settings, "identity_pool_id") from None
@@ -113,6 +116,7 @@ class IdentityClient:
             ),
             action="get AWS credentials",
             clock=self._clock,
+            policy=self._policy,
         )
         self.server_time = aws_calls.server_time(response)
         raw = _mapping(response, "Credentials")
@@ -133,6 +137,7 @@ class IdentityClient:
             lambda: aws_calls.send_sealed(client.assume_role_with_web_identity, params),
             action="assume the IAM role",
             clock=self._clock,
+            policy=self._policy,
         )
         raw = _mapping(response, "Credentials")
         return self._credentials(

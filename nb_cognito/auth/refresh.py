@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING
 from nb_cognito.auth.background import BackgroundRefresher
 from nb_cognito.auth.events import EventHub
 from nb_cognito.auth.integration import ChangeKind, Observers, SavedSignIn
+from nb_cognito.auth.policy import RefreshPolicy
 from nb_cognito.auth.session_settings import SessionSettings
 from nb_cognito.auth.session_state import Flight, SessionState
 from nb_cognito.auth.state import (
     Expired,
     Freshness,
-    RefreshPolicy,
     SignedIn,
     ended_by,
     freshness,
@@ -96,7 +96,10 @@ class RefreshEngine:
         self._events = events
         self.auto_refresh = auto_refresh
         self.background = BackgroundRefresher(
-            clock=time, next_due=self._next_background_refresh, refresh_due=self._refresh_in_background
+            clock=time,
+            next_due=self._next_background_refresh,
+            refresh_due=self._refresh_in_background,
+            policy=policy,
         )
 
     # -- when -----------------------------------------------------------------------------------

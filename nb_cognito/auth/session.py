@@ -22,18 +22,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any
 
 from nb_cognito.auth.events import EventHub
 from nb_cognito.auth.fetch import SessionFetch
 from nb_cognito.auth.integration import ChangeKind, Observers, SessionChange
 from nb_cognito.auth.oauth import RedirectSignIn
+from nb_cognito.auth.policy import RefreshPolicy
 from nb_cognito.auth.refresh import RefreshEngine
+from nb_cognito.auth.session_clients import SessionClients
 from nb_cognito.auth.session_devices import DeviceTracking
 from nb_cognito.auth.session_settings import SessionSettings
 from nb_cognito.auth.session_state import SessionState
 from nb_cognito.auth.sign_in import SignInFlow
-from nb_cognito.auth.state import Expired, RefreshPolicy, SignedIn, session_status
+from nb_cognito.auth.state import Expired, SignedIn, freshness, session_status
+from nb_cognito.auth.view import SessionView
 from nb_cognito.clock import SYSTEM_CLOCK, Clock, SteadyClock
 from nb_cognito.exceptions import AuthError, ConfigurationError, SignedOutError
 from nb_cognito.models import (
@@ -51,7 +54,7 @@ from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret
 from nb_cognito.settings.config import CognitoConfig, Settings
 
-__all__ = ["CognitoSession", "RefreshPolicy"]
+__all__ = ["CognitoSession", "RefreshPolicy", "service_clients"]
 
 log = logging.getLogger("nb_cognito")
 
@@ -76,8 +79,9 @@ class CognitoSession:
         self.clock = clock
         time = SteadyClock(clock)  # expiry decisions: immune to steps of the wall clock
         self._time = time
+        policy = policy or RefreshPolicy()
         self._box = box = SessionState()
-        self._settings = settings = SessionSettings(self.config, clock=clock, state=box)
+        self._settings = settings = SessionSettings(self.config, clock=clock, policy=policy, state=box)
         #: The integrations this session owns: ``session.integrations.add(obj)`` (told of every
         #: sign-in, refresh, setting change and sign-out), ``session.integrations.find(Kind)``.
         self.integrations = observers = Observers(
@@ -88,7 +92,7 @@ class CognitoSession:
             box,
             settings,
             time=time,
-            policy=policy or RefreshPolicy(),
+            policy=policy,
             observers=observers,
             events=events,
             auto_refresh=auto_refresh,
@@ -316,15 +320,40 @@ class CognitoSession:
             auto_refresh=background.running,
         )
 
-    @property
-    def last_error(self) -> AuthError | None:
-        """The last refresh error, until a refresh succeeds (None: none)."""
-        return self._box.last_error
-
-    @property
-    def refresh_count(self) -> int:
-        """How many times the tokens were refreshed (for tests and benchmarks)."""
-        return self._box.refresh_count
+    def describe(self) -> SessionView:
+        """A read-only picture of the refresh machinery now (tests, diagnostics): freshness,
+        refresh in flight, pending step, expiries, background thread. Changes nothing."""
+        box, background = self._box, self._engine.background
+        state, pending = box.current, box.pending
+        signed_in = box.signed_in
+        locks_free = box.lock.acquire(blocking=False)
+        if locks_free:
+            box.lock.release()
+        now = self._time.time()
+        wants = self._settings.wants_credentials()
+        credentials = signed_in.credentials if signed_in is not None else None
+        return SessionView(
+            signed_in=signed_in is not None,
+            expired=isinstance(state, Expired),
+            freshness=freshness(signed_in, self._engine.policy, now, wants_credentials=wants)
+            if signed_in
+            else None,
+            in_flight=box.flight is not None,
+            pending_step=pending.step.sign_in_step if pending is not None and pending.step else None,
+            token_expiry=signed_in.tokens.expiration if signed_in is not None else None,
+            credentials_expiry=credentials.expiration if credentials is not None else None,
+            skew=signed_in.skew if signed_in is not None else None,
+            background_running=background.running,
+            background_retrying=background.retrying,
+            next_attempt=background.next_attempt if signed_in is not None else None,
+            locks_free=locks_free and background.lock_free,
+            refresh_count=box.refresh_count,
+            listeners=sum(len(self._events.listeners(event)) for event in AuthEvent),
+            last_error=box.last_error,
+            state=state,
+            pending=pending,
+            snapshot=box.snapshot,
+        )
 
     def __repr__(self) -> str:
         state = self._box.current
@@ -337,26 +366,6 @@ class CognitoSession:
     def _repr_html_(self) -> str:
         return self.status()._repr_html_()
 
-    # TEMPORARY (removed once the tests read the session through a public view): the names the
-    # tests read before the session was made of objects.
-    _LEGACY: ClassVar[dict[str, tuple[str, str]]] = {
-        "_state": ("_box", "current"),
-        "_pending": ("_box", "pending"),
-        "_flight": ("_box", "flight"),
-        "_snapshot": ("_box", "snapshot"),
-        "_lock": ("_box", "lock"),
-        "_refresher": ("_engine", "background"),
-        "_listeners": ("_events", "_listeners"),
-        "clients": ("_settings", "clients"),
-    }
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            part, attribute = CognitoSession._LEGACY[name]
-        except KeyError:
-            raise AttributeError(name) from None
-        return getattr(self.__dict__[part], attribute)
-
     def close(self) -> None:
         """Stop the background thread and close every integration (the state is kept)."""
         self._engine.background.stop()
@@ -367,3 +376,9 @@ def _refresh_token(state: SignedIn) -> Secret:
     """The state's refresh token, wrapped in a frame of its own (a Verbose traceback shows the
     value of each attribute expression in the line a frame was executing)."""
     return Secret(state.tokens.refresh_token)
+
+
+def service_clients(session: CognitoSession) -> SessionClients:
+    """The clients ``session`` talks through for its current settings: plumbing for tests and
+    diagnostics that reach the wire, not on the session's public face."""
+    return session._settings.clients

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from nb_cognito.auth.policy import RefreshPolicy
+
 if TYPE_CHECKING:
     from nb_cognito.auth.identity import IdentityClient
     from nb_cognito.auth.tokens import TokenVerifier
@@ -23,23 +25,26 @@ __all__ = ["SessionClients"]
 class SessionClients:
     """The clients for ``settings``; each is made on first use (imports stay cheap)."""
 
-    def __init__(self, settings: Settings, *, clock: Clock, hosted_ui: Any = None) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock, hosted_ui: Any = None, policy: RefreshPolicy | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.policy = policy if policy is not None else RefreshPolicy()
         self.hosted_ui = hosted_ui  # after a hosted-UI sign-in: refresh and revoke at /oauth2/*
 
     @functools.cached_property
     def userpool(self) -> UserPoolClient:
         from nb_cognito.auth.userpool_calls import UserPoolClient
 
-        client = UserPoolClient(self.settings, clock=self.clock)
+        client = UserPoolClient(self.settings, clock=self.clock, policy=self.policy)
         return client if self.hosted_ui is None else self.hosted_ui.wrap(client)
 
     @functools.cached_property
     def identity(self) -> IdentityClient:
         from nb_cognito.auth.identity import IdentityClient
 
-        return IdentityClient(self.settings, clock=self.clock)
+        return IdentityClient(self.settings, clock=self.clock, policy=self.policy)
 
     @functools.cached_property
     def verifier(self) -> TokenVerifier:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from nb_cognito.auth.integration import ChangeKind, SavedSignIn, SessionChange
+from nb_cognito.auth.policy import RefreshPolicy
 from nb_cognito.auth.session_clients import SessionClients
 from nb_cognito.auth.session_state import SessionState
 from nb_cognito.auth.state import Expired, SignedIn
@@ -24,9 +25,12 @@ __all__ = ["SessionSettings"]
 class SessionSettings:
     """The settings and clients of one session."""
 
-    def __init__(self, config: CognitoConfig, *, clock: Clock, state: SessionState) -> None:
+    def __init__(
+        self, config: CognitoConfig, *, clock: Clock, policy: RefreshPolicy, state: SessionState
+    ) -> None:
         self.config = config
         self._clock = clock
+        self._policy = policy
         self._state = state
         self._settings: Settings | None = None
         self._clients: SessionClients | None = None
@@ -46,7 +50,7 @@ class SessionSettings:
         clients = self._clients
         if clients is None or clients.settings is not self.settings:
             clients = self._clients = SessionClients(
-                self.settings, clock=self._clock, hosted_ui=self._hosted_ui
+                self.settings, clock=self._clock, hosted_ui=self._hosted_ui, policy=self._policy
             )
         return clients
 

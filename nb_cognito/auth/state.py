@@ -1,9 +1,10 @@
 """The session's values and the rules on them: no lock, no network, time passed in.
 
-:class:`RefreshPolicy` sets the windows; :class:`SignedIn` and :class:`Expired` are the
-immutable states :class:`~nb_cognito.auth.session.CognitoSession` swaps under its lock.
-The functions here say, for a state at local time ``now``, what is due, when the background
-refresher should wake, and what a caller sees (:class:`CognitoAuthSession`, :class:`SessionStatus`).
+:class:`~nb_cognito.auth.policy.RefreshPolicy` sets the windows; :class:`SignedIn` and
+:class:`Expired` are the immutable states :class:`~nb_cognito.auth.session.CognitoSession`
+swaps under its lock. The functions here say, for a state at local time ``now``, what is
+due, when the background refresher should wake, and what a caller sees
+(:class:`CognitoAuthSession`, :class:`SessionStatus`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-import random
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from nb_cognito.auth.policy import RefreshPolicy
 from nb_cognito.exceptions import (
     AuthError,
     ConfigurationError,
@@ -64,37 +65,6 @@ _DEFINITIVE = (
     PasswordResetRequiredError,
     UserNotConfirmedError,
 )
-
-
-@dataclass(frozen=True)
-class RefreshPolicy:
-    """When to refresh something that lives ``lifetime`` seconds.
-
-    The advisory lead is 10 % of the lifetime, capped at ``max_lead`` (5 min for 1-hour
-    tokens, 30 s for 5-minute ones), so short lifetimes never cause refresh storms and 1-hour
-    tokens are refreshed about once an hour. The mandatory lead is 40 % of that.
-    The background refresher starts up to ``jitter`` (a fraction) of each lead earlier. After a failed
-    advisory refresh, callers are served from memory for ``retry_fraction`` of the lead (at
-    most ``max_retry_delay``) before one of them tries again.
-    """
-
-    fraction: float = 0.10
-    max_lead: float = 300.0
-    min_lead: float = 1.0
-    mandatory_fraction: float = 0.4
-    jitter: float = 0.2
-    retry_fraction: float = 0.25
-    max_retry_delay: float = 30.0
-
-    def lead(self, lifetime: float) -> float:
-        return max(self.min_lead, min(self.max_lead, lifetime * self.fraction))
-
-    def mandatory_lead(self, lifetime: float) -> float:
-        return self.lead(lifetime) * self.mandatory_fraction
-
-    def retry_delay(self, lifetime: float) -> float:
-        """How long a failed advisory refresh waits before the next caller tries again."""
-        return min(self.max_retry_delay, self.lead(lifetime) * self.retry_fraction)
 
 
 @dataclass(frozen=True)
@@ -154,7 +124,7 @@ def signed_in_state(
         tokens=UserPoolTokens(tokens.id_token, tokens.access_token, refresh_token, _at(expires)),
         token_lifetime=lifetime,
         skew=issued - now,
-        jitter=random.uniform(0, policy.jitter),
+        jitter=policy.head_start(),
         identity_id=previous.identity_id if previous else None,
         credentials=previous.credentials if previous else None,
         credentials_lifetime=previous.credentials_lifetime if previous else 0.0,

@@ -11,6 +11,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from nb_cognito.auth import aws_calls
+from nb_cognito.auth.policy import DEFAULT_POLICY, RefreshPolicy
 from nb_cognito.auth.userpool_values import (
     PASSWORD_FACTORS,
     AuthTokens,
@@ -42,10 +43,11 @@ __all__ = ["PASSWORD_FACTORS", "AuthTokens", "Challenge", "UserPoolClient", "sec
 class UserPoolClient:
     """One user pool and app client, as configured by :class:`~nb_cognito.settings.config.Settings`."""
 
-    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock, policy: RefreshPolicy = DEFAULT_POLICY) -> None:
         settings.require_sign_in_settings()
         self.settings = settings
         self._clock = clock
+        self._policy = policy
         self._client: Any = None
         # Learned at the first refresh: the endpoint does not know GetTokensFromRefreshToken.
         self._no_get_tokens = False
@@ -61,7 +63,7 @@ class UserPoolClient:
             )
         return self._client
 
-    def _call(self, action: str, operation: str, attempts: int = 3, **params: Any) -> dict:
+    def _call(self, action: str, operation: str, attempts: int | None = None, **params: Any) -> dict:
         method = getattr(self.client, operation)
         # Secrets in params stay sealed down to the encoded body: no frame, ours or botocore's,
         # keeps them plain (aws_calls.send_sealed).
@@ -71,6 +73,7 @@ class UserPoolClient:
                 action=action,
                 clock=self._clock,
                 attempts=attempts,
+                policy=self._policy,
             )
         except ConfigurationError as error:  # the app client (sent as ClientId) is not known
             names = ("client_id", "user_pool_id")

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 from nb_cognito import forksafe
 from nb_cognito.auth.botocore_adapter import (
     CANONICAL_NAME,
+    default_botocore_session,
     has_provider,
     provider,
     put_provider_first,
+    remove_provider,
 )
 from nb_cognito.auth.integration import ChangeKind, Integration, SessionChange
 from nb_cognito.environment import EnvironmentVariables as Env
@@ -39,10 +41,8 @@ log = logging.getLogger("nb_cognito")
 
 def is_installed() -> bool:
     """True when boto3's current default session has an nb_cognito provider."""
-    boto3 = sys.modules.get("boto3")
-    if boto3 is None or boto3.DEFAULT_SESSION is None:
-        return False
-    return has_provider(boto3.DEFAULT_SESSION._session)
+    botocore_session = default_botocore_session()
+    return botocore_session is not None and has_provider(botocore_session)
 
 
 #: Variables through which the user chooses credentials; while one is theirs, it wins.
@@ -106,12 +106,8 @@ class Boto3Injection(Integration):
                 f"nb_cognito.session.boto3_session(), or configure(inject_boto3='always') to override.",
             )
             return False
-        import boto3
-
         with self._lock:
-            if boto3.DEFAULT_SESSION is None:
-                boto3.setup_default_session()
-            botocore_session = boto3.DEFAULT_SESSION._session
+            botocore_session = default_botocore_session(create=True)
             if self._installed_on is botocore_session and has_provider(botocore_session):
                 return True
             put_provider_first(botocore_session, provider(session))
@@ -130,8 +126,7 @@ class Boto3Injection(Integration):
         with self._lock:
             botocore_session, self._installed_on = self._installed_on, None
         if botocore_session is not None:
-            botocore_session.get_component("credential_provider").remove(CANONICAL_NAME)
-            botocore_session._credentials = None
+            remove_provider(botocore_session)
 
     def ensure_installed(self) -> None:
         """Re-install after user code replaced ``boto3.DEFAULT_SESSION`` (IPython ``pre_run_cell``).
@@ -139,11 +134,10 @@ class Boto3Injection(Integration):
         Cheap when nothing changed: no import, two attribute reads.
         """
         session = self._session
-        boto3 = sys.modules.get("boto3")
-        if session is None or boto3 is None or not session.is_signed_in:
+        if session is None or "boto3" not in sys.modules or not session.is_signed_in:
             return
-        default = boto3.DEFAULT_SESSION
-        if default is not None and default._session is self._installed_on:
+        default = default_botocore_session()
+        if default is not None and default is self._installed_on:
             return
         try:
             self.install()

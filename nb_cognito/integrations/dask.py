@@ -50,7 +50,6 @@ class DaskIntegration(Integration):
         self._lock = forksafe.Lock()
         self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
         self._plugin: Any = None  # the last plugin pushed (None: never pushed)
-        self.pushes = 0
 
     # -- the session's side ---------------------------------------------------------------------
 
@@ -100,7 +99,6 @@ class DaskIntegration(Integration):
         """Register ``plugin`` on every running client (replacing the previous one)."""
         with self._lock:
             self._plugin = plugin
-            self.pushes += 1
             for client in self.clients():
                 self._register(client, plugin)
 

@@ -129,7 +129,6 @@ class WorkerEndpoint:
         self._credentials: PushedCredentials | None = None
         self._httpd: Any = None
         self._token_file: str | None = None
-        self.updates = 0
 
     @property
     def credentials(self) -> PushedCredentials | None:
@@ -150,7 +149,6 @@ class WorkerEndpoint:
 
         with self._lock:
             previous, self._credentials = self._credentials, credentials
-            self.updates += 1
             if credentials is not None:
                 known_secrets.add(credentials.secret_access_key, credentials.session_token)
             if previous is not None and previous != credentials:
