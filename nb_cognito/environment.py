@@ -31,6 +31,11 @@ class EnvironmentVariables:
     #: The password ``sign_in()`` and ``%cognito_login`` use when none is given (never on a line).
     NB_COGNITO_PASSWORD = "NB_COGNITO_PASSWORD"
 
+    # -- written and read: Dask (nb_cognito/integrations/dask_seal.py) ----------------------
+    #: The key that seals the credentials sent to the kernel's own LocalCluster workers: set in
+    #: the kernel's environment, inherited by the workers its nannies start, by no one else.
+    NB_COGNITO_DASK_KEY = "NB_COGNITO_DASK_KEY"
+
     # -- read: remembered sessions (``remember=True``) ---------------------------------------
     #: The directory of the file store, instead of ``$XDG_DATA_HOME/nb_cognito``.
     NB_COGNITO_STORE_DIR = "NB_COGNITO_STORE_DIR"

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 
 import distributed
 import pytest
@@ -174,9 +175,11 @@ def _start(argv, env, log_path):
     return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT), log
 
 
-def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
-    """Stands in for other machines: no variable of the kernel's, only Dask's connection."""
-    local, session = world
+@pytest.fixture
+def cli_scheduler(world, tmp_path):
+    """A scheduler and a worker started from the command line, not by the kernel: they stand for
+    someone else's plain-TCP cluster (or other machines): no variable of the kernel's."""
+    local, _ = world
     dask_cli = os.path.join(os.path.dirname(sys.executable), "dask")
     scheduler_file = tmp_path / "scheduler.json"
     env = {
@@ -189,21 +192,12 @@ def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
         "AWS_DEFAULT_REGION": local.settings.region,
         "AWS_ENDPOINT_URL": local.endpoint_url,
     }
+    common = ["--host", "127.0.0.1", "--no-dashboard"]
     processes = []
     try:
         processes.append(
             _start(
-                [
-                    dask_cli,
-                    "scheduler",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    "0",
-                    "--no-dashboard",
-                    "--scheduler-file",
-                    str(scheduler_file),
-                ],
+                [dask_cli, "scheduler", "--port", "0", "--scheduler-file", str(scheduler_file), *common],
                 env,
                 tmp_path / "scheduler.log",
             )
@@ -212,36 +206,17 @@ def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert scheduler_file.exists(), (tmp_path / "scheduler.log").read_text()
-        processes.append(
-            _start(
-                [
-                    dask_cli,
-                    "worker",
-                    "--scheduler-file",
-                    str(scheduler_file),
-                    "--nthreads",
-                    "1",
-                    "--host",
-                    "127.0.0.1",
-                    "--no-dashboard",
-                    "--no-nanny",
-                ],
-                env,
-                tmp_path / "worker.log",
-            )
-        )
-        with distributed.Client(scheduler_file=str(scheduler_file)) as client:
-            client.wait_for_workers(1, timeout=60)
-            session.sign_in("alice", PASSWORD)
-            key = session.current_credentials().access_key_id
-            mark = len(local.received_access_keys("s3"))
-            assert set(client.run(s3_task).values()) == {"ok"}
-            assert set(keys_after(local, mark)) == {key}
-            session.fetch_auth_session(force_refresh=True)
-            new_key = session.current_credentials().access_key_id
-            mark = len(local.received_access_keys("s3"))
-            assert set(client.run(s3_task).values()) == {"ok"}
-            assert set(keys_after(local, mark)) == {new_key}
+        worker = [
+            dask_cli,
+            "worker",
+            "--scheduler-file",
+            str(scheduler_file),
+            "--nthreads",
+            "1",
+            "--no-nanny",
+        ]
+        processes.append(_start([*worker, *common], env, tmp_path / "worker.log"))
+        yield str(scheduler_file)
     finally:
         for process, log in reversed(processes):
             process.terminate()
@@ -250,6 +225,76 @@ def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
             log.close()
+
+
+def our_plugins(client):
+    from nb_cognito.dask import PLUGIN_NAME
+
+    return [name for name in client.run_on_scheduler(_plugin_names) if name == PLUGIN_NAME]
+
+
+def _plugin_names(dask_scheduler):
+    return list(dask_scheduler.worker_plugins)
+
+
+def nb_cognito_warnings(caught):
+    return [str(w.message) for w in caught if "sent no AWS credentials" in str(w.message)]
+
+
+def test_a_scheduler_the_kernel_did_not_start_gets_nothing_until_the_user_names_it(world, cli_scheduler):
+    """Someone else's plain-TCP scheduler: its owner would read the plugin. Nothing is sent,
+    one warning says why and how to opt in; ``dask_clusters`` opts in (and out again)."""
+    local, session = world
+    with distributed.Client(scheduler_file=cli_scheduler) as client:
+        client.wait_for_workers(1, timeout=60)
+        address = client.scheduler.address
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            session.sign_in("alice", PASSWORD)
+            session.fetch_auth_session(force_refresh=True)  # a refresh: still nothing, no new warning
+        (message,) = nb_cognito_warnings(caught)
+        assert address in message and "dask_clusters" in message and "register_plugin" in message
+        assert our_plugins(client) == []
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"NoCredentialsError: Unable to locate credentials"}
+        assert keys_after(local, mark) == []
+
+        # Named in the setting: the credentials go now, and follow a refresh.
+        session.configure(dask_clusters=address)
+        key = session.current_credentials().access_key_id
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {key}
+        session.fetch_auth_session(force_refresh=True)
+        new_key = session.current_credentials().access_key_id
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {new_key}
+
+        # No longer named: withdrawn from its workers, and a refresh sends nothing there.
+        session.configure(dask_clusters=None)
+        session.fetch_auth_session(force_refresh=True)
+        mark = len(local.received_access_keys("s3"))
+        assert "Nobody is signed in to nb_cognito" in set(client.run(s3_task).values()).pop()
+        assert keys_after(local, mark) == []
+
+
+def test_register_plugin_opts_a_scheduler_in_for_every_refresh(world, cli_scheduler):
+    import nb_cognito
+
+    local, session = world
+    session.sign_in("alice", PASSWORD)
+    with distributed.Client(scheduler_file=cli_scheduler) as client:
+        client.wait_for_workers(1, timeout=60)
+        assert our_plugins(client) == []
+        nb_cognito.dask.register_plugin(client)
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
+        session.fetch_auth_session(force_refresh=True)
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
 
 
 def test_the_preload_is_configured_when_distributed_is_imported_later():
