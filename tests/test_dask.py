@@ -20,31 +20,11 @@ import warnings
 import distributed
 import pytest
 from dask import dataframe as dd
-from helpers import PASSWORD, s3_from_the_emulator
+from dask_world import BOB_PASSWORD, LIFETIME, keys_after, one_worker_cluster, s3_task
+from helpers import PASSWORD
 
-from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
-
-BOB_PASSWORD = "Bob-Passw0rd!1"
-CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
-LIFETIME = 540  # inside botocore's 10-minute mandatory refresh margin, with room for skew
-
+pytest_plugins = ("dask_world",)
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture
-def world(make_local, new_session, monkeypatch, tmp_path):
-    session = new_session(attach=True)
-    local = make_local(
-        LocalSpec(
-            users=(UserSpec("alice", PASSWORD), UserSpec("bob", BOB_PASSWORD)),
-            identity_pool=IdentityPoolSpec(credentials_lifetime=LIFETIME),
-            buckets={"data": {"iris.csv": CSV}},
-            strict_s3=True,
-        )
-    )
-    session.configure(**local.settings.as_config())
-    s3_from_the_emulator(local, monkeypatch, tmp_path)
-    return local, session
 
 
 @pytest.fixture
@@ -57,23 +37,8 @@ def cluster(world):
         yield cluster, client
 
 
-def s3_task():
-    """Runs on a worker: one S3 call with the worker's boto3 default session."""
-    import boto3
-
-    try:
-        boto3.client("s3").list_objects_v2(Bucket="data")
-    except Exception as error:  # reported, so that the test can say what the worker saw
-        return f"{type(error).__name__}: {error}"
-    return "ok"
-
-
 def run_everywhere(client, function):
     return client.run(function)
-
-
-def keys_after(local, before):
-    return local.received_access_keys("s3")[before:]
 
 
 def test_workers_started_before_sign_in_get_credentials_refresh_resign_in_and_sign_out(world, cluster, clock):
@@ -139,18 +104,6 @@ def test_a_client_created_after_sign_in_gets_the_credentials_at_once(world):
         mark = len(local.received_access_keys("s3"))
         assert set(client.run(s3_task).values()) == {"ok"}
         assert set(keys_after(local, mark)) == {key}
-
-
-def one_worker_cluster() -> distributed.LocalCluster:
-    """A LocalCluster of one worker process, on loopback, without dashboards."""
-    return distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address=None,
-    )
 
 
 def test_only_aws_credentials_leave_the_kernel(world):

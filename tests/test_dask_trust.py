@@ -1,0 +1,178 @@
+"""Another local user and the kernel's own LocalCluster: what a foreign client can reach.
+
+The attacker is a separate process with none of the kernel's environment (it stands for
+another local user: no ``NB_COGNITO_DASK_KEY``, no endpoint variables). It knows the
+scheduler's address (a port scan of 127.0.0.1 finds it) and has Dask and nb_cognito installed.
+
+* Plain TCP (LocalCluster's default): it can connect. What it reads without running code in
+  the kernel (the scheduler's plugin list, the plugin a worker it starts itself receives) is
+  sealed: no key, no secret, nothing it can open. Connecting also lets it run code in the
+  scheduler, which for a LocalCluster is the kernel's own process: Dask gives that to anyone
+  who can connect, and only TLS takes it away (docs/dask.md). The test shows it, so that the
+  documentation stays true.
+* TLS (``LocalCluster(security=True)``): it cannot connect at all, neither without a
+  certificate nor with one of its own; the kernel's workers still get the credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import distributed
+import pytest
+from dask_world import keys_after, s3_task
+from helpers import PASSWORD
+
+pytest_plugins = ("dask_world",)
+pytestmark = pytest.mark.timeout(180)
+
+ATTACKER = r"""
+import base64, json, os, pickle, sys
+import distributed
+
+address, mode = sys.argv[1], sys.argv[2]
+security = distributed.security.Security.temporary() if mode == "own-certificate" else None
+out = {"connected": False}
+try:
+    client = distributed.Client(address, timeout=10, security=security)
+except Exception as error:
+    out["error"] = type(error).__name__
+    print(json.dumps(out))
+    sys.exit(0)
+out["connected"] = True
+raw = client.run_on_scheduler(
+    lambda dask_scheduler: pickle.dumps(dict(dask_scheduler.worker_plugins))
+)
+out["scheduler_plugins"] = base64.b64encode(raw).decode()
+plugins = {name: pickle.loads(value) for name, value in pickle.loads(raw).items()}
+from nb_cognito.integrations.dask_seal import unseal
+for name, plugin in plugins.items():
+    out["plugin"] = {
+        "credentials": repr(getattr(plugin, "credentials", None)),
+        "sealed": getattr(plugin, "sealed", None) is not None,
+        "opened": unseal(plugin.sealed)[1] if getattr(plugin, "sealed", None) else None,
+    }
+out["scheduler_pid"] = client.run_on_scheduler(os.getpid)
+client.close()
+print(json.dumps(out))
+"""
+
+
+LOOPBACK = ("--host", "127.0.0.1", "--no-dashboard")
+
+
+def attack(address: str, mode: str, tmp_path) -> tuple[dict, str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", ATTACKER, address, mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout + done.stderr
+
+
+def secrets_of(session) -> list[str]:
+    creds = session.current_credentials()
+    return [creds.access_key_id, creds.secret_access_key, creds.session_token]
+
+
+def kernels_cluster(**options) -> distributed.LocalCluster:
+    return distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        worker_dashboard_address=None,
+        **options,
+    )
+
+
+def test_a_foreign_client_of_the_kernels_plain_tcp_cluster_reads_nothing_usable(world, tmp_path):
+    local, session = world
+    session.sign_in("alice", PASSWORD)
+    with kernels_cluster() as cluster, distributed.Client(cluster) as client:
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}  # the kernel's own workers have them
+        assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
+
+        for _ in range(2):  # as pushed at sign-in, and again after a refresh
+            found, output = attack(cluster.scheduler_address, "no-certificate", tmp_path)
+            assert found["connected"]
+            assert found["plugin"]["sealed"] and found["plugin"]["credentials"] == "None"
+            assert found["plugin"]["opened"].startswith("This Dask worker got sealed credentials")
+            for secret in secrets_of(session):
+                assert secret not in output
+            session.fetch_auth_session(force_refresh=True)
+
+        # The limit Dask sets (docs/dask.md): a client of a plain-TCP scheduler runs code in the
+        # scheduler, here the kernel itself. Only TLS (the next test) closes that.
+        assert found["scheduler_pid"] == os.getpid()
+
+
+def test_a_worker_started_by_another_user_gets_only_the_sealed_plugin(world, tmp_path):
+    """Joining the kernel's scheduler as a worker hands the joiner every plugin: it gets the
+    sealed one, cannot open it, and its S3 calls get a message, not a key."""
+    local, session = world
+    session.sign_in("alice", PASSWORD)
+    dask_cli = os.path.join(os.path.dirname(sys.executable), "dask")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        "AWS_CONFIG_FILE": str(tmp_path / "missing"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "missing"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": local.settings.region,
+        "AWS_ENDPOINT_URL": local.endpoint_url,
+    }
+    with kernels_cluster() as cluster, distributed.Client(cluster) as client:
+        client.wait_for_workers(1, timeout=60)
+        own = set(client.scheduler_info()["workers"])
+        log = open(tmp_path / "foreign-worker.log", "wb")  # noqa: SIM115 - closed below
+        foreign = subprocess.Popen(
+            [dask_cli, "worker", cluster.scheduler_address, "--nthreads", "1", "--no-nanny", *LOOPBACK],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            client.wait_for_workers(2, timeout=60)
+            (joined,) = set(client.scheduler_info()["workers"]) - own
+            mark = len(local.received_access_keys("s3"))
+            answer = client.run(s3_task, workers=[joined])[joined]
+            assert "has no key to open them" in answer
+            assert keys_after(local, mark) == []
+        finally:
+            foreign.terminate()
+            foreign.wait(timeout=30)
+            log.close()
+        log_text = (tmp_path / "foreign-worker.log").read_text()
+        for secret in secrets_of(session):
+            assert secret not in log_text
+
+
+def test_a_tls_cluster_refuses_a_foreign_client_and_still_supplies_the_kernels_workers(world, tmp_path):
+    local, session = world
+    session.sign_in("alice", PASSWORD)
+    with kernels_cluster(security=True) as cluster, distributed.Client(cluster) as client:
+        assert cluster.scheduler_address.startswith("tls://")
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
+        for mode in ("no-certificate", "own-certificate"):
+            found, output = attack(cluster.scheduler_address, mode, tmp_path)
+            assert found == {"connected": False, "error": found["error"]}, output
+            for secret in secrets_of(session):
+                assert secret not in output
