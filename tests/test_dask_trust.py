@@ -176,3 +176,20 @@ def test_a_tls_cluster_refuses_a_foreign_client_and_still_supplies_the_kernels_w
             assert found == {"connected": False, "error": found["error"]}, output
             for secret in secrets_of(session):
                 assert secret not in output
+
+
+def test_a_kernel_client_by_address_of_its_own_cluster_gets_the_sealed_credentials(world):
+    """``Client("tcp://127.0.0.1:…")`` of a LocalCluster this kernel made: found by address,
+    supplied (sealed), and no warning."""
+    import warnings
+
+    local, session = world
+    with kernels_cluster() as cluster, distributed.Client(cluster.scheduler_address) as client:
+        assert client.cluster is None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            session.sign_in("alice", PASSWORD)
+        assert [w for w in caught if "sent no AWS credentials" in str(w.message)] == []
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
