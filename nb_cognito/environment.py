@@ -35,6 +35,8 @@ class EnvironmentVariables:
     #: The key that seals the credentials sent to the kernel's own LocalCluster workers: set in
     #: the kernel's environment, inherited by the workers its nannies start, by no one else.
     NB_COGNITO_DASK_KEY = "NB_COGNITO_DASK_KEY"
+    #: The user's private runtime directory (0700), where the kernel's Dask key file goes.
+    XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"
 
     # -- read: remembered sessions (``remember=True``) ---------------------------------------
     #: The directory of the file store, instead of ``$XDG_DATA_HOME/nb_cognito``.

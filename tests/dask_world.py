@@ -21,7 +21,7 @@ LIFETIME = 540  # inside botocore's 10-minute mandatory refresh margin, with roo
 LONG_LIFETIME = 3600  # Cognito's default: botocore and s3fs keep such a key for 45 minutes
 
 
-def _world(make_local, new_session, monkeypatch, tmp_path, lifetime):
+def make_world(make_local, new_session, monkeypatch, tmp_path, lifetime):
     session = new_session(attach=True)
     local = make_local(
         LocalSpec(
@@ -39,13 +39,13 @@ def _world(make_local, new_session, monkeypatch, tmp_path, lifetime):
 @pytest.fixture
 def world(make_local, new_session, monkeypatch, tmp_path):
     """(local, session); credentials live ``LIFETIME`` seconds: every SDK asks again each time."""
-    return _world(make_local, new_session, monkeypatch, tmp_path, LIFETIME)
+    return make_world(make_local, new_session, monkeypatch, tmp_path, LIFETIME)
 
 
 @pytest.fixture
 def long_world(make_local, new_session, monkeypatch, tmp_path):
     """(local, session); credentials live an hour, so SDK caches keep them (what users see)."""
-    return _world(make_local, new_session, monkeypatch, tmp_path, LONG_LIFETIME)
+    return make_world(make_local, new_session, monkeypatch, tmp_path, LONG_LIFETIME)
 
 
 def keys_after(local, before):

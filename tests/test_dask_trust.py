@@ -1,8 +1,10 @@
 """Another local user and the kernel's own LocalCluster: what a foreign client can reach.
 
 The attacker is a separate process with none of the kernel's environment (it stands for
-another local user: no ``NB_COGNITO_DASK_KEY``, no endpoint variables). It knows the
-scheduler's address (a port scan of 127.0.0.1 finds it) and has Dask and nb_cognito installed.
+another local user: no ``NB_COGNITO_DASK_KEY``, no endpoint variables), and not a child of the
+kernel (another user's process is not; the kernel's key file is read only by the kernel's
+children, and is 0600 besides). It knows the scheduler's address (a port scan of 127.0.0.1
+finds it) and has Dask and nb_cognito installed.
 
 * Plain TCP (LocalCluster's default): it can connect. What it reads without running code in
   the kernel (the scheduler's plugin list, the plugin a worker it starts itself receives) is
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -64,6 +67,11 @@ print(json.dumps(out))
 LOOPBACK = ("--host", "127.0.0.1", "--no-dashboard")
 
 
+def not_the_kernels_child(argv):
+    """``argv`` run by a shell that waits for it: its parent is that shell, not the kernel."""
+    return ["sh", "-c", '"$@" & wait $!', "sh", *argv]
+
+
 def attack(address: str, mode: str, tmp_path) -> tuple[dict, str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -71,7 +79,7 @@ def attack(address: str, mode: str, tmp_path) -> tuple[dict, str]:
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
     }
     done = subprocess.run(
-        [sys.executable, "-c", ATTACKER, address, mode],
+        not_the_kernels_child([sys.executable, "-c", ATTACKER, address, mode]),
         capture_output=True,
         text=True,
         timeout=120,
@@ -142,10 +150,13 @@ def test_a_worker_started_by_another_user_gets_only_the_sealed_plugin(world, tmp
         own = set(client.scheduler_info()["workers"])
         log = open(tmp_path / "foreign-worker.log", "wb")  # noqa: SIM115 - closed below
         foreign = subprocess.Popen(
-            [dask_cli, "worker", cluster.scheduler_address, "--nthreads", "1", "--no-nanny", *LOOPBACK],
+            not_the_kernels_child(
+                [dask_cli, "worker", cluster.scheduler_address, "--nthreads", "1", "--no-nanny", *LOOPBACK]
+            ),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             client.wait_for_workers(2, timeout=60)
@@ -155,7 +166,7 @@ def test_a_worker_started_by_another_user_gets_only_the_sealed_plugin(world, tmp
             assert "has no key to open them" in answer
             assert keys_after(local, mark) == []
         finally:
-            foreign.terminate()
+            os.killpg(foreign.pid, signal.SIGTERM)  # the shell and the worker
             foreign.wait(timeout=30)
             log.close()
         log_text = (tmp_path / "foreign-worker.log").read_text()
@@ -193,3 +204,46 @@ def test_a_kernel_client_by_address_of_its_own_cluster_gets_the_sealed_credentia
         mark = len(local.received_access_keys("s3"))
         assert set(client.run(s3_task).values()) == {"ok"}
         assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
+
+
+def test_workers_started_without_the_key_in_their_environment_read_the_kernels_key_file(world, monkeypatch):
+    """A LocalCluster made before the kernel had a key (``%load_ext``, ``Client(LocalCluster())``,
+    then ``%cognito_login``): its workers read the key from the kernel's key file, being its
+    children."""
+    local, session = world
+    monkeypatch.delenv("NB_COGNITO_DASK_KEY")  # as before the kernel's session existed
+    with kernels_cluster() as cluster, distributed.Client(cluster) as client:
+        assert set(client.run(os.environ.get, "NB_COGNITO_DASK_KEY").values()) == {None}
+        session.sign_in("alice", PASSWORD)  # the key is made now
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
+
+
+def test_the_key_file_is_private_and_a_squatted_directory_is_refused(monkeypatch, tmp_path):
+    import stat
+
+    from nb_cognito.integrations import dask_seal
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.delenv("NB_COGNITO_DASK_KEY", raising=False)
+    key = dask_seal.kernel_key()
+    directory = tmp_path / f"nb-cognito-{os.getuid()}"
+    path = directory / f"dask-{os.getpid()}.key"
+    assert path.read_text() == key
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    # Someone made the directory readable to others (or planted a symlink there): no key
+    # file is written or read in it.
+    squatted = tmp_path / "squatted"
+    squatted.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(squatted))
+    open_dir = squatted / f"nb-cognito-{os.getuid()}"
+    open_dir.mkdir(mode=0o777)
+    open_dir.chmod(0o777)
+    assert dask_seal._key_directory() is None
+    (squatted / "elsewhere").mkdir(mode=0o700)
+    open_dir.rmdir()
+    open_dir.symlink_to(squatted / "elsewhere")
+    assert dask_seal._key_directory() is None

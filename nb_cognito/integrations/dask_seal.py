@@ -4,8 +4,11 @@ A plain-TCP ``LocalCluster`` scheduler on ``127.0.0.1`` accepts any local client
 every registered worker plugin where such a client can read it
 (``client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.worker_plugins)``). So the
 credentials sent to the kernel's own cluster travel sealed (Fernet: AES-CBC with an HMAC) with
-a key that lives only in the kernel's environment (``NB_COGNITO_DASK_KEY``), and that only the
-worker processes the kernel's nannies start inherit. The scheduler holds ciphertext.
+a key that only the kernel and its LocalCluster worker processes (the children its nannies
+start) can read: in the kernel's environment (``NB_COGNITO_DASK_KEY``, inherited by workers
+started after it was made) and in a 0600 file named by the kernel's pid, in a 0700 directory of
+the user's (read by a worker whose parent is the kernel: workers started before the session).
+The scheduler holds ciphertext.
 
 What this does not stop: a client that can connect to the scheduler can run code on the
 workers, and the workers hold the key and the credentials (see docs/dask.md: a
@@ -14,8 +17,12 @@ workers, and the workers hold the key and the credentials (see docs/dask.md: a
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import stat
+import tempfile
 from typing import Any
 
 from nb_cognito.environment import EnvironmentVariables as Env
@@ -24,9 +31,8 @@ __all__ = ["NO_KEY", "WRONG_KEY", "kernel_key", "seal", "unseal"]
 
 NO_KEY = (
     "This Dask worker got sealed credentials but has no key to open them: it was not started by "
-    "the nannies of a LocalCluster made in the signed-in kernel (or it was started before "
-    "nb_cognito was loaded there). Restart the cluster from the kernel, or name its scheduler in "
-    "the dask_clusters setting to send it the credentials in clear."
+    "the nannies of a LocalCluster made in the signed-in kernel. Restart the cluster from the "
+    "kernel, or name its scheduler in the dask_clusters setting to send it the credentials in clear."
 )
 WRONG_KEY = (
     "This Dask worker got sealed credentials from another kernel than the one that started it: "
@@ -34,9 +40,64 @@ WRONG_KEY = (
 )
 
 
+def _key_directory() -> str | None:
+    """The user's private directory for key files (None if it is not safely ours)."""
+    base = os.environ.get(Env.XDG_RUNTIME_DIR) or tempfile.gettempdir()
+    path = os.path.join(base, f"nb-cognito-{os.getuid()}")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None  # squatted or loosened by someone else: write no key there, read none
+    return path
+
+
+def _key_file(pid: int) -> str | None:
+    directory = _key_directory()
+    return None if directory is None else os.path.join(directory, f"dask-{pid}.key")
+
+
+_written: dict[str, str] = {}  # the key file of this process: its path and the key it holds
+
+
+def _write_key_file(key: str) -> None:
+    path = _key_file(os.getpid())
+    if path is None or _written.get(path) == key:
+        return
+    partial = f"{path}.{os.urandom(6).hex()}"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    os.replace(partial, path)  # over a dead process's file with our pid, if any
+    if not _written:
+        atexit.register(_remove_key_file, path)
+    _written[path] = key
+
+
+def _remove_key_file(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _read_parents_key() -> str | None:
+    """The key file of this process's parent (a LocalCluster worker's parent is the kernel)."""
+    path = _key_file(os.getppid())
+    if path is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd) as handle:
+        info = os.fstat(handle.fileno())
+        if info.st_uid != os.getuid() or info.st_mode & 0o077:
+            return None
+        return handle.read().strip() or None
+
+
 def kernel_key() -> str:
-    """The kernel's sealing key (made on first use and put in this process's environment, so
-    that the worker processes of its LocalClusters inherit it)."""
+    """The kernel's sealing key: made on first use, put in this process's environment (its
+    LocalCluster workers inherit it) and in this process's key file (for workers already running)."""
     from cryptography.fernet import Fernet
 
     from nb_cognito.redaction import known_secrets
@@ -46,6 +107,15 @@ def kernel_key() -> str:
         key = Fernet.generate_key().decode("ascii")
         os.environ[Env.NB_COGNITO_DASK_KEY] = key
     known_secrets.add(key)
+    try:
+        _write_key_file(key)
+    except OSError as error:  # workers started later still inherit the environment's key
+        import logging
+
+        logging.getLogger("nb_cognito").warning(
+            "nb_cognito could not write its Dask key file (%s): restart LocalClusters made before sign-in.",
+            type(error).__name__,
+        )
     return key
 
 
@@ -60,11 +130,12 @@ def unseal(blob: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """On a worker: the fields sealed in ``blob``, or None and the reason it cannot open them."""
     from cryptography.fernet import Fernet, InvalidToken
 
-    key = os.environ.get(Env.NB_COGNITO_DASK_KEY)
-    if not key:
+    keys = [key for key in (os.environ.get(Env.NB_COGNITO_DASK_KEY), _read_parents_key()) if key]
+    if not keys:
         return None, NO_KEY
-    try:
-        fields = json.loads(Fernet(key.encode("ascii")).decrypt(blob))
-    except (InvalidToken, ValueError):
-        return None, WRONG_KEY
-    return fields, None
+    for key in keys:
+        try:
+            return json.loads(Fernet(key.encode("ascii")).decrypt(blob)), None
+        except (InvalidToken, ValueError):
+            continue
+    return None, WRONG_KEY
