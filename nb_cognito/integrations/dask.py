@@ -73,7 +73,7 @@ class DaskIntegration(Integration):
         from nb_cognito.integrations.dask_seal import kernel_key
 
         self.session = session
-        self._named = addresses(getattr(session.settings, "dask_clusters", None))
+        self._named = self._named_now()
         _open.add(self)
         kernel_key()  # before any LocalCluster starts its workers, so that they inherit it
         _configure_preload_when_imported()
@@ -138,7 +138,7 @@ class DaskIntegration(Integration):
 
         address = scheduler_address(client)
         with self._state_lock:
-            trust = decide(client, self._named | self._opted_in)
+            trust = decide(client, self._named_now() | self._opted_in)
             if trust is Trust.NONE:
                 if address in self._supplied:  # named before, no longer: take them back
                     self._supplied.discard(address)
@@ -164,6 +164,13 @@ class DaskIntegration(Integration):
             plugin = self.plugin_for(client, credentials)
             if plugin is not None:
                 self._register(client, plugin)
+
+    def _named_now(self) -> frozenset[str]:
+        """The ``dask_clusters`` setting as the session resolves it now (none if it cannot)."""
+        try:
+            return addresses(self.session.settings.dask_clusters)
+        except AuthError:  # bad settings: the session says so where it matters
+            return frozenset()
 
     def _current(self) -> PushedCredentials | None:
         from nb_cognito.integrations.dask_worker import PushedCredentials
