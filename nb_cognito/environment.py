@@ -32,8 +32,8 @@ class EnvironmentVariables:
     NB_COGNITO_PASSWORD = "NB_COGNITO_PASSWORD"
 
     # -- written and read: Dask (nb_cognito/integrations/dask_seal.py) ----------------------
-    #: The key that seals the credentials sent to the kernel's own LocalCluster workers: set in
-    #: the kernel's environment, inherited by the workers its nannies start, by no one else.
+    #: The key that seals the credentials sent to the kernel's own LocalCluster workers, in the
+    #: kernel's environment only when no private directory can hold its key file (dask_seal.py).
     NB_COGNITO_DASK_KEY = "NB_COGNITO_DASK_KEY"
     #: The user's private runtime directory (0700), where the kernel's Dask key file goes.
     XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"

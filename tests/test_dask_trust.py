@@ -207,11 +207,9 @@ def test_a_kernel_client_by_address_of_its_own_cluster_gets_the_sealed_credentia
 
 
 def test_workers_started_without_the_key_in_their_environment_read_the_kernels_key_file(world, monkeypatch):
-    """A LocalCluster made before the kernel had a key (``%load_ext``, ``Client(LocalCluster())``,
-    then ``%cognito_login``): its workers read the key from the kernel's key file, being its
-    children."""
+    """The kernel's LocalCluster workers read the key from the kernel's key file, being its
+    children, whenever they started (``Client(LocalCluster())`` before ``%cognito_login`` too)."""
     local, session = world
-    monkeypatch.delenv("NB_COGNITO_DASK_KEY")  # as before the kernel's session existed
     with kernels_cluster() as cluster, distributed.Client(cluster) as client:
         assert set(client.run(os.environ.get, "NB_COGNITO_DASK_KEY").values()) == {None}
         session.sign_in("alice", PASSWORD)  # the key is made now
@@ -233,6 +231,7 @@ def test_the_key_file_is_private_and_a_squatted_directory_is_refused(monkeypatch
     assert path.read_text() == key
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "NB_COGNITO_DASK_KEY" not in os.environ  # so no child, and no `!env`, shows it
 
     # Someone made the directory readable to others (or planted a symlink there): no key
     # file is written or read in it.
@@ -247,3 +246,6 @@ def test_the_key_file_is_private_and_a_squatted_directory_is_refused(monkeypatch
     open_dir.rmdir()
     open_dir.symlink_to(squatted / "elsewhere")
     assert dask_seal._key_directory() is None
+    assert dask_seal.kernel_key() == key  # still sealing, with the key in the environment instead
+    assert os.environ["NB_COGNITO_DASK_KEY"] == key
+    assert list((squatted / "elsewhere").iterdir()) == []

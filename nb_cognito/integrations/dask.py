@@ -70,12 +70,9 @@ class DaskIntegration(Integration):
     # -- the session's side ---------------------------------------------------------------------
 
     def attach(self, session: Any) -> None:
-        from nb_cognito.integrations.dask_seal import kernel_key
-
         self.session = session
         self._named = self._named_now()
         _open.add(self)
-        kernel_key()  # before any LocalCluster starts its workers, so that they inherit it
         _configure_preload_when_imported()
 
     def credentials_changed(self, change: SessionChange) -> None:

@@ -5,10 +5,10 @@ every registered worker plugin where such a client can read it
 (``client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.worker_plugins)``). So the
 credentials sent to the kernel's own cluster travel sealed (Fernet: AES-CBC with an HMAC) with
 a key that only the kernel and its LocalCluster worker processes (the children its nannies
-start) can read: in the kernel's environment (``NB_COGNITO_DASK_KEY``, inherited by workers
-started after it was made) and in a 0600 file named by the kernel's pid, in a 0700 directory of
-the user's (read by a worker whose parent is the kernel: workers started before the session).
-The scheduler holds ciphertext.
+start) can read: a 0600 file named by the kernel's pid, in a 0700 directory of the user's,
+which a worker whose parent is the kernel reads. (Where no such directory can be had, the key
+goes into the kernel's environment, ``NB_COGNITO_DASK_KEY``, which workers started later
+inherit.) The scheduler holds ciphertext.
 
 What this does not stop: a client that can connect to the scheduler can run code on the
 workers, and the workers hold the key and the credentials (see docs/dask.md: a
@@ -60,18 +60,22 @@ def _key_file(pid: int) -> str | None:
 _written: dict[str, str] = {}  # the key file of this process: its path and the key it holds
 
 
-def _write_key_file(key: str) -> None:
+def _write_key_file(key: str) -> bool:
+    """Write the key file of this process (False: no private directory for it)."""
     path = _key_file(os.getpid())
-    if path is None or _written.get(path) == key:
-        return
+    if path is None:
+        return False
+    if _written.get(path) == key:
+        return True
     partial = f"{path}.{os.urandom(6).hex()}"
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     os.replace(partial, path)  # over a dead process's file with our pid, if any
-    if not _written:
+    if path not in _written:
         atexit.register(_remove_key_file, path)
     _written[path] = key
+    return True
 
 
 def _remove_key_file(path: str) -> None:
@@ -95,26 +99,32 @@ def _read_parents_key() -> str | None:
         return handle.read().strip() or None
 
 
+_key: list[str] = []  # this process's key, once made
+
+
 def kernel_key() -> str:
-    """The kernel's sealing key: made on first use, put in this process's environment (its
-    LocalCluster workers inherit it) and in this process's key file (for workers already running)."""
+    """The kernel's sealing key, made on first use and written to this process's key file,
+    which its LocalCluster workers (its children) read. Only when no private directory can
+    hold that file does the key go into the environment instead, for workers started later."""
     from cryptography.fernet import Fernet
 
     from nb_cognito.redaction import known_secrets
 
-    key = os.environ.get(Env.NB_COGNITO_DASK_KEY)
-    if not key:
-        key = Fernet.generate_key().decode("ascii")
-        os.environ[Env.NB_COGNITO_DASK_KEY] = key
+    if not _key:
+        _key.append(os.environ.get(Env.NB_COGNITO_DASK_KEY) or Fernet.generate_key().decode("ascii"))
+    key = _key[0]
     known_secrets.add(key)
     try:
-        _write_key_file(key)
-    except OSError as error:  # workers started later still inherit the environment's key
+        written = _write_key_file(key)
+    except OSError:
+        written = False
+    if not written and os.environ.get(Env.NB_COGNITO_DASK_KEY) != key:
+        os.environ[Env.NB_COGNITO_DASK_KEY] = key
         import logging
 
         logging.getLogger("nb_cognito").warning(
-            "nb_cognito could not write its Dask key file (%s): restart LocalClusters made before sign-in.",
-            type(error).__name__,
+            "nb_cognito could not write its Dask key file in a private directory: the key is in "
+            "the environment instead (restart LocalClusters made before sign-in)."
         )
     return key
 
