@@ -75,7 +75,12 @@ class CognitoCredentials(_CredentialsPlugin):
     signed in: the workers then answer "not signed in"). ``credentials=None`` withdraws them.
     """
 
-    def __init__(self, credentials: PushedCredentials | None = _CURRENT) -> None:
+    def __init__(
+        self, credentials: PushedCredentials | None = _CURRENT, *, sealed: bytes | None = None
+    ) -> None:
+        if sealed is not None:  # sealed_for_own_workers(): the credentials travel only sealed
+            super().__init__(None, sealed=sealed)
+            return
         super().__init__(_kernel_credentials() if credentials is _CURRENT else credentials)
 
 

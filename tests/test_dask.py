@@ -122,6 +122,11 @@ def test_only_aws_credentials_leave_the_kernel(world):
     assert creds.secret_access_key not in repr(plugin)
     assert creds.session_token not in repr(plugin)
 
+    # Sealed for the kernel's own workers: nothing of the credentials in clear, not even the key id.
+    sealed = pickle.dumps(CognitoCredentials.sealed_for_own_workers(PushedCredentials.from_session(session)))
+    for secret in (creds.access_key_id, creds.secret_access_key, creds.session_token):
+        assert secret.encode() not in sealed
+
 
 def _start(argv, env, log_path):
     log = open(log_path, "wb")  # noqa: SIM115 - closed by the test's finally
