@@ -68,6 +68,8 @@ def _own_cluster(client: Any, address: str) -> Any:
 def decide(client: Any, named: Iterable[str]) -> Trust:
     """How ``client``'s cluster may receive the credentials (:attr:`Trust.NONE`: not at all)."""
     address = scheduler_address(client)
+    if address in set(named):  # the user's word: in clear, also to a worker they added by hand
+        return Trust.NAMED
     cluster = _own_cluster(client, address)
     local_cluster = getattr(sys.modules.get("distributed"), "LocalCluster", None)
     if cluster is not None and local_cluster is not None and isinstance(cluster, local_cluster):
@@ -76,8 +78,6 @@ def decide(client: Any, named: Iterable[str]) -> Trust:
         return Trust.STARTED
     if address.startswith(_TLS_SCHEMES):
         return Trust.TLS
-    if address in set(named):
-        return Trust.NAMED
     return Trust.NONE
 
 
