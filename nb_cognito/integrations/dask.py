@@ -61,7 +61,7 @@ class DaskIntegration(Integration):
         self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
         self._credentials: PushedCredentials | None = None  # the last pushed (None: none)
         self._active = False  # pushed at least once: a sign-out must withdraw
-        self._named: frozenset[str] = frozenset()  # the dask_clusters setting
+        self._named: frozenset[str] = frozenset()  # dask_clusters as last seen (to see it change)
         self._opted_in: set[str] = set()  # nb_cognito.dask.register_plugin(client)
         self._supplied: set[str] = set()  # the schedulers that were sent credentials
         self._warned: set[str] = set()
