@@ -19,8 +19,12 @@ the way they are in the kernel:
 
 Registering the plugin again (same name) replaces the credentials on every worker; a plugin
 carrying no credentials (sign-out) withdraws them: the endpoint then answers a readable
-401. The session's Dask integration (:mod:`nb_cognito.integrations.dask`) registers it on
-every ``distributed.Client`` of the kernel and again at every refresh.
+401, and the worker's boto3 default session raises a clear error naming sign-in. The
+session's Dask integration (:mod:`nb_cognito.integrations.dask`) registers it, and again at
+every refresh, on the clusters meant to have it: the kernel's own LocalClusters (sealed, so
+that a foreign client reading the scheduler gets nothing usable), clusters started from the
+kernel (Dask Gateway), TLS schedulers, and schedulers named in ``dask_clusters`` or passed to
+:func:`register_plugin`. Any other scheduler gets nothing and a one-time warning (docs/dask.md).
 
 Workers need nb_cognito installed (``pip install "nb-cognito[dask]"``): the plugin is pickled
 by reference. The credentials travel inside the plugin, in Dask's messages: use TLS for a
@@ -39,7 +43,14 @@ from nb_cognito.integrations.dask_worker import (
 )
 from nb_cognito.integrations.dask_worker import CognitoCredentials as _CredentialsPlugin
 
-__all__ = ["PLUGIN_NAME", "CognitoCredentials", "PushedCredentials", "WorkerEndpoint", "worker_endpoint"]
+__all__ = [
+    "PLUGIN_NAME",
+    "CognitoCredentials",
+    "PushedCredentials",
+    "WorkerEndpoint",
+    "register_plugin",
+    "worker_endpoint",
+]
 
 _CURRENT: Any = object()
 
@@ -64,5 +75,28 @@ class CognitoCredentials(_CredentialsPlugin):
     signed in: the workers then answer "not signed in"). ``credentials=None`` withdraws them.
     """
 
-    def __init__(self, credentials: PushedCredentials | None = _CURRENT) -> None:
+    def __init__(
+        self, credentials: PushedCredentials | None = _CURRENT, *, sealed: bytes | None = None
+    ) -> None:
+        if sealed is not None:  # sealed_for_own_workers(): the credentials travel only sealed
+            super().__init__(None, sealed=sealed)
+            return
         super().__init__(_kernel_credentials() if credentials is _CURRENT else credentials)
+
+
+def register_plugin(client: Any) -> None:
+    """Opt ``client``'s scheduler in: its workers get the credentials now and at every refresh.
+
+    For a scheduler the kernel did not start and that is not TLS (its owner can read the
+    credentials there): say so only for a cluster you trust. The ``dask_clusters`` setting
+    does the same by address. Without a Dask integration in the kernel (a session made with
+    ``integrations=()``), it registers the current credentials once.
+    """
+    from nb_cognito.integrations.dask import open_integrations
+
+    integrations = open_integrations()
+    if not integrations:
+        client.register_plugin(CognitoCredentials())
+        return
+    for integration in integrations:
+        integration.opt_in(client)

@@ -15,35 +15,16 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 
 import distributed
 import pytest
 from dask import dataframe as dd
-from helpers import PASSWORD, s3_from_the_emulator
+from dask_world import BOB_PASSWORD, LIFETIME, keys_after, one_worker_cluster, s3_task
+from helpers import PASSWORD
 
-from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
-
-BOB_PASSWORD = "Bob-Passw0rd!1"
-CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
-LIFETIME = 540  # inside botocore's 10-minute mandatory refresh margin, with room for skew
-
+pytest_plugins = ("dask_world",)
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture
-def world(make_local, new_session, monkeypatch, tmp_path):
-    session = new_session(attach=True)
-    local = make_local(
-        LocalSpec(
-            users=(UserSpec("alice", PASSWORD), UserSpec("bob", BOB_PASSWORD)),
-            identity_pool=IdentityPoolSpec(credentials_lifetime=LIFETIME),
-            buckets={"data": {"iris.csv": CSV}},
-            strict_s3=True,
-        )
-    )
-    session.configure(**local.settings.as_config())
-    s3_from_the_emulator(local, monkeypatch, tmp_path)
-    return local, session
 
 
 @pytest.fixture
@@ -56,23 +37,8 @@ def cluster(world):
         yield cluster, client
 
 
-def s3_task():
-    """Runs on a worker: one S3 call with the worker's boto3 default session."""
-    import boto3
-
-    try:
-        boto3.client("s3").list_objects_v2(Bucket="data")
-    except Exception as error:  # reported, so that the test can say what the worker saw
-        return f"{type(error).__name__}: {error}"
-    return "ok"
-
-
 def run_everywhere(client, function):
     return client.run(function)
-
-
-def keys_after(local, before):
-    return local.received_access_keys("s3")[before:]
 
 
 def test_workers_started_before_sign_in_get_credentials_refresh_resign_in_and_sign_out(world, cluster, clock):
@@ -140,18 +106,6 @@ def test_a_client_created_after_sign_in_gets_the_credentials_at_once(world):
         assert set(keys_after(local, mark)) == {key}
 
 
-def one_worker_cluster() -> distributed.LocalCluster:
-    """A LocalCluster of one worker process, on loopback, without dashboards."""
-    return distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address=None,
-    )
-
-
 def test_only_aws_credentials_leave_the_kernel(world):
     import pickle
 
@@ -168,15 +122,22 @@ def test_only_aws_credentials_leave_the_kernel(world):
     assert creds.secret_access_key not in repr(plugin)
     assert creds.session_token not in repr(plugin)
 
+    # Sealed for the kernel's own workers: nothing of the credentials in clear, not even the key id.
+    sealed = pickle.dumps(CognitoCredentials.sealed_for_own_workers(PushedCredentials.from_session(session)))
+    for secret in (creds.access_key_id, creds.secret_access_key, creds.session_token):
+        assert secret.encode() not in sealed
+
 
 def _start(argv, env, log_path):
     log = open(log_path, "wb")  # noqa: SIM115 - closed by the test's finally
     return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT), log
 
 
-def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
-    """Stands in for other machines: no variable of the kernel's, only Dask's connection."""
-    local, session = world
+@pytest.fixture
+def cli_scheduler(world, tmp_path):
+    """A scheduler and a worker started from the command line, not by the kernel: they stand for
+    someone else's plain-TCP cluster (or other machines): no variable of the kernel's."""
+    local, _ = world
     dask_cli = os.path.join(os.path.dirname(sys.executable), "dask")
     scheduler_file = tmp_path / "scheduler.json"
     env = {
@@ -189,21 +150,12 @@ def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
         "AWS_DEFAULT_REGION": local.settings.region,
         "AWS_ENDPOINT_URL": local.endpoint_url,
     }
+    common = ["--host", "127.0.0.1", "--no-dashboard"]
     processes = []
     try:
         processes.append(
             _start(
-                [
-                    dask_cli,
-                    "scheduler",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    "0",
-                    "--no-dashboard",
-                    "--scheduler-file",
-                    str(scheduler_file),
-                ],
+                [dask_cli, "scheduler", "--port", "0", "--scheduler-file", str(scheduler_file), *common],
                 env,
                 tmp_path / "scheduler.log",
             )
@@ -212,36 +164,17 @@ def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert scheduler_file.exists(), (tmp_path / "scheduler.log").read_text()
-        processes.append(
-            _start(
-                [
-                    dask_cli,
-                    "worker",
-                    "--scheduler-file",
-                    str(scheduler_file),
-                    "--nthreads",
-                    "1",
-                    "--host",
-                    "127.0.0.1",
-                    "--no-dashboard",
-                    "--no-nanny",
-                ],
-                env,
-                tmp_path / "worker.log",
-            )
-        )
-        with distributed.Client(scheduler_file=str(scheduler_file)) as client:
-            client.wait_for_workers(1, timeout=60)
-            session.sign_in("alice", PASSWORD)
-            key = session.current_credentials().access_key_id
-            mark = len(local.received_access_keys("s3"))
-            assert set(client.run(s3_task).values()) == {"ok"}
-            assert set(keys_after(local, mark)) == {key}
-            session.fetch_auth_session(force_refresh=True)
-            new_key = session.current_credentials().access_key_id
-            mark = len(local.received_access_keys("s3"))
-            assert set(client.run(s3_task).values()) == {"ok"}
-            assert set(keys_after(local, mark)) == {new_key}
+        worker = [
+            dask_cli,
+            "worker",
+            "--scheduler-file",
+            str(scheduler_file),
+            "--nthreads",
+            "1",
+            "--no-nanny",
+        ]
+        processes.append(_start([*worker, *common], env, tmp_path / "worker.log"))
+        yield str(scheduler_file)
     finally:
         for process, log in reversed(processes):
             process.terminate()
@@ -250,6 +183,76 @@ def test_scheduler_and_worker_started_from_the_command_line(world, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
             log.close()
+
+
+def our_plugins(client):
+    from nb_cognito.dask import PLUGIN_NAME
+
+    return [name for name in client.run_on_scheduler(_plugin_names) if name == PLUGIN_NAME]
+
+
+def _plugin_names(dask_scheduler):
+    return list(dask_scheduler.worker_plugins)
+
+
+def nb_cognito_warnings(caught):
+    return [str(w.message) for w in caught if "sent no AWS credentials" in str(w.message)]
+
+
+def test_a_scheduler_the_kernel_did_not_start_gets_nothing_until_the_user_names_it(world, cli_scheduler):
+    """Someone else's plain-TCP scheduler: its owner would read the plugin. Nothing is sent,
+    one warning says why and how to opt in; ``dask_clusters`` opts in (and out again)."""
+    local, session = world
+    with distributed.Client(scheduler_file=cli_scheduler) as client:
+        client.wait_for_workers(1, timeout=60)
+        address = client.scheduler.address
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            session.sign_in("alice", PASSWORD)
+            session.fetch_auth_session(force_refresh=True)  # a refresh: still nothing, no new warning
+        (message,) = nb_cognito_warnings(caught)
+        assert address in message and "dask_clusters" in message and "register_plugin" in message
+        assert our_plugins(client) == []
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"NoCredentialsError: Unable to locate credentials"}
+        assert keys_after(local, mark) == []
+
+        # Named in the setting: the credentials go now, and follow a refresh.
+        session.configure(dask_clusters=address)
+        key = session.current_credentials().access_key_id
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {key}
+        session.fetch_auth_session(force_refresh=True)
+        new_key = session.current_credentials().access_key_id
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {new_key}
+
+        # No longer named: withdrawn from its workers, and a refresh sends nothing there.
+        session.configure(dask_clusters=None)
+        session.fetch_auth_session(force_refresh=True)
+        mark = len(local.received_access_keys("s3"))
+        assert "Nobody is signed in to nb_cognito" in set(client.run(s3_task).values()).pop()
+        assert keys_after(local, mark) == []
+
+
+def test_register_plugin_opts_a_scheduler_in_for_every_refresh(world, cli_scheduler):
+    import nb_cognito
+
+    local, session = world
+    session.sign_in("alice", PASSWORD)
+    with distributed.Client(scheduler_file=cli_scheduler) as client:
+        client.wait_for_workers(1, timeout=60)
+        assert our_plugins(client) == []
+        nb_cognito.dask.register_plugin(client)
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
+        session.fetch_auth_session(force_refresh=True)
+        mark = len(local.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
 
 
 def test_the_preload_is_configured_when_distributed_is_imported_later():

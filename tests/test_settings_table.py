@@ -54,6 +54,7 @@ EXAMPLES: dict[str, object] = {
     "inject_boto3": "always",
     "subprocess_credentials": False,
     "export_env": True,
+    "dask_clusters": "tcp://10.0.0.5:8786, tls://dask.example.org:8786",
     "remember": True,
     "remember_device": True,
     "amplify_config": "amplify_outputs.json",

@@ -2,7 +2,7 @@
 
 Each wait nb_cognito makes is read from one :class:`RefreshPolicy`: when a token enters its
 advisory and mandatory windows, how long the callers wait after a failed advisory refresh,
-how an AWS call backs off between attempts (:func:`nb_cognito.auth.aws_client.call`), and how
+how an AWS call backs off between attempts (:func:`nb_cognito.auth.aws_calls.call`), and how
 the background refresher backs off after a failure (:mod:`nb_cognito.auth.background`).
 The random source of every jitter is a constructor argument, as the clock is: a test pins
 the jitter by passing its own source, never by patching the process-wide ``random`` module.

@@ -83,6 +83,8 @@ class PushedCredentials:
 class CognitoCredentials(WorkerPlugin):
     """A WorkerPlugin carrying AWS credentials to every worker (``None`` withdraws them).
 
+    ``sealed``: the credentials encrypted for the kernel's own LocalCluster workers, which
+    alone hold the key (:mod:`nb_cognito.integrations.dask_seal`); ``credentials`` is then None.
     :class:`nb_cognito.dask.CognitoCredentials` is the public one, which takes the kernel
     session's current credentials by default.
     """
@@ -90,14 +92,32 @@ class CognitoCredentials(WorkerPlugin):
     name = PLUGIN_NAME
     idempotent = False
 
-    def __init__(self, credentials: PushedCredentials | None = None) -> None:
+    def __init__(self, credentials: PushedCredentials | None = None, *, sealed: bytes | None = None) -> None:
         self.credentials = credentials
+        self.sealed = sealed
         self.origin = _ORIGIN
 
     def setup(self, worker: Any) -> None:
         if self.origin == _ORIGIN:
             return  # the kernel's own process (threads, not processes): it has the session
-        worker_endpoint().update(self.credentials)
+        if self.sealed is None:
+            worker_endpoint().update(self.credentials)
+            return
+        from nb_cognito.integrations.dask_seal import unseal
+
+        fields, refusal = unseal(self.sealed)
+        if refusal is not None:
+            log.warning("nb_cognito: %s", refusal)
+        worker_endpoint().update(PushedCredentials(**fields) if fields else None, refusal=refusal)
+
+    @classmethod
+    def sealed_for_own_workers(cls, credentials: PushedCredentials) -> CognitoCredentials:
+        """A plugin whose credentials only the kernel's own LocalCluster workers can open."""
+        from dataclasses import asdict
+
+        from nb_cognito.integrations.dask_seal import seal
+
+        return cls(None, sealed=seal(asdict(credentials)))
 
     def teardown(self, worker: Any) -> None:
         # Registering again calls teardown then setup in one step of the worker's loop; only
@@ -116,6 +136,8 @@ class CognitoCredentials(WorkerPlugin):
 
     def __repr__(self) -> str:
         creds = self.credentials
+        if self.sealed is not None:
+            return "<CognitoCredentials sealed for the kernel's own workers>"
         return f"<CognitoCredentials {creds.access_key_hint if creds else 'none (signed out)'}>"
 
 
@@ -127,34 +149,64 @@ class WorkerEndpoint:
         self.path = "/nb-cognito/" + secrets.token_urlsafe(12)
         self._lock = forksafe.Lock()
         self._credentials: PushedCredentials | None = None
+        self._refusal: str | None = None
         self._httpd: Any = None
         self._token_file: str | None = None
+        self._session: Any = None
 
     @property
     def credentials(self) -> PushedCredentials | None:
         return self._credentials
 
+    @property
+    def refusal(self) -> str:
+        """Why there are no credentials (signed out, unless the push could not be opened)."""
+        return self._refusal or _SIGNED_OUT
+
+    expired_message = _EXPIRED
+
     def answer(self) -> tuple[int, dict[str, str]]:
         creds = self._credentials
         if creds is None:
-            return 401, {"code": "SignedOutError", "message": _SIGNED_OUT}
+            return 401, {"code": "SignedOutError", "message": self.refusal}
         left = creds.expires_at - time.time()
         if left <= 0:
             return 401, {"code": "SessionExpiredError", "message": _EXPIRED}
         return 200, credentials_body(creds, left)
 
-    def update(self, credentials: PushedCredentials | None) -> None:
-        """Serve ``credentials`` from now on (None: answer "not signed in")."""
+    def update(self, credentials: PushedCredentials | None, refusal: str | None = None) -> None:
+        """Serve ``credentials`` from now on (None: answer "not signed in", or ``refusal``).
+
+        At every change (a refresh, a sign-out, another user) the credentials this worker's
+        consumers cached go too (:mod:`nb_cognito.integrations.worker_caches`); boto3's
+        default session reads the endpoint at every request.
+        """
+        from nb_cognito.integrations.worker_caches import (
+            EndpointSession,
+            install_boto3_provider,
+            reset_caches,
+        )
         from nb_cognito.redaction import known_secrets
 
         with self._lock:
             previous, self._credentials = self._credentials, credentials
+            self._refusal = refusal
             if credentials is not None:
                 known_secrets.add(credentials.secret_access_key, credentials.session_token)
             if previous is not None and previous != credentials:
                 known_secrets.discard(previous.secret_access_key, previous.session_token)
             if self._httpd is None:
                 self._start()
+            if self._session is None:
+                self._session = EndpointSession(self)
+        if credentials != previous:
+            reset_caches()
+        try:
+            install_boto3_provider(self._session)
+        except Exception:  # never break the worker: the endpoint still serves
+            log.warning(
+                "nb_cognito could not put its provider in this worker's boto3 session.", exc_info=True
+            )
         log.info("nb_cognito: this worker now serves %r", credentials or "no credentials")
 
     def _start(self) -> None:

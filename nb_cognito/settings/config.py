@@ -90,6 +90,7 @@ class Settings:
     inject_boto3: bool | str = True
     subprocess_credentials: bool = True
     export_env: bool = False
+    dask_clusters: str | None = None
     remember: bool = False
     remember_device: bool = False
     amplify_config: str | None = None

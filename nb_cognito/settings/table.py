@@ -293,6 +293,13 @@ SETTINGS: tuple[Setting, ...] = (
         default=False,
     ),
     Setting(
+        "dask_clusters",
+        kinds.TEXT,
+        "Dask schedulers, besides the clusters this kernel starts and TLS schedulers, that get "
+        "the credentials (addresses, comma-separated, e.g. tcp://10.0.0.5:8786).",
+        doc_default="none (see docs/dask.md)",
+    ),
+    Setting(
         "remember",
         kinds.FLAG,
         "Remember the session (refresh token) across kernel restarts.",
