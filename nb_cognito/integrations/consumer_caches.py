@@ -9,14 +9,15 @@ when the session ends, :class:`ConsumerCaches` resets what can be reset from out
 
 * boto3's default session: its cached credentials, so new clients resolve them again;
 * s3fs: its instance cache (what pandas and ``fsspec.filesystem("s3")`` reuse);
-* polars: its cache of built credential providers (each keeps its credentials until expiry);
 * loky and joblib: the reusable executor is shut down (its workers finish what they run and
   exit); the next ``Parallel`` starts new workers, which ask the endpoint afresh.
 
 What it cannot reach: objects the user keeps (an ``s3fs.S3FileSystem``, a pyarrow
-``S3FileSystem``, a duckdb connection's secret unless :mod:`nb_cognito.duckdb` manages it, a
-``multiprocessing`` pool, a running child), and, anywhere, keys already handed out: they stay
-valid at AWS until they expire. ``docs/credentials.md`` says how to make it exact.
+``S3FileSystem``, a ``boto3.Session()``, a duckdb connection's secret unless
+:mod:`nb_cognito.duckdb` manages it, a ``multiprocessing`` pool, a running child), polars (its
+native object-store cache keeps a key until it expires; emptying its Python-side provider
+cache does not reach it), and, anywhere, keys already handed out: they stay valid at AWS until
+they expire. ``docs/credentials.md`` says how to make it exact.
 
 Only modules already imported are touched: nothing here imports a library.
 """
@@ -52,16 +53,6 @@ def _s3fs() -> bool:
     return True
 
 
-def _polars() -> bool:
-    builder: Any = sys.modules.get("polars.io.cloud.credential_provider._builder")
-    lock = getattr(builder, "BUILT_PROVIDERS_LRU_CACHE_LOCK", None)
-    if builder is None or lock is None or not hasattr(builder, "BUILT_PROVIDERS_LRU_CACHE"):
-        return False
-    with lock:
-        builder.BUILT_PROVIDERS_LRU_CACHE = None  # rebuilt, empty, at the next read
-    return True
-
-
 def _loky() -> bool:
     done = False
     for name in ("joblib.externals.loky.reusable_executor", "loky.reusable_executor"):
@@ -81,7 +72,6 @@ def _loky() -> bool:
 RESETS: dict[str, Callable[[], bool]] = {
     "boto3": _boto3_default_session,
     "s3fs": _s3fs,
-    "polars": _polars,
     "loky": _loky,
 }
 
