@@ -351,3 +351,51 @@ def test_dask_workers_at_every_moment(world):
                 if got not in EXPECTED_DASK[name][index]:
                     differences.append(f"{name} at {moment}: got {got!r} ({outcome[:300]} {received})")
         assert not differences, "\n".join(differences)
+
+
+def test_credentials_max_age_makes_kept_clients_follow_sign_out_and_a_new_user(world):
+    """With ``credentials_max_age`` under botocore's 10-minute margin, botocore asks the
+    endpoint at every request: a kept ``boto3.Session()``, a kept s3fs filesystem and a child
+    keeping a client follow a sign-out and a change of user at once (the matrix's **previous**
+    cells, made exact)."""
+    import boto3
+    import s3fs
+
+    local, session = world
+    session.configure(credentials_max_age=60)
+    kept_session = boto3.Session()
+    kept_fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    child = LineChild(
+        "from consumer_tasks import read_object",
+        "result = read_object('data', 'iris.csv')\nassert result == 'ok', result",
+    )
+    try:
+        reads: dict[str, Callable[[], str]] = {
+            "boto3.Session()": lambda: _outcome(
+                lambda: kept_session.client("s3").get_object(Bucket="data", Key="iris.csv")
+            ),
+            "s3fs.S3FileSystem": lambda: _outcome(lambda: kept_fs.cat("data/iris.csv")),
+            "child process": child.read,
+        }
+        alice_keys: set[str] = set()
+        differences = []
+        for moment, action, want in (
+            ("signed_in", lambda: session.sign_in("alice", PASSWORD), CURRENT),
+            ("signed_out", session.sign_out, SIGN_IN),
+            ("other_user", lambda: session.sign_in("bob", PASSWORD), CURRENT),
+        ):
+            action()
+            current = session.current_credentials().access_key_id if session.is_signed_in else None
+            if moment == "signed_in":
+                alice_keys.add(current)  # type: ignore[arg-type]
+            for name, read in reads.items():
+                seen = len(local.received_access_keys("s3"))
+                outcome = read()
+                got = _classify(outcome, local.received_access_keys("s3")[seen:], current, alice_keys)
+                if got != want:
+                    differences.append(
+                        f"{name} at {moment}: expected {want!r}, got {got!r} ({outcome[:300]})"
+                    )
+        assert not differences, "\n".join(differences)
+    finally:
+        child.close()
