@@ -118,3 +118,18 @@ def test_pandas_tried_before_sign_in_works_after_it(fresh_kernel):
     session.sign_in("alice", PASSWORD)
     assert list(pd.read_csv("s3://data/t.csv")["a"]) == [1]
     assert local.received_access_keys("s3")[-1] == session.current_credentials().access_key_id
+
+
+def test_pandas_tried_before_load_ext_works_after_sign_in(fresh_kernel):
+    """Before the extension, nothing serves credentials: s3fs reads anonymously, S3 says
+    Forbidden, and pandas keeps that filesystem. Signing in drops it."""
+    import pandas as pd
+
+    local, shell = fresh_kernel
+    with pytest.raises(PermissionError):
+        pd.read_csv("s3://data/t.csv")
+    shell.run_cell("%load_ext nb_cognito")
+    session = kernel.kernel_session()
+    session.sign_in("alice", PASSWORD)
+    assert list(pd.read_csv("s3://data/t.csv")["a"]) == [1]
+    assert local.received_access_keys("s3")[-1] == session.current_credentials().access_key_id
