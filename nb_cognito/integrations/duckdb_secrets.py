@@ -17,11 +17,11 @@ connection sees it at once.
 from __future__ import annotations
 
 import logging
-import threading
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nb_cognito import forksafe
 from nb_cognito.auth.integration import Integration, SessionChange
 from nb_cognito.exceptions import AuthError
 
@@ -86,7 +86,7 @@ class DuckDBSecrets(Integration):
     def __init__(self) -> None:
         self._session: SessionAPI | None = None
         self._connections: weakref.WeakKeyDictionary[Any, SecretOptions] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
 
     def attach(self, session: SessionAPI) -> None:
         self._session = session
