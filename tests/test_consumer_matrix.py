@@ -399,3 +399,30 @@ def test_credentials_max_age_makes_kept_clients_follow_sign_out_and_a_new_user(w
         assert not differences, "\n".join(differences)
     finally:
         child.close()
+
+
+def test_credentials_max_age_caps_the_expiration_the_endpoint_announces(world):
+    import datetime as dt
+    import json
+    import urllib.request
+
+    _, session = world
+    session.sign_in("alice", PASSWORD)
+
+    def announced() -> float:
+        request = urllib.request.Request(
+            os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+            headers={"Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]},
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=30) as response:
+            body = json.load(response)
+        expiration = dt.datetime.strptime(body["Expiration"], "%Y-%m-%dT%H:%M:%SZ")
+        return (
+            expiration.replace(tzinfo=dt.timezone.utc).timestamp()
+            - dt.datetime.now(dt.timezone.utc).timestamp()
+        )
+
+    assert announced() > 3000  # the credentials' own hour
+    session.configure(credentials_max_age=60)
+    assert 0 < announced() <= 60
