@@ -121,8 +121,8 @@ def __getattr__(name: str) -> Any:
     if name == "session":
         # The kernel-wide session lives in nb_cognito.kernel, which %reload_ext does not reload.
         return importlib.import_module(".kernel", __name__).kernel_session()
-    if name == "dask":  # nb_cognito.dask.CognitoCredentials() after a plain `import nb_cognito`
-        return importlib.import_module(".dask", __name__)
+    if name in ("dask", "duckdb"):  # nb_cognito.duckdb.connect() after a plain `import nb_cognito`
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nb_cognito' has no attribute {name!r}")

@@ -83,5 +83,6 @@ class EnvironmentVariables:
     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
     #: ``%cognito_login --local`` and ``nb-cognito demo``: send every boto3 call to the emulator.
     AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+    AWS_ENDPOINT_URL_S3 = "AWS_ENDPOINT_URL_S3"  # read by nb_cognito.duckdb only
     #: ``nb-cognito local`` prints it: the emulator's region, for clients made without one.
     AWS_DEFAULT_REGION = "AWS_DEFAULT_REGION"

@@ -30,6 +30,7 @@ __all__ = [
     "existing_session",
     "kernel_session",
     "make_session",
+    "prepare",
     "reset_kernel_session",
     "use_kernel_session",
 ]
@@ -46,6 +47,7 @@ def default_integrations() -> list[Integration]:
     environment variables nb_cognito writes, so none mistakes another's for the user's.
     """
     from nb_cognito.integrations.boto3_injection import Boto3Injection
+    from nb_cognito.integrations.consumer_caches import ConsumerCaches
     from nb_cognito.integrations.container_endpoint import ContainerEndpoint
     from nb_cognito.integrations.dask import DaskIntegration
     from nb_cognito.integrations.env_export import EnvExport
@@ -58,6 +60,7 @@ def default_integrations() -> list[Integration]:
         Boto3Injection(env),
         ContainerEndpoint(env),
         EnvExport(env),
+        ConsumerCaches(),  # keys data libraries cached: forgotten at sign-in and sign-out
         DaskIntegration(),  # credentials to the workers of every Dask client in the process
     ]
 
@@ -109,7 +112,30 @@ def kernel_session() -> CognitoSession:
             if shell is not None:  # so that %config CognitoConfig reaches it
                 shell.configurables.append(config)
             _session = make_session(config)
+            prepare(_session)
         return _session
+
+
+def prepare(session: CognitoSession) -> None:
+    """Make the kernel ready before anyone signs in: what is made now works after sign-in.
+
+    The container endpoint already runs (it starts when the session is made), so children,
+    spawn pools and loky workers started from now on inherit its address; here boto3's default
+    session gets its standby provider, so a client made before sign-in fails at once with
+    "sign in" and works as soon as someone does.
+    """
+    from nb_cognito.integrations.boto3_injection import Boto3Injection
+
+    injection = session.integrations.find(Boto3Injection)
+    if injection is not None:
+        try:
+            injection.standby()
+        except Exception:  # an import or botocore problem must not stop the session
+            import logging
+
+            logging.getLogger("nb_cognito").warning(
+                "Could not prepare boto3's default session for nb_cognito.", exc_info=True
+            )
 
 
 def use_kernel_session(session: CognitoSession | None) -> CognitoSession | None:

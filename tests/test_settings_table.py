@@ -53,6 +53,7 @@ EXAMPLES: dict[str, object] = {
     "allow_guest": True,
     "inject_boto3": "always",
     "subprocess_credentials": False,
+    "credentials_max_age": 60.0,
     "export_env": True,
     "dask_clusters": "tcp://10.0.0.5:8786, tls://dask.example.org:8786",
     "remember": True,

@@ -23,6 +23,7 @@ import datetime
 import functools
 import logging
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nb_cognito import forksafe
@@ -34,15 +35,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CANONICAL_NAME",
+    "STANDBY_NAME",
     "default_botocore_session",
+    "forget_credentials",
     "has_provider",
     "new_boto3_session",
     "provider",
     "put_provider_first",
+    "put_standby_provider",
     "remove_provider",
 ]
 
 CANONICAL_NAME = "custom-nb-cognito"
+#: The provider that waits, before sign-in, where botocore would ask the container endpoint.
+STANDBY_NAME = "custom-nb-cognito-standby"
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 log = logging.getLogger("nb_cognito")
 
@@ -121,20 +127,32 @@ def _credentials_class() -> type:
     return CognitoRefreshableCredentials
 
 
-def provider(session: SessionAPI) -> Any:
-    """A botocore credential provider that loads ``session``'s credentials."""
+def provider(
+    session: SessionAPI, *, name: str = CANONICAL_NAME, answer_signed_out: Callable[[], bool] | None = None
+) -> Any:
+    """A botocore credential provider that loads ``session``'s credentials.
+
+    Signed out, it lets the chain go on, unless ``answer_signed_out()`` is true: then it binds
+    the client to the session anyway, so that its calls fail at once with "sign in" (and work
+    as soon as someone signs in) instead of botocore retrying our endpoint's 401 for seconds.
+    """
     from botocore.credentials import CredentialProvider
 
     credentials_class = _credentials_class()
 
     class CognitoCredentialProvider(CredentialProvider):
-        METHOD = CANONICAL_NAME
-        CANONICAL_NAME = CANONICAL_NAME
+        METHOD = name
+        CANONICAL_NAME = name
 
         def load(self) -> Any:
             try:
                 first = session.current_credentials()
-            except (SignedOutError, ConfigurationError) as error:  # nobody to speak for: go on
+            except SignedOutError as error:
+                if answer_signed_out is not None and answer_signed_out():
+                    return credentials_class(session, None)
+                log.debug("nb_cognito has no AWS credentials to offer: %s", type(error).__name__)
+                return None
+            except ConfigurationError as error:  # nobody to speak for: go on
                 log.debug("nb_cognito has no AWS credentials to offer: %s", type(error).__name__)
                 return None
             except AuthError as error:
@@ -159,16 +177,16 @@ def put_provider_first(botocore_session: Any, provider: Any) -> None:
         resolver.insert_before("env", provider)
     except UnknownCredentialError:  # a session made with profile_name= has no 'env' provider
         resolver.providers.insert(0, provider)
-    _forget_credentials(botocore_session)
+    forget_credentials(botocore_session)
 
 
-def remove_provider(botocore_session: Any) -> None:
-    """Take our provider out of ``botocore_session``'s chain (idempotent)."""
-    botocore_session.get_component("credential_provider").remove(CANONICAL_NAME)
-    _forget_credentials(botocore_session)
+def remove_provider(botocore_session: Any, name: str = CANONICAL_NAME) -> None:
+    """Take our provider ``name`` out of ``botocore_session``'s chain (idempotent)."""
+    botocore_session.get_component("credential_provider").remove(name)
+    forget_credentials(botocore_session)
 
 
-def _forget_credentials(botocore_session: Any) -> None:
+def forget_credentials(botocore_session: Any) -> None:
     """``get_credentials()`` caches what the chain gave; make it ask the chain again."""
     botocore_session._credentials = None
 
@@ -185,6 +203,23 @@ def default_botocore_session(*, create: bool = False) -> Any:
     if boto3 is None or boto3.DEFAULT_SESSION is None:
         return None
     return boto3.DEFAULT_SESSION._session
+
+
+def put_standby_provider(botocore_session: Any, provider: Any) -> None:
+    """Put ``provider`` just before botocore's container provider (``container-role``).
+
+    Everything the user chose (environment keys, profiles, ``~/.aws``) still comes first; the
+    standby answers only where botocore would otherwise ask the container endpoint.
+    """
+    from botocore.exceptions import UnknownCredentialError
+
+    resolver = botocore_session.get_component("credential_provider")
+    resolver.remove(STANDBY_NAME)
+    try:
+        resolver.insert_before("container-role", provider)
+    except UnknownCredentialError:  # a chain without it: last, before nothing
+        resolver.providers.append(provider)
+    botocore_session._credentials = None
 
 
 def has_provider(botocore_session: Any) -> bool:

@@ -9,11 +9,17 @@ a chosen profile (``AWS_PROFILE``) are never overridden silently: with ``inject_
 (the default) nb_cognito leaves the default session alone and warns once; with
 ``inject_boto3="always"`` it goes first anyway and warns once that it shadows them. A session
 with neither an identity pool nor a role ARN earns no AWS credentials and leaves boto3 alone.
+
+Before sign-in (the kernel's session, from ``%load_ext`` or its first use), a standby provider
+waits just before botocore's container provider: where botocore would ask our endpoint and
+retry its 401 for 3 s, it binds the client to the session instead, so a call fails at once
+with "sign in", and the same client works as soon as someone signs in.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -21,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 from nb_cognito import forksafe
 from nb_cognito.auth.botocore_adapter import (
     CANONICAL_NAME,
+    STANDBY_NAME,
     default_botocore_session,
     has_provider,
     provider,
     put_provider_first,
+    put_standby_provider,
     remove_provider,
 )
 from nb_cognito.auth.integration import ChangeKind, Integration, SessionChange
@@ -62,6 +70,8 @@ class Boto3Injection(Integration):
         self.env = env if env is not None else EnvironmentWrites()
         self._session: SessionAPI | None = None
         self._installed_on: Any = None  # the botocore session our provider was put in
+        self._standby = False  # the kernel's session: a standby provider from load time on
+        self._standby_on: Any = None  # the botocore session the standby was put in
         self._warned: set[str] = set()
         self._lock = forksafe.Lock()
 
@@ -79,8 +89,12 @@ class Boto3Injection(Integration):
                 self.uninstall()
             else:
                 self.install()
-        elif kind in (ChangeKind.SIGNED_OUT, ChangeKind.CLOSING):
+        elif kind is ChangeKind.SIGNED_OUT:
             self.uninstall()
+        elif kind is ChangeKind.CLOSING:
+            self.uninstall()
+            self._standby = False
+            self.remove_standby()
 
     # -- what it does -------------------------------------------------------------------------------
 
@@ -121,6 +135,38 @@ class Boto3Injection(Integration):
             )
         return True
 
+    def standby(self) -> None:
+        """From now on keep a standby provider in boto3's default session (the kernel's session).
+
+        Idempotent; imports boto3. Re-placed by :meth:`ensure_installed` when user code
+        replaces ``boto3.DEFAULT_SESSION``.
+        """
+        session = self._session
+        if session is None:
+            return
+        with self._lock:
+            self._standby = True
+            botocore_session = default_botocore_session(create=True)
+            if self._standby_on is botocore_session:
+                return
+            put_standby_provider(
+                botocore_session,
+                provider(session, name=STANDBY_NAME, answer_signed_out=self._endpoint_is_next),
+            )
+            self._standby_on = botocore_session
+
+    def remove_standby(self) -> None:
+        with self._lock:
+            botocore_session, self._standby_on = self._standby_on, None
+        if botocore_session is not None:
+            remove_provider(botocore_session, STANDBY_NAME)
+
+    def _endpoint_is_next(self) -> bool:
+        """True when botocore's next stop would be our own endpoint (nothing else to fall to)."""
+        return bool(os.environ.get(Env.AWS_CONTAINER_CREDENTIALS_FULL_URI)) and self.env.is_ours(
+            Env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+        )
+
     def uninstall(self) -> None:
         """Remove the provider from the default session it was put in (idempotent)."""
         with self._lock:
@@ -134,12 +180,16 @@ class Boto3Injection(Integration):
         Cheap when nothing changed: no import, two attribute reads.
         """
         session = self._session
-        if session is None or "boto3" not in sys.modules or not session.is_signed_in:
+        if session is None or "boto3" not in sys.modules:
             return
         default = default_botocore_session()
-        if default is not None and default is self._installed_on:
-            return
         try:
+            if self._standby and (default is None or default is not self._standby_on):
+                self.standby()
+            if not session.is_signed_in:
+                return
+            if default is not None and default is self._installed_on:
+                return
             self.install()
         except Exception:  # never break the user's cell
             log.debug("nb_cognito could not re-install its boto3 provider.", exc_info=True)

@@ -373,7 +373,7 @@ class ContainerEndpoint(Integration):
                 return server
             if server is not None:
                 server.stop()
-            server = CredentialsServer(session.current_credentials, self.env, session.seconds_left)
+            server = CredentialsServer(session.current_credentials, self.env, self._seconds_left)
             try:
                 server.start()
             except BaseException:
@@ -381,6 +381,17 @@ class ContainerEndpoint(Integration):
                 raise
             self._server = server
             return server
+
+    def _seconds_left(self, creds: AWSCredentials) -> float:
+        """The lifetime announced: the credentials' own, capped by ``credentials_max_age``."""
+        session = self._session
+        assert session is not None
+        left = session.seconds_left(creds)
+        try:
+            cap = session.settings.credentials_max_age
+        except ConfigurationError:
+            cap = None
+        return left if cap is None else min(left, cap)
 
     def stop(self) -> None:
         """Stop the endpoint and remove its variables (idempotent)."""

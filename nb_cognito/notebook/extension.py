@@ -32,15 +32,21 @@ def load_extension(shell: Any) -> None:
         shell.register_magics(magics)
     if magics.pre_run_cell not in shell.events.callbacks.get("pre_run_cell", []):
         shell.events.register("pre_run_cell", magics.pre_run_cell)
+    # The kernel's session is made now, not at the first sign-in: its container endpoint and
+    # boto3's standby provider must be in place before the user makes a client, a filesystem,
+    # a pool or a child, so that each of them works as soon as someone signs in.
+    from nb_cognito.kernel import kernel_session, prepare
+
+    try:
+        session = kernel_session()
+        prepare(session)  # again after %reload_ext: unloading removed the standby provider
+    except Exception:
+        log.warning("nb_cognito could not prepare this kernel's session.", exc_info=True)
+        return
     # After %reload_ext (unload, then load) the session may still be signed in: re-install
     # the boto3 provider that the unload removed.
-    # Only a session that exists can be signed in; creating one here would make every
-    # kernel that lists the extension pay for it at start-up.
-    from nb_cognito.kernel import existing_session
-
-    session = existing_session()
     injection = boto3_of(session)
-    if session is not None and session.is_signed_in and injection is not None:
+    if session.is_signed_in and injection is not None:
         try:
             injection.install()
         except Exception:
@@ -72,3 +78,4 @@ def unload_extension(shell: Any) -> None:
     injection = boto3_of(existing_session())
     if injection is not None:
         injection.uninstall()
+        injection.remove_standby()

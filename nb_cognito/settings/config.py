@@ -89,6 +89,7 @@ class Settings:
     allow_guest: bool = False
     inject_boto3: bool | str = True
     subprocess_credentials: bool = True
+    credentials_max_age: float | None = None
     export_env: bool = False
     dask_clusters: str | None = None
     remember: bool = False

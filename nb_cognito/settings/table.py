@@ -287,6 +287,16 @@ SETTINGS: tuple[Setting, ...] = (
         default=True,
     ),
     Setting(
+        "credentials_max_age",
+        kinds.SECONDS,
+        "The longest lifetime the container endpoint announces for the credentials it serves "
+        "(default: their own, up to an hour). SDKs ask again when it nears: below 600, botocore "
+        "(a kept boto3.Session(), s3fs, !aws, children, pools) asks at every request, and "
+        "polars and pyarrow within that many seconds, so a sign-out or a change of user "
+        "reaches what they cached. Keys already handed out stay valid at AWS.",
+        doc_default="their expiry",
+    ),
+    Setting(
         "export_env",
         kinds.FLAG,
         "Also export the credentials as AWS_* environment variables.",
