@@ -23,6 +23,7 @@ from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
     from nb_cognito.auth.userpool import AuthTokens, Challenge
+    from nb_cognito.config import Settings
     from nb_cognito.models import TrackedDevice
 
 __all__ = ["SignInFlow"]
@@ -97,7 +98,20 @@ class SignInFlow(SessionCore):
         """
         from nb_cognito.auth.pool_check import check_pool
 
-        check_pool(self.settings, self.clients.verifier)
+        check_pool(self.sign_in_settings(), self.clients.verifier)
+
+    def sign_in_settings(self) -> Settings:
+        """The settings the next sign-in uses, checked for what signing in requires.
+
+        Read afresh while nobody is signed in, as ``sign_in`` does: a pool id, client id or
+        Amplify file corrected in a running kernel counts at the next attempt, not a value
+        cached by an earlier, failed one. Raises :class:`ConfigurationError` naming what is missing.
+        """
+        if self._state is None:
+            self._reread_settings()
+        settings = self.settings
+        settings.require_sign_in_settings()
+        return settings
 
     @property
     def needs_password(self) -> bool:
