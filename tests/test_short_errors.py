@@ -138,3 +138,18 @@ def test_unload_removes_the_handler(signed_in_without_identity_pool, shell):
     assert shell.custom_exceptions == (CredentialRetrievalError,)
     extension.unload_extension(shell)
     assert shell.custom_exceptions == ()
+
+
+def test_the_troubleshooting_page_says_what_users_see(signed_in_without_identity_pool, shell, capsys):
+    """docs/troubleshooting.md's row for a missing identity pool quotes the error the SDK raises
+    and the line nb_cognito adds, as they are shown here."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
+    text = shown(shell, READ_CSV, capsys)
+    (row,) = [line for line in doc.splitlines() if line.startswith("|") and NO_IDENTITY_POOL in line]
+    assert "CredentialRetrievalError: Error when retrieving credentials from container-role:" in text
+    assert "`CredentialRetrievalError: Error when retrieving credentials from container-role:" in row
+    assert '"code": "ConfigurationError"' in text and '"code": "ConfigurationError"' in row
+    assert f"nb_cognito: {NO_IDENTITY_POOL}" in text and f"`nb_cognito: {NO_IDENTITY_POOL} …`" in row
+    assert "%tb" in row and "NoCredentialsError" not in row
