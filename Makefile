@@ -15,6 +15,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
+# --no-compile: no bytecode for every installed module up front (a quarter of the venv's size and
+# of the install's time); Python compiles the modules it imports when it first imports them.
 # An editable install leaves out the wheel's data files, among them the file that enables the
 # Jupyter server extension (the single sign-on popup's callback page): copied into the venv here.
 SERVER_EXTENSION_CONFIG = jupyter-config/jupyter_server_config.d/nb_cognito.json
