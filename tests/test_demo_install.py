@@ -1,9 +1,12 @@
 """How a newcomer gets the demo: ``make demo`` (a lean extra, installed again only when
-pyproject.toml changes) and ``pip install "nb-cognito[demo]"`` (a wheel with its notebooks).
+pyproject.toml changes, the server extension enabled) and a wheel built from the checkout
+(``python -m build``, then ``pip install "<wheel>[demo]"``; docs/install.md, not on PyPI yet).
 
-The wheel test builds the wheel, installs it with only its ``demo`` extra into a fresh venv
-(from the configured package index), and runs ``nb-cognito demo`` and ``--open`` there, in a
-folder far from the checkout, so nothing of the source tree can help it.
+The ``wheel`` tests build the release (sdist and wheel) and check it with twine; resolve the demo
+extra with the pip that a fresh venv ships on Python 3.10 to 3.13 (no backtracking); make the
+demo venv for real; install the wheel with only its ``demo`` extra into a fresh venv and run
+``nb-cognito demo`` and ``--open`` there, in a folder far from the checkout, so nothing of the
+source tree can help it.
 """
 
 from __future__ import annotations
