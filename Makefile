@@ -15,8 +15,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# --no-compile: no bytecode for every installed module up front (a quarter of the venv's size and
-# of the install's time); Python compiles the modules it imports when it first imports them.
+# The demo: --no-compile, no bytecode for every installed module up front (a quarter of the venv's
+# size and of the install's time); Python compiles the modules it imports when it first imports
+# them. Not for the test venv: CI sets PYTHONDONTWRITEBYTECODE, and every kernel and child process
+# of the suite would compile its imports from source again.
 # An editable install leaves out the wheel's data files, among them the file that enables the
 # Jupyter server extension (the single sign-on popup's callback page): copied into the venv here.
 SERVER_EXTENSION_CONFIG = jupyter-config/jupyter_server_config.d/nb_cognito.json
@@ -30,7 +32,7 @@ $(VENV)/.installed-demo: pyproject.toml $(SERVER_EXTENSION_CONFIG) | $(BIN)/pyth
 
 # The test extra includes the demo extra, so it satisfies `make demo` too.
 $(VENV)/.installed-test: pyproject.toml $(SERVER_EXTENSION_CONFIG) | $(BIN)/python
-	$(PIP) install --no-compile -e ".[test]"
+	$(PIP) install -e ".[test]"
 	$(ENABLE_SERVER_EXTENSION)
 	touch $@ $(VENV)/.installed-demo
 
