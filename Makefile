@@ -8,20 +8,32 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-demo browser cognito-local lint bench clean
+.PHONY: demo test test-fast install install-demo browser cognito-local lint bench clean
 
 # pip is upgraded for speed only: the extras also install with the pip a fresh venv ships.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(PIP) install -e ".[demo]"
+# The demo: --no-compile, no bytecode for every installed module up front (a quarter of the venv's
+# size and of the install's time); Python compiles the modules it imports when it first imports
+# them. Not for the test venv: CI sets PYTHONDONTWRITEBYTECODE, and every kernel and child process
+# of the suite would compile its imports from source again.
+# An editable install leaves out the wheel's data files, among them the file that enables the
+# Jupyter server extension (the single sign-on popup's callback page): copied into the venv here.
+SERVER_EXTENSION_CONFIG = jupyter-config/jupyter_server_config.d/nb_cognito.json
+ENABLE_SERVER_EXTENSION = mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d && \
+	cp $(SERVER_EXTENSION_CONFIG) $(VENV)/etc/jupyter/jupyter_server_config.d/nb_cognito.json
+
+$(VENV)/.installed-demo: pyproject.toml $(SERVER_EXTENSION_CONFIG) | $(BIN)/python
+	$(PIP) install --no-compile -e ".[demo]"
+	$(ENABLE_SERVER_EXTENSION)
 	touch $@
 
 # The test extra includes the demo extra, so it satisfies `make demo` too.
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml $(SERVER_EXTENSION_CONFIG) | $(BIN)/python
 	$(PIP) install -e ".[test]"
+	$(ENABLE_SERVER_EXTENSION)
 	touch $@ $(VENV)/.installed-demo
 
 install-demo: $(VENV)/.installed-demo
@@ -55,6 +67,11 @@ lint: install
 
 test: install browser cognito-local lint
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the wheel, browser and JupyterHub tests (`make test` runs them all).
+FAST_TESTS = not wheel and not browser and not hub
+test-fast: install cognito-local
+	$(BIN)/python -m pytest -m "$(FAST_TESTS)"
 
 bench: install
 	$(BIN)/python -m bench

@@ -62,7 +62,11 @@ _HEADLESS_NEEDS = (
     ("s3fs", "s3fs"),  # the quickstart reads pd.read_csv("s3://...")
 )
 _LAB_NEEDS = (("moto", "moto"), ("jupyterlab", "jupyterlab"), ("pandas", "pandas"), ("s3fs", "s3fs"))
-_INSTALL_HINT = 'pip install "nb-cognito[demo]" (in a checkout: `make demo`, or pip install -e ".[demo]")'
+# nb_cognito is not on PyPI yet: a checkout or a wheel built from one (docs/install.md).
+_INSTALL_HINT = (
+    'in a checkout `make demo` (or pip install ".[demo]"); from a wheel pip install "<the wheel>[demo]" '
+    "(docs/install.md)"
+)
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_OUTPUT_LINES = 14

@@ -92,7 +92,8 @@ def test_a_missing_notebook_is_explained(tmp_path, monkeypatch, capsys):
     assert demo.main(argparse.Namespace(open=False)) == 2
     err = capsys.readouterr().err
     assert "nb-cognito demo: The demo notebook" in err
-    assert 'Reinstall it: pip install "nb-cognito[demo]"' in err
+    assert 'Reinstall it: in a checkout `make demo` (or pip install ".[demo]")' in err
+    assert "nb-cognito[demo]" not in err  # not on PyPI yet: that install would fail
 
 
 def test_the_notebooks_ship_in_the_package():
@@ -108,7 +109,8 @@ def test_missing_packages_are_named_with_the_install_command(monkeypatch, capsys
     assert demo.main(argparse.Namespace(open=False)) == 2
     err = capsys.readouterr().err
     assert "needs no-such-pkg, which is not installed" in err
-    assert 'Install the demo extra: pip install "nb-cognito[demo]"' in err and "make demo" in err
+    assert "Install the demo extra: in a checkout `make demo`" in err and '<the wheel>[demo]"' in err
+    assert "docs/install.md" in err
 
 
 def test_demo_env_leaves_the_machines_aws_setup_out(emulator, tmp_path):

@@ -316,6 +316,32 @@ def test_a_wrong_pool_id_is_reported_before_the_password_is_asked(ext, session, 
     assert local.request_counts()["InitiateAuth"] == 0
 
 
+@pytest.mark.parametrize("password_from", ["prompt", "environment"])
+def test_a_corrected_pool_id_is_read_at_the_next_login(
+    ext, session, local, prompts, monkeypatch, capsys, password_from
+):
+    """A wrong pool id does not stick in a running kernel: once NB_COGNITO_USER_POOL_ID is
+    corrected, the next %cognito_login checks and signs in to the corrected pool (the pool
+    check used to run on the settings cached at the first, failed, attempt)."""
+    right = os.environ["NB_COGNITO_USER_POOL_ID"]
+    monkeypatch.setenv("NB_COGNITO_USER_POOL_ID", "us-east-1_NoSuchPool")
+    if password_from == "environment":
+        monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
+    for _ in range(2):  # and again: still the wrong one, still named
+        with pytest.raises(UsageError, match="us-east-1_NoSuchPool"):
+            ext.run_cell("%cognito_login alice")
+
+    monkeypatch.setenv("NB_COGNITO_USER_POOL_ID", right)
+    if password_from == "prompt":
+        prompts.secret.append(PASSWORD)
+    capsys.readouterr()
+    ext.run_cell("%cognito_login alice")
+
+    assert session.get_current_user().username == "alice"
+    assert session.settings.user_pool_id == right
+    assert "NoSuchPool" not in capsys.readouterr().out
+
+
 def test_already_signed_in_makes_no_network_call(ext, session, local, prompts, monkeypatch, capsys):
     monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
     ext.run_cell("%cognito_login alice")

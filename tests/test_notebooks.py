@@ -31,7 +31,9 @@ PERSON = {
         "widget",
         "import os, sys\n"
         "sys.path.insert(0, os.environ['WIDGET_DRIVER_DIR'])\n"
+        "from ipywidgets.widgets.widget import _instances\n"
         "from widget_driver import WidgetDriver, all_widget_state\n"
+        "(w,) = [x for x in list(_instances.values()) if isinstance(x, nb_cognito.SignInWidget)]\n"
         "person = WidgetDriver(w)\n"
         "person.sign_in(os.environ['NB_COGNITO_USERNAME'], os.environ['NB_COGNITO_PASSWORD'])  # then Enter\n"
         "assert w.view == 'signed_in', w.message\n"
@@ -56,8 +58,17 @@ EXPECTED = {
         "boto3": "boto3_session() signs with key …",
         "sign-out": "signed in: False | a child now gets: CredentialRetrievalError",
     },
-    "widget.ipynb": {"list-buckets": DEMO_BUCKET, "sign-out": ""},
+    "widget.ipynb": {"list-buckets": DEMO_BUCKET, "status": "demo"},
 }
+
+# Run All in a fresh kernel, before a person could sign in (the widget waits for one): every
+# cell runs without an error, and says what to do.
+BEFORE_SIGN_IN = {"widget.ipynb": {"list-buckets": "Nobody is signed in yet: sign in with the widget above"}}
+
+# The state each notebook leaves the kernel in (a cell the test appends): the widget notebook
+# leaves the person signed in; the two tutorials end with their sign-out section on purpose.
+END_STATE = {"quickstart.ipynb": "False", "session_api.ipynb": "False", "widget.ipynb": "True"}
+END_CELL = "import nb_cognito\nprint(nb_cognito.session.is_signed_in)"
 
 
 def test_the_notebooks_folder_holds_the_three_notebooks():
@@ -79,10 +90,12 @@ def test_notebook_is_stored_stripped(path):
             assert cell["execution_count"] is None, f"cell {cell.get('id')} has an execution count"
 
 
-def run(path: Path, env: dict[str, str], tmp_path: Path):
-    """Execute a copy of ``path`` (plus any PERSON cell) the way ``nb-cognito demo`` does."""
+def run(path: Path, env: dict[str, str], tmp_path: Path, person: bool = True):
+    """Execute a copy of ``path`` (plus any PERSON cell, and the END_CELL) the way
+    ``nb-cognito demo`` does; an error in any cell raises (nothing is shown in red)."""
     nb = nbformat.read(str(path), as_version=4)
-    if path.name in PERSON:
+    nb.cells.append(nbformat.v4.new_code_cell(END_CELL, id="end-state"))
+    if person and path.name in PERSON:
         after, source = PERSON[path.name]
         index = next(i for i, cell in enumerate(nb.cells) if cell.get("id") == after)
         nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source, id="person"))
@@ -109,6 +122,7 @@ def test_notebook_runs_against_the_emulator(path, make_local, tmp_path):
     # from the environment (widget.ipynb's own text names the demo password: it is not a secret).
     added = json.dumps([executed.metadata, *(cell.get("outputs", []) for cell in executed.cells)])
     assert DEMO_PASSWORD not in added
+    assert outputs["end-state"].strip() == END_STATE[path.name]
     if path.name == "session_api.ipynb":
         keys = re.search(r"child process key (\S+) \| kernel key (\S+)", outputs["subprocess"])
         child, kernel = keys.groups()
@@ -128,3 +142,65 @@ def test_notebook_falls_back_to_local_without_settings(name, tmp_path):
     assert "Offline Cognito running at http://127.0.0.1:" in outputs["sign-in"]
     for cell_id, text in EXPECTED[name].items():
         assert text in outputs[cell_id], f"{name} cell {cell_id!r} printed:\n{outputs[cell_id]}"
+
+
+@pytest.mark.kernel
+def test_run_all_of_the_widget_notebook_before_anyone_signs_in(tmp_path):
+    """Run All in a fresh kernel with no settings, as a newcomer does: the first cell starts the
+    offline Cognito and shows the widget; no cell fails (no red traceback) while nobody is
+    signed in yet; nothing signs anyone out; the text matches what the notebook says."""
+    import os
+
+    (tmp_path / "scratch").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NB_COGNITO_", "AWS_ENDPOINT_URL"))}
+    env["IPYTHONDIR"] = str(tmp_path / "ipython")
+    outputs, executed = run(BY_NAME["widget.ipynb"], env, tmp_path, person=False)
+
+    assert "Offline Cognito running at http://127.0.0.1:" in outputs["widget"]
+    assert "'demo', password 'Demo-Passw0rd!'" in outputs["widget"]
+    for cell_id, text in BEFORE_SIGN_IN["widget.ipynb"].items():
+        assert text in outputs[cell_id], outputs[cell_id]
+    assert outputs["end-state"].strip() == "False"
+    assert not [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert "Traceback" not in json.dumps([c.get("outputs", []) for c in executed.cells])
+    intro = executed.cells[0].source
+    assert "Demo-Passw0rd!" in intro and "%cognito_login --local --widget" in intro
+    assert not re.search(
+        r"^\s*(nb_cognito\.sign_out|%cognito_logout)",
+        "\n".join(c.source for c in executed.cells if c.cell_type == "code"),
+        re.M,
+    ), "a code cell signs out: Run All would sign the person out"
+
+
+def test_the_notebooks_describe_nb_cognito_local_as_it_prints_today():
+    """What a notebook tells about ``nb-cognito local`` matches what it prints now: every
+    variable the notebook names is an ``export`` line (AWS_ENDPOINT_URL was once a commented
+    line), and the demo user's password is the one it prints."""
+    import subprocess
+    import sys
+
+    said = [cell.source for path in NOTEBOOKS for cell in nbformat.read(str(path), as_version=4).cells]
+    said = [text for text in said if "nb-cognito local" in text]
+    assert said, "widget.ipynb tells how to use nb-cognito local"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nb_cognito.cli", "local"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if line.startswith("export AWS_DEFAULT_REGION"):  # the last line
+                break
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    exports = {
+        line.split("=", 1)[0].removeprefix("export ") for line in printed if line.startswith("export ")
+    }
+    for text in said:
+        assert "commented" not in text
+        for name in re.findall(r"`((?:NB_COGNITO|AWS)_[A-Z_]+)`", text):
+            assert name in exports, f"the notebook names {name}; nb-cognito local prints {sorted(exports)}"
+        for password in re.findall(r"`demo` / `([^`]+)`", text):
+            assert f"password: {password} " in "".join(printed)

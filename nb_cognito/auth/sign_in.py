@@ -132,7 +132,9 @@ class SignInFlow:
         """
         from nb_cognito.auth.pool_check import check_pool
 
-        check_pool(self.settings, self._settings.clients.verifier)
+        if self._box.current is None:
+            self.reread_settings()  # a pool id corrected in a running kernel counts at once
+        check_pool(self.settings, self._settings.clients.verifier)  # names what is missing first
 
     def confirm_sign_in(
         self, challenge_response: str | Secret, user_attributes: dict[str, str] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from nb_cognito.notebook import short_errors
 from nb_cognito.notebook.magics import MAGICS_NAME, CognitoMagics
 from nb_cognito.notebook.session_lines import boto3_of
 
@@ -43,6 +44,12 @@ def load_extension(shell: Any) -> None:
     except Exception:
         log.warning("nb_cognito could not prepare this kernel's session.", exc_info=True)
         return
+    # A short traceback for credential errors that nb_cognito's endpoint explains (installed
+    # once botocore is imported: now, or before a later cell).
+    if not short_errors.install(shell) and short_errors.pre_run_cell not in shell.events.callbacks.get(
+        "pre_run_cell", []
+    ):
+        shell.events.register("pre_run_cell", short_errors.pre_run_cell)
     # After %reload_ext (unload, then load) the session may still be signed in: re-install
     # the boto3 provider that the unload removed.
     injection = boto3_of(session)
@@ -73,6 +80,9 @@ def unload_extension(shell: Any) -> None:
             configurables.remove(magics)
         if magics.pre_run_cell in shell.events.callbacks.get("pre_run_cell", []):
             shell.events.unregister("pre_run_cell", magics.pre_run_cell)
+    if short_errors.pre_run_cell in shell.events.callbacks.get("pre_run_cell", []):
+        shell.events.unregister("pre_run_cell", short_errors.pre_run_cell)
+    short_errors.uninstall(shell)
     from nb_cognito.kernel import existing_session
 
     injection = boto3_of(existing_session())

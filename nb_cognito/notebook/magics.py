@@ -229,7 +229,7 @@ class CognitoMagics(Magics):
             if line_settings:
                 session.configure(**line_settings)
             if not args.widget:
-                session.settings.require_sign_in_settings()  # before anyone types a password
+                session.check_pool()  # read afresh and checked, before anyone types a password
         except AuthError as error:
             problem = usage_error(error, hide=list(line_settings.values()))
         if problem is not None:  # raised outside the except block: no __context__ holding a value
