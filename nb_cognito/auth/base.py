@@ -106,7 +106,8 @@ class SessionCore:
 
     # -- after a hosted-UI sign-in (nb_cognito.auth.oauth): refresh and revoke at /oauth2/* --
 
-    _hosted_ui: Any = None  # the HostedUIClient of a hosted-UI sign-in, else None
+    # The token source of a hosted-UI or JupyterHub sign-in (HostedUIClient, HubSignIn), else None
+    _hosted_ui: Any = None
 
     def _leave_hosted_ui(self) -> None:
         with self._lock:

@@ -211,7 +211,9 @@ class RefreshEngine(SessionCore):
             new_state = self._new_state(tokens, previous=previous, login_name=saved.login_name)
             if device is not None and new_state.device != device:
                 new_state = replace(new_state, device=device)
-            self._notify("persist", self._saved(saved.reason, new_state))
+            source = self._hosted_ui
+            if source is None or source.persists:  # a hub sign-in is not: the hub remembers it
+                self._notify("persist", self._saved(saved.reason, new_state))
         return new_state
 
     def _refresh_tokens(self, state: SignedIn) -> SignedIn:

@@ -212,6 +212,49 @@ class SignInFlow(SessionCore):
             self._clients = None  # rebuilt with the hosted UI's refresh and revocation
         self._complete_sign_in(tokens, login_name=None)
 
+    # -- JupyterHub sign-in (nb_cognito.auth.hub) ---------------------------------------------
+
+    def sign_in_from_hub(self) -> SignInResult:
+        """Sign in with the ID token JupyterHub keeps for this server's user: no password.
+
+        Reads ``auth_state`` from ``$JUPYTERHUB_API_URL/user`` (the server's token needs the
+        scope ``admin:auth_state!user``); the tokens are verified with ``hub_client_id`` (default
+        ``client_id``) as their audience, and every refresh asks the hub again. Raises
+        :class:`ConfigurationError` naming the hub setting to fix when the hub hands out none.
+        """
+        from nb_cognito.auth.hub import HubEndpoint, HubSignIn
+
+        if self._state is None:
+            self._reread_settings()
+        endpoint = HubEndpoint.from_environment()
+        settings = self.settings.require_sign_in_settings()
+        state = self._state
+        current = self._hosted_ui
+        if isinstance(state, SignedIn) and isinstance(current, HubSignIn) and current.endpoint == endpoint:
+            return SignInResult(True, SignInNextStep(SignInStep.DONE))  # already, through this hub
+        hub = HubSignIn(settings, endpoint, clock=self.clock, policy=self.policy)
+        tokens = hub.fetch()
+        with self._lock:
+            self._pending = None
+            self._hosted_ui = hub
+            self._clients = None  # rebuilt: the hub's audience, refresh through the hub
+        try:
+            self._install(self._new_state(tokens, previous=None))
+        except BaseException:
+            with self._lock:  # refused: the previous sign-in (if any) keeps its own token source
+                if self._state is state:
+                    self._hosted_ui = current
+                    self._clients = None
+            raise
+        return SignInResult(True, SignInNextStep(SignInStep.DONE))
+
+    @property
+    def signed_in_through_hub(self) -> bool:
+        """True while signed in with JupyterHub's tokens (:meth:`sign_in_from_hub`)."""
+        from nb_cognito.auth.hub import HubSignIn
+
+        return isinstance(self._state, SignedIn) and isinstance(self._hosted_ui, HubSignIn)
+
     def _install(self, state: SignedIn) -> None:
         """Make a freshly signed-in ``state`` the session's; then credentials and the refresher."""
         with self._lock:

@@ -49,6 +49,7 @@ from nb_cognito.notebook.session_lines import (
     describe_device,
     forget_all_line,
     forget_device_line,
+    hub_sign_in_line,
     kernel_session,
     remembered_of,
     signed_in_as,
@@ -155,6 +156,7 @@ class CognitoMagics(Magics):
         action="store_true",
         help="Sign in through the user pool's hosted UI (single sign-on; needs oauth_domain, redirect_uri).",
     )
+    @magic_arguments.argument("--hub", action="store_true", help="Sign in with JupyterHub's sign-in.")
     @magic_arguments.argument(
         "--idp",
         metavar="NAME",
@@ -182,6 +184,7 @@ class CognitoMagics(Magics):
           %cognito_login --local          # offline demo: no AWS account needed
           %cognito_login --hosted-ui      # single sign-on through the hosted UI
           %cognito_login --idp CorpOkta   # straight to the company identity provider
+          %cognito_login --hub            # on JupyterHub: the hub's Cognito sign-in, no password
         """
         args = parse_magic_line(self.cognito_login, line)
         session = kernel_session()
@@ -191,6 +194,9 @@ class CognitoMagics(Magics):
         self._configure(session, args)
         if args.hosted_ui or args.idp:
             self._sign_in_with_redirect(session, args.idp)
+            return
+        if args.hub:
+            print(hub_sign_in_line(session))
             return
         no_env_password = Env.NB_COGNITO_PASSWORD not in os.environ
         if args.widget or (self.widget_by_default and no_env_password and demo_password is None):

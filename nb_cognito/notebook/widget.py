@@ -225,6 +225,9 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
             injected=boto3_injection.is_installed(),
         )
         text += self._device_html()
+        if self._session.signed_in_through_hub:  # no password was typed: say where it came from
+            who = html.escape(status.user.username)
+            text = f"<div class='nbc-hub'>Signed in through JupyterHub as <b>{who}</b></div>{text}"
         if self._ui.status.value != text:
             self._ui.status.value = text
 
