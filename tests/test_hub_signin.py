@@ -1,8 +1,9 @@
 """Sign-in from JupyterHub, kernel side, against a real HTTP stand-in for the hub's API.
 
-The stand-in is a loopback HTTP server answering ``GET /hub/api/user`` as JupyterHub does
-(the server's token in ``Authorization: token ...``; ``auth_state`` present only for a token
-with ``admin:auth_state!user``). It holds one user's tokens, signed in at the emulator with the
+The stand-in is a loopback HTTP server answering ``GET /hub/api/users/alice`` and
+``GET /hub/api/user`` as JupyterHub 6 does (the server's token in ``Authorization: token ...``;
+``auth_state`` present only for a token with ``admin:auth_state!user``, and filled only by the
+first). It holds one user's tokens, signed in at the emulator with the
 hub's own app client, and refreshes them as a hub configured with
 ``nb_cognito.jupyterhub.refresh_user_hook`` would: with the refresh token, when
 ``id_token_due()`` says so. Time is the test's clock, shared by the emulator, the stand-in and
@@ -118,11 +119,14 @@ class HubStandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 stand_in.requests += 1
-                if self.path != "/hub/api/user":
-                    return self._send(404, {"message": "Not found"})
                 if self.headers.get("Authorization") != f"token {stand_in.token}":
                     return self._send(403, {"message": "Missing or invalid credentials"})
-                self._send(200, stand_in.user_model())
+                model = stand_in.user_model()
+                if self.path == "/hub/api/user":  # as JupyterHub: who, but auth_state left empty
+                    return self._send(200, {**model, "auth_state": None} if "auth_state" in model else model)
+                if self.path != "/hub/api/users/alice":
+                    return self._send(404, {"message": "Not found"})
+                self._send(200, model)
 
             def _send(self, status: int, body: dict) -> None:
                 data = json.dumps(body).encode()
@@ -188,6 +192,7 @@ def hub(world, clock, monkeypatch) -> Iterator[HubStandIn]:
     stand_in = HubStandIn(world, hub_app_client(world), clock)
     monkeypatch.setenv("JUPYTERHUB_API_URL", stand_in.api_url)
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", SERVER_TOKEN)
+    monkeypatch.setenv("JUPYTERHUB_USER", "alice")
     yield stand_in
     stand_in.close()
 
@@ -325,6 +330,12 @@ def test_a_wrong_server_token_is_refused_without_showing_it(hub_session, hub, mo
     with pytest.raises(NotAuthorizedError) as caught:
         hub_session.sign_in_from_hub()
     assert "not-the-servers-token-123" not in str(caught.value) + repr(caught.value)
+
+
+def test_without_jupyterhub_user_the_name_comes_from_the_hub(hub_session, hub, monkeypatch):
+    monkeypatch.delenv("JUPYTERHUB_USER")
+    assert hub_session.sign_in_from_hub().is_signed_in
+    assert hub.requests == 2  # GET /user (who), then GET /users/alice (auth_state)
 
 
 def test_outside_jupyterhub_it_says_so(new_session, world, monkeypatch):

@@ -2,8 +2,8 @@
 
 A single-user server spawned by JupyterHub has ``JUPYTERHUB_API_URL`` and
 ``JUPYTERHUB_API_TOKEN``. When that token holds the scope ``admin:auth_state!user`` (the
-``server`` role, see :mod:`nb_cognito.jupyterhub`), ``GET $JUPYTERHUB_API_URL/user`` answers
-with the user's ``auth_state``: the ``id_token`` and ``access_token`` the hub got from
+``server`` role, see :mod:`nb_cognito.jupyterhub`), ``GET $JUPYTERHUB_API_URL/users/<name>``
+(``$JUPYTERHUB_USER``) answers with the user's ``auth_state`` (``GET /user`` leaves it empty): the ``id_token`` and ``access_token`` the hub got from
 Cognito's hosted UI, which the hub refreshes itself (``auth_refresh_age``, ``refresh_user``).
 
 :class:`HubSignIn` is the session's token source for such a sign-in, beside the password flow
@@ -214,9 +214,17 @@ class HubSignIn:
         return auth_state
 
     def _get_user(self) -> dict[str, Any]:
+        """The user's model with ``auth_state``: ``GET /users/<name>``. (``GET /user`` says who
+        the token's owner is, but JupyterHub leaves its ``auth_state`` empty.)"""
+        name = self.endpoint.user
+        if not name:
+            name = str(self._get("/user").get("name") or "")
+        return self._get(f"/users/{urllib.parse.quote(name, safe='')}")
+
+    def _get(self, path: str) -> dict[str, Any]:
         endpoint = self.endpoint
         request = urllib.request.Request(  # noqa: S310 - an http(s) URL, checked above
-            f"{endpoint.api_url}/user",
+            f"{endpoint.api_url}{path}",
             headers={"Authorization": f"token {endpoint.token}", "Accept": "application/json"},
         )
         try:
@@ -224,7 +232,7 @@ class HubSignIn:
                 raw = response.read()
         except urllib.error.HTTPError as error:
             error.close()
-            raise self._http_error(error.code) from None
+            raise self._http_error(error.code, path) from None
         except (OSError, ValueError) as error:
             raise ServiceUnavailableError(
                 f"JupyterHub's API at {endpoint.api_url} did not answer ({type(error).__name__})."
@@ -237,11 +245,11 @@ class HubSignIn:
             raise ServiceUnavailableError(f"JupyterHub's API at {endpoint.api_url} answered no JSON object.")
         return model
 
-    def _http_error(self, status: int) -> Exception:
+    def _http_error(self, status: int, path: str) -> Exception:
         where = self.endpoint.api_url
         if status in (401, 403):
             return NotAuthorizedError(
-                f"JupyterHub refused this server's API token (HTTP {status} from {where}/user): the "
+                f"JupyterHub refused this server's API token (HTTP {status} from {where}{path}): the "
                 "server was stopped or its token revoked, or the user must sign in to the hub again.",
                 recovery_suggestion="Sign in to JupyterHub again and restart your server from its home page.",
             )
