@@ -3,8 +3,9 @@
 A single-user server spawned by JupyterHub has ``JUPYTERHUB_API_URL`` and
 ``JUPYTERHUB_API_TOKEN``. When that token holds the scope ``admin:auth_state!user`` (the
 ``server`` role, see :mod:`nb_cognito.jupyterhub`), ``GET $JUPYTERHUB_API_URL/users/<name>``
-(``$JUPYTERHUB_USER``) answers with the user's ``auth_state`` (``GET /user`` leaves it empty): the ``id_token`` and ``access_token`` the hub got from
-Cognito's hosted UI, which the hub refreshes itself (``auth_refresh_age``, ``refresh_user``).
+(``$JUPYTERHUB_USER``) answers with the user's ``auth_state`` (``GET /user`` leaves it
+empty): the ``id_token`` and ``access_token`` the hub got from Cognito's hosted UI, which the
+hub refreshes itself (``auth_refresh_age``, ``refresh_user``).
 
 :class:`HubSignIn` is the session's token source for such a sign-in, beside the password flow
 (the user-pool client) and the hosted-UI flow (:class:`~nb_cognito.auth.oauth.HostedUIClient`):
