@@ -91,8 +91,9 @@ def id_token_due(auth_state: Mapping[str, Any] | None, now: float | None = None)
     for name in ("id_token", "access_token"):
         claims = _claims(auth_state.get(name))
         exp, iat = claims.get("exp"), claims.get("iat")
-        numbers = isinstance(exp, int | float) and isinstance(iat, int | float) and not isinstance(exp, bool)
-        if numbers and exp - now < REFRESH_AHEAD * max(exp - iat, 0):
+        if isinstance(exp, bool) or not isinstance(exp, int | float) or not isinstance(iat, int | float):
+            continue
+        if exp - now < REFRESH_AHEAD * max(exp - iat, 0):
             return True
     return False
 

@@ -375,7 +375,7 @@ class HostedUI:
             scopes = self._granted.get(token)
         if scopes and entry:  # as Cognito: a refreshed access token keeps the scopes granted
             claims = claims_of(access_token)
-            extra = {k: claims[k] for k in ("origin_jti", "cognito:groups") if k in claims}
+            extra: dict[str, Any] = {k: claims[k] for k in ("origin_jti", "cognito:groups") if k in claims}
             access_token, _ = pool.create_jwt(
                 client.id, entry[1], "access", extra_data={**extra, "scope": " ".join(scopes)}
             )
