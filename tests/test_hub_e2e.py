@@ -249,13 +249,13 @@ def emulator():
         missing(f"configurable-http-proxy is not installed at {CHP} (make configurable-http-proxy)")
     if shutil.which("node") is None:
         missing("node (for configurable-http-proxy)")
-    hub_port = free_port()
+    hub_ports = (free_port(), free_port())  # the hub of the story; one without the scope
     spec = LocalSpec(
         client=ClientSpec(
             generate_secret=True,  # the hub's secret: the kernel never gets it
             access_token_validity=LIFETIME,
             id_token_validity=LIFETIME,
-            callback_urls=(f"http://127.0.0.1:{hub_port}/hub/oauth_callback",),
+            callback_urls=tuple(f"http://127.0.0.1:{port}/hub/oauth_callback" for port in hub_ports),
             oauth_scopes=("openid", "email", "profile"),
         ),
         users=(UserSpec("alice", PASSWORD, attributes={"email": "alice@example.com"}),),
@@ -264,13 +264,13 @@ def emulator():
         strict_s3=True,
     )
     with LocalCognito(spec) as local:
-        local.hub_port = hub_port  # type: ignore[attr-defined]
+        local.hub_ports = hub_ports  # type: ignore[attr-defined]
         yield local
 
 
 @pytest.fixture(scope="module")
 def hub(emulator, tmp_path_factory):
-    made = Hub(tmp_path_factory.mktemp("hub"), emulator, emulator.hub_port)
+    made = Hub(tmp_path_factory.mktemp("hub"), emulator, emulator.hub_ports[0])
     try:
         yield made
     finally:
@@ -356,6 +356,30 @@ print("RESULT", json.dumps({{"message": message}}))
         assert failed["message"] and "JupyterHub" in failed["message"], failed
     finally:
         kernel.close()
+
+
+def test_a_hub_without_the_auth_state_scope_is_named_in_the_refusal(emulator, tmp_path):
+    """The hub operator forgot the roles: the kernel says which scope and role to add."""
+    hub = Hub(tmp_path, emulator, emulator.hub_ports[1], roles=False)
+    try:
+        hub.sign_in()
+        kernel = Kernel(hub, hub.start_server())
+        try:
+            quiet = kernel.result(
+                "%load_ext nb_cognito\n"  # hub_sign_in "auto": quiet when the hub hands out nothing
+                "import json, nb_cognito\n"
+                "print('RESULT', json.dumps({'signed_in': nb_cognito.session.is_signed_in}))"
+            )
+            assert quiet == {"signed_in": False}
+            with pytest.raises(AssertionError) as refused:
+                kernel.run("%cognito_login --hub")
+            text = str(refused.value)
+            assert "UsageError: Signing in through JupyterHub failed" in text
+            assert "admin:auth_state!user" in text and "'server'" in text and "load_roles" in text
+        finally:
+            kernel.close()
+    finally:
+        hub.stop()
 
 
 def _admin(local: LocalCognito) -> Any:
