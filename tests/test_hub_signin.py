@@ -269,6 +269,22 @@ def test_a_hub_that_does_not_refresh_says_so_and_which_settings_fix_it(
     assert hub_session.signed_in_through_hub
 
 
+def test_unrefreshed_tokens_are_refused_only_once_a_refresh_is_due(hub_session, hub, clock):
+    """Asked early (a forced refresh), the hub's unchanged tokens are fine; asked in the window
+    the background refresher wakes up in, unchanged tokens mean the hub did not refresh: an
+    error, so the session waits its retry delay instead of asking the hub in a loop."""
+    hub_session.sign_in_from_hub()
+    hub.refreshing = False
+    before = hub.requests
+    hub_session.fetch_auth_session(force_refresh=True)  # far from expiry: the same tokens will do
+    assert hub.requests == before + 1 and hub_session.last_error is None
+    lead = hub_session.policy.lead(LIFETIME)
+    clock.advance(LIFETIME - lead * 1.1)  # before the advisory window, inside the jitter's reach
+    hub_session.fetch_auth_session(force_refresh=True)
+    assert "JupyterHub handed back an ID token that expires in" in str(hub_session.last_error)
+    assert hub_session.is_signed_in
+
+
 def test_a_hub_that_revoked_the_servers_token_ends_the_session(hub_session, hub, clock):
     hub_session.sign_in_from_hub()
     hub.token = "another-token"  # the server was stopped: its token no longer works

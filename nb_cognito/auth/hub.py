@@ -152,6 +152,7 @@ class HubSignIn:
         self._timeout = settings.network_timeout
         self._clock = clock
         self._policy = policy
+        self._last_exp: dict[str, float] = {}  # the expiry of the tokens handed out last, by kind
 
     def __repr__(self) -> str:
         return f"<HubSignIn {self.endpoint.api_url!r}>"
@@ -257,13 +258,22 @@ class HubSignIn:
         return ServiceUnavailableError(f"JupyterHub's API at {where} answered HTTP {status}.")
 
     def _check_fresh(self, id_token: str, access_token: str) -> None:
-        """Refuse tokens that are expired or already due for refresh: the hub did not refresh."""
+        """Refuse tokens that are expired or already due for refresh: the hub did not refresh.
+
+        Due: inside the advisory window of their lifetime, or, when they are the very tokens
+        handed out last time, inside the window the background refresher wakes up in (its
+        jitter ahead), so that a hub that does not refresh is asked again only after the
+        session's retry delay, never in a loop.
+        """
         now = self._clock.time()
+        expiries = {}
         for kind, token in (("ID", id_token), ("access", access_token)):
             claims = _claims(token)
             exp, iat = _seconds(claims, "exp"), _seconds(claims, "iat")
-            left = exp - now
-            if left > self._policy.lead(exp - iat):
+            expiries[kind] = exp
+            left, lead = exp - now, self._policy.lead(exp - iat)
+            unchanged = self._last_exp.get(kind) == exp
+            if left > lead * (1 + self._policy.jitter if unchanged else 1):
                 continue
             state = "has expired" if left <= 0 else f"expires in {int(left)} s"
             why = (
@@ -276,6 +286,7 @@ class HubSignIn:
                 f"JupyterHub handed back an {kind} token that {state} ({why}, or the hub's "
                 f"refresh failed). {_STALE_FIX}"
             )
+        self._last_exp = expiries
 
 
 class _HubUserPool:
