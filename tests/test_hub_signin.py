@@ -354,6 +354,24 @@ def test_without_jupyterhub_user_the_name_comes_from_the_hub(hub_session, hub, m
     assert hub.requests == 2  # GET /user (who), then GET /users/alice (auth_state)
 
 
+def test_a_forged_id_token_from_the_hub_api_is_refused(hub_session, hub):
+    """Whoever answers at JUPYTERHUB_API_URL cannot sign the kernel in with a token of its own
+    making: the claims are the user's, the signature is not the pool's."""
+    header, payload, _ = hub.auth_state["id_token"].split(".")
+    hub.auth_state["id_token"] = f"{header}.{payload}.{'A' * 342}"
+    with pytest.raises(TokenValidationError, match="signature is invalid"):
+        hub_session.sign_in_from_hub()
+    assert not hub_session.is_signed_in
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/hub/api", "not a url"])
+def test_only_an_http_hub_api_url_is_ever_asked(hub_session, hub, monkeypatch, url):
+    monkeypatch.setenv("JUPYTERHUB_API_URL", url)
+    with pytest.raises(ConfigurationError, match="JUPYTERHUB_API_URL is .* not an http"):
+        hub_session.sign_in_from_hub()
+    assert hub.requests == 0
+
+
 def test_outside_jupyterhub_it_says_so(new_session, world, monkeypatch):
     monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
     monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
