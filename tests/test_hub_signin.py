@@ -230,6 +230,18 @@ def test_pandas_reads_s3_through_the_container_endpoint(hub_session, hub, world)
     assert set(world.received_access_keys("s3")) == {hub_session.current_credentials().access_key_id}
 
 
+def test_dask_workers_get_the_hub_sign_in_s_credentials(hub_session, hub, world):
+    distributed = pytest.importorskip("distributed")
+    from test_dask import one_worker_cluster, s3_task
+
+    hub_session.sign_in_from_hub()
+    key = hub_session.current_credentials().access_key_id
+    with one_worker_cluster() as cluster, distributed.Client(cluster, set_as_default=False) as client:
+        mark = len(world.received_access_keys("s3"))
+        assert set(client.run(s3_task).values()) == {"ok"}
+        assert set(world.received_access_keys("s3")[mark:]) == {key}
+
+
 def test_several_hub_refreshes_and_no_failed_s3_call(hub_session, hub, world, clock):
     hub_session.sign_in_from_hub()
     s3 = boto3.client("s3")
@@ -367,7 +379,7 @@ def test_a_forged_id_token_from_the_hub_api_is_refused(hub_session, hub):
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/hub/api", "not a url"])
 def test_only_an_http_hub_api_url_is_ever_asked(hub_session, hub, monkeypatch, url):
     monkeypatch.setenv("JUPYTERHUB_API_URL", url)
-    with pytest.raises(ConfigurationError, match="JUPYTERHUB_API_URL is .* not an http"):
+    with pytest.raises(ConfigurationError, match=r"JUPYTERHUB_API_URL is .* not an http"):
         hub_session.sign_in_from_hub()
     assert hub.requests == 0
 
