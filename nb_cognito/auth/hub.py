@@ -25,14 +25,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nb_cognito.auth.userpool import AuthTokens
+from nb_cognito.auth.wire import AuthTokens
 from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import (
     ConfigurationError,
@@ -224,6 +222,9 @@ class HubSignIn:
         return self._get(f"/users/{urllib.parse.quote(name, safe='')}")
 
     def _get(self, path: str) -> dict[str, Any]:
+        import urllib.error
+        import urllib.request
+
         endpoint = self.endpoint
         request = urllib.request.Request(  # noqa: S310 - an http(s) URL, checked above
             f"{endpoint.api_url}{path}",

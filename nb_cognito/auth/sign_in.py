@@ -217,9 +217,10 @@ class SignInFlow(SessionCore):
     def sign_in_from_hub(self) -> SignInResult:
         """Sign in with the ID token JupyterHub keeps for this server's user: no password.
 
-        Reads ``auth_state`` from ``$JUPYTERHUB_API_URL/user`` (the server's token needs the
-        scope ``admin:auth_state!user``); the tokens are verified with ``hub_client_id`` (default
-        ``client_id``) as their audience, and every refresh asks the hub again. Raises
+        Reads ``auth_state`` from ``$JUPYTERHUB_API_URL/users/$JUPYTERHUB_USER`` (the server's
+        token needs the scope ``admin:auth_state!user``); the tokens are verified with
+        ``hub_client_id`` (default ``client_id``) as their audience, and every refresh asks
+        the hub again. Raises
         :class:`ConfigurationError` naming the hub setting to fix when the hub hands out none.
         """
         from nb_cognito.auth.hub import HubEndpoint, HubSignIn

@@ -7,9 +7,11 @@ keeps the session (and whoever is signed in).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any
 
+from nb_cognito.environment import EnvironmentVariables as Env
 from nb_cognito.exceptions import AuthError, ConfigurationError
 from nb_cognito.notebook.magics import MAGICS_NAME, CognitoMagics
 from nb_cognito.notebook.session_lines import boto3_of
@@ -57,10 +59,8 @@ def sign_in_from_hub_at_load() -> None:
     configured, and warns on any other failure; ``True`` says why on stderr whatever the failure;
     ``False`` does nothing. Outside JupyterHub nothing is read, nothing is made.
     """
-    from nb_cognito.auth.hub import running_under_hub
-
-    if not running_under_hub():
-        return
+    if not (os.environ.get(Env.JUPYTERHUB_API_URL) and os.environ.get(Env.JUPYTERHUB_API_TOKEN)):
+        return  # not a server JupyterHub spawned: nothing imported, nothing made
     from nb_cognito.kernel import kernel_session
 
     session = kernel_session()
