@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.hub, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parent.parent
 CHP = ROOT / ".cache" / "configurable-http-proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
-LIFETIME = 20  # seconds: tokens and credentials, so that refreshes happen while the test runs
+LIFETIME = 20  # seconds: ID tokens and credentials, so that refreshes happen while the test runs
 CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
 
 
@@ -253,7 +253,10 @@ def emulator():
     spec = LocalSpec(
         client=ClientSpec(
             generate_secret=True,  # the hub's secret: the kernel never gets it
-            access_token_validity=LIFETIME,
+            # The ID token lives shorter than the access token, as Cognito allows: the hub's
+            # default refresh_user would never refresh (the access token still works); the
+            # refreshes below come from nb_cognito.jupyterhub.refresh_user_hook.
+            access_token_validity=3600,
             id_token_validity=LIFETIME,
             callback_urls=tuple(f"http://127.0.0.1:{port}/hub/oauth_callback" for port in hub_ports),
             oauth_scopes=("openid", "email", "profile"),
