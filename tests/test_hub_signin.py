@@ -55,15 +55,15 @@ def admin(local, service: str) -> Any:
     )
 
 
-def hub_app_client(local, *, trusted_by_identity_pool: bool = True) -> str:
+def hub_app_client(local, *, trusted_by_identity_pool: bool = True, lifetime: int = LIFETIME) -> str:
     """A second app client of the pool, the hub's (the identity pool lists it as a provider)."""
     settings = local.settings
     created = admin(local, "cognito-idp").create_user_pool_client(
         UserPoolId=settings.user_pool_id,
         ClientName="jupyterhub",
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        AccessTokenValidity=LIFETIME,
-        IdTokenValidity=LIFETIME,
+        AccessTokenValidity=lifetime,
+        IdTokenValidity=lifetime,
         TokenValidityUnits={"AccessToken": "seconds", "IdToken": "seconds"},
     )
     client_id = created["UserPoolClient"]["ClientId"]
@@ -255,6 +255,35 @@ def test_several_hub_refreshes_and_no_failed_s3_call(hub_session, hub, world, cl
     assert len(keys) >= 4
     assert hub_session.refresh_count >= 3
     assert hub_session.signed_in_through_hub
+
+
+def test_eight_simulated_hours_on_one_hour_tokens(make_local, new_session, clock, monkeypatch, tmp_path):
+    """The issue's "done": a working day with no password and no failed S3 call."""
+    local = make_local(
+        LocalSpec(
+            users=(UserSpec("alice", PASSWORD),),
+            identity_pool=IdentityPoolSpec(credentials_lifetime=3600),
+            buckets={"data": {"iris.csv": b"species\nsetosa\n"}},
+            strict_s3=True,
+        )
+    )
+    s3_from_the_emulator(local, monkeypatch, tmp_path)
+    stand_in = HubStandIn(local, hub_app_client(local, lifetime=3600), clock)
+    try:
+        monkeypatch.setenv("JUPYTERHUB_API_URL", stand_in.api_url)
+        monkeypatch.setenv("JUPYTERHUB_API_TOKEN", SERVER_TOKEN)
+        monkeypatch.setenv("JUPYTERHUB_USER", "alice")
+        session = new_session(local.settings.as_config(), attach=True, hub_client_id=stand_in.client_id)
+        session.sign_in_from_hub()
+        s3 = boto3.client("s3")
+        for _ in range(8 * 6):  # every 10 minutes for 8 hours
+            clock.advance(600)
+            assert s3.get_object(Bucket="data", Key="iris.csv")["Body"].read() == b"species\nsetosa\n"
+        assert local.s3_refusals() == []
+        assert 7 <= stand_in.refreshes <= 10, stand_in.refreshes  # about one per lifetime, no storm
+        assert session.signed_in_through_hub
+    finally:
+        stand_in.close()
 
 
 def test_a_hub_that_does_not_refresh_says_so_and_which_settings_fix_it(

@@ -63,7 +63,7 @@ _AUTH_STATE_FIX = (
     "is written at sign-in."
 )
 _STALE_FIX = (
-    "On the hub: c.GenericOAuthenticator.refresh_user_hook = "
+    "On the hub: c.OAuthenticator.refresh_user_hook = "
     "nb_cognito.jupyterhub.refresh_user_hook (it refreshes when the ID token is near its expiry, "
     "not only the access token) and c.Authenticator.auth_refresh_age at most a tenth of the token "
     "lifetime; nb_cognito.jupyterhub.configure(c) sets both. Or give the app client's ID and "
