@@ -480,6 +480,20 @@ def test_magic_hub_refusal_is_one_clear_line(shell, hub):
         shell.run_cell("%cognito_login --hub")
 
 
+def test_a_verbose_traceback_shows_no_token_of_the_hubs(shell, hub, capsys):
+    hub.mode = "no_id_token"  # the answer still holds the access and refresh tokens
+    shell.run_cell("%load_ext nb_cognito")
+    shell.run_cell("%xmode Verbose")
+    capsys.readouterr()
+    with pytest.raises(ConfigurationError):
+        shell.run_cell("import nb_cognito; nb_cognito.sign_in_from_hub()")
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert "holds no ID token" in printed
+    for secret in (hub.auth_state["refresh_token"], hub.auth_state["access_token"], SERVER_TOKEN):
+        assert secret not in printed
+
+
 def test_hub_sign_in_auto_signs_in_as_the_extension_loads(shell, world):
     shell.run_cell("%load_ext nb_cognito")
     assert nb_cognito.session.signed_in_through_hub

@@ -157,22 +157,7 @@ class HubSignIn:
 
     def fetch(self) -> AuthTokens:
         """The ID and access tokens in the user's ``auth_state`` now; refuses stale ones."""
-        auth_state = self._auth_state()
-        id_token, access_token = auth_state.get("id_token"), auth_state.get("access_token")
-        if not isinstance(id_token, str) or not id_token:
-            raise ConfigurationError(
-                "The hub's auth_state holds no ID token, so there is nothing to sign in with.",
-                recovery_suggestion=(
-                    "Use GenericOAuthenticator (it keeps the token response's id_token) with the "
-                    "openid scope: c.GenericOAuthenticator.scope = ['openid', 'email', 'profile']; "
-                    "then sign in to the hub again."
-                ),
-            )
-        if not isinstance(access_token, str) or not access_token:
-            raise ConfigurationError(
-                "The hub's auth_state holds an ID token but no access token.",
-                recovery_suggestion="Sign in to the hub again; check the authenticator's auth_state.",
-            )
+        id_token, access_token = self._tokens()
         known_secrets.add(id_token, access_token)
         self._check_fresh(id_token, access_token)
         expires_in = _seconds(_claims(id_token), "exp") - self._clock.time()
@@ -189,29 +174,45 @@ class HubSignIn:
 
     # -- the hub's answer ------------------------------------------------------------------------
 
-    def _auth_state(self) -> dict[str, Any]:
-        model = self._get_user()
-        if "auth_state" not in model:
-            scopes = model.get("scopes")
-            held = ", ".join(str(s) for s in scopes[:8]) if isinstance(scopes, list) else "unknown"
+    def _tokens(self) -> tuple[str, str]:
+        """(ID token, access token) from the hub, or the refusal naming the hub setting to fix.
+
+        The hub's answer (its refresh token included) lives only in :func:`_read_model`'s frame,
+        gone before anything is raised: a ``%xmode Verbose`` traceback shows no token of it.
+        """
+        problem, id_token, access_token = _read_model(self._get_user())
+        if problem is None and id_token and access_token:
+            return id_token, access_token
+        if problem is not None and problem.startswith("scopes:"):
             raise ConfigurationError(
                 "JupyterHub answered without auth_state: this server's API token lacks the scope "
-                f"admin:auth_state!user (its scopes: {held}).",
+                f"admin:auth_state!user (its scopes: {problem.removeprefix('scopes:')}).",
                 recovery_suggestion=_ROLE_FIX,
             )
-        auth_state = model["auth_state"]
-        if auth_state is None:
+        if problem == "null":
             raise ConfigurationError(
                 "JupyterHub keeps no auth_state for this user: enable_auth_state is off, or the "
                 "user signed in to the hub before it was turned on.",
                 recovery_suggestion=_AUTH_STATE_FIX,
             )
-        if not isinstance(auth_state, dict):
+        if problem == "shape":
             raise ConfigurationError(
                 "The hub's auth_state is not an object.",
                 recovery_suggestion="Check the authenticator's auth_state hooks on the hub.",
             )
-        return auth_state
+        if not id_token:
+            raise ConfigurationError(
+                "The hub's auth_state holds no ID token, so there is nothing to sign in with.",
+                recovery_suggestion=(
+                    "Use GenericOAuthenticator (it keeps the token response's id_token) with the "
+                    "openid scope: c.GenericOAuthenticator.scope = ['openid', 'email', 'profile']; "
+                    "then sign in to the hub again."
+                ),
+            )
+        raise ConfigurationError(
+            "The hub's auth_state holds an ID token but no access token.",
+            recovery_suggestion="Sign in to the hub again; check the authenticator's auth_state.",
+        )
 
     def _get_user(self) -> dict[str, Any]:
         """The user's model with ``auth_state``: ``GET /users/<name>``. (``GET /user`` says who
@@ -244,6 +245,7 @@ class HubSignIn:
             model = json.loads(raw)
         except ValueError:
             model = None
+        del raw  # the answer holds the hub's refresh token: no frame keeps it as text
         if not isinstance(model, dict):
             raise ServiceUnavailableError(f"JupyterHub's API at {endpoint.api_url} answered no JSON object.")
         return model
@@ -288,6 +290,30 @@ class HubSignIn:
                 f"refresh failed). {_STALE_FIX}"
             )
         self._last_exp = expiries
+
+
+def _read_model(model: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(problem, ID token, access token) of the hub's user model; no token when a problem.
+
+    The problem: ``"scopes:<held>"`` (no ``auth_state`` key: the token lacks the scope),
+    ``"null"`` (``enable_auth_state`` off), ``"shape"``, or None with the tokens (either may
+    be None when ``auth_state`` lacks it).
+    """
+    if "auth_state" not in model:
+        scopes = model.get("scopes")
+        held = ", ".join(str(s) for s in scopes[:8]) if isinstance(scopes, list) else "unknown"
+        return f"scopes:{held}", None, None
+    auth_state = model["auth_state"]
+    if auth_state is None:
+        return "null", None, None
+    if not isinstance(auth_state, dict):
+        return "shape", None, None
+    id_token, access_token = auth_state.get("id_token"), auth_state.get("access_token")
+    return (
+        None,
+        id_token if isinstance(id_token, str) and id_token else None,
+        access_token if isinstance(access_token, str) and access_token else None,
+    )
 
 
 class _HubUserPool:
