@@ -55,7 +55,9 @@ def web() -> requests.Session:
 class Hub:
     """A real JupyterHub process for one test, with its own directory, ports and config."""
 
-    def __init__(self, tmp: Path, emulator: LocalCognito, port: int, *, roles: bool = True) -> None:
+    def __init__(
+        self, tmp: Path, emulator: LocalCognito, port: int, *, roles: bool = True, auth_state: bool = True
+    ) -> None:
         self.tmp, self.emulator = tmp, emulator
         self.port = port  # the app client's callback URL names it
         self.url = f"http://127.0.0.1:{self.port}"
@@ -104,6 +106,7 @@ c.SimpleLocalProcessSpawner.home_dir_template = "{tmp}/home/{{username}}"
 c.Spawner.environment = {spawner_env!r}
 c.JupyterHub.services = [{{"name": "test", "api_token": {self.service_token!r}}}]
 nbh.configure(c, token_lifetime={LIFETIME})
+c.Authenticator.enable_auth_state = {auth_state!r}
 roles = list(c.JupyterHub.load_roles) if {roles!r} else []
 roles.append({{"name": "test", "services": ["test"], "scopes": ["admin:users", "admin:servers", "tokens"]}})
 c.JupyterHub.load_roles = roles
@@ -249,7 +252,7 @@ def emulator():
         missing(f"configurable-http-proxy is not installed at {CHP} (make configurable-http-proxy)")
     if shutil.which("node") is None:
         missing("node (for configurable-http-proxy)")
-    hub_ports = (free_port(), free_port())  # the hub of the story; one without the scope
+    hub_ports = (free_port(), free_port(), free_port())  # the story's hub; two misconfigured ones
     spec = LocalSpec(
         client=ClientSpec(
             generate_secret=True,  # the hub's secret: the kernel never gets it
@@ -290,9 +293,31 @@ print("RESULT", json.dumps({"key": key, "bytes": len(body), "rows": len(frame),
 """
 
 
-def test_a_user_signed_in_to_the_hub_reads_s3_from_a_kernel_with_no_password(hub, emulator):
+@pytest.fixture(scope="module")
+def user_token(hub):
+    """alice signed in to the hub through the emulator's login page; her server spawned."""
     hub.sign_in()
-    user_token = hub.start_server()
+    return hub.start_server()
+
+
+def test_a_kernel_set_for_another_pool_refuses_the_hubs_tokens(hub, user_token):
+    kernel = Kernel(hub, user_token)
+    try:
+        with pytest.raises(AssertionError) as refused:
+            kernel.run(
+                "import os\n"
+                "os.environ.update(NB_COGNITO_HUB_SIGN_IN='false')\n"
+                "os.environ.update(NB_COGNITO_USER_POOL_ID='us-east-1_Other1')\n"
+                "%load_ext nb_cognito\n"
+                "%cognito_login --hub"
+            )
+        assert "not from the pool the settings name" in str(refused.value)
+        assert "user_pool_id" in str(refused.value)
+    finally:
+        kernel.close()
+
+
+def test_a_user_signed_in_to_the_hub_reads_s3_from_a_kernel_with_no_password(hub, emulator, user_token):
 
     kernel = Kernel(hub, user_token)
     try:  # %cognito_login --hub, with hub_sign_in off for this kernel
@@ -361,9 +386,18 @@ print("RESULT", json.dumps({{"message": message}}))
         kernel.close()
 
 
-def test_a_hub_without_the_auth_state_scope_is_named_in_the_refusal(emulator, tmp_path):
-    """The hub operator forgot the roles: the kernel says which scope and role to add."""
-    hub = Hub(tmp_path, emulator, emulator.hub_ports[1], roles=False)
+@pytest.mark.parametrize(
+    ("misconfigured", "says"),
+    [
+        ({"roles": False}, ["admin:auth_state!user", "'server'", "load_roles"]),
+        ({"auth_state": False}, ["enable_auth_state = True", "JUPYTERHUB_CRYPT_KEY"]),
+    ],
+    ids=["no-auth-state-scope", "enable-auth-state-off"],
+)
+def test_a_misconfigured_hub_is_named_in_the_refusal(emulator, tmp_path, misconfigured, says):
+    """The hub operator forgot the roles, or auth_state: the kernel says what to set."""
+    port = emulator.hub_ports[1 if "roles" in misconfigured else 2]
+    hub = Hub(tmp_path, emulator, port, **misconfigured)
     try:
         hub.sign_in()
         kernel = Kernel(hub, hub.start_server())
@@ -378,7 +412,8 @@ def test_a_hub_without_the_auth_state_scope_is_named_in_the_refusal(emulator, tm
                 kernel.run("%cognito_login --hub")
             text = str(refused.value)
             assert "UsageError: Signing in through JupyterHub failed" in text
-            assert "admin:auth_state!user" in text and "'server'" in text and "load_roles" in text
+            for words in says:
+                assert words in text
         finally:
             kernel.close()
     finally:
