@@ -9,7 +9,9 @@ single-user server; kernels started through the server's REST API are driven wit
 
 The hub, the server and the kernel are other processes on the system clock, so token lifetimes
 are short real seconds (``LIFETIME``) and the refresh story waits for real expiries: this file
-takes about a minute, and is marked ``hub``.
+takes about two minutes, and is marked ``hub``. Refusals: a misconfigured hub (no
+``admin:auth_state!user``, ``enable_auth_state`` off) and a kernel set for another pool; the
+others (no ID token, a forged token, a revoked server token) are in ``tests/test_hub_signin.py``.
 """
 
 from __future__ import annotations
