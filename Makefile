@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test test-fast install install-demo browser cognito-local lint bench clean
+.PHONY: demo test test-fast install install-demo browser cognito-local configurable-http-proxy lint bench clean
 
 # pip is upgraded for speed only: the extras also install with the pip a fresh venv ships.
 $(BIN)/python:
@@ -57,6 +57,18 @@ cognito-local:
 	    cognito-local@$(COGNITO_LOCAL_VERSION); \
 	fi
 
+# configurable-http-proxy (npm), the proxy a real JupyterHub runs, for tests/test_hub_e2e.py.
+# Pinned; installed into a project-local folder, and only when that version is not there yet.
+CHP_VERSION = 4.6.3
+CHP_DIR     = .cache/configurable-http-proxy
+configurable-http-proxy:
+	@installed=$$(node -p "require('./$(CHP_DIR)/node_modules/configurable-http-proxy/package.json').version" 2>/dev/null); \
+	if [ "$$installed" != "$(CHP_VERSION)" ]; then \
+	  mkdir -p $(CHP_DIR) && \
+	  npm install --prefix $(CHP_DIR) --no-audit --no-fund --loglevel=error \
+	    configurable-http-proxy@$(CHP_VERSION); \
+	fi
+
 demo: install-demo
 	$(BIN)/nb-cognito demo
 
@@ -65,7 +77,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install browser cognito-local lint
+test: install browser cognito-local configurable-http-proxy lint
 	$(BIN)/python -m pytest
 
 # The inner loop: everything but the wheel, browser and JupyterHub tests (`make test` runs them all).

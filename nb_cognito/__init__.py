@@ -110,6 +110,7 @@ __all__ = [
     "remember_device",
     "session",
     "sign_in",
+    "sign_in_from_hub",
     "sign_in_with_redirect",
     "sign_out",
     "unload_ipython_extension",
@@ -154,6 +155,11 @@ def sign_in(username: str | None = None, password: str | Secret | None = None) -
 def sign_in_with_redirect(provider: str | None = None, **options: Any) -> None:
     """Sign in through the hosted UI (SSO); see :meth:`CognitoSession.sign_in_with_redirect`."""
     _session().sign_in_with_redirect(provider, **options)
+
+
+def sign_in_from_hub() -> SignInResult:
+    """Sign in with JupyterHub's sign-in (no password); see :meth:`CognitoSession.sign_in_from_hub`."""
+    return _session().sign_in_from_hub()
 
 
 def confirm_sign_in(

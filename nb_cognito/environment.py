@@ -51,6 +51,14 @@ class EnvironmentVariables:
     DISPLAY = "DISPLAY"
     WAYLAND_DISPLAY = "WAYLAND_DISPLAY"
 
+    # -- read: JupyterHub's own, set by the hub in every single-user server it spawns -----------
+    #: The hub's REST API (``.../hub/api``): ``GET /user`` hands out the user's ``auth_state``.
+    JUPYTERHUB_API_URL = "JUPYTERHUB_API_URL"
+    #: The server's API token for that call (a secret: never shown, logged or stored).
+    JUPYTERHUB_API_TOKEN = "JUPYTERHUB_API_TOKEN"
+    #: The hub user this server belongs to (shown in messages only).
+    JUPYTERHUB_USER = "JUPYTERHUB_USER"
+
     # -- read: credentials the user chose, which nb_cognito never overrides silently ----------
     AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
     AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"

@@ -312,6 +312,8 @@ class SessionStatus:
     next_refresh: dt.datetime | None = None
     last_error: str | None = None
     auto_refresh: bool = False
+    #: Signed in with JupyterHub's tokens (``sign_in_from_hub``), not a password or the hosted UI.
+    through_hub: bool = False
 
     def rows(self, now: dt.datetime | None = None) -> list[tuple[str, str]]:
         """(label, text) pairs; ``now`` makes the relative times testable."""

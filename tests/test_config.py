@@ -106,6 +106,7 @@ def test_sources_mix_setting_by_setting(monkeypatch):
                 "export_env",
                 "remember",
                 "remember_device",
+                "hub_sign_in",
             )
         },
     }

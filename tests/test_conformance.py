@@ -40,7 +40,7 @@ from second_opinions import (
     plain_moto,
 )
 
-from nb_cognito.auth.session import CognitoSession, service_clients
+from nb_cognito.auth.session import CognitoSession, check_pool, service_clients
 from nb_cognito.clock import SYSTEM_CLOCK, Clock
 from nb_cognito.exceptions import ConfigurationError
 from nb_cognito.local import LocalSpec, UserSpec
@@ -173,13 +173,13 @@ def test_the_pool_check_before_the_password(target, session):
     """The pool's JWKS answers for the configured pool everywhere; an unknown pool id is told
     apart from a wrong password only where its JWKS answers 404."""
     provisioned, _ = target
-    session.check_pool()
+    check_pool(session)
     session.configure(user_pool_id=provisioned.settings["user_pool_id"][:-1] + "Q")
     if provisioned.name in UNKNOWN_POOL_404_EMULATORS:
         with pytest.raises(ConfigurationError, match="knows no user pool"):
-            session.check_pool()
+            check_pool(session)
     else:
-        session.check_pool()  # no 404: the emulator serves its keys for any pool id
+        check_pool(session)  # no 404: the emulator serves its keys for any pool id
 
 
 # -- the second-opinion fixtures themselves: started, provisioned, and answering -----------------

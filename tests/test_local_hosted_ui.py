@@ -226,6 +226,14 @@ def test_refresh_token_grant_and_revoke(hosted: LocalCognito) -> None:
     )
     assert renewed.status_code == 200 and "refresh_token" not in renewed.json()
     verifier_for(hosted).verify(renewed.json()["id_token"], token_use="id")
+    # As Cognito: the renewed access token keeps the scopes granted, so userInfo still answers
+    # (oauthenticator's refresh_user calls it with the renewed token).
+    renewed_info = requests.get(
+        f"{base}/oauth2/userInfo",
+        headers={"Authorization": f"Bearer {renewed.json()['access_token']}"},
+        timeout=10,
+    )
+    assert renewed_info.status_code == 200 and renewed_info.json()["username"] == "alice"
     revoked = requests.post(
         f"{base}/oauth2/revoke", data={"token": tokens["refresh_token"], "client_id": client_id}, timeout=10
     )

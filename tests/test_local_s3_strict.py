@@ -8,6 +8,7 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeLis
 from __future__ import annotations
 
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -132,3 +133,22 @@ def test_without_strict_mode_s3_answers_any_key(make_local):
     local = make_local(LocalSpec(buckets={"data": {"a.txt": b"A"}}))
     s3 = _client(local, aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x" * 40)
     assert s3.get_object(Bucket="data", Key="a.txt")["Body"].read() == b"A"
+
+
+def test_the_hosted_ui_is_not_s3_in_strict_mode(make_local):
+    """A browser's unsigned GET of the login page is the hosted UI's, never refused as S3's."""
+    from dataclasses import replace
+
+    from nb_cognito.local import ClientSpec, default_test_spec
+
+    callback = "http://127.0.0.1:9/callback"
+    local = make_local(
+        replace(default_test_spec(), client=ClientSpec(callback_urls=(callback,)), strict_s3=True)
+    )
+    query = urllib.parse.urlencode(
+        {"response_type": "code", "client_id": local.settings.client_id, "redirect_uri": callback}
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{local.endpoint_url}/login?{query}", timeout=10) as page:
+        assert page.status == 200 and b"<form" in page.read()
+    assert local.s3_refusals() == []

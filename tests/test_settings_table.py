@@ -64,6 +64,8 @@ EXAMPLES: dict[str, object] = {
     "oauth_scopes": "openid email",
     "redirect_uri": "http://localhost:8765/",
     "identity_provider": "CorpOkta",
+    "hub_sign_in": False,
+    "hub_client_id": "2hubclient3456789abcdefghij",
 }
 
 _TRAIT_CLASS = {
@@ -71,6 +73,7 @@ _TRAIT_CLASS = {
     kinds.PATH: Unicode,
     kinds.FLAG: Bool,
     kinds.FLAG_OR_ALWAYS: UnionTrait,
+    kinds.FLAG_OR_AUTO: UnionTrait,
     kinds.SECONDS: Float,
 }
 
@@ -112,6 +115,7 @@ def test_only_the_secret_is_secret_and_the_pool_settings_sign_out():
         "cognito_identity_endpoint_url",
         "sts_endpoint_url",
         "role_arn",
+        "hub_client_id",
     )
 
 
@@ -264,7 +268,7 @@ def test_the_magic_takes_the_table_s_magic_settings_as_options():
         assert action.dest == setting.name
         assert action.help == setting.magic.help
         assert action.nargs == (0 if setting.magic.metavar is None else None), setting.name
-    own = {"--widget", "--local", "--hosted-ui", "--idp", "-h", "--help"}
+    own = {"--widget", "--local", "--hosted-ui", "--hub", "--idp", "-h", "--help"}
     assert set(options) - own == {setting.magic_flag for setting in MAGIC_SETTINGS}
 
 

@@ -206,6 +206,11 @@ def logout_url(settings: Settings, logout_uri: str) -> str:
 class HostedUIClient:
     """The hosted UI's token and revocation endpoints, for one app client."""
 
+    #: The token source's contract (as :class:`~nb_cognito.auth.hub.HubSignIn`'s): tokens are
+    #: issued to ``client_id`` (no other audience), and the session remembers them if asked.
+    audience: str | None = None
+    persists = True
+
     def __init__(self, settings: Settings) -> None:
         self._base, _ = require_hosted_ui(settings, need_redirect_uri=False)
         self._settings = settings

@@ -242,7 +242,8 @@ class RefreshEngine:
             new_state = self.new_state(tokens, previous=previous, login_name=saved.login_name)
             if device is not None and new_state.device != device:
                 new_state = replace(new_state, device=device)
-            self._observers.save(self._settings.saved(saved.reason, new_state))
+            if self._settings.token_source_persists:  # a hub sign-in is not: the hub remembers it
+                self._observers.save(self._settings.saved(saved.reason, new_state))
         return new_state
 
     def new_state(

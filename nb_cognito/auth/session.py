@@ -54,7 +54,7 @@ from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret
 from nb_cognito.settings.config import CognitoConfig, Settings
 
-__all__ = ["CognitoSession", "RefreshPolicy", "service_clients"]
+__all__ = ["CognitoSession", "RefreshPolicy", "check_pool", "resume_remembered", "service_clients"]
 
 log = logging.getLogger("nb_cognito")
 
@@ -178,18 +178,10 @@ class CognitoSession:
         """
         self._sign_in.sign_in_with_redirect(provider, **options)
 
-    def resume(self, username: str | None = None) -> bool:
-        """Sign in from a remembered sign-in (``remember=True``): one refresh, no password.
-
-        False when none is kept for ``username`` (None: the newest), or when the one kept no
-        longer works (it is forgotten); a retryable error is raised and the sign-in is kept.
-        """
-        return self._sign_in.resume(username)
-
-    def check_pool(self) -> None:
-        """Check, before a password is asked for, that the configured pool exists where the
-        settings say (its signing keys answer); see :meth:`SignInFlow.check_pool`."""
-        self._sign_in.check_pool()
+    def sign_in_from_hub(self) -> SignInResult:
+        """Sign in with the Cognito sign-in of the JupyterHub this server runs under: no
+        password. Every refresh asks the hub again; see :meth:`SignInFlow.sign_in_from_hub`."""
+        return self._sign_in.sign_in_from_hub()
 
     # -- the session -----------------------------------------------------------------------
 
@@ -318,6 +310,7 @@ class CognitoSession:
             next_attempt=background.next_attempt if isinstance(state, SignedIn) else None,
             error=self._box.last_error or background.last_error,
             auto_refresh=background.running,
+            through_hub=self._sign_in.through_hub,
         )
 
     def describe(self) -> SessionView:
@@ -382,3 +375,19 @@ def service_clients(session: CognitoSession) -> SessionClients:
     """The clients ``session`` talks through for its current settings: plumbing for tests and
     diagnostics that reach the wire, not on the session's public face."""
     return session._settings.clients
+
+
+# -- plumbing for the front ends (magics, widget) and tests: not on the session's public face --
+
+
+def check_pool(session: CognitoSession) -> None:
+    """Before a password is asked for: the settings read afresh (nobody signed in) and the pool
+    checked where they say (its signing keys answer); see :meth:`SignInFlow.check_pool`."""
+    session._sign_in.check_pool()
+
+
+def resume_remembered(session: CognitoSession, username: str | None = None) -> bool:
+    """Sign ``session`` in from a remembered sign-in (``remember=True``), with no password and
+    without starting a sign-in when none is kept: False then, or when the one kept no longer
+    works (it is forgotten); a retryable error is raised and the sign-in is kept."""
+    return session._sign_in.resume(username)

@@ -31,7 +31,9 @@ class SessionClients:
         self.settings = settings
         self.clock = clock
         self.policy = policy if policy is not None else RefreshPolicy()
-        self.hosted_ui = hosted_ui  # after a hosted-UI sign-in: refresh and revoke at /oauth2/*
+        # The token source after a hosted-UI or JupyterHub sign-in: it refreshes (and revokes)
+        # in the user-pool client's place (nb_cognito.auth.oauth, nb_cognito.auth.hub).
+        self.hosted_ui = hosted_ui
 
     @functools.cached_property
     def userpool(self) -> UserPoolClient:
@@ -50,7 +52,9 @@ class SessionClients:
     def verifier(self) -> TokenVerifier:
         from nb_cognito.auth.tokens import TokenVerifier
 
-        return TokenVerifier.for_settings(self.settings)
+        # A token source may sign in with another app client (JupyterHub's): its audience.
+        audience = self.hosted_ui.audience if self.hosted_ui is not None else None
+        return TokenVerifier.for_settings(self.settings, client_id=audience)
 
     @property
     def wants_credentials(self) -> bool:

@@ -81,8 +81,21 @@ class SessionSettings:
         except ConfigurationError:
             return False
 
+    @property
+    def token_source(self) -> Any:
+        """What refreshes the tokens instead of the user-pool client: the hosted UI's token
+        endpoint or JupyterHub (None: the user pool itself)."""
+        return self._hosted_ui
+
+    @property
+    def token_source_persists(self) -> bool:
+        """Whether a sign-in from this source is kept by token stores (a hub sign-in is not: the
+        hub keeps it)."""
+        source = self._hosted_ui
+        return source is None or bool(source.persists)
+
     def use_hosted_ui(self, hosted_ui: Any) -> None:
-        """After a hosted-UI sign-in (None: after leaving it): refresh and revoke through it."""
+        """After a hosted-UI or hub sign-in (None: after leaving it): refresh and revoke through it."""
         with self._state.lock:
             if hosted_ui is self._hosted_ui:
                 return

@@ -233,6 +233,48 @@ class SignInFlow:
         self._settings.use_hosted_ui(hosted_ui)  # clients rebuilt with its refresh and revocation
         self._complete_sign_in(tokens, login_name=None)
 
+    # -- JupyterHub sign-in (nb_cognito.auth.hub) ---------------------------------------------
+
+    def sign_in_from_hub(self) -> SignInResult:
+        """Sign in with the ID token JupyterHub keeps for this server's user: no password.
+
+        Reads ``auth_state`` from ``$JUPYTERHUB_API_URL/users/$JUPYTERHUB_USER`` (the server's
+        token needs the scope ``admin:auth_state!user``); the tokens are verified with
+        ``hub_client_id`` (default ``client_id``) as their audience, and every refresh asks
+        the hub again. Raises :class:`ConfigurationError` naming the hub setting to fix when
+        the hub hands out none.
+        """
+        from nb_cognito.auth.hub import HubEndpoint, HubSignIn
+
+        box = self._box
+        if box.current is None:
+            self.reread_settings()
+        endpoint = HubEndpoint.from_environment()
+        settings = self.settings.require_sign_in_settings()
+        state = box.current
+        current = self._settings.token_source
+        if isinstance(state, SignedIn) and isinstance(current, HubSignIn) and current.endpoint == endpoint:
+            return SignInResult(True, SignInNextStep(SignInStep.DONE))  # already, through this hub
+        hub = HubSignIn(settings, endpoint, clock=self.clock, policy=self._engine.policy)
+        tokens = hub.fetch()
+        with box.lock:
+            box.pending = None
+        self._settings.use_hosted_ui(hub)  # rebuilt: the hub's audience, refresh through the hub
+        try:
+            self._install(self._engine.new_state(tokens, previous=None))
+        except BaseException:
+            if box.current is state:  # refused: the previous sign-in keeps its own token source
+                self._settings.use_hosted_ui(current)
+            raise
+        return SignInResult(True, SignInNextStep(SignInStep.DONE))
+
+    @property
+    def through_hub(self) -> bool:
+        """True while signed in with JupyterHub's tokens (:meth:`sign_in_from_hub`)."""
+        from nb_cognito.auth.hub import HubSignIn
+
+        return self._box.signed_in is not None and isinstance(self._settings.token_source, HubSignIn)
+
     def _install(self, state: SignedIn) -> None:
         """Make a freshly signed-in ``state`` the session's; then credentials and the refresher."""
         box = self._box

@@ -364,6 +364,7 @@ def session_status(
     next_attempt: float | None,
     error: AuthError | None,
     auto_refresh: bool,
+    through_hub: bool = False,
 ) -> SessionStatus:
     """The secret-free summary of ``state``; ``next_attempt`` is the refresher's local time."""
     if isinstance(state, SignedIn):
@@ -380,6 +381,7 @@ def session_status(
             next_refresh=_at(next_attempt) if next_attempt is not None else None,
             last_error=str(error) if error else None,
             auto_refresh=auto_refresh,
+            through_hub=through_hub,
         )
     return SessionStatus(
         signed_in=False,

@@ -114,8 +114,14 @@ class TokenVerifier:
         self.jwks_url = self._sources[self.issuer].url
 
     @classmethod
-    def for_settings(cls, settings: Settings, **kwargs: Any) -> TokenVerifier:
-        """The verifier of the pool and client ``settings`` name (``kwargs``: tests' seams)."""
+    def for_settings(
+        cls, settings: Settings, *, client_id: str | None = None, **kwargs: Any
+    ) -> TokenVerifier:
+        """The verifier of the pool and client ``settings`` name (``kwargs``: tests' seams).
+
+        ``client_id``: the audience instead of the ``client_id`` setting (the app client of a
+        JupyterHub sign-in, ``hub_client_id``).
+        """
         settings.require_sign_in_settings()
         # require_sign_in_settings() checked that there is a pool id and a region.
         assert settings.user_pool_id is not None and settings.primary_region is not None
@@ -129,7 +135,7 @@ class TokenVerifier:
         return cls(
             issuers=issuers,
             user_pool_id=settings.user_pool_id,
-            client_id=settings.client_id or "",
+            client_id=client_id or settings.client_id or "",
             endpoint_url=endpoint,
             timeout=settings.network_timeout,
             blame=settings.describe_setting("user_pool_id"),

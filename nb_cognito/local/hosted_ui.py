@@ -111,6 +111,7 @@ class HostedUI:
         self._lock = threading.Lock()
         self._codes: dict[str, _Grant] = {}
         self._sessions: dict[str, _BrowserSession] = {}
+        self._granted: dict[str, tuple[str, ...]] = {}  # refresh token -> the scopes granted with it
         self.federation = Federation(now=self.now, grant=self.redirect_with_code)
 
     def clear(self) -> None:
@@ -118,6 +119,7 @@ class HostedUI:
         with self._lock:
             self._codes.clear()
             self._sessions.clear()
+            self._granted.clear()
         self.federation.clear()
 
     def now(self) -> float:
@@ -350,9 +352,10 @@ class HostedUI:
         user = pool._get_user(grant.username)
         if user is None or not user.enabled:
             raise OAuthError("invalid_grant", "The user no longer exists or is disabled.")
-        return json_response(
-            issue_tokens(pool, client.id, grant.username, grant.request.scopes, grant.request.nonce)
-        )
+        issued = issue_tokens(pool, client.id, grant.username, grant.request.scopes, grant.request.nonce)
+        with self._lock:
+            self._granted[issued["refresh_token"]] = tuple(grant.request.scopes)
+        return json_response(issued)
 
     def _refresh(self, request: Request, backend: Any, pool: Any, client: Any) -> Response:
         token = request.form.get("refresh_token") or ""
@@ -366,10 +369,20 @@ class HostedUI:
             ]
         except JsonRESTError as error:
             raise OAuthError("invalid_grant", error.message or "Invalid refresh token.") from None
+        access_token = result["AccessToken"]
+        with self._lock:
+            scopes = self._granted.get(token)
+        if scopes and entry:  # as Cognito: a refreshed access token keeps the scopes granted
+            claims = claims_of(access_token)
+            extra: dict[str, Any] = {k: claims[k] for k in ("origin_jti", "cognito:groups") if k in claims}
+            access_token, _ = pool.create_jwt(
+                client.id, entry[1], "access", extra_data={**extra, "scope": " ".join(scopes)}
+            )
+            pool.access_tokens[access_token] = (client.id, entry[1])
         return json_response(
             {
                 "id_token": result["IdToken"],
-                "access_token": result["AccessToken"],
+                "access_token": access_token,
                 "expires_in": result["ExpiresIn"],
                 "token_type": "Bearer",
             }

@@ -104,7 +104,8 @@ class RequestLog:
             service, access_key = _credential(environ)
             action = _action(environ, service)
             self._state.record_request(action, service, access_key)
-            if self._state.strict_s3 and s3.is_s3_request(environ, service):
+            hosted_ui = environ.get("PATH_INFO", "") in HOSTED_UI_PATHS  # never S3's
+            if self._state.strict_s3 and not hosted_ui and s3.is_s3_request(environ, service):
                 code = s3.refusal(environ, access_key, self._state.vended, self._state.now())
                 if code is not None:
                     with self._state.lock:

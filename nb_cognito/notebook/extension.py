@@ -7,13 +7,17 @@ keeps the session (and whoever is signed in).
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from typing import Any
 
+from nb_cognito.environment import EnvironmentVariables as Env
+from nb_cognito.exceptions import AuthError, ConfigurationError
 from nb_cognito.notebook import short_errors
 from nb_cognito.notebook.magics import MAGICS_NAME, CognitoMagics
 from nb_cognito.notebook.session_lines import boto3_of
 
-__all__ = ["load_extension", "unload_extension"]
+__all__ = ["load_extension", "sign_in_from_hub_at_load", "unload_extension"]
 
 log = logging.getLogger("nb_cognito")
 
@@ -58,6 +62,37 @@ def load_extension(shell: Any) -> None:
             injection.install()
         except Exception:
             log.warning("Could not put Cognito credentials into boto3's default session.", exc_info=True)
+    sign_in_from_hub_at_load()
+
+
+def sign_in_from_hub_at_load() -> None:
+    """``hub_sign_in``: in a server JupyterHub spawned, sign in with the hub's tokens at once.
+
+    ``"auto"`` skips quietly (a log line) when the hub hands out no ID token or the pool is not
+    configured, and warns on any other failure; ``True`` says why on stderr whatever the failure;
+    ``False`` does nothing. Outside JupyterHub nothing is read, nothing is made.
+    """
+    if not (os.environ.get(Env.JUPYTERHUB_API_URL) and os.environ.get(Env.JUPYTERHUB_API_TOKEN)):
+        return  # not a server JupyterHub spawned: nothing imported, nothing made
+    from nb_cognito.kernel import kernel_session
+
+    session = kernel_session()
+    try:  # read afresh, as every sign-in reads them: the session may be older than the variables
+        mode = session.config.resolve().hub_sign_in
+    except ConfigurationError as error:
+        log.warning("nb_cognito: not signing in through JupyterHub: %s", error)
+        return
+    if mode is False or session.is_signed_in:
+        return
+    try:
+        session.sign_in_from_hub()
+    except AuthError as error:
+        if mode is True:
+            print(f"nb_cognito: could not sign in through JupyterHub: {error}", file=sys.stderr)
+        elif isinstance(error, ConfigurationError):
+            log.info("nb_cognito: not signing in through JupyterHub: %s", error)
+        else:
+            log.warning("nb_cognito: could not sign in through JupyterHub: %s", error)
 
 
 def unload_extension(shell: Any) -> None:

@@ -49,6 +49,7 @@ from nb_cognito.notebook.session_lines import (
     describe_device,
     forget_all_line,
     forget_device_line,
+    hub_sign_in_line,
     kernel_session,
     remembered_of,
     signed_in_as,
@@ -155,6 +156,7 @@ class CognitoMagics(Magics):
         action="store_true",
         help="Sign in through the user pool's hosted UI (single sign-on; needs oauth_domain, redirect_uri).",
     )
+    @magic_arguments.argument("--hub", action="store_true", help="Sign in with JupyterHub's sign-in.")
     @magic_arguments.argument(
         "--idp",
         metavar="NAME",
@@ -182,6 +184,7 @@ class CognitoMagics(Magics):
           %cognito_login --local          # offline demo: no AWS account needed
           %cognito_login --hosted-ui      # single sign-on through the hosted UI
           %cognito_login --idp CorpOkta   # straight to the company identity provider
+          %cognito_login --hub            # on JupyterHub: the hub's Cognito sign-in, no password
         """
         args = parse_magic_line(self.cognito_login, line)
         session = kernel_session()
@@ -191,6 +194,9 @@ class CognitoMagics(Magics):
         self._configure(session, args)
         if args.hosted_ui or args.idp:
             self._sign_in_with_redirect(session, args.idp)
+            return
+        if args.hub:
+            print(hub_sign_in_line(session))
             return
         no_env_password = Env.NB_COGNITO_PASSWORD not in os.environ
         if args.widget or (self.widget_by_default and no_env_password and demo_password is None):
@@ -229,7 +235,9 @@ class CognitoMagics(Magics):
             if line_settings:
                 session.configure(**line_settings)
             if not args.widget:
-                session.check_pool()  # read afresh and checked, before anyone types a password
+                from nb_cognito.auth.session import check_pool
+
+                check_pool(session)  # read afresh and checked, before anyone types a password
         except AuthError as error:
             problem = usage_error(error, hide=list(line_settings.values()))
         if problem is not None:  # raised outside the except block: no __context__ holding a value
@@ -244,7 +252,9 @@ class CognitoMagics(Magics):
                 return False
             # Not sign_in(username): with auth_flow USER_AUTH that would start a sign-in (and
             # maybe send a code) when nothing is remembered.
-            resumed = session.resume(username)
+            from nb_cognito.auth.session import resume_remembered
+
+            resumed = resume_remembered(session, username)
         except AuthError as error:
             raise usage_error(error, "Resuming the remembered session failed") from None
         if not resumed and remembered.last_resume_failure:
@@ -258,7 +268,9 @@ class CognitoMagics(Magics):
             try:
                 needed = session.settings.needs_password
                 if needed:
-                    session.check_pool()  # a wrong pool id, region or endpoint: no password typed in vain
+                    from nb_cognito.auth.session import check_pool
+
+                    check_pool(session)  # a wrong pool id, region or endpoint: no password typed in vain
             except AuthError as error:
                 raise usage_error(error, "Cannot sign in") from None
             if needed:

@@ -25,6 +25,7 @@ __all__ = [
     "describe_device",
     "forget_all_line",
     "forget_device_line",
+    "hub_sign_in_line",
     "kernel_session",
     "remembered_of",
     "signed_in_as",
@@ -51,20 +52,30 @@ def summary_line(session: CognitoSession, *, resumed: bool = False) -> str:
     """The one line %cognito_login prints once signed in. Nothing secret."""
     status = session.status()
     who = (status.user.username if status.user else "?") + (" (remembered session)" if resumed else "")
+    signed = "Signed in through JupyterHub as" if session.status().through_hub else "Signed in as"
     identity = f" (identity {status.identity_id})" if status.identity_id else ""
     refresh = "they refresh automatically" if status.auto_refresh else "they refresh when used"
     if status.credentials_expiration is None:
         missing = no_credentials_reason(session.settings)
         if missing is not None:
-            return f"Signed in as {who}, but there are no AWS credentials: {missing}"
+            return f"{signed} {who}, but there are no AWS credentials: {missing}"
         reason = f": {status.last_error}" if status.last_error else "."
-        return f"Signed in as {who}{identity}; no AWS credentials yet{reason}"
+        return f"{signed} {who}{identity}; no AWS credentials yet{reason}"
     if is_installed():
-        return f"Signed in as {who}{identity}. boto3 now uses its AWS credentials; {refresh}."
+        return f"{signed} {who}{identity}. boto3 now uses its AWS credentials; {refresh}."
     return (
-        f"Signed in as {who}{identity}. boto3's default session keeps its own credentials; "
+        f"{signed} {who}{identity}. boto3's default session keeps its own credentials; "
         f"use nb_cognito.session.boto3_session() for the Cognito ones ({refresh})."
     )
+
+
+def hub_sign_in_line(session: CognitoSession) -> str:
+    """``%cognito_login --hub``: sign in with JupyterHub's tokens; the line to print, or a UsageError."""
+    try:
+        session.sign_in_from_hub()
+    except AuthError as error:
+        raise usage_error(error, "Signing in through JupyterHub failed") from None
+    return summary_line(session)
 
 
 def usage_error(error: AuthError, doing: str = "", *, hide: Sequence[Any] = ()) -> MagicUsageError:

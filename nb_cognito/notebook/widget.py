@@ -68,7 +68,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
     ``state`` what the chip says (``"signed_out"``, ``"signing_in"``, ``"signed_in"``,
     ``"expired"``) and ``message`` the text of the error or notice under it. ``close()``
     unsubscribes from the session and stops the countdown. Shown signed out, it first checks
-    that the pool exists (``session.check_pool()``), so a wrong pool id, region or endpoint is
+    that the pool exists (``check_pool(session)``), so a wrong pool id, region or endpoint is
     said before anyone types a password.
     """
 
@@ -192,7 +192,9 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
     def _check_pool(self) -> None:
         """Before a password is typed: say at once when the pool, region or endpoint is wrong."""
         try:
-            self._session.check_pool()
+            from nb_cognito.auth.session import check_pool
+
+            check_pool(self._session)
         except AuthError as error:
             self._say(look.describe_error(error, signing_in=True), error=True)
 
@@ -231,6 +233,9 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
             injected=boto3_injection.is_installed(),
         )
         text += self._device_html()
+        if self._session.status().through_hub:  # no password was typed: say where it came from
+            who = html.escape(status.user.username)
+            text = f"<div class='nbc-hub'>Signed in through JupyterHub as <b>{who}</b></div>{text}"
         if self._ui.status.value != text:
             self._ui.status.value = text
 

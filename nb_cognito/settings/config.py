@@ -100,6 +100,8 @@ class Settings:
     oauth_scopes: str | None = None
     redirect_uri: str | None = None
     identity_provider: str | None = None
+    hub_sign_in: bool | str = "auto"
+    hub_client_id: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

@@ -17,7 +17,7 @@ from traitlets import Union as UnionTrait
 
 from nb_cognito.settings.errors import bad
 
-__all__ = ["FLAG", "FLAG_OR_ALWAYS", "KINDS", "PATH", "SECONDS", "TEXT", "Kind"]
+__all__ = ["FLAG", "FLAG_OR_ALWAYS", "FLAG_OR_AUTO", "KINDS", "PATH", "SECONDS", "TEXT", "Kind"]
 
 _TRUE = frozenset({"1", "true", "yes"})
 _FALSE = frozenset({"0", "false", "no"})
@@ -91,26 +91,30 @@ class _Flag(Kind):
         raise bad(name, source, f"is {text!r}; use {self._choices}.")
 
 
-class _FlagOrAlways(_Flag):
-    """True, False or the word ``'always'`` (``inject_boto3``)."""
+class _FlagOrWord(_Flag):
+    """True, False or one word: ``'always'`` (``inject_boto3``), ``'auto'`` (``hub_sign_in``)."""
 
     annotation = "bool | str"
     amplify_type = bool
-    _choices = "1/0, true/false, yes/no or always"
+
+    def __init__(self, label: str, word: str) -> None:
+        super().__init__(label)
+        self.word = word
+        self._choices = f"1/0, true/false, yes/no or {word}"
 
     def trait(self, default: Any, help: str) -> TraitType:
         return UnionTrait([Bool(), Unicode()], default_value=default, allow_none=True, help=help)
 
     def coerce(self, name: str, value: Any, source: str) -> Any:
-        if isinstance(value, str) and value.strip().lower() == "always":
-            return "always"
+        if isinstance(value, str) and value.strip().lower() == self.word:
+            return self.word
         if not isinstance(value, bool):
-            raise bad(name, source, f"must be True, False or 'always', not {value!r}.")
+            raise bad(name, source, f"must be True, False or {self.word!r}, not {value!r}.")
         return value
 
     def _other(self, name: str, text: str, source: str) -> Any:
-        if text.lower() == "always":
-            return "always"
+        if text.lower() == self.word:
+            return self.word
         return super()._other(name, text, source)
 
 
@@ -141,8 +145,9 @@ class _Seconds(Kind):
 TEXT = Kind("text")
 PATH = _Path("path")
 FLAG = _Flag("flag")
-FLAG_OR_ALWAYS = _FlagOrAlways("flag or 'always'")
+FLAG_OR_ALWAYS = _FlagOrWord("flag or 'always'", "always")
+FLAG_OR_AUTO = _FlagOrWord("flag or 'auto'", "auto")
 SECONDS = _Seconds("seconds")
 
 #: Every kind, for tests that check each one.
-KINDS: tuple[Kind, ...] = (TEXT, PATH, FLAG, FLAG_OR_ALWAYS, SECONDS)
+KINDS: tuple[Kind, ...] = (TEXT, PATH, FLAG, FLAG_OR_ALWAYS, FLAG_OR_AUTO, SECONDS)

@@ -381,6 +381,26 @@ SETTINGS: tuple[Setting, ...] = (
         from_amplify=oauth_settings.providers,
         doc_default="none (the hosted page lists them) ⁵",
     ),
+    # -- JupyterHub: nb_cognito.auth.hub
+    Setting(
+        "hub_sign_in",
+        kinds.FLAG_OR_AUTO,
+        "Under JupyterHub (JUPYTERHUB_API_URL and JUPYTERHUB_API_TOKEN set), sign in with the ID "
+        "token the hub keeps in auth_state: 'auto' when the extension loads, if the hub hands "
+        "one out (quietly skipped otherwise); True: also at load, and say why when it cannot; "
+        "False: only on %cognito_login --hub or sign_in_from_hub().",
+        default="auto",
+        doc_default='`"auto"` (also `True`, `False`)',
+    ),
+    Setting(
+        "hub_client_id",
+        kinds.TEXT,
+        "The app client JupyterHub's OAuthenticator signs in with: the audience accepted for the "
+        "hub's ID and access tokens. Default: client_id. The kernel never needs its secret.",
+        check=checks.check_client_id,
+        sign_in=True,
+        doc_default="`client_id`",
+    ),
 )
 
 #: The settings' names, in the order they are shown.

@@ -45,7 +45,10 @@ def _identity_pool(identity_pool_id: str) -> tuple[Any, Any]:
 
 def _verify_login(pool: Any, logins: dict[str, str], state: EmulatorState) -> tuple[str, str]:
     """(provider, sub) of the one valid Cognito ID token in ``logins``; NotAuthorized otherwise."""
-    providers = {p.get("ProviderName"): p.get("ClientId") for p in pool.cognito_identity_providers or []}
+    # One provider (a user pool) may be listed once per app client, as AWS allows.
+    providers: dict[str, set[str]] = {}
+    for entry in pool.cognito_identity_providers or []:
+        providers.setdefault(entry.get("ProviderName"), set()).add(entry.get("ClientId") or "")
     if len(logins) != 1:
         raise not_authorized("Invalid login token. Exactly one login is supported here.")
     ((provider, token),) = logins.items()
@@ -54,7 +57,7 @@ def _verify_login(pool: Any, logins: dict[str, str], state: EmulatorState) -> tu
         if provider not in providers:
             raise not_authorized("Token is not from a supported provider of this identity pool.")
         verified = _verified_id_token(provider, token, state)
-        if providers[provider] and verified.get("aud") != providers[provider]:
+        if "" not in providers[provider] and verified.get("aud") not in providers[provider]:
             raise not_authorized("Invalid login token. Incorrect token audience.")
         now = state.now()
         if now >= float(verified.get("exp", 0)):
