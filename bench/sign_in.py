@@ -8,6 +8,9 @@ Interleaved rounds of:
 * pycognito ``AWSSRP.authenticate_user`` (the same two round trips and maths, no verification);
 * a raw ``USER_PASSWORD_AUTH`` InitiateAuth: one round trip, the network floor.
 
+Then a new kernel's sign-in with 50 ms injected per request, in round trips and time
+(:mod:`bench.sign_in_latency`; with ``NB_BENCH_BEFORE=<git ref>`` beside that ref's code).
+
 Then the SRP client maths alone (pycognito ``AWSSRP`` construction + ``get_auth_params`` +
 ``process_challenge`` with fixed inputs), and, when ``gmpy2`` can be imported, its three
 3072-bit modular exponentiations with ``gmpy2.powmod`` vs Python's ``pow``. gmpy2 is no
@@ -258,6 +261,9 @@ def run(ctx: Context) -> BenchResult:
         f"{fmt_seconds(srp_total)} = {srp_total / sign_in:.0%} of the user-pool sign-in",
     )
     _gmpy2_figures(ctx, result, srp_total, sign_in)
+    from .sign_in_latency import add_figures
+
+    add_figures(ctx, result)  # a new kernel's sign-in with latency injected, before / now
     result.note(
         "The emulator runs in this process and does the server half of SRP (its own "
         "3072-bit exponentiations), so the SRP sign-ins here also pay for the server's maths; "

@@ -140,7 +140,9 @@ def test_well_formed_but_unknown_ids_are_a_configuration_error(make_session, loc
         "identity_pool_id": "us-east-1:00000000-0000-0000-0000-000000000000",
     }[field]
     # An unknown pool id is found before any password is sent (its JWKS answers 404), in both
-    # flows: with SRP, Cognito itself could only say "incorrect username or password".
+    # flows: with SRP, Cognito itself could only say "incorrect username or password". (With
+    # SRP the keys are fetched beside InitiateAuth, which carries no password, only SRP_A; the
+    # proof made from the password is never sent.)
     flow = "USER_SRP_AUTH" if field == "user_pool_id" else "USER_PASSWORD_AUTH"
     session = make_session({**local.settings.as_config(), field: fake, "auth_flow": flow})
     if field == "identity_pool_id":  # signed in, but the identity pool is unknown
@@ -153,7 +155,7 @@ def test_well_formed_but_unknown_ids_are_a_configuration_error(make_session, loc
         session.sign_in("alice", PASSWORD)
     if field == "user_pool_id":
         assert "user_pool_id 'us-east-1_Nonexist1' from configure()" in str(caught.value)
-        assert local.request_counts()["InitiateAuth"] == 0
+        assert local.request_counts()["RespondToAuthChallenge"] == 0
     assert session.describe().state is None and not session.is_signed_in
 
 

@@ -12,6 +12,7 @@ import json
 import re
 import threading
 
+import ipywidgets
 import pytest
 from helpers import PASSWORD
 from widget_driver import WidgetDriver, all_widget_state
@@ -58,14 +59,14 @@ def test_sign_in_shows_who_and_how_long_in_relative_times(make_widget, session):
     w.sign_in_with_the_button("alice", PASSWORD)  # the click after the blur belongs to the same attempt
 
     assert session.is_signed_in
-    assert (w.view, w.state, w.chip_text) == ("signed_in", "signed_in", "Signed in")
+    assert (w.view, w.state, w.chip_text) == ("signed_in", "signed_in", "Signed in as alice")
     assert w.message == ""
     assert w.status_row("User") == "alice"
     identity_id = session.fetch_auth_session().identity_id_result.value
     assert w.status_row("Identity") == identity_id
-    assert re.fullmatch(r"expire in (1 h 00 min|59 min \d\d s)", w.status_row("Tokens"))
+    assert re.fullmatch(r"expire in (1 h 00 min|59 min)", w.status_row("Tokens"))
     credentials = w.status_row("AWS credentials")
-    assert re.fullmatch(r"expire in (1 h 00 min|59 min \d\d s) · key …\w{4}", credentials), credentials
+    assert re.fullmatch(r"expire in (1 h 00 min|59 min) · key …\w{4}", credentials), credentials
     assert w.status_row("boto3 injection").startswith(("on", "off"))
     assert "UTC" in w.status_html  # the absolute time is the tooltip
     assert PASSWORD not in all_widget_state()
@@ -351,7 +352,7 @@ def test_cancel_goes_back_to_the_form(make_local, new_session, make_widget):
 def test_the_times_count_down_and_the_bar_shrinks(make_widget, session, clock):
     w = make_widget()
     w.sign_in("alice", PASSWORD)
-    clock.advance(120)  # under the hour: the countdown shows seconds
+    clock.advance(120)  # under the hour: whole minutes
     w.tick()
     first = w.status_row("AWS credentials")
     bar = re.search(r"width:([\d.]+)%", w.status_html)
@@ -361,9 +362,8 @@ def test_the_times_count_down_and_the_bar_shrinks(make_widget, session, clock):
     w.tick()
     later = w.status_row("AWS credentials")
     assert later != first
-    left = [re.search(r"in (\d+) min (\d\d) s", text).groups() for text in (first, later)]
-    seconds = [int(minutes) * 60 + int(rest) for minutes, rest in left]
-    assert seconds[0] - seconds[1] == 61
+    left = [int(re.search(r"in (\d+) min ·", text).group(1)) for text in (first, later)]
+    assert left[0] - left[1] in (1, 2)  # 61 s later: one minute less, or two across a boundary
     assert float(re.search(r"width:([\d.]+)%", w.status_html).group(1)) < 96
 
     clock.advance(48 * 60)  # the last tenth of the lifetime: the bar turns to the warning colour
@@ -427,7 +427,7 @@ def test_events_from_another_thread_update_the_view(make_widget, session, clock)
     assert w.status_html != before
     expires = session.status().tokens_expiration.strftime("%Y-%m-%d %H:%M:%S")
     assert expires in w.status_html  # the tooltip
-    assert re.fullmatch(r"expire in (1 h 00 min|59 min \d\d s)", w.status_row("Tokens"))
+    assert re.fullmatch(r"expire in (1 h 00 min|59 min)", w.status_row("Tokens"))
 
 
 def test_refresh_failure_is_shown_and_cleared_by_the_next_refresh(new_session, make_widget, fault_proxy):
@@ -467,7 +467,9 @@ def test_sign_out(make_widget, session, local):
 
     assert not session.is_signed_in
     assert (w.view, w.state) == ("signed_out", "signed_out")
-    assert w.message == "Signed out."
+    assert w.message == ""  # the chip says it; a note would say it twice
+    assert w.chip_text == "Signed out"
+    assert w.screen_text.lower().count("signed out") == 1, w.screen_text
     assert local.request_counts()["RevokeToken"] == 1
     assert w.value("username") == "alice"
 
@@ -487,7 +489,9 @@ def test_two_widgets_follow_the_python_api_and_each_other(make_widget, session):
 
     session.sign_out()
     assert first.view == second.view == "signed_out"
-    assert first.message == second.message == "Signed out."
+    assert first.message == second.message == ""  # the chips say "Signed out"
+    assert first.chip_text == second.chip_text == "Signed out"
+    assert first.screen_text.lower().count("signed out") == 1, first.screen_text
     assert first.value("username") == "alice"  # ready to sign in again
 
 
@@ -520,6 +524,56 @@ def test_default_is_the_kernel_session(monkeypatch, session):
 # -- the look ------------------------------------------------------------------------------------
 
 
+def test_the_header_says_who_is_signed_in(make_local, new_session, make_widget):
+    make_local(LocalSpec(users=(UserSpec("alice", PASSWORD), UserSpec("bob", "Bob-Passw0rd!-9x"))))
+    session = new_session()
+    w = make_widget(on=session)
+    w.sign_in("alice", PASSWORD)
+    assert w.chip_text == "Signed in as alice"
+    assert "title='alice'" in w.part("chip").value  # a long name is cut short; the tooltip has it all
+    session.sign_out()
+    session.sign_in("bob", "Bob-Passw0rd!-9x")  # another user, signed in from Python
+    assert w.chip_text == "Signed in as bob"
+    session.sign_out()
+    assert w.chip_text == "Signed out"
+
+
+def test_the_chip_escapes_the_user_name():
+    chip = widget_look.chip_html("signed_in", "<img src=x onerror=alert(1)>&'")
+    assert "<img" not in chip and "&lt;img" in chip and "&#x27;" in chip
+    assert "alice" not in widget_look.chip_html("signed_out", "alice")
+
+
+def test_labels_align_the_same_way_in_every_view(make_widget):
+    """The form's labels and the status table's row labels: one width, one gap, left-aligned, so
+    fields and values start at the same column in every view (the browser test measures it)."""
+    w = make_widget()
+    labelled = [
+        part
+        for part in w.widget._parts()  # every view's parts, shown or not
+        if getattr(part, "description", "")
+        and hasattr(part.style, "description_width")
+        and any(c.startswith("nb-cognito-") for c in part._dom_classes)
+        and not isinstance(part, ipywidgets.Button)
+    ]
+    assert len(labelled) >= 6  # username, password, new password twice, code, factor password...
+    assert {part.style.description_width for part in labelled} == {widget_look.LABEL_WIDTH}
+    style = " ".join(widget_look.STYLE.split())
+    width, gap = widget_look.LABEL_WIDTH, widget_look.LABEL_GAP
+    label_rule = style.split(".widget-inline-hbox > .widget-label {", 1)[1].split("}", 1)[0]
+    assert "text-align: left;" in label_rule and f"margin: 0 {gap} 0 0;" in label_rule
+    assert f"flex: 0 0 {width};" in label_rule
+    th_rule = style.split("table.nb-cognito-widget-status th {", 1)[1].split("}", 1)[0]
+    assert "text-align: left;" in th_rule and f"width: {width};" in th_rule
+    assert f"padding: 3px {gap} 3px 0;" in th_rule
+    assert f"padding-left: calc({width} + {gap});" in style  # the buttons under the fields
+    # The longest row label fits the width (a generous 0.6 em per character of a UI font).
+    longest = max(
+        ["User", "Identity", "Tokens", "AWS credentials", "boto3 injection", "Next refresh"], key=len
+    )
+    assert len(longest) * 0.6 <= float(width.removesuffix("em"))
+
+
 def test_a_card_with_a_title_a_chip_aligned_fields_and_three_kinds_of_button(make_widget):
     w = make_widget()
     assert {"nb-cognito-card", "nb-cognito-sign-in"} <= set(w.widget._dom_classes)
@@ -548,7 +602,18 @@ def test_the_stylesheet_follows_jupyterlabs_theme_variables():
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(3599, "in 59 min 59 s"), (3600, "in 1 h 00 min"), (59, "in 59 s"), (0, "now"), (-75, "1 min 15 s ago")],
+    [
+        (3599, "in 59 min"),
+        (3600, "in 1 h 00 min"),
+        (3900, "in 1 h 05 min"),
+        (54 * 60 + 30, "in 54 min"),
+        (60, "in 1 min"),
+        (59, "in 59 s"),
+        (1, "in 1 s"),
+        (0, "now"),
+        (-75, "1 min ago"),
+        (-12, "12 s ago"),
+    ],
 )
 def test_countdown_words(seconds, text):
     import datetime as dt

@@ -75,6 +75,15 @@ def shoot(page, name: str) -> None:
     set_theme(page, "light")
 
 
+def column_edges(row, label: str, value: str) -> tuple[int, int, str]:
+    """Where ``row``'s label and value start (CSS px, rounded) and how the label's text aligns."""
+    label_box = row.locator(label).first.bounding_box()
+    value_box = row.locator(value).first.bounding_box()
+    assert label_box and value_box
+    align = row.locator(label).first.evaluate("e => getComputedStyle(e).textAlign")
+    return round(label_box["x"]), round(value_box["x"]), "left" if align in ("left", "start") else align
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, emulator, tmp_path):
@@ -131,6 +140,8 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, emulator, tmp_path
             expect(username).to_be_visible(timeout=60_000)
             expect(chip).to_have_text("Signed out")
             shoot(page, "signed-out")
+            form_edges = column_edges(card.locator(".nb-cognito-username"), ".widget-label", "input")
+            assert form_edges == column_edges(card.locator(".nb-cognito-password"), ".widget-label", "input")
 
             username.fill("alice")
             password.fill("Wrong-Passw0rd!")
@@ -161,9 +172,10 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, emulator, tmp_path
             shoot(page, "code")
             code.fill(totp_code(TOTP_SECRET, time.time()))
             code.press("Enter")
-            expect(chip).to_have_text("Signed in", timeout=30_000)
+            expect(chip).to_have_text("Signed in as gina", timeout=30_000)
             card.locator("button", has_text="Sign out").click()
             expect(chip).to_have_text("Signed out", timeout=30_000)
+            expect(card).not_to_contain_text("Signed out.")  # the chip says it, once
 
             username.fill("alice")
             password.fill(CANARY)
@@ -171,17 +183,24 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, emulator, tmp_path
 
             status = card.locator("table.nb-cognito-widget-status")
             expect(status).to_be_visible(timeout=30_000)
-            expect(chip).to_have_text("Signed in")
+            expect(chip).to_have_text("Signed in as alice")  # the header says who
             expect(status).to_contain_text("alice")
             expect(status).to_contain_text("Identity")
             expect(status).to_contain_text("boto3 injection")
             expect(status.locator("[role='progressbar']")).to_be_visible()
             expect(alert).to_have_count(0)
-            # The countdown is live: the credentials' time changes without any click.
-            credentials = status.locator("tr", has_text="AWS credentials")
-            first = credentials.inner_text()
-            expect(credentials).not_to_have_text(first, timeout=10_000)
+            # The countdown is live: the credentials' bar shrinks without any click (the text
+            # reads whole minutes: "expire in 59 min").
+            expect(status.locator("tr", has_text="AWS credentials")).to_contain_text(
+                re.compile(r"expire in (1 h 00 min|59 min) ·")
+            )
+            bar = status.locator("[role='progressbar'] > div")
+            first = bar.get_attribute("style")
+            expect(bar).not_to_have_attribute("style", first or "", timeout=15_000)
             shoot(page, "signed-in")
+            # Labels align the same way in every view: the status table's row labels and values
+            # start where the form's field labels and fields did.
+            assert column_edges(status.locator("tr").first, "th", "td") == form_edges
 
             second = page.locator(".jp-Notebook .jp-Cell").nth(1)
             second.locator(".cm-content").click()
@@ -242,7 +261,7 @@ def test_nbclient_run_of_the_example_notebook_saves_no_password(kernel_env, tmp_
     assert "signed_in" in outputs
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     assert BUCKET in outputs  # boto3 signed with the Cognito credentials
-    assert "Signed out." in json.dumps(state)  # the last cell's sign-out reached the widget
+    assert "data-state='signed_out'" in json.dumps(state)  # the last cell's sign-out reached the widget
     passwords = [m["state"] for m in state.values() if m["model_name"] == "PasswordModel"]
     assert passwords and all(p.get("value", "") == "" for p in passwords)
     assert CANARY not in json.dumps(state)

@@ -122,6 +122,17 @@ class WidgetDriver:
         return visible_text(self.part("chip").value)
 
     @property
+    def screen_text(self) -> str:
+        """Everything a person reads on the card now: HTML parts, labels and button captions."""
+        texts = []
+        for part in self.on_screen():
+            if isinstance(part, ipywidgets.HTML):
+                texts.append(visible_text(part.value))
+            for name in ("description", "placeholder"):
+                texts.append(str(getattr(part, name, "") or ""))
+        return " ".join(" ".join(texts).split())
+
+    @property
     def status_html(self) -> str:
         return self.part("status").value
 

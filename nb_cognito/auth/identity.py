@@ -76,14 +76,15 @@ class IdentityClient:
         provider = f"cognito-idp.{self.settings.primary_region}.amazonaws.com/{self.settings.user_pool_id}"
         return {"Logins": {provider: id_token}}
 
-    def identity_id(self, user_sub: str | None, id_token: Secret | str | None) -> str:
-        """The identity id of this user (``user_sub`` None: a guest), cached per user."""
+    def identity_id(self, user_sub: str | None, id_token: Secret | str | None, *, fresh: bool = False) -> str:
+        """The identity id of this user (``user_sub`` None: a guest), cached per user
+        (``fresh``: asked again, when a remembered one was refused)."""
         id_token = Secret.of(id_token)
         pool = self.settings.identity_pool_id
         if not pool:
             raise AuthError("No identity pool is configured.")
         key = (pool, user_sub or "")
-        cached = _identity_ids.get(key) if user_sub else None
+        cached = _identity_ids.get(key) if user_sub and not fresh else None
         if cached:
             return cached
         client = self.cognito_identity

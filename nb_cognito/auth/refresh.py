@@ -56,7 +56,9 @@ from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:
+    from nb_cognito.auth.identity import IdentityClient
     from nb_cognito.auth.userpool_calls import AuthTokens
+    from nb_cognito.models import AWSCredentials
 
 __all__ = ["RefreshEngine"]
 
@@ -288,8 +290,7 @@ class RefreshEngine:
         try:
             server_time: float | None = None
             if self._settings.settings.identity_pool_id:
-                identity_id = state.identity_id or identity.identity_id(state.user.user_id, id_token)
-                creds = identity.credentials(identity_id, id_token)
+                identity_id, creds = self._identity_credentials(identity, state, id_token)
                 server_time = identity.server_time
             else:
                 identity_id = None
@@ -330,6 +331,28 @@ class RefreshEngine:
         self._observers.notify(self._settings.change(ChangeKind.CREDENTIALS_CHANGED, new_state))
         self._events.emit(AuthEvent.CREDENTIALS_REFRESH, new_state.user)
         return new_state
+
+    @staticmethod
+    def _identity_credentials(
+        identity: IdentityClient, state: SignedIn, id_token: Secret
+    ) -> tuple[str, AWSCredentials]:
+        """The identity id and fresh credentials from the identity pool.
+
+        An identity id remembered with a resumed session saves a GetId; until it has earned
+        credentials once, one the pool refuses (not a transient error) is asked for again.
+        """
+        if state.identity_id is not None:
+            try:
+                return state.identity_id, identity.credentials(state.identity_id, id_token)
+            except AuthError as error:
+                if error.retryable or state.credentials is not None:
+                    raise
+                log.info(
+                    "The remembered identity id was refused (%s); asking for it again.", type(error).__name__
+                )
+        fresh = state.identity_id is not None
+        identity_id = identity.identity_id(state.user.user_id, id_token, fresh=fresh)
+        return identity_id, identity.credentials(identity_id, id_token)
 
     def _refresh_failed(self, state: SignedIn, error: AuthError) -> None:
         """Record a failed token refresh; end the session if the error is definitive. Raises."""

@@ -112,14 +112,37 @@ class SignInFlow:
                 "widget, or set NB_COGNITO_PASSWORD for automation.",
             )
         self._settings.use_hosted_ui(None)
-        self.check_pool()  # a wrong pool id says so, not "incorrect username or password"
         client = self._settings.clients.userpool
         device = self._devices.known(username)
         with self._box.lock:
             self._box.pending = None
-        outcome = client.start_sign_in(username, password, device=device)
-        del password
+        # The pool check (a wrong pool id says so, not "incorrect username or password") runs
+        # beside InitiateAuth and must pass before the password, or SRP's proof of it, is sent.
+        try:
+            outcome = client.start_sign_in(
+                username,
+                password,
+                device=device,
+                on_send=self._settings.clients.verifier.prefetch,
+                before_password=self.check_pool,
+            )
+        except AuthError as error:
+            self._pool_error_first(error)
+            raise
+        finally:
+            del password
+        self.check_pool()  # a flow that sent nothing from the password (a one-time code) still checks
         return self._advance(client, outcome, login_name=username, device=device)
+
+    def _pool_error_first(self, error: AuthError) -> None:
+        """After a failed sign-in call: raise the pool check's error instead, if the pool is
+        not there (an unknown pool id can make Cognito blame the password)."""
+        try:
+            self.check_pool()
+        except ConfigurationError as unknown_pool:
+            raise unknown_pool from error
+        except AuthError:
+            pass  # the keys cannot be had now: the sign-in's own error says more
 
     def check_pool(self) -> None:
         """Check, before a password is asked for, that the configured pool exists where the
@@ -325,6 +348,12 @@ class SignInFlow:
     def _resume(self, saved: SavedSignIn) -> None:
         if saved.settings.user_pool_id != self.settings.user_pool_id:
             raise ConfigurationError("The remembered sign-in belongs to another user pool.")
+        # No keys on disk: they come beside the refresh (its client made first, so that the
+        # fetch leaves as the refresh does rather than while the client is being built).
+        self._settings.clients.userpool.connect()
+        self._settings.clients.verifier.prefetch()
         state = self._engine.rotate(saved, previous=None)  # with the remembered device's key, if any
+        if saved.identity_id and saved.user.user_id in ("", state.user.user_id):
+            state = replace(state, identity_id=saved.identity_id)  # no GetId in a new kernel
         self._devices.keep(state.device, state.user.username, state.login_name)
         self._install(state)

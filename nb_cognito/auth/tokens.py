@@ -12,10 +12,14 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nb_cognito import forksafe
 from nb_cognito.auth.jwks import JwksFetcher, JwksSource, fetch_jwks
 from nb_cognito.exceptions import TokenValidationError
 
@@ -112,6 +116,10 @@ class TokenVerifier:
                 )
             self._sources[issuer] = by_url[url]
         self.jwks_url = self._sources[self.issuer].url
+        # A fetch started by prefetch(), with the pid that started it (a forked child waits
+        # for no thread of its parent's).
+        self._prefetch: tuple[int, Future[Any]] | None = None
+        self._prefetch_lock = forksafe.Lock()
 
     @classmethod
     def for_settings(
@@ -146,10 +154,43 @@ class TokenVerifier:
         """Make sure the pool's keys are at hand (memory, disk, else one fetch).
 
         Before a password is asked for: a pool or region that does not exist fails here, with
-        an error naming the settings, instead of as a wrong password.
+        an error naming the settings, instead of as a wrong password. Waits for a fetch that
+        :meth:`prefetch` started, and raises its error.
         """
+        self._settle_prefetch()
         if not any(source.known() for source in self._sources.values()):
             self._sources[self.issuer].refetch()
+
+    def prefetch(self) -> None:
+        """Start fetching the keys in a background thread, unless they are known or on the way.
+
+        A sign-in calls it just before its first request, so that the keys travel beside
+        InitiateAuth instead of one round trip before it; :meth:`warm` and :meth:`verify` wait
+        for that fetch rather than starting another.
+        """
+        with self._prefetch_lock:
+            if self._prefetch is not None and self._prefetch[0] == os.getpid():
+                return
+            if any(source.known() for source in self._sources.values()):
+                return
+            future: Future[Any] = Future()
+            self._prefetch = (os.getpid(), future)
+        source = self._sources[self.issuer]
+
+        def fetch() -> None:
+            try:
+                future.set_result(source.refetch())
+            except BaseException as error:  # handed to whoever waits: warm() or verify()
+                future.set_exception(error)
+
+        threading.Thread(target=fetch, name="nb_cognito-jwks", daemon=True).start()
+
+    def _settle_prefetch(self) -> None:
+        """Wait for a prefetch in flight (once); raise its error. Its keys are then in memory."""
+        with self._prefetch_lock:
+            pending, self._prefetch = self._prefetch, None
+        if pending is not None and pending[0] == os.getpid():
+            pending[1].result()
 
     def _key(self, source: JwksSource, kid: str, *, refetch: bool = False) -> Any:
         import jwt
@@ -196,6 +237,7 @@ class TokenVerifier:
         when None, only ``exp > iat`` is required, as right after the server issued it.
         """
         header, unverified = _split(token)
+        self._settle_prefetch()
         if header.get("alg") != "RS256":
             raise TokenValidationError(
                 f"Refusing a token signed with alg {str(header.get('alg'))[:10]!r}; Cognito uses RS256."

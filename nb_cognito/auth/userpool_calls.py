@@ -8,6 +8,7 @@ them is the session's job.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nb_cognito.auth import aws_calls
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
 __all__ = ["PASSWORD_FACTORS", "AuthTokens", "Challenge", "UserPoolClient", "secret_hash"]
 
 
+def _nothing_first() -> None:
+    """No check before the password goes out (the default of ``before_password``)."""
+
+
 class UserPoolClient:
     """One user pool and app client, as configured by :class:`~nb_cognito.settings.config.Settings`."""
 
@@ -62,6 +67,11 @@ class UserPoolClient:
                 timeout=self.settings.network_timeout,
             )
         return self._client
+
+    def connect(self) -> None:
+        """Make the botocore client now rather than at the first call (a sign-in then starts
+        the JWKS fetch as its first request leaves, not while the client is being built)."""
+        self._client = self.client
 
     def _call(self, action: str, operation: str, attempts: int | None = None, **params: Any) -> dict:
         method = getattr(self.client, operation)
@@ -89,14 +99,25 @@ class UserPoolClient:
     # -- sign-in -------------------------------------------------------------------------
 
     def start_sign_in(
-        self, username: str, password: Secret | str | None, *, device: TrackedDevice | None = None
+        self,
+        username: str,
+        password: Secret | str | None,
+        *,
+        device: TrackedDevice | None = None,
+        on_send: Callable[[], None] | None = None,
+        before_password: Callable[[], None] | None = None,
     ) -> AuthTokens | Challenge:
         """Begin signing in with the configured flow (SRP by default).
 
         ``device`` is a device this kernel confirmed earlier: its key is sent, so that Cognito
         may ask it to prove itself (DEVICE_SRP_AUTH) instead of asking for MFA. With the
         ``USER_AUTH`` flow the password may be None: a one-time code or a choice follows.
+        ``on_send`` is called as InitiateAuth is about to go out (the client made, SRP_A
+        computed): the session starts the JWKS fetch there, to travel beside it.
+        ``before_password`` is called just before the first request that carries the password
+        or the SRP proof made from it (with SRP, after InitiateAuth: it sends only SRP_A).
         """
+        ready, sending = before_password or _nothing_first, on_send or _nothing_first
         check_text("username", username)
         if password is not None:
             check_text("password", password)
@@ -106,14 +127,13 @@ class UserPoolClient:
         try:
             flow = self.settings.auth_flow
             if flow == "USER_AUTH":
-                return self._user_auth(username, password, device)
+                return self._user_auth(username, password, device, ready, sending)
             if password is None:
                 raise InvalidParameterError("The password is empty.")
             if flow == "USER_PASSWORD_AUTH":
-                response = self._call(
-                    "sign in",
-                    "initiate_auth",
-                    attempts=2,
+                ready()
+                response = self._initiate(
+                    sending,
                     AuthFlow="USER_PASSWORD_AUTH",
                     ClientId=self.settings.client_id,
                     AuthParameters={
@@ -126,21 +146,30 @@ class UserPoolClient:
                 return self._outcome(response, username)
             srp = self._srp(username, password, device)
             auth_params = srp.get_auth_params()
-            response = self._call(
-                "sign in",
-                "initiate_auth",
-                attempts=2,
+            response = self._initiate(
+                sending,
                 AuthFlow="USER_SRP_AUTH",
                 ClientId=self.settings.client_id,
                 AuthParameters=auth_params,
             )
-            return self._password_verifier(srp, response, username)
+            return self._password_verifier(srp, response, username, ready)
         finally:
             if password is not None:
                 known_secrets.discard(password.reveal())
 
+    def _initiate(self, sending: Callable[[], None], **params: Any) -> dict:
+        """InitiateAuth for a sign-in; ``sending()`` (see ``on_send``) just before it goes."""
+        self.connect()  # so that sending() runs as the request leaves
+        sending()
+        return self._call("sign in", "initiate_auth", attempts=2, **params)
+
     def _user_auth(
-        self, username: str, password: Secret | None, device: TrackedDevice | None
+        self,
+        username: str,
+        password: Secret | None,
+        device: TrackedDevice | None,
+        ready: Callable[[], None] = _nothing_first,
+        sending: Callable[[], None] = _nothing_first,
     ) -> AuthTokens | Challenge:
         """InitiateAuth ``USER_AUTH``: the preferred first factor, or Cognito's SELECT_CHALLENGE."""
         factor = self.settings.preferred_challenge or ("PASSWORD_SRP" if password else None)
@@ -159,20 +188,19 @@ class UserPoolClient:
                     recovery_suggestion="Pass the password, or unset preferred_challenge.",
                 )
             if factor == "PASSWORD":
+                ready()
                 params["PASSWORD"] = password
             else:
                 srp = self._srp(username, password, device)
                 params["SRP_A"] = srp.get_auth_params()["SRP_A"]
-        response = self._call(
-            "sign in",
-            "initiate_auth",
-            attempts=2,
+        response = self._initiate(
+            sending,
             AuthFlow="USER_AUTH",
             ClientId=self.settings.client_id,
             AuthParameters=params,
         )
         if srp is not None:
-            return self._password_verifier(srp, response, username)
+            return self._password_verifier(srp, response, username, ready)
         return self._outcome(response, username)
 
     def answer_with_password(
@@ -215,10 +243,14 @@ class UserPoolClient:
             ),
         )
 
-    def _password_verifier(self, srp: Any, response: dict, username: str) -> AuthTokens | Challenge:
-        """Answer PASSWORD_VERIFIER with the SRP proof, when that is what ``response`` asks."""
+    def _password_verifier(
+        self, srp: Any, response: dict, username: str, ready: Callable[[], None] = _nothing_first
+    ) -> AuthTokens | Challenge:
+        """Answer PASSWORD_VERIFIER with the SRP proof, when that is what ``response`` asks;
+        ``ready()`` first."""
         if response.get("ChallengeName") != "PASSWORD_VERIFIER":
             return self._outcome(response, username)
+        ready()
         challenge_responses = srp_answer(srp, response, {"USERNAME": username})
         response = self._call(
             "sign in",

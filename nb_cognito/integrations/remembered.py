@@ -52,7 +52,8 @@ def _as_saved(entry: RememberedEntry, settings: Settings) -> SavedSignIn:
         user=AuthUser(username=entry.username, user_id=entry.user_id or ""),
         settings=settings,
         refresh_token=entry.refresh_token,
-        identity_id=entry.identity_id,
+        # The identity id saves a GetId on resume; it belongs to the identity pool it came from.
+        identity_id=entry.identity_id if entry.identity_pool_id == settings.identity_pool_id else None,
         login_name=entry.login_name,
         device=_device_of(entry),
     )

@@ -10,6 +10,10 @@ Faults: ``"throttle"`` (HTTP 400 ``TooManyRequestsException``, as Cognito sends 
 connection without answering) and
 ``"delay"`` (wait ``delay`` real seconds, then forward). ``set_down(True)`` closes the port, so
 connections are refused as by a server that is down, until ``set_down(False)``.
+
+``exchanges()`` lists every request with when it arrived and when its answer was sent, and
+:func:`round_trip_depth` reads from them how many round trips a client made one after another
+(requests in flight together count once): with a delay on every request, a flow's latency.
 Standard library only; threads are daemons; it binds 127.0.0.1 only.
 """
 
@@ -21,12 +25,14 @@ import http.client
 import json
 import socket
 import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import urlsplit
 
-__all__ = ["FAULTS", "FaultProxy"]
+__all__ = ["FAULTS", "Exchange", "FaultProxy", "round_trip_depth"]
 
 Fault = Literal["throttle", "5xx", "drop", "delay", "unknown_action"]
 FAULTS: tuple[str, ...] = ("throttle", "5xx", "drop", "delay", "unknown_action")
@@ -55,6 +61,31 @@ class _Rule:
         return self.target is None or self.target == action
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request through the proxy: its action, and when it arrived and was answered
+    (``time.monotonic()``; ``ended`` is when the answer, or the fault, was sent)."""
+
+    action: str
+    started: float
+    ended: float
+
+
+def round_trip_depth(exchanges: Iterable[Exchange]) -> int:
+    """The longest chain of requests each sent after the one before it was answered.
+
+    A client that waits for every answer before the next request has a depth equal to its
+    request count; requests sent in parallel (in flight together) add one level, not one each.
+    With the same delay injected into every request, the depth is what the latency multiplies.
+    """
+    ordered = sorted(exchanges, key=lambda exchange: exchange.ended)
+    depth: list[int] = []
+    for index, exchange in enumerate(ordered):
+        before = [depth[i] for i in range(index) if ordered[i].ended <= exchange.started]
+        depth.append(1 + max(before, default=0))
+    return max(depth, default=0)
+
+
 class FaultProxy:
     """An HTTP proxy in front of ``upstream_url`` that injects faults into matching requests."""
 
@@ -68,6 +99,7 @@ class FaultProxy:
         self._rules: list[_Rule] = []
         self._forwarded: collections.Counter[str] = collections.Counter()
         self._faulted: collections.Counter[str] = collections.Counter()
+        self._exchanges: list[Exchange] = []
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -138,6 +170,7 @@ class FaultProxy:
             self._rules.clear()
             self._forwarded.clear()
             self._faulted.clear()
+            self._exchanges.clear()
         self.set_down(False)
 
     def forwarded_counts(self) -> collections.Counter[str]:
@@ -149,6 +182,15 @@ class FaultProxy:
         """Requests that got a fault instead of (or before) forwarding, by action."""
         with self._lock:
             return collections.Counter(self._faulted)
+
+    def exchanges(self) -> list[Exchange]:
+        """Every request answered since the start (or the last :meth:`clear`), in order of answer."""
+        with self._lock:
+            return list(self._exchanges)
+
+    def _record(self, action: str, started: float) -> None:
+        with self._lock:
+            self._exchanges.append(Exchange(action, started, time.monotonic()))
 
     def _take_rule(self, action: str) -> _Rule | None:
         with self._lock:
@@ -217,11 +259,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         super().finish()
 
     def do_request(self) -> None:
+        started = time.monotonic()
         body = self._read_body()
         if body is None or self.owner._server is None:
             self.close_connection = True
             return
         action = _action(self.command, self.headers.get("X-Amz-Target"), self.headers)
+        try:
+            self._handle(action, body)
+        finally:
+            self.owner._record(action, started)
+
+    def _handle(self, action: str, body: bytes) -> None:
         rule = self.owner._take_rule(action)
         if rule is not None and rule.fault == "drop":
             self.close_connection = True

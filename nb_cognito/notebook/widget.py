@@ -171,9 +171,11 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
             state = "signed_in"
         else:
             state = "expired" if self._session.status().expired else "signed_out"
-        if state != self._state or not self._ui.chip.value:
-            self._state = state
-            self._ui.chip.value = look.chip_html(state)
+        user = self._session.status().user if state == "signed_in" else None
+        chip = look.chip_html(state, user.username if user is not None else None)
+        self._state = state
+        if self._ui.chip.value != chip:
+            self._ui.chip.value = chip
 
     def _say(self, text: str, *, error: bool = False) -> None:
         with self._lock:
@@ -444,7 +446,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
     def _on_sign_out(self, _button: Any) -> None:
         def sign_out() -> None:
             self._session.sign_out()
-            self._show_session_state("Signed out.")
+            self._show_session_state()  # the chip says "Signed out"; the event cleared the note
 
         self._attempt(self._ui.sign_out_button, "Signing out…", sign_out, signing_in=False)
 
@@ -459,7 +461,8 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
             elif event is AuthEvent.SIGNED_OUT:
                 if payload.user is not None and not self._ui.username.value:
                     self._ui.username.value = payload.user.username
-                self._show_session_state("Signed out.")
+                self._say("")  # the chip says "Signed out": a note would say it twice
+                self._show_session_state()
             elif event is AuthEvent.SESSION_EXPIRED:
                 self._show_session_state()  # shows why, from the session's status
             elif event is AuthEvent.TOKEN_REFRESH_FAILURE:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CHIPS",
+    "LABEL_GAP",
+    "LABEL_WIDTH",
     "STYLE",
     "chip_html",
     "countdown",
@@ -43,7 +45,11 @@ CHIPS = {
     "expired": ("expired", "Session expired"),
 }
 
-LABEL_WIDTH = "7.5em"
+#: The width of every label: the form's field labels and the status table's row labels, so
+#: that fields and values start at one column in every view ("AWS credentials" fits).
+LABEL_WIDTH = "9em"
+#: The gap between a label and its field or value, the same in every view.
+LABEL_GAP = "8px"
 
 STYLE = f"""
 <style>
@@ -105,6 +111,13 @@ STYLE = f"""
   border-radius: 50%;
   background: currentColor;
 }}
+.nb-cognito-card .nbc-chip .nbc-who {{
+  display: inline-block;
+  max-width: 14em;
+  overflow: hidden;
+  text-overflow: ellipsis;
+  vertical-align: bottom;
+}}
 .nb-cognito-card .nbc-chip-out {{ color: var(--nbc-muted); }}
 .nb-cognito-card .nbc-chip-busy {{ color: var(--nbc-brand); }}
 .nb-cognito-card .nbc-chip-busy::before {{ animation: nbc-pulse 1s ease-in-out infinite; }}
@@ -138,12 +151,20 @@ STYLE = f"""
 .nb-cognito-card .nb-cognito-body .widget-label-basic {{
   color: var(--nbc-muted);
 }}
+.nb-cognito-card .nb-cognito-body .widget-inline-hbox > .widget-label {{
+  box-sizing: border-box;
+  text-align: left;
+  margin: 0 {LABEL_GAP} 0 0;
+  padding: 0;
+  flex: 0 0 {LABEL_WIDTH};
+}}
+.nb-cognito-card .nb-cognito-body .widget-inline-hbox > input {{ margin-left: 0; }}
 .nb-cognito-card .nb-cognito-prompt {{
   margin: 0 0 6px 0;
   line-height: 1.45;
 }}
 .nb-cognito-card .nb-cognito-actions {{
-  padding-left: calc({LABEL_WIDTH} + 8px);
+  padding-left: calc({LABEL_WIDTH} + {LABEL_GAP});
   margin-top: 8px;
   gap: 8px;
 }}
@@ -193,6 +214,7 @@ STYLE = f"""
 }}
 .nb-cognito-card table.nb-cognito-widget-status {{
   border-collapse: collapse;
+  table-layout: fixed;
   width: 100%;
   margin: 0 0 4px 0;
   line-height: 1.45;
@@ -202,6 +224,8 @@ STYLE = f"""
 .nb-cognito-card .nb-cognito-message.widget-html {{
   line-height: 1.45;
   height: auto;
+  margin-left: 0;
+  margin-right: 0;
 }}
 .nb-cognito-card .nb-cognito-status .widget-html-content,
 .nb-cognito-card .nb-cognito-prompt .widget-html-content,
@@ -210,11 +234,14 @@ STYLE = f"""
   width: 100%;
 }}
 .nb-cognito-card table.nb-cognito-widget-status th {{
+  box-sizing: content-box;
   width: {LABEL_WIDTH};
   text-align: left;
   font-weight: 400;
   color: var(--nbc-muted);
-  padding: 3px 8px 3px 0;
+  padding: 3px {LABEL_GAP} 3px 0;
+  overflow: hidden;
+  text-overflow: ellipsis;
   vertical-align: top;
   white-space: nowrap;
 }}
@@ -248,14 +275,19 @@ STYLE = f"""
 """
 
 
-def chip_html(state: str) -> str:
-    """The status chip for ``state`` (a key of :data:`CHIPS`)."""
+def chip_html(state: str, user: str | None = None) -> str:
+    """The status chip for ``state`` (a key of :data:`CHIPS`); signed in, it names ``user``
+    (cut short with an ellipsis when long; the whole name is its tooltip)."""
     modifier, text = CHIPS[state]
+    if state == "signed_in" and user:
+        who = html.escape(user)
+        text = f"<span>{text} as <b class='nbc-who' title='{who}'>{who}</b></span>"  # one flex item
     return f"<span class='nbc-chip nbc-chip-{modifier}' data-state='{state}'>{text}</span>"
 
 
 def countdown(moment: dt.datetime | None, now: dt.datetime) -> str:
-    """``moment`` relative to ``now``, to the second below an hour: "in 59 min 12 s", "3 s ago"."""
+    """``moment`` relative to ``now`` in whole minutes, seconds only in the last minute:
+    "in 54 min", "in 1 h 05 min", "in 42 s", "2 min ago"."""
     if moment is None:
         return "-"
     seconds = int((moment - now).total_seconds())
@@ -263,7 +295,7 @@ def countdown(moment: dt.datetime | None, now: dt.datetime) -> str:
     if span >= 3600:
         text = f"{span // 3600} h {span % 3600 // 60:02d} min"
     elif span >= 60:
-        text = f"{span // 60} min {span % 60:02d} s"
+        text = f"{span // 60} min"
     else:
         text = f"{span} s"
     return f"in {text}" if seconds > 0 else "now" if seconds == 0 else f"{text} ago"
