@@ -75,7 +75,7 @@ def run(ctx: Context) -> BenchResult:
 
     from nb_cognito.clock import ManualClock
     from nb_cognito.dask import CognitoCredentials, PushedCredentials
-    from nb_cognito.integrations.dask import DaskIntegration
+    from nb_cognito.dask.integration import DaskIntegration
     from nb_cognito.kernel import make_session
     from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 

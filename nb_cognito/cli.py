@@ -51,7 +51,7 @@ def add_local_command(subparsers: Any) -> None:
 
 
 def add_demo_command(subparsers: Any) -> None:
-    """Register ``nb-cognito demo`` (implemented in :mod:`nb_cognito.demo`)."""
+    """Register ``nb-cognito demo`` (implemented in :mod:`nb_cognito.examples.demo`)."""
     parser = subparsers.add_parser(
         "demo",
         help="run the quickstart notebook against an offline Cognito (no AWS account needed)",
@@ -65,7 +65,7 @@ def add_demo_command(subparsers: Any) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from nb_cognito.demo import main as demo_main
+    from nb_cognito.examples.demo import main as demo_main
 
     return demo_main(args)
 

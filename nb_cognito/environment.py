@@ -31,9 +31,9 @@ class EnvironmentVariables:
     #: The password ``sign_in()`` and ``%cognito_login`` use when none is given (never on a line).
     NB_COGNITO_PASSWORD = "NB_COGNITO_PASSWORD"
 
-    # -- written and read: Dask (nb_cognito/integrations/dask_seal.py) ----------------------
+    # -- written and read: Dask (nb_cognito/dask/seal.py) ----------------------
     #: The key that seals the credentials sent to the kernel's own LocalCluster workers, in the
-    #: kernel's environment only when no private directory can hold its key file (dask_seal.py).
+    #: kernel's environment only when no private directory can hold its key file (dask/seal.py).
     NB_COGNITO_DASK_KEY = "NB_COGNITO_DASK_KEY"
     #: The user's private runtime directory (0700), where the kernel's Dask key file goes.
     XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"

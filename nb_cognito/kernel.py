@@ -46,10 +46,10 @@ def default_integrations() -> list[Integration]:
     it); boto3 injection, the container endpoint and env export share one record of the
     environment variables nb_cognito writes, so none mistakes another's for the user's.
     """
+    from nb_cognito.dask.integration import DaskIntegration
     from nb_cognito.integrations.boto3_injection import Boto3Injection
     from nb_cognito.integrations.consumer_caches import ConsumerCaches
     from nb_cognito.integrations.container_endpoint import ContainerEndpoint
-    from nb_cognito.integrations.dask import DaskIntegration
     from nb_cognito.integrations.env_export import EnvExport
     from nb_cognito.integrations.process_env import EnvironmentWrites
     from nb_cognito.integrations.remembered import RememberedSessions

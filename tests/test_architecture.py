@@ -134,7 +134,7 @@ THIRD_PARTY_PRIVATE = {
     "nb_cognito.notebook.magic_line": {"_actions"},  # argparse has no public list of its actions
     # IPython's documented hook for subclasses, which ipykernel overrides to send the error
     "nb_cognito.notebook.short_errors": {"_showtraceback"},
-    "nb_cognito.integrations.dask": {"_register_worker_plugin"},  # distributed, as registered today
+    "nb_cognito.dask.integration": {"_register_worker_plugin"},  # distributed, as registered today
     # moto, whose Cognito backend the emulator patches.
     "nb_cognito.local": {"_get_user", "_get_param", "_validate_password"},
 }

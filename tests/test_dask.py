@@ -259,7 +259,7 @@ def test_the_preload_is_configured_when_distributed_is_imported_later():
     """A kernel signs in first and imports distributed afterwards: clients still get reported."""
     code = (
         "import sys\n"
-        "from nb_cognito.integrations.dask import DaskIntegration\n"
+        "from nb_cognito.dask.integration import DaskIntegration\n"
         "from nb_cognito.kernel import make_session\n"
         "make_session(integrations=[DaskIntegration()])\n"
         "assert 'distributed' not in sys.modules\n"
@@ -271,7 +271,7 @@ def test_the_preload_is_configured_when_distributed_is_imported_later():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "nb_cognito._dask_preload" in done.stdout
+    assert "nb_cognito.dask.preload" in done.stdout
 
 
 def test_registered_by_hand_without_the_integration(world, make_local, new_session, monkeypatch):

@@ -51,7 +51,7 @@ raw = client.run_on_scheduler(
 )
 out["scheduler_plugins"] = base64.b64encode(raw).decode()
 plugins = {name: pickle.loads(value) for name, value in pickle.loads(raw).items()}
-from nb_cognito.integrations.dask_seal import unseal
+from nb_cognito.dask.seal import unseal
 for name, plugin in plugins.items():
     out["plugin"] = {
         "credentials": repr(getattr(plugin, "credentials", None)),
@@ -221,7 +221,7 @@ def test_workers_started_without_the_key_in_their_environment_read_the_kernels_k
 def test_the_key_file_is_private_and_a_squatted_directory_is_refused(monkeypatch, tmp_path):
     import stat
 
-    from nb_cognito.integrations import dask_seal
+    from nb_cognito.dask import seal as dask_seal
 
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     monkeypatch.delenv("NB_COGNITO_DASK_KEY", raising=False)

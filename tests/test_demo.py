@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import json_get
 
-from nb_cognito import demo
+from nb_cognito.examples import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "nb_cognito" / "examples" / "quickstart.ipynb"
@@ -71,7 +71,8 @@ def test_a_failing_cell_fails_the_demo_with_a_clear_message(tmp_path):
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, str(tmp_path / "notebooks" / demo.DEMO_NOTEBOOK))
     code = (
-        "import sys, pathlib; from nb_cognito import demo; sys.exit(demo.run_demo(pathlib.Path(sys.argv[1])))"
+        "import sys, pathlib; from nb_cognito.examples import demo; "
+        "sys.exit(demo.run_demo(pathlib.Path(sys.argv[1])))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "notebooks")],

@@ -182,7 +182,7 @@ def test_the_demo_extra_is_lean_and_has_what_the_demo_and_open_need():
     # s3fs: the quickstart reads S3 the way people do, pd.read_csv("s3://bucket/key")
     assert {"nbclient", "nbformat", "ipykernel", "pandas", "s3fs", "jupyterlab", "nb-cognito"} <= names
     assert not names & {"pytest", "playwright", "mypy", "ruff", "hypothesis", "papermill"}
-    from nb_cognito import demo
+    from nb_cognito.examples import demo
 
     needed = {pip for _, pip in demo._HEADLESS_NEEDS + demo._LAB_NEEDS} - {"moto"}  # moto: the local extra
     assert needed <= names

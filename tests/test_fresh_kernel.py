@@ -14,7 +14,7 @@ import re
 import nbformat
 import pytest
 
-from nb_cognito import demo
+from nb_cognito.examples import demo
 from nb_cognito.local import demo_spec
 
 CELLS = {

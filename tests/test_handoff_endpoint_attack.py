@@ -22,8 +22,8 @@ import time
 import pytest
 from test_endpoint_hostile_clients import address, clean_state, honest_get, signed_in
 
+from nb_cognito.dask.worker import PushedCredentials, WorkerEndpoint
 from nb_cognito.integrations.container_endpoint import ENV_TOKEN_FILE, ContainerEndpoint
-from nb_cognito.integrations.dask_worker import PushedCredentials, WorkerEndpoint
 
 __all__ = ["clean_state", "signed_in"]  # fixtures shared with the hostile-clients suite
 

@@ -2,7 +2,7 @@
 in a real kernel against the offline Cognito.
 
 The emulator runs in this test process and the kernel reaches it through the environment a
-user would set (``nb_cognito.demo.demo_env``: NB_COGNITO_*, NB_COGNITO_PASSWORD for the demo
+user would set (``nb_cognito.examples.demo.demo_env``: NB_COGNITO_*, NB_COGNITO_PASSWORD for the demo
 user, AWS_ENDPOINT_URL). The quickstart and the session API notebooks are also run with no
 settings at all, where their first cell falls back to ``%cognito_login --local``.
 Notebooks are stored stripped: no outputs, no execution counts, no widget state.
@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nb_cognito import demo
+from nb_cognito.examples import demo
 from nb_cognito.local import DEMO_BUCKET, DEMO_PASSWORD, demo_spec
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "nb_cognito" / "examples"

@@ -50,7 +50,7 @@ __all__ = [
 
 DEMO_NOTEBOOK = "quickstart.ipynb"
 #: The example notebooks: package data, so they are there in a wheel as in a checkout.
-EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parent  # the notebooks sit beside this module
 
 #: What each mode needs beyond nb_cognito itself: (import name, pip name).
 _HEADLESS_NEEDS = (

@@ -3,7 +3,7 @@
 On sign-in, at every credentials refresh and on sign-out, a
 :class:`nb_cognito.dask.CognitoCredentials` plugin (carrying the new credentials, or none)
 is registered on every client of the kernel whose cluster the user meant to give them to
-(:mod:`nb_cognito.integrations.dask_trust`: the kernel's own LocalCluster, sealed; a cluster
+(:mod:`nb_cognito.dask.trust`: the kernel's own LocalCluster, sealed; a cluster
 started from the kernel; a TLS scheduler; one named in ``dask_clusters`` or opted in with
 ``nb_cognito.dask.register_plugin``). Any other cluster gets nothing, and one warning.
 
@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 from nb_cognito import forksafe
 from nb_cognito.auth.integration import ChangeKind, Integration, SessionChange
+from nb_cognito.dask.trust import Trust, addresses, decide, refusal_message, scheduler_address
 from nb_cognito.exceptions import AuthError
-from nb_cognito.integrations.dask_trust import Trust, addresses, decide, refusal_message, scheduler_address
 
 if TYPE_CHECKING:
-    from nb_cognito.integrations.dask_worker import PushedCredentials
+    from nb_cognito.dask.worker import PushedCredentials
 
 __all__ = ["PRELOAD", "DaskIntegration", "open_integrations"]
 
-PRELOAD = "nb_cognito._dask_preload"
+PRELOAD = "nb_cognito.dask.preload"
 PUSH_TIMEOUT = 10.0
 log = logging.getLogger("nb_cognito")
 
@@ -88,7 +88,7 @@ class DaskIntegration(Integration):
         """Sign-in or refresh: push the new credentials."""
         if "distributed" not in sys.modules and not self._active:
             return  # no Dask in this kernel (yet): the preload pushes when a client starts
-        from nb_cognito.integrations.dask_worker import PushedCredentials
+        from nb_cognito.dask.worker import PushedCredentials
 
         if change.credentials is None:
             return
@@ -134,7 +134,7 @@ class DaskIntegration(Integration):
 
     def plugin_for(self, client: Any, credentials: PushedCredentials | None) -> Any:
         """The plugin ``client``'s cluster gets (None: nothing, it is not meant to have any)."""
-        from nb_cognito.integrations.dask_worker import CognitoCredentials
+        from nb_cognito.dask.worker import CognitoCredentials
 
         address = scheduler_address(client)
         with self._state_lock:
@@ -173,7 +173,7 @@ class DaskIntegration(Integration):
             return frozenset()
 
     def _current(self) -> PushedCredentials | None:
-        from nb_cognito.integrations.dask_worker import PushedCredentials
+        from nb_cognito.dask.worker import PushedCredentials
 
         if self.session is None or not self.session.is_signed_in:
             return None
@@ -191,7 +191,7 @@ class DaskIntegration(Integration):
         log.warning(message)
 
     def _register(self, client: Any, plugin: Any) -> None:
-        from nb_cognito.integrations.dask_worker import PLUGIN_NAME
+        from nb_cognito.dask.worker import PLUGIN_NAME
 
         try:
             if client.asynchronous:
@@ -227,7 +227,7 @@ class DaskIntegration(Integration):
 
 
 async def _register_async(client: Any, plugin: Any) -> None:
-    from nb_cognito.integrations.dask_worker import PLUGIN_NAME
+    from nb_cognito.dask.worker import PLUGIN_NAME
 
     try:
         await client._register_worker_plugin(plugin=plugin, name=PLUGIN_NAME, idempotent=False)

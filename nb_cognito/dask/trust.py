@@ -4,7 +4,7 @@ A worker plugin lives on the scheduler, where its owner, and anyone who can conn
 can read it. So the kernel sends the credentials to:
 
 * **its own LocalCluster** (made in this kernel, found through the client or by address):
-  sealed with a key only its worker processes inherit (:mod:`nb_cognito.integrations.dask_seal`);
+  sealed with a key only its worker processes inherit (:mod:`nb_cognito.dask.seal`);
 * **a cluster started from this kernel** (``Client(cluster)`` with any cluster object made
   here: Dask Gateway, dask-jobqueue, SSH): the user started it for their own work;
 * **a TLS scheduler** (``tls://``, Dask Gateway's ``gateway://``): the user holds its certificate;

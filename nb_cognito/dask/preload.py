@@ -10,7 +10,7 @@ from typing import Any
 
 
 async def dask_setup(client: Any) -> None:
-    from nb_cognito.integrations.dask import open_integrations
+    from nb_cognito.dask.integration import open_integrations
 
     for integration in open_integrations():
         await integration.client_started(client)

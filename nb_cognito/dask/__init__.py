@@ -20,7 +20,7 @@ the way they are in the kernel:
 Registering the plugin again (same name) replaces the credentials on every worker; a plugin
 carrying no credentials (sign-out) withdraws them: the endpoint then answers a readable
 401, and the worker's boto3 default session raises a clear error naming sign-in. The
-session's Dask integration (:mod:`nb_cognito.integrations.dask`) registers it, and again at
+session's Dask integration (:mod:`nb_cognito.dask.integration`) registers it, and again at
 every refresh, on the clusters meant to have it: the kernel's own LocalClusters (sealed, so
 that a foreign client reading the scheduler gets nothing usable), clusters started from the
 kernel (Dask Gateway), TLS schedulers, and schedulers named in ``dask_clusters`` or passed to
@@ -33,15 +33,8 @@ cluster whose connections leave the machine (see the README).
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
-
-from nb_cognito.integrations.dask_worker import (
-    PLUGIN_NAME,
-    PushedCredentials,
-    WorkerEndpoint,
-    worker_endpoint,
-)
-from nb_cognito.integrations.dask_worker import CognitoCredentials as _CredentialsPlugin
 
 __all__ = [
     "PLUGIN_NAME",
@@ -52,51 +45,14 @@ __all__ = [
     "worker_endpoint",
 ]
 
-_CURRENT: Any = object()
+
+def __getattr__(name: str) -> Any:
+    """Resolved on first use (PEP 562): ``import nb_cognito.dask`` does not import ``distributed``,
+    so the kernel's Dask integration can wait for it to be imported."""
+    if name in __all__:
+        return getattr(importlib.import_module(".public", __name__), name)
+    raise AttributeError(f"module 'nb_cognito.dask' has no attribute {name!r}")
 
 
-def _kernel_credentials() -> PushedCredentials | None:
-    from nb_cognito.exceptions import AuthError
-    from nb_cognito.kernel import existing_session
-
-    session = existing_session()
-    if session is None or not session.is_signed_in:
-        return None
-    try:
-        return PushedCredentials.from_session(session)
-    except AuthError:
-        return None
-
-
-class CognitoCredentials(_CredentialsPlugin):
-    """A WorkerPlugin carrying the kernel session's AWS credentials to every worker.
-
-    ``CognitoCredentials()`` takes the kernel's current credentials (none while nobody is
-    signed in: the workers then answer "not signed in"). ``credentials=None`` withdraws them.
-    """
-
-    def __init__(
-        self, credentials: PushedCredentials | None = _CURRENT, *, sealed: bytes | None = None
-    ) -> None:
-        if sealed is not None:  # sealed_for_own_workers(): the credentials travel only sealed
-            super().__init__(None, sealed=sealed)
-            return
-        super().__init__(_kernel_credentials() if credentials is _CURRENT else credentials)
-
-
-def register_plugin(client: Any) -> None:
-    """Opt ``client``'s scheduler in: its workers get the credentials now and at every refresh.
-
-    For a scheduler the kernel did not start and that is not TLS (its owner can read the
-    credentials there): say so only for a cluster you trust. The ``dask_clusters`` setting
-    does the same by address. Without a Dask integration in the kernel (a session made with
-    ``integrations=()``), it registers the current credentials once.
-    """
-    from nb_cognito.integrations.dask import open_integrations
-
-    integrations = open_integrations()
-    if not integrations:
-        client.register_plugin(CognitoCredentials())
-        return
-    for integration in integrations:
-        integration.opt_in(client)
+def __dir__() -> list[str]:
+    return sorted(__all__)

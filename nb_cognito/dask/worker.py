@@ -1,7 +1,7 @@
 """The worker side of Dask support: a plugin that carries AWS credentials, and the loopback
 endpoint that serves them on each worker (see :mod:`nb_cognito.dask` for the story).
 
-Here, below the kernel: the session's Dask integration (:mod:`nb_cognito.integrations.dask`)
+Here, below the kernel: the session's Dask integration (:mod:`nb_cognito.dask.integration`)
 registers this plugin; the public :class:`nb_cognito.dask.CognitoCredentials` adds only the
 kernel session's credentials as its default.
 """
@@ -84,7 +84,7 @@ class CognitoCredentials(WorkerPlugin):
     """A WorkerPlugin carrying AWS credentials to every worker (``None`` withdraws them).
 
     ``sealed``: the credentials encrypted for the kernel's own LocalCluster workers, which
-    alone hold the key (:mod:`nb_cognito.integrations.dask_seal`); ``credentials`` is then None.
+    alone hold the key (:mod:`nb_cognito.dask.seal`); ``credentials`` is then None.
     :class:`nb_cognito.dask.CognitoCredentials` is the public one, which takes the kernel
     session's current credentials by default.
     """
@@ -103,7 +103,7 @@ class CognitoCredentials(WorkerPlugin):
         if self.sealed is None:
             worker_endpoint().update(self.credentials)
             return
-        from nb_cognito.integrations.dask_seal import unseal
+        from nb_cognito.dask.seal import unseal
 
         fields, refusal = unseal(self.sealed)
         if refusal is not None:
@@ -115,7 +115,7 @@ class CognitoCredentials(WorkerPlugin):
         """A plugin whose credentials only the kernel's own LocalCluster workers can open."""
         from dataclasses import asdict
 
-        from nb_cognito.integrations.dask_seal import seal
+        from nb_cognito.dask.seal import seal
 
         return cls(None, sealed=seal(asdict(credentials)))
 
@@ -178,10 +178,10 @@ class WorkerEndpoint:
         """Serve ``credentials`` from now on (None: answer "not signed in", or ``refusal``).
 
         At every change (a refresh, a sign-out, another user) the credentials this worker's
-        consumers cached go too (:mod:`nb_cognito.integrations.worker_caches`); boto3's
+        consumers cached go too (:mod:`nb_cognito.dask.worker_caches`); boto3's
         default session reads the endpoint at every request.
         """
-        from nb_cognito.integrations.worker_caches import (
+        from nb_cognito.dask.worker_caches import (
             EndpointSession,
             install_boto3_provider,
             reset_caches,
