@@ -9,31 +9,16 @@ import it before pytest loads it as a plugin).
 
 from __future__ import annotations
 
-import distributed
 import pytest
-from helpers import PASSWORD, s3_from_the_emulator
-
-from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
+from helpers import two_user_world
 
 BOB_PASSWORD = "Bob-Passw0rd!1"
-CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
 LIFETIME = 540  # inside botocore's 10-minute mandatory refresh margin, with room for skew
 LONG_LIFETIME = 3600  # Cognito's default: botocore and s3fs keep such a key for 45 minutes
 
 
 def make_world(make_local, new_session, monkeypatch, tmp_path, lifetime):
-    session = new_session(attach=True)
-    local = make_local(
-        LocalSpec(
-            users=(UserSpec("alice", PASSWORD), UserSpec("bob", BOB_PASSWORD)),
-            identity_pool=IdentityPoolSpec(credentials_lifetime=lifetime),
-            buckets={"data": {"iris.csv": CSV}},
-            strict_s3=True,
-        )
-    )
-    session.configure(**local.settings.as_config())
-    s3_from_the_emulator(local, monkeypatch, tmp_path)
-    return local, session
+    return two_user_world(make_local, new_session, monkeypatch, tmp_path, lifetime, bob_password=BOB_PASSWORD)
 
 
 @pytest.fixture
@@ -71,15 +56,3 @@ def pandas_task():
         return ",".join(pd.read_csv("s3://data/iris.csv")["species"])
     except Exception as error:
         return f"{type(error).__name__}: {error}"
-
-
-def one_worker_cluster() -> distributed.LocalCluster:
-    """A LocalCluster of one worker process, on loopback, without dashboards."""
-    return distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address=None,
-    )

@@ -180,3 +180,73 @@ def missing(what: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"{what} (CI installs it: make test)")
     pytest.skip(what)
+
+
+# -- two users on a strict S3, and what they use there (consumer, duckdb and Dask tests) --------------
+
+CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
+
+
+def two_user_world(
+    make_local: Any, new_session: Any, monkeypatch: Any, tmp_path: Any, lifetime: int, **spec: Any
+):
+    """A kernel-like session (its integrations attached) and an emulator with alice and bob, an
+    identity pool whose credentials live ``lifetime`` seconds, and a strict S3 with
+    ``s3://data/iris.csv``; AWS SDKs in this process and its children point at that S3."""
+    from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
+
+    session = new_session(attach=True)
+    users = (UserSpec("alice", PASSWORD), UserSpec("bob", spec.pop("bob_password", PASSWORD)))
+    local = make_local(
+        LocalSpec(
+            users=users,
+            identity_pool=IdentityPoolSpec(credentials_lifetime=lifetime),
+            buckets={"data": {"iris.csv": CSV}},
+            strict_s3=True,
+        )
+    )
+    session.configure(**local.settings.as_config())
+    s3_from_the_emulator(local, monkeypatch, tmp_path)
+    return local, session
+
+
+def duckdb_connection(directory: str) -> Any:
+    """A duckdb connection with the httpfs and aws extensions loaded from their PyPI packages."""
+    import duckdb
+
+    try:
+        import duckdb_extensions
+    except ImportError:
+        missing("duckdb-extensions (the httpfs and aws extensions) is not installed")
+    connection = duckdb.connect(config={"extension_directory": directory})
+    for name in ("httpfs", "aws"):
+        duckdb_extensions.import_extension(name, con=connection)
+        connection.execute(f"LOAD {name}")
+    return connection
+
+
+def one_worker_cluster(**options: Any) -> Any:
+    """A LocalCluster of one worker process, on loopback, without dashboards."""
+    import distributed
+
+    return distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        worker_dashboard_address=None,
+        **options,
+    )
+
+
+def move_to(session: Any, moment: str, password: str = PASSWORD) -> None:
+    """Bring ``session`` to ``moment`` of the consumer matrix (``before`` changes nothing)."""
+    if moment == "signed_in":
+        session.sign_in("alice", password)
+    elif moment == "refreshed":
+        session.fetch_auth_session(force_refresh=True)
+    elif moment == "signed_out":
+        session.sign_out()
+    elif moment == "other_user":
+        session.sign_in("bob", password)

@@ -33,12 +33,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import PASSWORD, missing, s3_from_the_emulator
+from helpers import CSV, PASSWORD, duckdb_connection, missing, move_to, one_worker_cluster, two_user_world
 
 from nb_cognito import kernel
-from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 
-CSV = b"species,petal_length\nsetosa,1.4\nvirginica,5.6\n"
 TESTS = str(Path(__file__).parent)
 MOMENTS = ("before", "signed_in", "refreshed", "signed_out", "other_user")
 
@@ -123,34 +121,10 @@ def _aws_cli() -> str:
     return str(path)
 
 
-def _duckdb_connection(directory: str):
-    import duckdb
-
-    try:
-        import duckdb_extensions
-    except ImportError:
-        missing("duckdb-extensions (the httpfs and aws extensions) is not installed")
-    connection = duckdb.connect(config={"extension_directory": directory})
-    for name in ("httpfs", "aws"):
-        duckdb_extensions.import_extension(name, con=connection)
-        connection.execute(f"LOAD {name}")
-    return connection
-
-
 @pytest.fixture
 def world(make_local, new_session, monkeypatch, tmp_path):
     """A kernel-like session (prepared as %load_ext prepares it) on a strict S3, nobody signed in."""
-    session = new_session(attach=True)
-    local = make_local(
-        LocalSpec(
-            users=(UserSpec("alice", PASSWORD), UserSpec("bob", PASSWORD)),
-            identity_pool=IdentityPoolSpec(credentials_lifetime=3600),
-            buckets={"data": {"iris.csv": CSV}},
-            strict_s3=True,
-        )
-    )
-    session.configure(**local.settings.as_config())
-    s3_from_the_emulator(local, monkeypatch, tmp_path)
+    local, session = two_user_world(make_local, new_session, monkeypatch, tmp_path, 3600)
     monkeypatch.setenv("AWS_ALLOW_HTTP", "true")  # object_store (polars) refuses http otherwise
     previous = kernel.use_kernel_session(session)  # nb_cognito.session, as in a kernel
     kernel.prepare(session)  # what %load_ext and the kernel session's first use do
@@ -187,7 +161,7 @@ def test_every_consumer_at_every_moment(world, tmp_path):
             "result = read_object('data', 'iris.csv')\nassert result == 'ok', result",
         )
         children += [pyarrow_child, boto3_child]
-        connection = nb_duckdb.attach(_duckdb_connection(str(tmp_path / "duckdb")))
+        connection = nb_duckdb.attach(duckdb_connection(str(tmp_path / "duckdb")))
         query = "SELECT species FROM read_csv('s3://data/iris.csv') ORDER BY 1"
 
         from consumer_tasks import read_object
@@ -217,14 +191,7 @@ def test_every_consumer_at_every_moment(world, tmp_path):
         observed: dict[str, list[str]] = {name: [] for name in reads}
         messages: dict[tuple[str, str], str] = {}
         for moment in MOMENTS:
-            if moment == "signed_in":
-                session.sign_in("alice", PASSWORD)
-            elif moment == "refreshed":
-                session.fetch_auth_session(force_refresh=True)
-            elif moment == "signed_out":
-                session.sign_out()
-            elif moment == "other_user":
-                session.sign_in("bob", PASSWORD)
+            move_to(session, moment)
             current = session.current_credentials().access_key_id if session.is_signed_in else None
             if current is not None and moment != "other_user":
                 alice_keys.add(current)
@@ -322,14 +289,7 @@ def test_dask_workers_at_every_moment(world):
 
     local, session = world
     with (
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            worker_dashboard_address=None,
-        ) as cluster,
+        one_worker_cluster() as cluster,
         distributed.Client(cluster) as client,
     ):
         client.run(lambda: sys.path.insert(0, TESTS))  # consumer_tasks, on the worker
@@ -342,14 +302,7 @@ def test_dask_workers_at_every_moment(world):
         alice_keys: set[str] = set()
         differences = []
         for index, moment in enumerate(MOMENTS):
-            if moment == "signed_in":
-                session.sign_in("alice", PASSWORD)
-            elif moment == "refreshed":
-                session.fetch_auth_session(force_refresh=True)
-            elif moment == "signed_out":
-                session.sign_out()
-            elif moment == "other_user":
-                session.sign_in("bob", PASSWORD)
+            move_to(session, moment)
             current = session.current_credentials().access_key_id if session.is_signed_in else None
             if current is not None and moment != "other_user":
                 alice_keys.add(current)

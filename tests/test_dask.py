@@ -20,8 +20,8 @@ import warnings
 import distributed
 import pytest
 from dask import dataframe as dd
-from dask_world import BOB_PASSWORD, LIFETIME, keys_after, one_worker_cluster, s3_task
-from helpers import PASSWORD
+from dask_world import BOB_PASSWORD, LIFETIME, keys_after, s3_task
+from helpers import PASSWORD, one_worker_cluster
 
 pytest_plugins = ("dask_world",)
 pytestmark = pytest.mark.timeout(180)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import distributed
 import pytest
-from dask_world import BOB_PASSWORD, keys_after, one_worker_cluster, pandas_task, s3_task
-from helpers import PASSWORD
+from dask_world import BOB_PASSWORD, keys_after, pandas_task, s3_task
+from helpers import PASSWORD, one_worker_cluster
 
 pytest_plugins = ("dask_world",)
 pytestmark = pytest.mark.timeout(180)

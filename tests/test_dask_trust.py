@@ -27,7 +27,7 @@ import sys
 import distributed
 import pytest
 from dask_world import keys_after, s3_task
-from helpers import PASSWORD
+from helpers import PASSWORD, one_worker_cluster
 
 pytest_plugins = ("dask_world",)
 pytestmark = pytest.mark.timeout(180)
@@ -95,22 +95,10 @@ def secrets_of(session) -> list[str]:
     return [creds.access_key_id, creds.secret_access_key, creds.session_token]
 
 
-def kernels_cluster(**options) -> distributed.LocalCluster:
-    return distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        worker_dashboard_address=None,
-        **options,
-    )
-
-
 def test_a_foreign_client_of_the_kernels_plain_tcp_cluster_reads_nothing_usable(world, tmp_path):
     local, session = world
     session.sign_in("alice", PASSWORD)
-    with kernels_cluster() as cluster, distributed.Client(cluster) as client:
+    with one_worker_cluster() as cluster, distributed.Client(cluster) as client:
         mark = len(local.received_access_keys("s3"))
         assert set(client.run(s3_task).values()) == {"ok"}  # the kernel's own workers have them
         assert set(keys_after(local, mark)) == {session.current_credentials().access_key_id}
@@ -145,7 +133,7 @@ def test_a_worker_started_by_another_user_gets_only_the_sealed_plugin(world, tmp
         "AWS_DEFAULT_REGION": local.settings.region,
         "AWS_ENDPOINT_URL": local.endpoint_url,
     }
-    with kernels_cluster() as cluster, distributed.Client(cluster) as client:
+    with one_worker_cluster() as cluster, distributed.Client(cluster) as client:
         client.wait_for_workers(1, timeout=60)
         own = set(client.scheduler_info()["workers"])
         log = open(tmp_path / "foreign-worker.log", "wb")  # noqa: SIM115 - closed below
@@ -177,7 +165,7 @@ def test_a_worker_started_by_another_user_gets_only_the_sealed_plugin(world, tmp
 def test_a_tls_cluster_refuses_a_foreign_client_and_still_supplies_the_kernels_workers(world, tmp_path):
     local, session = world
     session.sign_in("alice", PASSWORD)
-    with kernels_cluster(security=True) as cluster, distributed.Client(cluster) as client:
+    with one_worker_cluster(security=True) as cluster, distributed.Client(cluster) as client:
         assert cluster.scheduler_address.startswith("tls://")
         mark = len(local.received_access_keys("s3"))
         assert set(client.run(s3_task).values()) == {"ok"}
@@ -195,7 +183,7 @@ def test_a_kernel_client_by_address_of_its_own_cluster_gets_the_sealed_credentia
     import warnings
 
     local, session = world
-    with kernels_cluster() as cluster, distributed.Client(cluster.scheduler_address) as client:
+    with one_worker_cluster() as cluster, distributed.Client(cluster.scheduler_address) as client:
         assert client.cluster is None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -210,7 +198,7 @@ def test_workers_started_without_the_key_in_their_environment_read_the_kernels_k
     """The kernel's LocalCluster workers read the key from the kernel's key file, being its
     children, whenever they started (``Client(LocalCluster())`` before ``%cognito_login`` too)."""
     local, session = world
-    with kernels_cluster() as cluster, distributed.Client(cluster) as client:
+    with one_worker_cluster() as cluster, distributed.Client(cluster) as client:
         assert set(client.run(os.environ.get, "NB_COGNITO_DASK_KEY").values()) == {None}
         session.sign_in("alice", PASSWORD)  # the key is made now
         mark = len(local.received_access_keys("s3"))

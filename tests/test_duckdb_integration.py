@@ -10,46 +10,19 @@ from __future__ import annotations
 import gc
 
 import pytest
-from helpers import PASSWORD, missing, s3_from_the_emulator
+from helpers import PASSWORD, duckdb_connection, two_user_world
 
 from nb_cognito import duckdb as nb_duckdb
 from nb_cognito.integrations.duckdb_secrets import DuckDBSecrets, SecretOptions, secret_sql
-from nb_cognito.local import IdentityPoolSpec, LocalSpec, UserSpec
 from nb_cognito.models import AWSCredentials
 
-CSV = b"species\nsetosa\nvirginica\n"
 LIFETIME = 4
 QUERY = "SELECT species FROM read_csv('s3://data/iris.csv') ORDER BY 1"
 
 
-def _connection(directory: str):
-    import duckdb
-
-    try:
-        import duckdb_extensions
-    except ImportError:
-        missing("duckdb-extensions (the httpfs and aws extensions) is not installed")
-    connection = duckdb.connect(config={"extension_directory": directory})
-    for name in ("httpfs", "aws"):
-        duckdb_extensions.import_extension(name, con=connection)
-        connection.execute(f"LOAD {name}")
-    return connection
-
-
 @pytest.fixture
 def world(make_local, new_session, monkeypatch, tmp_path):
-    session = new_session(attach=True)
-    local = make_local(
-        LocalSpec(
-            users=(UserSpec("alice", PASSWORD), UserSpec("bob", PASSWORD)),
-            identity_pool=IdentityPoolSpec(credentials_lifetime=LIFETIME),
-            buckets={"data": {"iris.csv": CSV}},
-            strict_s3=True,
-        )
-    )
-    session.configure(**local.settings.as_config())
-    s3_from_the_emulator(local, monkeypatch, tmp_path)
-    return local, session
+    return two_user_world(make_local, new_session, monkeypatch, tmp_path, LIFETIME)
 
 
 def _received(local, since: int) -> list[str]:
@@ -58,7 +31,7 @@ def _received(local, since: int) -> list[str]:
 
 def test_the_secret_follows_every_refresh_with_no_refused_request(world, clock, tmp_path):
     local, session = world
-    connection = nb_duckdb.attach(_connection(str(tmp_path / "ext")), session=session)  # before sign-in
+    connection = nb_duckdb.attach(duckdb_connection(str(tmp_path / "ext")), session=session)  # before sign-in
     session.sign_in("alice", PASSWORD)
     keys = []
     for _ in range(3):
@@ -91,7 +64,7 @@ def test_connect_uses_the_kernel_session_and_the_environments_endpoint(world, tm
     local, session = world
     previous = kernel.use_kernel_session(session)
     try:
-        _connection(str(tmp_path / "ext")).close()  # httpfs installed there: duckdb autoloads it
+        duckdb_connection(str(tmp_path / "ext")).close()  # httpfs installed there: duckdb autoloads it
         session.sign_in("alice", PASSWORD)
         connection = nb_duckdb.connect(config={"extension_directory": str(tmp_path / "ext")})
         rows = connection.execute("SELECT secret_string FROM duckdb_secrets()").fetchall()
@@ -105,7 +78,7 @@ def test_connect_uses_the_kernel_session_and_the_environments_endpoint(world, tm
 
 def test_a_dropped_connection_is_forgotten(world, tmp_path):
     _, session = world
-    connection = nb_duckdb.attach(_connection(str(tmp_path / "ext")), session=session)
+    connection = nb_duckdb.attach(duckdb_connection(str(tmp_path / "ext")), session=session)
     integration = session.integrations.find(DuckDBSecrets)
     assert integration is not None and len(integration.managed()) == 1
     del connection
@@ -116,7 +89,7 @@ def test_a_dropped_connection_is_forgotten(world, tmp_path):
 
 def test_a_closed_connection_is_forgotten_at_the_next_refresh(world, tmp_path):
     _, session = world
-    connection = nb_duckdb.attach(_connection(str(tmp_path / "ext")), session=session)
+    connection = nb_duckdb.attach(duckdb_connection(str(tmp_path / "ext")), session=session)
     connection.close()
     session.sign_in("alice", PASSWORD)
     assert session.integrations.find(DuckDBSecrets).managed() == []  # type: ignore[union-attr]

@@ -5,22 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nb_cognito.dask.worker import (
-    PLUGIN_NAME,
-    PushedCredentials,
-    WorkerEndpoint,
-    worker_endpoint,
-)
+# Re-exported: nb_cognito.dask resolves its public names from here.
+from nb_cognito.dask.worker import PLUGIN_NAME as PLUGIN_NAME
 from nb_cognito.dask.worker import CognitoCredentials as _CredentialsPlugin
-
-__all__ = [
-    "PLUGIN_NAME",
-    "CognitoCredentials",
-    "PushedCredentials",
-    "WorkerEndpoint",
-    "register_plugin",
-    "worker_endpoint",
-]
+from nb_cognito.dask.worker import PushedCredentials as PushedCredentials
+from nb_cognito.dask.worker import WorkerEndpoint as WorkerEndpoint
+from nb_cognito.dask.worker import worker_endpoint as worker_endpoint
 
 _CURRENT: Any = object()
 
