@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test test-fast install install-demo browser cognito-local configurable-http-proxy lint bench clean
+.PHONY: demo lab test test-fast install install-demo install-lab browser cognito-local configurable-http-proxy lint bench clean
 
 # pip is upgraded for speed only: the extras also install with the pip a fresh venv ships.
 $(BIN)/python:
@@ -30,13 +30,20 @@ $(VENV)/.installed-demo: pyproject.toml $(SERVER_EXTENSION_CONFIG) | $(BIN)/pyth
 	$(ENABLE_SERVER_EXTENSION)
 	touch $@
 
-# The test extra includes the demo extra, so it satisfies `make demo` too.
+# The test extra includes the demo extra and JupyterLab, so it satisfies `make demo` and `make lab` too.
 $(VENV)/.installed-test: pyproject.toml $(SERVER_EXTENSION_CONFIG) | $(BIN)/python
 	$(PIP) install -e ".[test]"
+	$(ENABLE_SERVER_EXTENSION)
+	touch $@ $(VENV)/.installed-demo $(VENV)/.installed-lab
+
+# JupyterLab for `nb-cognito demo --open`, kept out of the lean demo install.
+$(VENV)/.installed-lab: pyproject.toml $(SERVER_EXTENSION_CONFIG) | $(BIN)/python
+	$(PIP) install --no-compile -e ".[lab]"
 	$(ENABLE_SERVER_EXTENSION)
 	touch $@ $(VENV)/.installed-demo
 
 install-demo: $(VENV)/.installed-demo
+install-lab: $(VENV)/.installed-lab
 install: $(VENV)/.installed-test
 
 # Chromium for the browser tests comes from Debian (Playwright's own browsers can't be downloaded).
@@ -71,6 +78,10 @@ configurable-http-proxy:
 
 demo: install-demo
 	$(BIN)/nb-cognito demo
+
+# The same notebooks in JupyterLab, with the emulator running until Ctrl-C.
+lab: install-lab
+	$(BIN)/nb-cognito demo --open
 
 lint: install
 	$(BIN)/ruff check .

@@ -114,6 +114,15 @@ def test_missing_packages_are_named_with_the_install_command(monkeypatch, capsys
     assert "docs/install.md" in err
 
 
+def test_open_without_jupyterlab_says_how_to_get_it(monkeypatch, capsys):
+    """JupyterLab is not in the lean demo install: --open names the lab extra and `make lab`."""
+    monkeypatch.setattr(demo, "_LAB_NEEDS", (("no_such_lab_for_nb_cognito", "jupyterlab"),))
+    assert demo.main(argparse.Namespace(open=True)) == 2
+    err = capsys.readouterr().err
+    assert "nb-cognito demo --open needs jupyterlab, which is not installed" in err
+    assert "`make lab`" in err and '<the wheel>[lab]"' in err
+
+
 def test_demo_env_leaves_the_machines_aws_setup_out(emulator, tmp_path):
     base = {"AWS_PROFILE": "work", "AWS_ACCESS_KEY_ID": "AKIAUSER", "NB_COGNITO_USER_POOL_ID": "x"}
     base["HOME"] = "/h"

@@ -63,6 +63,10 @@ _HEADLESS_NEEDS = (
 )
 _LAB_NEEDS = (("moto", "moto"), ("jupyterlab", "jupyterlab"), ("pandas", "pandas"), ("s3fs", "s3fs"))
 # nb_cognito is not on PyPI yet: a checkout or a wheel built from one (docs/install.md).
+_LAB_HINT = (
+    "JupyterLab is kept out of the lean demo install: in a checkout `make lab` (or "
+    'pip install ".[lab]"); from a wheel pip install "<the wheel>[lab]" (docs/install.md)'
+)
 _INSTALL_HINT = (
     'in a checkout `make demo` (or pip install ".[demo]"); from a wheel pip install "<the wheel>[demo]" '
     "(docs/install.md)"
@@ -96,12 +100,12 @@ def notebooks_dir(folder: Path | None = None) -> Path:
     return folder
 
 
-def _require(needs: tuple[tuple[str, str], ...], mode: str) -> None:
+def _require(needs: tuple[tuple[str, str], ...], mode: str, hint: str = "") -> None:
     missing = [pip for module, pip in needs if importlib.util.find_spec(module) is None]
     if missing:
         raise DemoError(
             f"{mode} needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
-            f"installed here. Install the demo extra: {_INSTALL_HINT}."
+            f"installed here. {hint or 'Install the demo extra: ' + _INSTALL_HINT}."
         )
 
 
@@ -280,7 +284,7 @@ def run_demo(folder: Path) -> int:
     finally:
         local.stop()
     _say(f"\nDone in {time.monotonic() - started:.0f} s: every cell ran. Next steps:")
-    _say("  nb-cognito demo --open      the same notebooks in JupyterLab (needs a browser)")
+    _say("  make lab                    the same notebooks in JupyterLab (nb-cognito demo --open)")
     _say("  nb-cognito local            the emulator in a terminal, with the environment to paste")
     _say("  docs/settings.md            use your own Cognito pool: every setting")
     return 0
@@ -297,7 +301,7 @@ def _shown_path(path: Path) -> str:
 
 
 def _open_lab(folder: Path) -> int:
-    _require(_LAB_NEEDS, "nb-cognito demo --open")
+    _require(_LAB_NEEDS, "nb-cognito demo --open", _LAB_HINT)
     from nb_cognito.local import DEMO_PASSWORD, DEMO_USERNAME
 
     local = _start_emulator()
