@@ -31,7 +31,7 @@ from nb_cognito import kernel
 from nb_cognito.auth.session import CognitoSession
 from nb_cognito.integrations import boto3_injection
 from nb_cognito.local import LocalSpec, PoolSpec, UserSpec
-from nb_cognito.notebook import extension, magics
+from nb_cognito.notebook import extension, login_flow, magics
 from nb_cognito.notebook.magic_line import MagicUsageError
 from nb_cognito.settings.config import CognitoConfig
 
@@ -782,7 +782,7 @@ def test_local_starts_the_demo_and_signs_in(ext, session, prompts, monkeypatch, 
     try:
         ext.run_cell("%cognito_login --local")
         out = capsys.readouterr().out
-        emulator = magics._local_emulator
+        emulator = login_flow._local_emulator
         assert emulator is not None and emulator.running
         assert os.environ["AWS_ENDPOINT_URL"] == emulator.endpoint_url
         assert session.get_current_user().username == "demo"
@@ -793,9 +793,9 @@ def test_local_starts_the_demo_and_signs_in(ext, session, prompts, monkeypatch, 
         assert prompts.asked == []
     finally:
         session.sign_out()
-        if magics._local_emulator is not None:
-            magics._local_emulator.stop()
-            magics._local_emulator = None
+        if login_flow._local_emulator is not None:
+            login_flow._local_emulator.stop()
+            login_flow._local_emulator = None
 
 
 # -- the session view, refresh, sign-out ----------------------------------------------------------------

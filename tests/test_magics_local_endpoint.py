@@ -12,7 +12,7 @@ import os
 import pytest
 from helpers import PASSWORD
 
-from nb_cognito.notebook import magics
+from nb_cognito.notebook import login_flow
 from nb_cognito.notebook.local_endpoint import LocalEndpoint
 
 pytest_plugins = ["test_magics"]  # its fixtures: shell, session, ext, prompts
@@ -28,9 +28,9 @@ def local_login(ext, session, prompts):
         integration = session.integrations.find(LocalEndpoint)
         if integration is not None:
             integration.restore()
-        if magics._local_emulator is not None:
-            magics._local_emulator.stop()
-            magics._local_emulator = None
+        if login_flow._local_emulator is not None:
+            login_flow._local_emulator.stop()
+            login_flow._local_emulator = None
 
 
 @pytest.mark.parametrize("before", [None, "https://s3.eu-west-1.amazonaws.com"])
@@ -43,7 +43,7 @@ def test_the_users_endpoint_is_back_when_the_local_session_ends(
     else:
         monkeypatch.setenv("AWS_ENDPOINT_URL", before)
     local_login()
-    assert os.environ["AWS_ENDPOINT_URL"] == magics._local_emulator.endpoint_url
+    assert os.environ["AWS_ENDPOINT_URL"] == login_flow._local_emulator.endpoint_url
     assert session.get_current_user().username == "demo"
 
     if ending == "sign-out":

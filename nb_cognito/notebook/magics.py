@@ -10,7 +10,9 @@ IPython's history database and the saved notebook. ``%cognito_login`` asks for i
 hidden input (``getpass``), reads ``NB_COGNITO_PASSWORD``, or shows the sign-in widget.
 A line holding a password anyway is refused and taken out of the history
 (:mod:`nb_cognito.notebook.magic_line`); ``%cognito_session`` returns a
-:class:`~nb_cognito.notebook.report.SessionReport`.
+:class:`~nb_cognito.notebook.report.SessionReport`. The pieces of the sign-in flow (the
+prompts, the challenges, ``--local``, the remembered resume) are in
+:mod:`nb_cognito.notebook.login_flow`; here are the magics that put them in order.
 
 The magics drive the kernel-wide session (:func:`nb_cognito.kernel.kernel_session`), which
 ``%reload_ext nb_cognito`` does not replace: the user stays signed in across a reload.
@@ -19,23 +21,20 @@ The magics drive the kernel-wide session (:func:`nb_cognito.kernel.kernel_sessio
 from __future__ import annotations
 
 import argparse
-import builtins
 import datetime as dt
-import html
 import logging
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from IPython.core import magic_arguments
-from IPython.core.error import StdinNotImplementedError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
 from nb_cognito.environment import EnvironmentVariables as Env
-from nb_cognito.exceptions import AuthError, CodeMismatchError, InvalidParameterError
+from nb_cognito.exceptions import AuthError
 from nb_cognito.integrations.boto3_injection import is_installed
-from nb_cognito.notebook import local_endpoint
+from nb_cognito.notebook import login_flow
 from nb_cognito.notebook.magic_line import (
     NOT_A_USERNAME,
     MagicUsageError,
@@ -56,29 +55,17 @@ from nb_cognito.notebook.session_lines import (
     summary_line,
     usage_error,
 )
-from nb_cognito.notebook.step_prompts import ask_for
 from nb_cognito.secret import Secret
 from nb_cognito.settings.table import MAGIC_SETTINGS
 
 if TYPE_CHECKING:  # pragma: no cover
     from nb_cognito.auth.session import CognitoSession
-    from nb_cognito.models import SignInNextStep
 
 __all__ = ["MAGICS_NAME", "CognitoMagics", "SessionReport"]
 
 log = logging.getLogger("nb_cognito")
-T = TypeVar("T")
 
 MAGICS_NAME = "CognitoMagics"
-
-#: The offline emulator started by ``%cognito_login --local``; it lives as long as the kernel.
-_local_emulator: Any = None
-
-_NO_STDIN = (
-    "This frontend cannot ask for input (it has no stdin). Sign in with `%cognito_login --widget`, "
-    "or set NB_COGNITO_USERNAME and NB_COGNITO_PASSWORD in the kernel's environment."
-)
-
 
 # -- the magics ------------------------------------------------------------------------------------
 
@@ -190,7 +177,7 @@ class CognitoMagics(Magics):
         session = kernel_session()
         demo_password = None
         if args.local:
-            demo_password = self._start_local(session, args)
+            demo_password = login_flow.start_local(session, args)
         self._configure(session, args)
         if args.hosted_ui or args.idp:
             self._sign_in_with_redirect(session, args.idp)
@@ -210,11 +197,11 @@ class CognitoMagics(Magics):
                 note = "; this session is now remembered"
             print(f"Already signed in as {session.get_current_user().username}{note}.")
             return
-        if demo_password is None and no_env_password and self._resume_remembered(session, username):
+        if demo_password is None and no_env_password and login_flow.resume_remembered(session, username):
             print(summary_line(session, resumed=True))
             return
         if not username:
-            username = self._input("Cognito username: ").strip()
+            username = self._prompter().input("Cognito username: ").strip()
             if not username:
                 raise MagicUsageError("No username given. Run `%cognito_login USERNAME`.")
             if looks_like_credentials(username):
@@ -243,24 +230,6 @@ class CognitoMagics(Magics):
         if problem is not None:  # raised outside the except block: no __context__ holding a value
             raise problem
 
-    @staticmethod
-    def _resume_remembered(session: CognitoSession, username: str | None) -> bool:
-        """Sign in from a remembered session (``remember`` on), with no password; True if done."""
-        remembered = remembered_of(session)
-        try:
-            if not session.settings.remember or remembered is None:
-                return False
-            # Not sign_in(username): with auth_flow USER_AUTH that would start a sign-in (and
-            # maybe send a code) when nothing is remembered.
-            from nb_cognito.auth.session import resume_remembered
-
-            resumed = resume_remembered(session, username)
-        except AuthError as error:
-            raise usage_error(error, "Resuming the remembered session failed") from None
-        if not resumed and remembered.last_resume_failure:
-            print(remembered.last_resume_failure)
-        return resumed
-
     def _sign_in(self, session: CognitoSession, username: str, password: Secret | None) -> None:
         """Sign in with ``password`` (else NB_COGNITO_PASSWORD, else hidden input), answering challenges."""
         prompted = False
@@ -274,24 +243,20 @@ class CognitoMagics(Magics):
             except AuthError as error:
                 raise usage_error(error, "Cannot sign in") from None
             if needed:
-                password = self._getpass(f"Password for {username}: ")
+                password = self._prompter().getpass(f"Password for {username}: ")
                 prompted = True
                 if not password:
                     raise MagicUsageError("No password entered; nothing was sent. Run %cognito_login again.")
-        shown: list[Any] = []  # display handles of TOTP setup secrets, cleared once done
         failure: AuthError | None = None
         try:
             result = session.sign_in(username, password)  # None: the session reads NB_COGNITO_PASSWORD
             password = None
-            while not result.is_signed_in:
-                prompted = True
-                result = self._answer(session, result.next_step, shown)
+            asked = login_flow.answer_challenges(session, result, self._prompter(), self.max_attempts)
+            prompted = prompted or asked
         except AuthError as error:
             failure = error
         finally:
             password = None  # the traceback's frame keeps no password
-            for handle in shown:
-                handle.update(_Text("TOTP setup ended; the secret is no longer shown."))
         if failure is not None:
             raise usage_error(failure, "Sign-in failed")
         if prompted and self.clear_prompts and in_jupyter(self.shell):
@@ -303,7 +268,7 @@ class CognitoMagics(Magics):
     def _sign_in_with_redirect(self, session: CognitoSession, provider: str | None) -> None:
         """%cognito_login --hosted-ui: the browser signs in; the code comes back by loopback or paste."""
         try:
-            session.sign_in_with_redirect(provider, prompt=self._getpass)
+            session.sign_in_with_redirect(provider, prompt=self._prompter().getpass)
         except AuthError as error:
             raise usage_error(error, "Sign-in failed") from None
         if self.clear_prompts and in_jupyter(self.shell):  # the URL held this sign-in's state
@@ -311,63 +276,6 @@ class CognitoMagics(Magics):
 
             clear_output()
         print(summary_line(session))
-
-    def _answer(self, session: CognitoSession, step: SignInNextStep, shown: list[Any]) -> Any:
-        """Ask for what ``step`` needs and send it; asks again after a wrong code."""
-        from nb_cognito.models import SignInStep
-
-        kind = step.sign_in_step
-        if kind is SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP:
-            from IPython.display import display
-
-            text = (
-                "Set up an authenticator app (TOTP): scan or open this URI\n"
-                f"  {step.totp_setup_uri}\nor enter the secret key {step.totp_shared_secret}"
-            )
-            handle = display(_Text(text), display_id=True)
-            if handle is not None:
-                shown.append(handle)
-        for attempt in range(1, self.max_attempts + 1):
-            # a code or new password is a Secret from the moment it is read
-            answer, attributes = ask_for(step, self._input, self._getpass, attempts=self.max_attempts)
-            try:
-                return session.confirm_sign_in(answer, attributes)
-            except (CodeMismatchError, InvalidParameterError) as error:
-                if attempt == self.max_attempts:
-                    raise
-                print(f"{error} ({self.max_attempts - attempt} more tries)")
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _start_local(self, session: CognitoSession, args: argparse.Namespace) -> Secret | None:
-        """Start (once per kernel) the offline emulator and point the session and boto3 at it."""
-        global _local_emulator
-        try:
-            from nb_cognito.local import DEMO_PASSWORD, DEMO_USERNAME, LocalCognito, demo_spec
-        except ImportError as error:
-            raise MagicUsageError(
-                f"--local needs the emulator's extra dependencies ({error.name} is missing). "
-                "Install them with: pip install 'nb-cognito[local]'"
-            ) from None
-        started = _local_emulator is None or not _local_emulator.running
-        if started:
-            _local_emulator = LocalCognito(demo_spec()).start()
-        local = _local_emulator
-        try:
-            session.configure(**local.settings.as_config())
-        except AuthError as error:
-            raise usage_error(error) from None
-        # boto3.client("s3") reaches the emulator, until this local session ends
-        local_endpoint.point_at(session, local.endpoint_url)
-        if args.username is None:
-            args.username = DEMO_USERNAME
-        if args.username != DEMO_USERNAME:
-            return None
-        if started:
-            print(
-                f"Offline Cognito running at {local.endpoint_url} (demo user {DEMO_USERNAME!r}, "
-                f"password {DEMO_PASSWORD!r}; it exists only here)."
-            )
-        return Secret(DEMO_PASSWORD)
 
     def _show_widget(self, username: str | None) -> None:
         try:
@@ -381,27 +289,9 @@ class CognitoMagics(Magics):
 
         display(SignInWidget(username=username) if username else SignInWidget())
 
-    # ipykernel swaps input() and getpass() for every request: look them up at call time.
-    def _input(self, prompt: str) -> str:
-        return self._ask(lambda: builtins.input(prompt))
-
-    def _getpass(self, prompt: str) -> Secret:
-        """What was typed at a hidden prompt, as a Secret from the moment it is read."""
-        import getpass
-
-        return self._ask(lambda: Secret(getpass.getpass(prompt)))
-
-    def _ask(self, read: Callable[[], T]) -> T:
-        problem: str | None = None
-        try:
-            return read()
-        except (StdinNotImplementedError, EOFError):
-            problem = _NO_STDIN
-        except KeyboardInterrupt:
-            if not in_jupyter(self.shell):  # the cursor is still on "Password for alice: ^C"
-                print(flush=True)
-            problem = "Sign-in cancelled."
-        raise MagicUsageError(problem)
+    def _prompter(self) -> login_flow.Prompter:
+        """Text and hidden prompts in this shell."""
+        return login_flow.Prompter(self.shell)
 
     # -- %cognito_logout --------------------------------------------------------------------------
 
@@ -494,16 +384,3 @@ class CognitoMagics(Magics):
             now=dt.datetime.fromtimestamp(session.clock.time(), dt.timezone.utc),
             no_credentials=no_credentials_reason(session.settings),
         )
-
-
-class _Text:
-    """Plain text for ``display`` (a handle can replace it later)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.text)}</pre>"

@@ -6,8 +6,10 @@
 A card with a title and a status chip: the sign-in form, whatever Cognito asks next, then the
 session, whose times count down live (a daemon thread redraws them once a second of the
 session's clock while signed in). Its parts are in :mod:`.widget_parts`, its look in
-:mod:`.widget_look`. It drives the kernel-wide session, so it agrees with ``%cognito_login``,
-``nb_cognito.sign_in()`` and other widgets: it follows the session's events, with no polling.
+:mod:`.widget_look`, the steps of a sign-in under way in :mod:`.widget_steps`, and how a click
+or a field runs an attempt in :mod:`.widget_attempts`. It drives the kernel-wide session, so it
+agrees with ``%cognito_login``, ``nb_cognito.sign_in()`` and other widgets: it follows the
+session's events, with no polling.
 
 Secrets never stay in widget state: the password, new-password and code fields are emptied as
 soon as their value is read, and the TOTP setup QR code is removed once setup ends. Errors are
@@ -26,12 +28,13 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from nb_cognito import forksafe
-from nb_cognito.exceptions import AuthError, ConfigurationError, NotAuthorizedError
-from nb_cognito.models import AuthEvent, AuthEventPayload, SignInResult, SignInStep
+from nb_cognito.exceptions import AuthError, ConfigurationError
+from nb_cognito.models import AuthEvent, AuthEventPayload
 from nb_cognito.notebook import sso_buttons
 from nb_cognito.notebook import widget_look as look
+from nb_cognito.notebook.widget_attempts import Attempts
 from nb_cognito.notebook.widget_parts import Countdown, WidgetParts
-from nb_cognito.notebook.widget_steps import ChoiceSteps
+from nb_cognito.notebook.widget_steps import ChallengeSteps
 from nb_cognito.secret import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,11 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SignInWidget"]
 
 log = logging.getLogger("nb_cognito")
-
-# A browser sends a field's value on blur, then the click that caused the blur: the click
-# arrives right after the attempt the blur started, and belongs to it. A click later than this
-# is the user's own (a click 1.3 s after a failed attempt used to be swallowed).
-_QUEUED_CLICK_SECONDS = 0.5
 
 _CHALLENGES = (
     "new_password",
@@ -58,7 +56,7 @@ _CHALLENGES = (
 _VIEWS = ("signed_out", *_CHALLENGES, "signed_in")
 
 
-class SignInWidget(ChoiceSteps, widgets.VBox):
+class SignInWidget(widgets.VBox):
     """A sign-in card for the kernel-wide Cognito session, with every challenge and a status view.
 
     ``session`` defaults to ``nb_cognito.session``; ``username`` pre-fills the form (default
@@ -85,27 +83,30 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         self._state = "signed_out"
         self._message_text = ""
         self._message_is_error = False
-        self._busy = False
-        self._field_submitted_at: float | None = None
         self._refresh_failure: Exception | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._countdown = Countdown(self, session.clock)
 
         ui = self._ui = WidgetParts.build(username, sso_buttons.SsoButtons(session, say=self._say))
+        attempts = self._attempts = Attempts(
+            session.clock, chip=lambda busy: self._set_chip(busy=busy), fail=self._fail
+        )
+        self._steps = ChallengeSteps(
+            ui,
+            session,
+            attempts,
+            show=self._show,
+            say=self._say,
+            render_status=self._render_status,
+            show_session_state=self._show_session_state,
+        )
 
-        # Enter (or the blur before a click) sends a field's value: submit it; then the click.
-        for field, button, submit in (
-            (ui.password, ui.sign_in_button, self._sign_in),
-            (ui.confirm_password, ui.new_password_button, self._set_new_password),
-            (ui.code, ui.code_button, self._submit_code),
-        ):
-            field.observe(self._on_field_submit(submit), names="value")
-            button.on_click(self._on_click(field, submit))
-        self._ui.cancel_button.on_click(self._on_cancel)
-        self._ui.mfa_button.on_click(self._on_mfa_click)
-        self._ui.refresh_button.on_click(self._on_refresh)
-        self._ui.sign_out_button.on_click(self._on_sign_out)
-        self._build_choice_views()
+        # Enter (or the blur before a click) sends the password: sign in; then the click.
+        ui.password.observe(attempts.on_field_submit(self._sign_in), names="value")
+        ui.sign_in_button.on_click(attempts.on_click(ui.password, self._sign_in))
+        ui.cancel_button.on_click(self._on_cancel)
+        ui.refresh_button.on_click(self._on_refresh)
+        ui.sign_out_button.on_click(self._on_sign_out)
 
         for event in AuthEvent:
             self._unsubscribe.append(session.on(event, self._on_session_event))
@@ -143,18 +144,14 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         assert view in _VIEWS
         with self._lock:
             if view not in _CHALLENGES:
-                self._forget_challenge()
+                self._steps.forget()
             elif view != "totp_setup":
-                self._forget_totp_setup()
+                self._steps.forget_totp_setup()
             self._view = view
             panel = {
                 "signed_out": self._ui.signed_out_view,
-                "new_password": self._ui.new_password_view,
-                "mfa_selection": self._ui.mfa_view,
-                "code": self._ui.code_view,
-                "totp_setup": self._ui.code_view,
                 "signed_in": self._ui.signed_in_view,
-                **self._choice_views(),
+                **self._steps.views(),
             }[view]
             if self._ui.body.children != (panel,):
                 self._ui.body.children = (panel,)
@@ -206,19 +203,6 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         except AuthError:  # bad settings: the sign-in says which
             return True
 
-    def _forget_challenge(self) -> None:
-        """Empty every field that held a secret of a challenge, and the TOTP setup secret."""
-        self._ui.new_password.value = ""
-        self._ui.confirm_password.value = ""
-        self._ui.code.value = ""
-        self._forget_choice_fields()
-        self._forget_totp_setup()
-
-    def _forget_totp_setup(self) -> None:
-        self._ui.setup_box.children = ()
-        self._ui.qr.value = b""
-        self._ui.totp_secret_text.value = ""
-
     def _render_status(self) -> None:
         """Draw who is signed in and until when, measured from the session's clock."""
         from nb_cognito.integrations import boto3_injection
@@ -234,7 +218,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
             no_credentials=no_credentials_reason(self._session.settings),
             injected=boto3_injection.is_installed(),
         )
-        text += self._device_html()
+        text += self._steps.device_html()
         if self._session.status().through_hub:  # no password was typed: say where it came from
             who = html.escape(status.user.username)
             text = f"<div class='nbc-hub'>Signed in through JupyterHub as <b>{who}</b></div>{text}"
@@ -259,54 +243,6 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
                 elif notice:
                     self._say(notice)
 
-    def _show_step(self, result: SignInResult) -> None:
-        if result.is_signed_in:
-            self._show_session_state()
-            return
-        step = result.next_step
-        kind = step.sign_in_step
-        self._say("")
-        if kind is SignInStep.CONFIRM_SIGN_IN_WITH_NEW_PASSWORD:
-            prompt = "Your password must be changed. Choose a new password."
-            if step.missing_attributes:
-                prompt += f" The pool also requires: {', '.join(step.missing_attributes)}."
-            self._ui.new_password_prompt.value = html.escape(prompt)
-            self._show("new_password")
-            self._show_attribute_fields(step.missing_attributes)
-        elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_MFA_SELECTION:
-            options = list(step.allowed_mfa_types) or ["TOTP", "SMS"]
-            self._ui.mfa_choice.options = options
-            self._ui.mfa_choice.value = options[0]
-            self._show("mfa_selection")
-        elif kind is SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE:
-            self._ui.code_prompt.value = "Enter the 6-digit code from your authenticator app."
-            self._show("code")
-        elif kind is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE:
-            where = html.escape(step.code_destination or "your phone")
-            self._ui.code_prompt.value = f"Enter the code sent by SMS to {where}."
-            self._show("code")
-        elif kind is SignInStep.CONTINUE_SIGN_IN_WITH_TOTP_SETUP:
-            self._show("totp_setup")
-            image = look.qr_image(step.totp_setup_uri) if step.totp_setup_uri else None
-            if image is not None:
-                self._ui.qr.format, self._ui.qr.value = image[1], image[0]
-                self._ui.code_prompt.value = (
-                    "Set up your authenticator app: scan this QR code, then enter the first code it shows."
-                )
-                self._ui.setup_box.children = (self._ui.qr,)
-            else:
-                secret = html.escape(step.totp_shared_secret or "")
-                self._ui.code_prompt.value = (
-                    "Set up your authenticator app: add this secret key, then enter the first code it shows."
-                )
-                self._ui.totp_secret_text.value = (
-                    f"<code class='nbc-mono' style='user-select:all'>{secret}</code>"
-                )
-                self._ui.setup_box.children = (self._ui.totp_secret_text,)
-        elif not self._show_choice_step(step):  # pragma: no cover - a step added to SignInStep later
-            self._say(f"This sign-in step ({kind.value}) is not supported by the widget.", error=True)
-            self._show("signed_out")
-
     def redraw_times(self) -> None:
         """Redraw the relative times (the background thread calls this once a second)."""
         with self._lock:
@@ -315,47 +251,8 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
 
     # -- actions -----------------------------------------------------------------------------
 
-    def _attempt(self, button: Any, busy_text: str, action: Callable[[], None], *, signing_in: bool) -> None:
-        """Run ``action`` with ``button`` disabled and busy; show any error in the widget."""
-        if self._busy:
-            return
-        self._busy = True
-        label, icon = button.description, button.icon
-        button.disabled, button.description, button.icon = True, busy_text, "spinner"
-        if signing_in:
-            self._set_chip(busy=True)
-        try:
-            action()
-        except Exception as error:  # ipywidgets would swallow it: show it instead
-            self._fail(error)
-        finally:
-            button.disabled, button.description, button.icon = False, label, icon
-            self._busy = False
-            self._set_chip()
-
-    def _on_field_submit(self, submit: Callable[[], None]) -> Callable[[dict], None]:
-        def on_change(change: dict) -> None:
-            if change["new"]:
-                try:
-                    submit()
-                finally:
-                    self._field_submitted_at = self._session.clock.time()
-
-        return on_change
-
-    def _on_click(self, field: Any, submit: Callable[[], None]) -> Callable[[Any], None]:
-        def on_click(_button: Any) -> None:
-            # The click whose blur just submitted the (now emptied) field belongs to that attempt.
-            submitted, self._field_submitted_at = self._field_submitted_at, None
-            now = self._session.clock.time()
-            if not field.value and submitted is not None and now - submitted < _QUEUED_CLICK_SECONDS:
-                return
-            submit()
-
-        return on_click
-
     def _sign_in(self) -> None:
-        if self._busy:
+        if self._attempts.busy:
             return
         password = Secret(self._ui.password.value)  # a Secret from the moment it is read
         self._ui.password.value = ""  # never left in widget state, whatever happens next
@@ -370,56 +267,9 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
 
         def sign_in() -> None:
             result = self._session.sign_in(username, password or None)
-            self._show_step(result)
+            self._steps.show_step(result)
 
-        self._attempt(self._ui.sign_in_button, "Signing in…", sign_in, signing_in=True)
-
-    def _set_new_password(self) -> None:
-        if self._busy:
-            return
-        new, again = Secret(self._ui.new_password.value), Secret(self._ui.confirm_password.value)
-        self._ui.new_password.value = ""
-        self._ui.confirm_password.value = ""
-        if not new:
-            self._say("Enter a new password.", error=True)
-            return
-        if new != again:
-            self._say("The two passwords do not match; enter them again.", error=True)
-            return
-        self._answer(self._ui.new_password_button, "Setting…", new, self._read_attributes())
-
-    def _on_mfa_click(self, _button: Any) -> None:
-        choice = self._ui.mfa_choice.value
-        if choice:
-            self._answer(self._ui.mfa_button, "Continuing…", str(choice))
-
-    def _submit_code(self) -> None:
-        if self._busy:
-            return
-        code = Secret(self._ui.code.value).strip()
-        self._ui.code.value = ""
-        if not code:
-            self._say("Enter the code.", error=True)
-            return
-        self._answer(self._ui.code_button, "Verifying…", code)
-
-    def _answer(
-        self, button: Any, busy_text: str, answer: str | Secret, attributes: dict[str, str] | None = None
-    ) -> None:
-        self._say("")
-
-        def confirm() -> None:
-            try:
-                result = self._session.confirm_sign_in(answer, attributes)
-            except NotAuthorizedError as error:
-                # Cognito ended this sign-in attempt (its session expired, too many tries), and
-                # so did the session; other errors leave the same step open to answer again.
-                self._show_session_state()
-                self._say(f"{error} Sign in again.", error=True)
-                return
-            self._show_step(result)
-
-        self._attempt(button, busy_text, confirm, signing_in=True)
+        self._attempts.run(self._ui.sign_in_button, "Signing in…", sign_in, signing_in=True)
 
     def _on_cancel(self, _button: Any) -> None:
         self._say("")
@@ -441,14 +291,14 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
             elif snapshot.is_signed_in:
                 self._say("Refreshed: new tokens and AWS credentials.")
 
-        self._attempt(self._ui.refresh_button, "Refreshing…", refresh, signing_in=False)
+        self._attempts.run(self._ui.refresh_button, "Refreshing…", refresh, signing_in=False)
 
     def _on_sign_out(self, _button: Any) -> None:
         def sign_out() -> None:
             self._session.sign_out()
             self._show_session_state()  # the chip says "Signed out"; the event cleared the note
 
-        self._attempt(self._ui.sign_out_button, "Signing out…", sign_out, signing_in=False)
+        self._attempts.run(self._ui.sign_out_button, "Signing out…", sign_out, signing_in=False)
 
     # -- session events (may arrive on the background refresher thread) -----------------------
 
@@ -485,7 +335,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         for stop in unsubscribe:
             stop()
         with self._lock:
-            self._forget_challenge()
+            self._steps.forget()
             self._ui.password.value = ""
         for part in self._parts():
             part.close()
@@ -495,7 +345,7 @@ class SignInWidget(ChoiceSteps, widgets.VBox):
         """Every widget this one is made of, shown or not (for close())."""
         found: list[widgets.Widget] = []
         stack: list[Any] = [getattr(self._ui, field.name) for field in dataclasses.fields(self._ui)]
-        stack += self._choice_parts()
+        stack += self._steps.parts()
         while stack:
             part = stack.pop()
             if isinstance(part, widgets.Widget) and part not in found and part is not self:
