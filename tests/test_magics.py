@@ -325,15 +325,17 @@ def test_a_corrected_pool_id_is_read_at_the_next_login(
     check used to run on the settings cached at the first, failed, attempt)."""
     right = os.environ["NB_COGNITO_USER_POOL_ID"]
     monkeypatch.setenv("NB_COGNITO_USER_POOL_ID", "us-east-1_NoSuchPool")
-    if password_from == "environment":
-        monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
     for _ in range(2):  # and again: still the wrong one, still named
+        if password_from == "environment":  # set again each time: a sign-in removes it once read
+            monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
         with pytest.raises(UsageError, match="us-east-1_NoSuchPool"):
             ext.run_cell("%cognito_login alice")
 
     monkeypatch.setenv("NB_COGNITO_USER_POOL_ID", right)
     if password_from == "prompt":
         prompts.secret.append(PASSWORD)
+    else:
+        monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
     capsys.readouterr()
     ext.run_cell("%cognito_login alice")
 

@@ -54,7 +54,14 @@ from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret
 from nb_cognito.settings.config import CognitoConfig, Settings
 
-__all__ = ["CognitoSession", "RefreshPolicy", "check_pool", "resume_remembered", "service_clients"]
+__all__ = [
+    "CognitoSession",
+    "RefreshPolicy",
+    "check_pool",
+    "resume_remembered",
+    "service_clients",
+    "sign_in_settings",
+]
 
 log = logging.getLogger("nb_cognito")
 
@@ -384,6 +391,12 @@ def check_pool(session: CognitoSession) -> None:
     """Before a password is asked for: the settings read afresh (nobody signed in) and the pool
     checked where they say (its signing keys answer); see :meth:`SignInFlow.check_pool`."""
     session._sign_in.check_pool()
+
+
+def sign_in_settings(session: CognitoSession) -> Settings:
+    """The settings the next sign-in uses, read afresh while nobody is signed in and checked for
+    what signing in requires, with no network call (the front ends, before asking anything)."""
+    return session._sign_in.sign_in_settings()
 
 
 def resume_remembered(session: CognitoSession, username: str | None = None) -> bool:

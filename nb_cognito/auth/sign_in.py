@@ -155,9 +155,18 @@ class SignInFlow:
         """
         from nb_cognito.auth.pool_check import check_pool
 
+        check_pool(self.sign_in_settings(), self._settings.clients.verifier)
+
+    def sign_in_settings(self) -> Settings:
+        """The settings the next sign-in uses, checked for what signing in requires (no network).
+
+        Read afresh while nobody is signed in, as ``sign_in`` does: a pool id, client id or
+        Amplify file corrected in a running kernel counts at the next attempt, not a value
+        cached by an earlier, failed one. Raises :class:`ConfigurationError` naming what is missing.
+        """
         if self._box.current is None:
-            self.reread_settings()  # a pool id corrected in a running kernel counts at once
-        check_pool(self.settings, self._settings.clients.verifier)  # names what is missing first
+            self.reread_settings()
+        return self.settings.require_sign_in_settings()
 
     def confirm_sign_in(
         self, challenge_response: str | Secret, user_attributes: dict[str, str] | None = None

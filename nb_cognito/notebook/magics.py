@@ -222,9 +222,9 @@ class CognitoMagics(Magics):
             if line_settings:
                 session.configure(**line_settings)
             if not args.widget:
-                from nb_cognito.auth.session import check_pool
+                from nb_cognito.auth.session import sign_in_settings
 
-                check_pool(session)  # read afresh and checked, before anyone types a password
+                sign_in_settings(session)  # read afresh and checked, before anyone types anything
         except AuthError as error:
             problem = usage_error(error, hide=list(line_settings.values()))
         if problem is not None:  # raised outside the except block: no __context__ holding a value
