@@ -26,7 +26,6 @@ It answers JSON (a dict body) or a small HTML page (a str body), one request per
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import queue
@@ -38,39 +37,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from nb_cognito import forksafe
+from nb_cognito.loopback_http import Answer, Request, encode_answer, listen, parse_head
 
 __all__ = ["Answer", "LoopbackServer", "Request", "listen"]
 
 log = logging.getLogger("nb_cognito")
 
-Answer = tuple[int, dict[str, str] | str]  # (status, JSON body, or an HTML page)
 _Socket = socket.socket  # (the class below has a ``socket`` property)
 
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
 _LINGER = 1.0  # seconds to drain what a refused client still sends, so that it reads our answer
-
-
-@dataclass(frozen=True)
-class Request:
-    """A parsed request line and headers (names lower-cased). Never a body."""
-
-    method: str
-    target: str
-    headers: dict[str, str]
-
-    def __repr__(self) -> str:  # the target and headers carry the endpoint's secrets
-        return f"<Request {self.method}>"
 
 
 @dataclass(eq=False)
@@ -82,56 +57,6 @@ class _Connection:
 
 
 _Connections = dict[socket.socket, _Connection]
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening, non-blocking socket on ``host`` (an IPv4 or IPv6 literal) and ``port``.
-
-    Raises :class:`OSError` as ``bind`` does: ``EADDRINUSE`` when someone else listens there.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        if family == socket.AF_INET6:  # ::1 only, never the IPv4 side as well
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        if port:  # a fixed port comes back at once after an earlier sign-in's TIME_WAIT
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def _encode(status: int, body: dict[str, str] | str, *, head_only: bool = False) -> bytes:
-    html = isinstance(body, str)
-    data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    head = (
-        f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
-        "Server: nb-cognito\r\n"
-        f"Content-Type: {'text/html; charset=utf-8' if html else 'application/json'}\r\n"
-        "Referrer-Policy: no-referrer\r\n"
-        f"Content-Length: {len(data)}\r\n"
-        "Cache-Control: no-store\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode()
-    return head if head_only else head + data
-
-
-def _parse(head: bytes) -> Request | None:
-    lines = head.decode("latin-1").split("\n")
-    parts = lines[0].strip().split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        return None
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if not colon or not name.strip():
-            continue
-        headers.setdefault(name.strip().lower(), value.strip())
-    return Request(parts[0], parts[1], headers)
 
 
 class LoopbackServer:
@@ -313,7 +238,7 @@ class LoopbackServer:
         if end > self._max_header_bytes:
             self._refuse(selector, connections, connection, 431, "Request headers too large.")
             return
-        request = _parse(bytes(connection.buffer[:end]))
+        request = parse_head(bytes(connection.buffer[:end]))
         if request is None:
             self._refuse(selector, connections, connection, 400, "Malformed request.")
             return
@@ -347,7 +272,7 @@ class LoopbackServer:
         status, body = refusal
         log.debug("credentials endpoint: %s %s", method or "-", status)
         try:
-            connection.sock.send(_encode(status, body, head_only=method == "HEAD"))
+            connection.sock.send(encode_answer(status, body, head_only=method == "HEAD"))
             connection.sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass
@@ -360,7 +285,9 @@ class LoopbackServer:
         for connection in [c for c in connections.values() if c.deadline <= now]:
             if not connection.lingering:
                 with contextlib.suppress(OSError):
-                    connection.sock.send(_encode(408, {"code": "RequestTimeout", "message": "Too slow."}))
+                    connection.sock.send(
+                        encode_answer(408, {"code": "RequestTimeout", "message": "Too slow."})
+                    )
             self._close(selector, connections, connection)
 
     @staticmethod
@@ -420,7 +347,7 @@ class LoopbackServer:
                 status, body = 500, {"code": "InternalError", "message": "Internal error."}
             log.debug("credentials endpoint: %s %s", request.method, status)
             sock.settimeout(self._deadline)  # writing the answer has its own deadline
-            sock.sendall(_encode(status, body, head_only=request.method == "HEAD"))
+            sock.sendall(encode_answer(status, body, head_only=request.method == "HEAD"))
         except OSError:
             log.debug("credentials endpoint: a client went away", exc_info=True)
         finally:

@@ -23,7 +23,7 @@ from contextlib import ExitStack, suppress
 import pytest
 from helpers import PASSWORD
 
-from nb_cognito.integrations import container_endpoint
+from nb_cognito.integrations import credentials_server
 from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI, ContainerEndpoint
 
 SLOW_CLIENTS = 50
@@ -113,7 +113,7 @@ def test_fifty_slow_clients_do_not_starve_a_hundred_honest_ones(endpoint):
 
 
 def test_a_client_trickling_its_headers_is_cut_off_at_one_total_deadline(new_session, monkeypatch):
-    monkeypatch.setattr(container_endpoint, "REQUEST_TIMEOUT", 1.0)
+    monkeypatch.setattr(credentials_server, "REQUEST_TIMEOUT", 1.0)
     session = new_session(attach=True, subprocess_credentials=True)
     session.sign_in("alice", PASSWORD)  # the endpoint starts with a 1 s deadline per request
     host, port, path, _ = address()

@@ -13,14 +13,8 @@ from nb_cognito import forksafe
 from nb_cognito.auth.refresh import RefreshEngine
 from nb_cognito.auth.session_settings import SessionSettings
 from nb_cognito.auth.session_state import SessionState
-from nb_cognito.auth.state import (
-    Expired,
-    SignedIn,
-    failed_snapshot,
-    fresh_until,
-    signed_in_snapshot,
-    signed_out_snapshot,
-)
+from nb_cognito.auth.snapshots import failed_snapshot, signed_in_snapshot, signed_out_snapshot
+from nb_cognito.auth.state import Expired, SignedIn, fresh_until
 from nb_cognito.clock import SteadyClock
 from nb_cognito.exceptions import AuthError, ConfigurationError
 from nb_cognito.models import AWSCredentials, CognitoAuthSession

@@ -35,7 +35,8 @@ from nb_cognito.auth.session_devices import DeviceTracking
 from nb_cognito.auth.session_settings import SessionSettings
 from nb_cognito.auth.session_state import SessionState
 from nb_cognito.auth.sign_in import SignInFlow
-from nb_cognito.auth.state import Expired, SignedIn, freshness, session_status
+from nb_cognito.auth.snapshots import session_status
+from nb_cognito.auth.state import Expired, SignedIn, freshness
 from nb_cognito.auth.view import SessionView
 from nb_cognito.clock import SYSTEM_CLOCK, Clock, SteadyClock
 from nb_cognito.exceptions import AuthError, ConfigurationError, SignedOutError

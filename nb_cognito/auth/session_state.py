@@ -12,7 +12,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from nb_cognito import forksafe
-from nb_cognito.auth.state import Expired, SignedIn, live_secrets
+from nb_cognito.auth.snapshots import live_secrets
+from nb_cognito.auth.state import Expired, SignedIn
 from nb_cognito.redaction import known_secrets
 
 if TYPE_CHECKING:

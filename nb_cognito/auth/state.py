@@ -3,8 +3,8 @@
 :class:`~nb_cognito.auth.policy.RefreshPolicy` sets the windows; :class:`SignedIn` and
 :class:`Expired` are the immutable states :class:`~nb_cognito.auth.session.CognitoSession`
 swaps under its lock. The functions here say, for a state at local time ``now``, what is
-due, when the background refresher should wake, and what a caller sees
-(:class:`CognitoAuthSession`, :class:`SessionStatus`).
+due and when the background refresher should wake. What a caller sees of a state
+(:class:`CognitoAuthSession`, :class:`SessionStatus`) is :mod:`nb_cognito.auth.snapshots`.
 """
 
 from __future__ import annotations
@@ -12,26 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nb_cognito.auth.policy import RefreshPolicy
 from nb_cognito.exceptions import (
     AuthError,
-    ConfigurationError,
     NotAuthorizedError,
     PasswordResetRequiredError,
     SessionExpiredError,
-    SignedOutError,
     TokenValidationError,
     UserNotConfirmedError,
 )
 from nb_cognito.models import (
-    AuthSessionResult,
     AuthUser,
     AWSCredentials,
-    CognitoAuthSession,
-    SessionStatus,
     UserPoolTokens,
 )
 
@@ -46,16 +41,12 @@ __all__ = [
     "RefreshPolicy",
     "SignedIn",
     "ended_by",
-    "failed_snapshot",
     "fresh_until",
     "freshness",
-    "live_secrets",
     "next_background_refresh",
     "refresh_plan",
-    "session_status",
-    "signed_in_snapshot",
     "signed_in_state",
-    "signed_out_snapshot",
+    "utc_at",
 ]
 
 # Errors after which the refresh token can never work again: the user must sign in anew.
@@ -89,7 +80,8 @@ class Expired:
     error: SessionExpiredError
 
 
-def _at(timestamp: float) -> dt.datetime:
+def utc_at(timestamp: float) -> dt.datetime:
+    """``timestamp`` (seconds since the epoch) as an aware UTC datetime."""
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
 
 
@@ -121,7 +113,7 @@ def signed_in_state(
         raise TokenValidationError("The refreshed tokens belong to another user.")
     return SignedIn(
         user=user,
-        tokens=UserPoolTokens(tokens.id_token, tokens.access_token, refresh_token, _at(expires)),
+        tokens=UserPoolTokens(tokens.id_token, tokens.access_token, refresh_token, utc_at(expires)),
         token_lifetime=lifetime,
         skew=issued - now,
         jitter=policy.head_start(),
@@ -269,138 +261,3 @@ def _advisory_at(
         lead = policy.lead(state.credentials_lifetime) * (1 + head_start)
         at = min(at, creds.expiration.timestamp() - state.skew - lead)
     return at
-
-
-# -- what callers see ------------------------------------------------------------------------
-
-
-def signed_in_snapshot(
-    state: SignedIn,
-    now: float,
-    *,
-    error: AuthError | None,
-    last_error: AuthError | None,
-    wants_credentials: bool,
-    identity_pool: bool,
-) -> CognitoAuthSession:
-    """``state`` as SUCCESS/FAILURE results at local time ``now``.
-
-    ``error``: why the refresh just attempted failed; ``identity_pool``: one is configured
-    (the identity id comes from it).
-    """
-    server_now = now + state.skew
-    tokens_ok = state.tokens.expiration.timestamp() > server_now
-    creds = state.credentials
-    creds_ok = creds is not None and creds.expiration.timestamp() > server_now
-    no_pool = ConfigurationError(
-        "No identity pool is configured, so there is no identity id.",
-        recovery_suggestion="Set identity_pool_id (configure(), %cognito_login --identity-pool-id, "
-        "or NB_COGNITO_IDENTITY_POOL_ID).",
-    )
-    pending_error = error or state.credentials_error or last_error or AuthError("Not available yet.")
-    if state.identity_id:
-        identity = AuthSessionResult.success(state.identity_id)
-    elif wants_credentials and identity_pool:
-        identity = AuthSessionResult.failure(pending_error)
-    else:
-        identity = AuthSessionResult.failure(no_pool)
-    credentials: AuthSessionResult[AWSCredentials]
-    if not wants_credentials:
-        credentials = AuthSessionResult.failure(
-            ConfigurationError(
-                "No identity pool or role ARN is configured, so there are no AWS credentials.",
-                recovery_suggestion=no_pool.recovery_suggestion,
-            )
-        )
-    elif creds_ok and creds is not None:  # creds_ok implies creds; this tells mypy
-        credentials = AuthSessionResult.success(creds)
-    else:
-        credentials = AuthSessionResult.failure(pending_error)
-    return CognitoAuthSession(
-        is_signed_in=True,
-        user_sub_result=AuthSessionResult.success(state.user.user_id),
-        identity_id_result=identity,
-        aws_credentials_result=credentials,
-        user_pool_tokens_result=(
-            AuthSessionResult.success(state.tokens) if tokens_ok else AuthSessionResult.failure(pending_error)
-        ),
-    )
-
-
-def failed_snapshot(error: AuthError, *, signed_in: bool, user: AuthUser | None = None) -> CognitoAuthSession:
-    """Every result a FAILURE with ``error`` (the user sub stays known when signed out)."""
-    failure: AuthSessionResult[Any] = AuthSessionResult.failure(error)
-    return CognitoAuthSession(
-        is_signed_in=signed_in,
-        user_sub_result=AuthSessionResult.success(user.user_id) if user and not signed_in else failure,
-        identity_id_result=failure,
-        aws_credentials_result=failure,
-        user_pool_tokens_result=failure,
-    )
-
-
-def signed_out_snapshot(guest: tuple[str, AWSCredentials] | AuthError | None = None) -> CognitoAuthSession:
-    """Nobody signed in; with the guest identity and credentials (or why they failed) if allowed."""
-    snapshot = failed_snapshot(SignedOutError("Nobody is signed in."), signed_in=False)
-    if guest is None:
-        return snapshot
-    if isinstance(guest, AuthError):
-        return replace(
-            snapshot,
-            identity_id_result=AuthSessionResult.failure(guest),
-            aws_credentials_result=AuthSessionResult.failure(guest),
-        )
-    identity_id, creds = guest
-    return replace(
-        snapshot,
-        identity_id_result=AuthSessionResult.success(identity_id),
-        aws_credentials_result=AuthSessionResult.success(creds),
-    )
-
-
-def session_status(
-    state: SignedIn | Expired | None,
-    *,
-    next_attempt: float | None,
-    error: AuthError | None,
-    auto_refresh: bool,
-    through_hub: bool = False,
-) -> SessionStatus:
-    """The secret-free summary of ``state``; ``next_attempt`` is the refresher's local time."""
-    if isinstance(state, SignedIn):
-        creds = state.credentials
-        return SessionStatus(
-            signed_in=True,
-            expired=False,
-            user=state.user,
-            identity_id=state.identity_id,
-            tokens_expiration=state.tokens.expiration,
-            credentials_expiration=creds.expiration if creds else None,
-            access_key_hint=creds.access_key_hint if creds else None,
-            last_refresh=_at(state.last_refresh) if state.last_refresh else None,
-            next_refresh=_at(next_attempt) if next_attempt is not None else None,
-            last_error=str(error) if error else None,
-            auto_refresh=auto_refresh,
-            through_hub=through_hub,
-        )
-    return SessionStatus(
-        signed_in=False,
-        expired=isinstance(state, Expired),
-        user=state.user if isinstance(state, Expired) else None,
-        last_error=str(state.error) if isinstance(state, Expired) else None,
-    )
-
-
-def live_secrets(state: object) -> tuple[str | None, ...]:
-    """The secrets a session in ``state`` holds (pinned in the redaction registry while it does):
-    its tokens, its AWS credentials' secret key and session token, its device's password."""
-    if not isinstance(state, SignedIn):
-        return ()
-    credentials = state.credentials
-    return (
-        state.tokens.id_token,
-        state.tokens.access_token,
-        state.tokens.refresh_token,
-        *((credentials.secret_access_key, credentials.session_token) if credentials else ()),
-        state.device.password if state.device else None,
-    )

@@ -1,8 +1,9 @@
 """Calls to the Cognito user pool: SRP sign-in, challenges, refresh and sign-out.
 
-This module speaks Cognito's wire protocol and nothing more: it returns either the tokens
-(:class:`AuthTokens`) or the next challenge (:class:`Challenge`). Deciding what to do with
-them is the session's job.
+This module says which calls, with what, and nothing more: it returns either the tokens
+(:class:`AuthTokens`) or the next challenge (:class:`Challenge`). How a call travels is
+:mod:`~nb_cognito.auth.userpool_wire`'s, what an answer means (and the SRP proofs)
+:mod:`~nb_cognito.auth.userpool_answers`'; deciding what to do with them is the session's job.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nb_cognito.auth import aws_calls
 from nb_cognito.auth.policy import DEFAULT_POLICY, RefreshPolicy
+from nb_cognito.auth.userpool_answers import read_outcome, srp_helper
 from nb_cognito.auth.userpool_values import (
     PASSWORD_FACTORS,
     AuthTokens,
@@ -21,15 +22,13 @@ from nb_cognito.auth.userpool_values import (
     secret_hash,
     srp_answer,
 )
+from nb_cognito.auth.userpool_wire import UserPoolWire
 from nb_cognito.clock import Clock
 from nb_cognito.exceptions import (
     AuthError,
-    ConfigurationError,
     InvalidParameterError,
     NotAuthorizedError,
-    TokenValidationError,
     is_unknown_action,
-    unknown_resource,
 )
 from nb_cognito.redaction import known_secrets
 from nb_cognito.secret import Secret
@@ -51,50 +50,19 @@ class UserPoolClient:
     def __init__(self, settings: Settings, *, clock: Clock, policy: RefreshPolicy = DEFAULT_POLICY) -> None:
         settings.require_sign_in_settings()
         self.settings = settings
-        self._clock = clock
-        self._policy = policy
-        self._client: Any = None
+        self._wire = UserPoolWire(settings, clock=clock, policy=policy)
         # Learned at the first refresh: the endpoint does not know GetTokensFromRefreshToken.
         self._no_get_tokens = False
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_calls.make_client(
-                "cognito-idp",
-                region=self.settings.region,
-                endpoint_url=self.settings.cognito_idp_endpoint,
-                timeout=self.settings.network_timeout,
-            )
-        return self._client
+        """The botocore ``cognito-idp`` client, made at the first use."""
+        return self._wire.client
 
     def connect(self) -> None:
         """Make the botocore client now rather than at the first call (a sign-in then starts
         the JWKS fetch as its first request leaves, not while the client is being built)."""
-        self._client = self.client
-
-    def _call(self, action: str, operation: str, attempts: int | None = None, **params: Any) -> dict:
-        method = getattr(self.client, operation)
-        # Secrets in params stay sealed down to the encoded body: no frame, ours or botocore's,
-        # keeps them plain (aws_calls.send_sealed).
-        try:
-            return aws_calls.call(
-                lambda: aws_calls.send_sealed(method, params),
-                action=action,
-                clock=self._clock,
-                attempts=attempts,
-                policy=self._policy,
-            )
-        except ConfigurationError as error:  # the app client (sent as ClientId) is not known
-            names = ("client_id", "user_pool_id")
-            raise unknown_resource(error, "app client id", self.settings, *names) from None
-
-    def _secret_hash(self, username: str) -> dict[str, str]:
-        if not self.settings.client_secret:
-            return {}
-        client_id = self.settings.client_id
-        assert client_id is not None  # __init__ checked require_sign_in_settings()
-        return {"SECRET_HASH": secret_hash(username, client_id, self.settings.client_secret)}
+        self._wire.connect()
 
     # -- sign-in -------------------------------------------------------------------------
 
@@ -139,12 +107,12 @@ class UserPoolClient:
                     AuthParameters={
                         "USERNAME": username,
                         "PASSWORD": password,
-                        **self._secret_hash(username),
+                        **self._wire.secret_hash(username),
                         **({"DEVICE_KEY": device.key} if device else {}),
                     },
                 )
-                return self._outcome(response, username)
-            srp = self._srp(username, password, device)
+                return read_outcome(response, username)
+            srp = srp_helper(self.settings, self.client, username, password.reveal(), device)
             auth_params = srp.get_auth_params()
             response = self._initiate(
                 sending,
@@ -161,7 +129,7 @@ class UserPoolClient:
         """InitiateAuth for a sign-in; ``sending()`` (see ``on_send``) just before it goes."""
         self.connect()  # so that sending() runs as the request leaves
         sending()
-        return self._call("sign in", "initiate_auth", attempts=2, **params)
+        return self._wire.call("sign in", "initiate_auth", attempts=2, **params)
 
     def _user_auth(
         self,
@@ -175,7 +143,7 @@ class UserPoolClient:
         factor = self.settings.preferred_challenge or ("PASSWORD_SRP" if password else None)
         params: dict[str, Any] = {
             "USERNAME": username,
-            **self._secret_hash(username),
+            **self._wire.secret_hash(username),
             **({"DEVICE_KEY": device.key} if device else {}),
         }
         srp = None
@@ -191,7 +159,7 @@ class UserPoolClient:
                 ready()
                 params["PASSWORD"] = password
             else:
-                srp = self._srp(username, password, device)
+                srp = srp_helper(self.settings, self.client, username, password.reveal(), device)
                 params["SRP_A"] = srp.get_auth_params()["SRP_A"]
         response = self._initiate(
             sending,
@@ -201,7 +169,7 @@ class UserPoolClient:
         )
         if srp is not None:
             return self._password_verifier(srp, response, username, ready)
-        return self._outcome(response, username)
+        return read_outcome(response, username)
 
     def answer_with_password(
         self, challenge: Challenge, factor: str, password: Secret | str, device: TrackedDevice | None = None
@@ -214,7 +182,7 @@ class UserPoolClient:
         try:
             if factor == "PASSWORD":
                 return self.respond(challenge, {"ANSWER": "PASSWORD", "PASSWORD": password})
-            srp = self._srp(challenge.username, password, device)
+            srp = srp_helper(self.settings, self.client, challenge.username, password.reveal(), device)
             response = self._respond_raw(
                 challenge, {"ANSWER": "PASSWORD_SRP", "SRP_A": srp.get_auth_params()["SRP_A"]}
             )
@@ -222,37 +190,16 @@ class UserPoolClient:
         finally:
             known_secrets.discard(password.reveal())
 
-    def _srp(self, username: str, password: Secret, device: TrackedDevice | None) -> Any:
-        from pycognito.aws_srp import AWSSRP  # the SRP maths load only when someone signs in
-
-        return AWSSRP(  # holds the password; its repr does not show it
-            username=username,
-            password=password.reveal(),
-            pool_id=self.settings.user_pool_id,
-            client_id=self.settings.client_id,
-            client=self.client,
-            client_secret=self.settings.client_secret or None,
-            **(
-                {
-                    "device_key": device.key,
-                    "device_group_key": device.group_key,
-                    "device_password": device.password,
-                }
-                if device is not None
-                else {}
-            ),
-        )
-
     def _password_verifier(
         self, srp: Any, response: dict, username: str, ready: Callable[[], None] = _nothing_first
     ) -> AuthTokens | Challenge:
         """Answer PASSWORD_VERIFIER with the SRP proof, when that is what ``response`` asks;
         ``ready()`` first."""
         if response.get("ChallengeName") != "PASSWORD_VERIFIER":
-            return self._outcome(response, username)
+            return read_outcome(response, username)
         ready()
         challenge_responses = srp_answer(srp, response, {"USERNAME": username})
-        response = self._call(
+        response = self._wire.call(
             "sign in",
             "respond_to_auth_challenge",
             attempts=1,
@@ -261,7 +208,7 @@ class UserPoolClient:
             ChallengeResponses=challenge_responses,
             **({"Session": response["Session"]} if response.get("Session") else {}),
         )
-        return self._outcome(
+        return read_outcome(
             response,
             response.get("ChallengeParameters", {}).get("USERNAME") or challenge_responses["USERNAME"],
         )
@@ -270,23 +217,19 @@ class UserPoolClient:
         self, challenge: Challenge, key: str, group_key: str, password: str
     ) -> AuthTokens | Challenge:
         """Answer DEVICE_SRP_AUTH, then DEVICE_PASSWORD_VERIFIER, with the device's SRP proof."""
-        from pycognito.aws_srp import AWSSRP
-
-        srp = AWSSRP(
-            username=challenge.username,
-            password="",  # the device proves itself with its own password, not the user's
-            pool_id=self.settings.user_pool_id,
-            client_id=self.settings.client_id,
-            client=self.client,
-            client_secret=self.settings.client_secret or None,
+        srp = srp_helper(  # the device proves itself with its own password, not the user's
+            self.settings,
+            self.client,
+            challenge.username,
+            "",
             device_key=key,
             device_group_key=group_key,
             device_password=password,
         )
         response = self._respond_raw(challenge, {"DEVICE_KEY": key, "SRP_A": srp.get_auth_params()["SRP_A"]})
         if response.get("ChallengeName") != "DEVICE_PASSWORD_VERIFIER":
-            return self._outcome(response, challenge.username)
-        verifier = self._outcome(response, challenge.username)
+            return read_outcome(response, challenge.username)
+        verifier = read_outcome(response, challenge.username)
         assert not isinstance(verifier, AuthTokens)
         claim = srp.process_device_challenge(response["ChallengeParameters"])
         claim.pop("USERNAME", None)
@@ -295,13 +238,13 @@ class UserPoolClient:
 
     def respond(self, challenge: Challenge, answers: dict[str, Any]) -> AuthTokens | Challenge:
         """Answer ``challenge``; ``answers`` are the ChallengeResponses other than USERNAME."""
-        return self._outcome(self._respond_raw(challenge, answers), challenge.username)
+        return read_outcome(self._respond_raw(challenge, answers), challenge.username)
 
     def _respond_raw(self, challenge: Challenge, answers: dict[str, Any]) -> dict:
         for value in answers.values():
             check_text("answer", value)
-        responses = {"USERNAME": challenge.username, **answers, **self._secret_hash(challenge.username)}
-        return self._call(
+        responses = {"USERNAME": challenge.username, **answers, **self._wire.secret_hash(challenge.username)}
+        return self._wire.call(
             "answer the sign-in challenge",
             "respond_to_auth_challenge",
             attempts=1,
@@ -313,7 +256,7 @@ class UserPoolClient:
 
     def associate_software_token(self, challenge: Challenge) -> tuple[str, str | None]:
         """Start TOTP setup for an ``MFA_SETUP`` challenge: (shared secret, new session)."""
-        response = self._call(
+        response = self._wire.call(
             "set up TOTP", "associate_software_token", attempts=2, Session=challenge.session
         )
         return response["SecretCode"], response.get("Session")
@@ -321,7 +264,7 @@ class UserPoolClient:
     def verify_software_token(self, session: str | None, code: Secret | str) -> str | None:
         """Verify the first TOTP code during setup; returns the session to finish the challenge."""
         check_text("code", code)
-        response = self._call(
+        response = self._wire.call(
             "verify the TOTP code",
             "verify_software_token",
             attempts=1,
@@ -338,35 +281,6 @@ class UserPoolClient:
         label = urllib.parse.quote(f"{self.settings.user_pool_id}:{username}")
         issuer = urllib.parse.quote("AWS Cognito")
         return f"otpauth://totp/{label}?secret={secret}&issuer={issuer}"
-
-    def _outcome(self, response: dict, username: str) -> AuthTokens | Challenge:
-        result = response.get("AuthenticationResult")
-        if result:
-            id_token, access_token = result.get("IdToken"), result.get("AccessToken")
-            if not all(isinstance(token, str) and token for token in (id_token, access_token)):
-                raise TokenValidationError("Cognito answered without an ID or access token.")
-            metadata = result.get("NewDeviceMetadata") or {}
-            key, group = metadata.get("DeviceKey"), metadata.get("DeviceGroupKey")
-            tokens = AuthTokens(
-                id_token=id_token,
-                access_token=access_token,
-                refresh_token=result.get("RefreshToken"),
-                expires_in=int(result.get("ExpiresIn", 3600)),
-                new_device=(key, group) if isinstance(key, str) and isinstance(group, str) and key else None,
-            )
-            known_secrets.add(tokens.id_token, tokens.access_token, tokens.refresh_token)
-            return tokens
-        name = response.get("ChallengeName")
-        if not name:
-            raise NotAuthorizedError("Cognito answered with neither tokens nor a challenge.")
-        parameters = dict(response.get("ChallengeParameters") or {})
-        return Challenge(
-            name=name,
-            session=response.get("Session"),
-            parameters=parameters,
-            username=parameters.get("USERNAME") or parameters.get("USER_ID_FOR_SRP") or username,
-            available_challenges=tuple(str(c) for c in response.get("AvailableChallenges") or ()),
-        )
 
     # -- refresh and sign-out ------------------------------------------------------------
 
@@ -388,12 +302,12 @@ class UserPoolClient:
         The token and the client secret stay :class:`Secret` until botocore encodes the body.
         """
         refresh_token = Secret(refresh_token)
-        secret: dict[str, Any] = self._client_secret()
+        secret: dict[str, Any] = self._wire.client_secret()
         if device_key:
             secret["DeviceKey"] = device_key
         if not self._no_get_tokens:
             try:
-                response = self._call(
+                response = self._wire.call(
                     "refresh the session",
                     "get_tokens_from_refresh_token",
                     ClientId=self.settings.client_id,
@@ -406,7 +320,7 @@ class UserPoolClient:
                 response = self._refresh_token_auth(refresh_token, username, device_key, unknown=error)
         else:
             response = self._refresh_token_auth(refresh_token, username, device_key)
-        outcome = self._outcome(response, username)
+        outcome = read_outcome(response, username)
         if isinstance(outcome, Challenge):
             raise NotAuthorizedError("Cognito asked for a challenge during a refresh.")
         return outcome
@@ -418,14 +332,14 @@ class UserPoolClient:
         unknown to the endpoint), a success means this endpoint lacks that action for good,
         and a failure that is not definitive is reported as ``unknown`` was."""
         try:
-            response = self._call(
+            response = self._wire.call(
                 "refresh the session",
                 "initiate_auth",
                 AuthFlow="REFRESH_TOKEN_AUTH",
                 ClientId=self.settings.client_id,
                 AuthParameters={
                     "REFRESH_TOKEN": refresh_token,
-                    **self._secret_hash(username),
+                    **self._wire.secret_hash(username),
                     **({"DEVICE_KEY": device_key} if device_key else {}),
                 },
             )
@@ -443,7 +357,7 @@ class UserPoolClient:
         self, access_token: str, key: str, verifier: dict[str, str], *, device_name: str
     ) -> bool:
         """ConfirmDevice; True when the user must opt in (UserConfirmationNecessary)."""
-        response = self._call(
+        response = self._wire.call(
             "confirm the device",
             "confirm_device",
             attempts=2,
@@ -455,7 +369,7 @@ class UserPoolClient:
         return bool(response.get("UserConfirmationNecessary"))
 
     def update_device_status(self, access_token: str, key: str, *, remembered: bool) -> None:
-        self._call(
+        self._wire.call(
             "update the device's status",
             "update_device_status",
             attempts=2,
@@ -465,22 +379,19 @@ class UserPoolClient:
         )
 
     def forget_device(self, access_token: str, key: str) -> None:
-        self._call("forget the device", "forget_device", attempts=2, AccessToken=access_token, DeviceKey=key)
+        self._wire.call(
+            "forget the device", "forget_device", attempts=2, AccessToken=access_token, DeviceKey=key
+        )
 
     def global_sign_out(self, access_token: str) -> None:
-        self._call("sign out everywhere", "global_sign_out", attempts=2, AccessToken=access_token)
+        self._wire.call("sign out everywhere", "global_sign_out", attempts=2, AccessToken=access_token)
 
     def revoke_token(self, refresh_token: Secret | str) -> None:
-        self._call(
+        self._wire.call(
             "revoke the refresh token",
             "revoke_token",
             attempts=1,
             Token=Secret(refresh_token),
             ClientId=self.settings.client_id,
-            **self._client_secret(),
+            **self._wire.client_secret(),
         )
-
-    def _client_secret(self) -> dict[str, Any]:
-        """``ClientSecret`` for the calls that send it (wrapped), or nothing."""
-        secret = self.settings.client_secret
-        return {"ClientSecret": Secret(secret)} if secret else {}

@@ -21,7 +21,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from nb_cognito import forksafe
 from nb_cognito.environment import EnvironmentVariables as Env
-from nb_cognito.integrations.container_endpoint import (
+from nb_cognito.integrations.credentials_server import (
     ENV_TOKEN,
     ENV_TOKEN_FILE,
     ENV_URI,
