@@ -10,8 +10,8 @@
 * :mod:`.faults` — :class:`FaultProxy`, throttling / 5xx / dropped connections / delays;
 * :mod:`.fault_modes` — :class:`FaultMode`, answers a real server could send that a client
   must survive, produced by the emulator itself;
-* :mod:`.hosted_ui` / :mod:`.federation` / :mod:`.oauth_wire` — the hosted UI (``/oauth2/*``,
-  ``/login``, ``/logout``);
+* :mod:`.hosted_ui` / :mod:`.hosted_login` / :mod:`.federation` / :mod:`.oauth_wire` — the hosted
+  UI (``/oauth2/*``, ``/login``, ``/logout``);
 * :mod:`.oidc_idp` — :class:`LocalOidcIdp`, an external OIDC IdP to federate.
 
 Fault modes (server misbehaviour, not transport faults). Turn one on for a block::
