@@ -178,7 +178,7 @@ def test_email_otp_is_offered_in_select_mfa_type_and_checks_the_emailed_code(mak
     assert answer["ChallengeName"] == "EMAIL_OTP"
     assert answer["ChallengeParameters"]["CODE_DELIVERY_DELIVERY_MEDIUM"] == "EMAIL"
     assert EMAIL not in answer["ChallengeParameters"]["CODE_DELIVERY_DESTINATION"]
-    code = local.last_email_code("alice")
+    code = local.users.last_email_code("alice")
     wrong = f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
     with pytest.raises(ClientError) as excinfo:
         respond(local, answer, "EMAIL_OTP", EMAIL_OTP_CODE=wrong)
@@ -207,7 +207,7 @@ def test_mfa_setup_offering_only_email_otp_is_answered_with_an_email(make_local)
     assert error_of(excinfo)[0] == "InvalidParameterException"
     answer = respond(local, password_auth(local), "MFA_SETUP", EMAIL=EMAIL)
     assert answer["ChallengeName"] == "EMAIL_OTP"
-    done = respond(local, answer, "EMAIL_OTP", EMAIL_OTP_CODE=local.last_email_code("alice"))
+    done = respond(local, answer, "EMAIL_OTP", EMAIL_OTP_CODE=local.users.last_email_code("alice"))
     assert claims(done["AuthenticationResult"]["IdToken"])["email"] == EMAIL
     assert password_auth(local)["ChallengeName"] == "EMAIL_OTP"  # set up: asked from now on
 
@@ -281,8 +281,8 @@ def test_user_auth_offers_select_challenge_and_each_first_factor_signs_in(make_l
     assert "AuthenticationResult" in respond(local, verifier, "PASSWORD_VERIFIER", **claim)
 
     for factor, field, read in (
-        ("EMAIL_OTP", "EMAIL_OTP_CODE", local.last_email_code),
-        ("SMS_OTP", "SMS_OTP_CODE", local.last_sms_code),
+        ("EMAIL_OTP", "EMAIL_OTP_CODE", local.users.last_email_code),
+        ("SMS_OTP", "SMS_OTP_CODE", local.users.last_sms_code),
     ):
         sent = respond(local, user_auth(local), "SELECT_CHALLENGE", ANSWER=factor)
         assert sent["ChallengeName"] == factor

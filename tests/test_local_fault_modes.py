@@ -1,7 +1,7 @@
 """Named fault modes: the emulator itself sends the garbage a real server could send.
 
 Each mode is checked with plain boto3 over HTTP: while it is on, the answers are wrong in
-exactly the documented way; once it is off (end of the ``with`` block, ``clear_fault_modes``,
+exactly the documented way; once it is off (end of the ``with`` block, ``faults.clear()``,
 ``reset``) the server behaves again. Server events (``subscribe``) report what the server did.
 """
 
@@ -74,7 +74,7 @@ def credentials(local: Any, id_token: str) -> dict[str, Any]:
 def alice(make_local):
     local = make_local(LocalSpec(users=(UserSpec("alice", PASSWORD),)))
     yield local
-    local.clear_fault_modes()
+    local.faults.clear()
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def alice(make_local):
 )
 def test_garbage_id_token_modes_change_only_the_id_token_and_only_while_on(alice, mode, claim, lie):
     normal = sign_in(alice)
-    with alice.fault_mode(mode):
+    with alice.faults.mode(mode):
         result = sign_in(alice)
         assert claims(result["IdToken"])[claim] == lie != claims(normal["IdToken"])[claim]
         assert claims(result["AccessToken"]).get(claim) == claims(normal["AccessToken"]).get(claim)
@@ -97,7 +97,7 @@ def test_garbage_id_token_modes_change_only_the_id_token_and_only_while_on(alice
 def test_bad_signature_mode_breaks_every_jwt_signature(alice):
     with urllib.request.urlopen(alice.jwks_url, timeout=10) as answer:
         key_set = jwk.KeySet.import_key_set(json.load(answer))
-    with alice.fault_mode("tokens_bad_signature"):
+    with alice.faults.mode("tokens_bad_signature"):
         result = sign_in(alice)
     for kind in ("IdToken", "AccessToken"):
         with pytest.raises(BadSignatureError):
@@ -115,20 +115,20 @@ def test_bad_signature_mode_breaks_every_jwt_signature(alice):
 )
 def test_refresh_without_a_token_modes(alice, mode, missing):
     token = sign_in(alice)["RefreshToken"]
-    alice.enable_fault_mode(mode)
+    alice.faults.enable(mode)
     assert missing not in refresh(alice, token) and "ExpiresIn" in refresh(alice, token)
     gtfrt = client(alice, "cognito-idp").get_tokens_from_refresh_token(
         ClientId=alice.settings.client_id, RefreshToken=token
     )["AuthenticationResult"]
     assert missing not in gtfrt
     assert sign_in(alice)[missing]  # a sign-in is not a refresh: untouched
-    alice.clear_fault_modes()
+    alice.faults.clear()
     assert refresh(alice, token)[missing]
 
 
 def test_partial_credentials_mode_drops_the_session_token(alice):
     id_token = sign_in(alice)["IdToken"]
-    with alice.fault_mode(FaultMode.CREDENTIALS_WITHOUT_SESSION_TOKEN):
+    with alice.faults.mode(FaultMode.CREDENTIALS_WITHOUT_SESSION_TOKEN):
         partial = credentials(alice, id_token)
     assert partial["AccessKeyId"].startswith("ASIA") and "SessionToken" not in partial
     assert credentials(alice, id_token)["SessionToken"]
@@ -148,7 +148,7 @@ def test_partial_credentials_mode_drops_the_session_token(alice):
 )
 def test_credentials_modes_spoil_only_the_answers_given_while_on(alice, clock, mode, spoiled):
     id_token = sign_in(alice)["IdToken"]
-    with alice.fault_mode(mode):
+    with alice.faults.mode(mode):
         assert spoiled(credentials(alice, id_token), clock.time())
     good = credentials(alice, id_token)
     assert good["AccessKeyId"] and good["SecretKey"] and good["SessionToken"]
@@ -156,17 +156,17 @@ def test_credentials_modes_spoil_only_the_answers_given_while_on(alice, clock, m
 
 def test_garbage_expiration_mode_is_an_answer_botocore_cannot_parse(alice):
     id_token = sign_in(alice)["IdToken"]
-    with alice.fault_mode(FaultMode.CREDENTIALS_GARBAGE_EXPIRATION), pytest.raises(ValueError, match="soon"):
+    with alice.faults.mode(FaultMode.CREDENTIALS_GARBAGE_EXPIRATION), pytest.raises(ValueError, match="soon"):
         credentials(alice, id_token)
 
 
 def test_reset_clears_fault_modes_and_unknown_modes_are_refused(alice, make_local):
-    alice.enable_fault_mode(FaultMode.TOKENS_BAD_SIGNATURE)
-    assert alice.fault_modes == {FaultMode.TOKENS_BAD_SIGNATURE}
+    alice.faults.enable(FaultMode.TOKENS_BAD_SIGNATURE)
+    assert alice.faults.active == {FaultMode.TOKENS_BAD_SIGNATURE}
     make_local(LocalSpec(users=(UserSpec("alice", PASSWORD),)))
-    assert alice.fault_modes == frozenset()
+    assert alice.faults.active == frozenset()
     with pytest.raises(ValueError, match=r"unknown fault mode 'garbage'.*tokens_bad_signature"):
-        alice.enable_fault_mode("garbage")
+        alice.faults.enable("garbage")
 
 
 def test_subscribers_see_refreshes_login_checks_and_issued_credentials(alice):

@@ -179,7 +179,7 @@ def test_srp_works_for_a_pool_that_signs_in_with_email(make_local):
     result = srp_client(local, PASSWORD, "bob@example.com").authenticate_user()
     id_claims = claims(result["AuthenticationResult"]["IdToken"])
     assert id_claims["email"] == "bob@example.com"
-    assert id_claims["cognito:username"] == local.username_of("bob@example.com") == id_claims["sub"]
+    assert id_claims["cognito:username"] == local.users.username_of("bob@example.com") == id_claims["sub"]
 
 
 # -- token validity and the emulator clock ------------------------------------------------------
@@ -239,7 +239,7 @@ def test_an_expired_access_token_is_refused(make_local, clock):
 
 def test_refresh_of_a_disabled_user_is_refused(local):
     refresh_token = tokens(local)["RefreshToken"]
-    local.disable_user("alice")
+    local.users.disable("alice")
     with pytest.raises(ClientError) as excinfo:
         refresh(local, refresh_token)
     assert error_of(excinfo) == ("NotAuthorizedException", "User is disabled.")
@@ -247,7 +247,7 @@ def test_refresh_of_a_disabled_user_is_refused(local):
 
 def test_refresh_of_a_deleted_user_is_refused(local):
     refresh_token = tokens(local)["RefreshToken"]
-    local.delete_user("alice")
+    local.users.delete("alice")
     with pytest.raises(ClientError) as excinfo:
         refresh(local, refresh_token)
     assert error_of(excinfo)[0] == "NotAuthorizedException"  # moto alone answers HTTP 500
@@ -255,7 +255,7 @@ def test_refresh_of_a_deleted_user_is_refused(local):
 
 def test_refresh_after_an_admin_password_reset_requires_a_reset(local):
     refresh_token = tokens(local)["RefreshToken"]
-    local.admin_reset_password("alice")
+    local.users.reset_password("alice")
     with pytest.raises(ClientError) as excinfo:
         refresh(local, refresh_token)
     assert error_of(excinfo)[0] == "PasswordResetRequiredException"
@@ -266,8 +266,8 @@ def test_refresh_after_an_admin_password_reset_requires_a_reset(local):
 
 def test_global_sign_out_revokes_the_refresh_token(local):
     refresh_token = tokens(local)["RefreshToken"]
-    local.global_sign_out("alice")
-    assert local.refresh_token_revoked(refresh_token)
+    local.users.global_sign_out("alice")
+    assert local.users.refresh_token_revoked(refresh_token)
     with pytest.raises(ClientError) as excinfo:
         refresh(local, refresh_token)
     assert error_of(excinfo) == ("NotAuthorizedException", "Refresh Token has been revoked")
@@ -334,7 +334,7 @@ def test_reset_forgets_lockouts(local, emulator):
 
 
 def test_get_id_returns_one_identity_per_user(local):
-    local.add_user(UserSpec("bob", "Bob-Passw0rd!"))
+    local.users.add(UserSpec("bob", "Bob-Passw0rd!"))
     first = get_id(local, tokens(local)["IdToken"])
     again = get_id(local, tokens(local)["IdToken"])
     other = get_id(local, tokens(local, "bob", "Bob-Passw0rd!")["IdToken"])
@@ -392,7 +392,7 @@ def test_credentials_are_fresh_each_call_and_last_the_pool_lifetime(make_local, 
 
 
 def test_credentials_need_a_live_token_of_the_same_user(local, clock):
-    local.add_user(UserSpec("bob", "Bob-Passw0rd!"))
+    local.users.add(UserSpec("bob", "Bob-Passw0rd!"))
     id_token = tokens(local)["IdToken"]
     identity_id = get_id(local, id_token)
     bob_token = tokens(local, "bob", "Bob-Passw0rd!")["IdToken"]
@@ -460,7 +460,7 @@ def test_revoke_token_revokes_the_refresh_token_and_its_access_tokens(local):
     idp = client(local, "cognito-idp")
     answer = idp.revoke_token(Token=result["RefreshToken"], ClientId=local.settings.client_id)
     assert {k: v for k, v in answer.items() if k != "ResponseMetadata"} == {}
-    assert local.refresh_token_revoked(result["RefreshToken"])
+    assert local.users.refresh_token_revoked(result["RefreshToken"])
     with pytest.raises(ClientError) as excinfo:
         refresh(local, result["RefreshToken"])
     assert error_of(excinfo) == ("NotAuthorizedException", "Refresh Token has been revoked")
@@ -497,7 +497,7 @@ def test_totp_codes_are_checked_at_the_emulator_clock(make_local, clock):
         with pytest.raises(ClientError) as excinfo:
             answer(local, "SOFTWARE_TOKEN_MFA", session, SOFTWARE_TOKEN_MFA_CODE=wrong)
         assert error_of(excinfo)[0] == "CodeMismatchException"
-    assert local.totp_code("alice") == right
+    assert local.users.totp_code("alice") == right
     result = answer(local, "SOFTWARE_TOKEN_MFA", session, SOFTWARE_TOKEN_MFA_CODE=right)
     assert result["AuthenticationResult"]["AccessToken"]
 
@@ -508,7 +508,7 @@ def test_totp_registration_uses_a_random_secret_and_checks_the_code(local, clock
     secrets = {idp.associate_software_token(AccessToken=access_token)["SecretCode"] for _ in range(2)}
     assert len(secrets) == 2 and "asdfasdfasdf" not in secrets
     secret = idp.associate_software_token(AccessToken=access_token)["SecretCode"]
-    assert len(secret) >= 16 and local.totp_secret("alice") == secret
+    assert len(secret) >= 16 and local.users.totp_secret("alice") == secret
     with pytest.raises(ClientError) as excinfo:
         idp.verify_software_token(
             AccessToken=access_token,
@@ -537,7 +537,7 @@ def test_sms_codes_are_checked(make_local):
     challenge = password_auth(local)
     assert challenge["ChallengeName"] == "SMS_MFA"
     assert challenge["ChallengeParameters"]["CODE_DELIVERY_DESTINATION"].endswith("0100")
-    code = local.last_sms_code("alice")
+    code = local.users.last_sms_code("alice")
     assert len(code) == 6 and code.isdigit()
     with pytest.raises(ClientError) as excinfo:
         answer(local, "SMS_MFA", challenge["Session"], SMS_MFA_CODE=f"{(int(code) + 1) % 10**6:06d}")
@@ -557,7 +557,7 @@ def test_a_user_with_two_mfa_kinds_chooses_one(make_local, clock):
     chosen = answer(local, "SELECT_MFA_TYPE", challenge["Session"], ANSWER="SOFTWARE_TOKEN_MFA")
     assert chosen["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
     done = answer(
-        local, "SOFTWARE_TOKEN_MFA", chosen["Session"], SOFTWARE_TOKEN_MFA_CODE=local.totp_code("alice")
+        local, "SOFTWARE_TOKEN_MFA", chosen["Session"], SOFTWARE_TOKEN_MFA_CODE=local.users.totp_code("alice")
     )
     assert done["AuthenticationResult"]["AccessToken"]
 
@@ -567,7 +567,7 @@ def test_challenge_sessions_expire(make_local, clock):
     challenge = password_auth(local)
     clock.advance(3 * 60)
     with pytest.raises(ClientError) as excinfo:
-        answer(local, "SMS_MFA", challenge["Session"], SMS_MFA_CODE=local.last_sms_code("alice"))
+        answer(local, "SMS_MFA", challenge["Session"], SMS_MFA_CODE=local.users.last_sms_code("alice"))
     assert error_of(excinfo)[0] == "NotAuthorizedException"
 
 
@@ -626,8 +626,8 @@ def test_id_tokens_verify_against_the_served_jwks(local):
 def test_provisioning_is_not_in_the_request_log(local):
     assert local.request_counts() == {}
     assert local.received_access_keys() == []
-    local.add_user(UserSpec("bob", "Bob-Passw0rd!"))
-    local.disable_user("bob")
+    local.users.add(UserSpec("bob", "Bob-Passw0rd!"))
+    local.users.disable("bob")
     assert local.request_counts() == {}
     tokens(local)
     assert local.request_counts() == {"InitiateAuth": 1}

@@ -238,7 +238,7 @@ def test_refresh_token_grant_and_revoke(hosted: LocalCognito) -> None:
         f"{base}/oauth2/revoke", data={"token": tokens["refresh_token"], "client_id": client_id}, timeout=10
     )
     assert revoked.status_code == 200
-    assert hosted.refresh_token_revoked(tokens["refresh_token"])
+    assert hosted.users.refresh_token_revoked(tokens["refresh_token"])
     again = requests.post(
         f"{base}/oauth2/token",
         data={
@@ -428,7 +428,7 @@ def test_users_are_checked_against_the_pool(make_local: Callable[[LocalSpec], Lo
     spec = hosted_spec()
     spec = replace(spec, users=(*spec.users, UserSpec("bob", "Bob-Passw0rd!")))
     local = make_local(spec)
-    local.disable_user("bob")
+    local.users.disable("bob")
     _, challenge = pkce()
     page = browser_login(local, challenge, username="bob", password="Bob-Passw0rd!")
     assert page.status_code == 400 and "disabled" in page.text

@@ -46,9 +46,9 @@ def test_reset_provisions_a_new_spec_and_keeps_it(make_local, emulator):
     assert local.settings.identity_pool_id is None
     assert local.spec.user("zed")
     local.reset()
-    assert local.username_of("zed") == "zed"
+    assert local.users.username_of("zed") == "zed"
     with pytest.raises(KeyError):
-        local.username_of("alice")
+        local.users.username_of("alice")
 
 
 def test_the_emulator_uses_the_test_clock(local, clock):
@@ -77,20 +77,20 @@ def test_a_second_emulator_takes_a_free_port_when_asked_for_a_taken_one(emulator
 
 
 def test_helpers_manage_users(local):
-    local.add_user(UserSpec("bob", "Bob-Passw0rd!", phone_number="+15555550100"))
-    assert local.username_of("bob") == "bob"
+    local.users.add(UserSpec("bob", "Bob-Passw0rd!", phone_number="+15555550100"))
+    assert local.users.username_of("bob") == "bob"
     with pytest.raises(ValueError, match="password"):
-        local.add_user(UserSpec("weak", "weak"))
+        local.users.add(UserSpec("weak", "weak"))
     with pytest.raises(LookupError):
-        local.last_sms_code("bob")
+        local.users.last_sms_code("bob")
     with pytest.raises(LookupError):
-        local.totp_code("bob")
-    assert local.totp_secret("bob") is None
-    local.set_password("bob", "Other-Passw0rd!", permanent=False)
-    local.enable_user("bob")
-    local.delete_user("bob")
+        local.users.totp_code("bob")
+    assert local.users.totp_secret("bob") is None
+    local.users.set_password("bob", "Other-Passw0rd!", permanent=False)
+    local.users.enable("bob")
+    local.users.delete("bob")
     with pytest.raises(KeyError):
-        local.username_of("bob")
+        local.users.username_of("bob")
     assert local.request_counts() == {}  # helpers are not the code under test
 
 

@@ -410,7 +410,9 @@ def test_totp_code_is_asked_again_after_a_wrong_one(ext, session, make_local, pr
     )
     session.configure(**emulator.settings.as_config())
     prompts.secret.append(PASSWORD)
-    prompts.text.extend([lambda: wrong(emulator.totp_code("dave")), lambda: emulator.totp_code("dave")])
+    prompts.text.extend(
+        [lambda: wrong(emulator.users.totp_code("dave")), lambda: emulator.users.totp_code("dave")]
+    )
 
     ext.run_cell("%cognito_login dave")
 
@@ -429,7 +431,7 @@ def test_totp_codes_run_out(ext, session, make_local, prompts):
     )
     session.configure(**emulator.settings.as_config())
     prompts.secret.append(PASSWORD)
-    prompts.text.extend([lambda: wrong(emulator.totp_code("dave"))] * 3)
+    prompts.text.extend([lambda: wrong(emulator.users.totp_code("dave"))] * 3)
     with pytest.raises(UsageError) as info:
         ext.run_cell("%cognito_login dave")
     assert type(info.value) is MagicUsageError and "code is wrong" in str(info.value)
@@ -470,7 +472,7 @@ def test_sms_code(ext, session, make_local, prompts, capsys):
     )
     session.configure(**emulator.settings.as_config())
     prompts.secret.append(PASSWORD)
-    prompts.text.append(lambda: emulator.last_sms_code("frank"))
+    prompts.text.append(lambda: emulator.users.last_sms_code("frank"))
     ext.run_cell("%cognito_login frank")
     assert session.get_current_user().username == "frank"
     assert prompts.asked[1].startswith("SMS code sent to ")
@@ -489,7 +491,7 @@ def test_mfa_selection_then_totp(ext, session, make_local, prompts, capsys):
     )
     session.configure(**emulator.settings.as_config())
     prompts.secret.append(PASSWORD)
-    prompts.text.extend(["carrier pigeon", "totp", lambda: emulator.totp_code("gina")])
+    prompts.text.extend(["carrier pigeon", "totp", lambda: emulator.users.totp_code("gina")])
     ext.run_cell("%cognito_login gina")
     assert session.get_current_user().username == "gina"
     choose, again, code = prompts.asked[1:]
@@ -723,7 +725,7 @@ def test_variables_are_not_expanded_on_the_line(ext, session, prompts):
 def test_the_password_never_lands_in_history_outputs_or_logs(
     ext, session, local, prompts, monkeypatch, capsys, caplog, via
 ):
-    local.add_user(UserSpec("canary", CANARY))
+    local.users.add(UserSpec("canary", CANARY))
     caplog.set_level(logging.DEBUG)
     for name in ("botocore", "boto3", "urllib3", "nb_cognito"):
         caplog.set_level(logging.DEBUG, logger=name)

@@ -32,7 +32,7 @@ def test_email_code_after_choosing_email_mfa(ext, session, make_local, prompts, 
     user = UserSpec("alice", PASSWORD, attributes={"email": EMAIL}, totp_secret=TOTP_SECRET, email_mfa=True)
     emulator = use(session, make_local(LocalSpec(pool=pool, users=(user,))))
     prompts.secret.append(PASSWORD)
-    prompts.text.extend(["EMAIL", "000000", lambda: emulator.last_email_code("alice")])
+    prompts.text.extend(["EMAIL", "000000", lambda: emulator.users.last_email_code("alice")])
 
     ext.run_cell("%cognito_login alice")
 
@@ -47,7 +47,7 @@ def test_email_mfa_setup_asks_for_the_address(ext, session, make_local, prompts)
     pool = PoolSpec(mfa="ON", mfa_types=("EMAIL",))
     emulator = use(session, make_local(LocalSpec(pool=pool, users=(UserSpec("alice", PASSWORD),))))
     prompts.secret.append(PASSWORD)
-    prompts.text.extend([EMAIL, lambda: emulator.last_email_code("alice")])
+    prompts.text.extend([EMAIL, lambda: emulator.users.last_email_code("alice")])
 
     ext.run_cell("%cognito_login alice")
 
@@ -60,7 +60,7 @@ def test_mfa_setup_selection(ext, session, make_local, prompts):
     pool = PoolSpec(mfa="ON", mfa_types=("TOTP", "EMAIL"))
     emulator = use(session, make_local(LocalSpec(pool=pool, users=(UserSpec("alice", PASSWORD),))))
     prompts.secret.append(PASSWORD)
-    prompts.text.extend(["email", EMAIL, lambda: emulator.last_email_code("alice")])
+    prompts.text.extend(["email", EMAIL, lambda: emulator.users.last_email_code("alice")])
     ext.run_cell("%cognito_login alice")
     assert session.is_signed_in
     assert prompts.asked[1] == "Choose an MFA method to set up (TOTP/EMAIL): "
@@ -76,7 +76,7 @@ def test_user_auth_offers_the_first_factors_without_asking_a_password(
     ext, session, make_local, prompts, capsys
 ):
     emulator = use(session, user_auth(make_local), auth_flow="USER_AUTH")
-    prompts.text.extend(["3", lambda: emulator.last_email_code("alice")])  # 3: EMAIL_OTP
+    prompts.text.extend(["3", lambda: emulator.users.last_email_code("alice")])  # 3: EMAIL_OTP
 
     ext.run_cell("%cognito_login alice")
 
@@ -97,7 +97,7 @@ def test_choosing_the_password_asks_for_it_hidden(ext, session, make_local, prom
 
 def test_preferred_challenge_on_the_line(ext, session, make_local, prompts):
     emulator = use(session, user_auth(make_local), auth_flow="USER_AUTH")
-    prompts.text.append(lambda: emulator.last_sms_code("alice"))
+    prompts.text.append(lambda: emulator.users.last_sms_code("alice"))
     ext.run_cell("%cognito_login alice --preferred-challenge SMS_OTP")
     assert session.is_signed_in and prompts.asked[0].startswith("SMS code sent to ")
 
@@ -134,7 +134,7 @@ def test_logout_forget_device(ext, session, make_local, prompts, capsys):
         make_local(LocalSpec(pool=pool, users=(UserSpec("alice", PASSWORD, totp_secret=TOTP_SECRET),))),
     )
     prompts.secret.extend([PASSWORD, PASSWORD])
-    prompts.text.append(lambda: emulator.totp_code("alice"))
+    prompts.text.append(lambda: emulator.users.totp_code("alice"))
     ext.run_cell("%cognito_login alice")
     ext.run_cell("%cognito_logout")
     ext.run_cell("%cognito_login alice")  # the remembered device: no MFA prompt
@@ -147,7 +147,7 @@ def test_logout_forget_device(ext, session, make_local, prompts, capsys):
     assert out == "Signed out alice. Cognito forgot this device; the next sign-in asks for MFA."
     assert counts(emulator, "ForgetDevice") == (1,)
     prompts.secret.append(PASSWORD)
-    prompts.text.append(lambda: emulator.totp_code("alice"))
+    prompts.text.append(lambda: emulator.users.totp_code("alice"))
     ext.run_cell("%cognito_login alice")
     assert prompts.asked[-1] == "Code from your authenticator app: "  # MFA again
 
@@ -162,7 +162,7 @@ def test_logout_forget_device_without_a_device(ext, session, local, monkeypatch,
 
 def test_user_auth_with_remember_and_nothing_remembered_starts_one_sign_in(ext, session, make_local, prompts):
     emulator = use(session, user_auth(make_local), auth_flow="USER_AUTH", preferred_challenge="EMAIL_OTP")
-    prompts.text.append(lambda: emulator.last_email_code("alice"))
+    prompts.text.append(lambda: emulator.users.last_email_code("alice"))
     ext.run_cell("%cognito_login alice --remember")
     assert session.is_signed_in
     assert counts(emulator, "InitiateAuth") == (1,)  # one sign-in, one code sent
@@ -184,7 +184,7 @@ def test_remember_device_on_the_line_opts_in(ext, session, make_local, prompts):
     users = (UserSpec("alice", PASSWORD, totp_secret=TOTP_SECRET),)
     emulator = use(session, make_local(LocalSpec(pool=pool, users=users)))
     prompts.secret.extend([PASSWORD, PASSWORD])
-    prompts.text.append(lambda: emulator.totp_code("alice"))
+    prompts.text.append(lambda: emulator.users.totp_code("alice"))
     ext.run_cell("%cognito_login alice --remember-device")
     assert session.device.remembered and counts(emulator, "UpdateDeviceStatus") == (1,)
     ext.run_cell("%cognito_logout")

@@ -131,7 +131,7 @@ def test_loopback_sign_in_feeds_the_session_and_boto3(
     result = sso_session.sign_out()
     assert result.revoke_token_error is None
     assert hosted.request_counts()["HostedUI:/oauth2/revoke"] == 1
-    assert hosted.refresh_token_revoked(refresh_token)
+    assert hosted.users.refresh_token_revoked(refresh_token)
 
 
 def test_paste_back_of_the_redirected_url(sso_session: CognitoSession, hosted: LocalCognito) -> None:
@@ -368,7 +368,7 @@ def test_a_revoked_refresh_token_ends_the_session(sso_session: CognitoSession, h
     sso_session.sign_in_with_redirect(
         method="loopback", open_browser=Browser(hosted).open, write=lambda _: None
     )
-    hosted.global_sign_out("alice")
+    hosted.users.global_sign_out("alice")
     ended_snapshot = sso_session.fetch_auth_session(force_refresh=True)
     assert isinstance(ended_snapshot.user_pool_tokens_result.error, SessionExpiredError)
     assert len(ended) == 1 and not sso_session.is_signed_in

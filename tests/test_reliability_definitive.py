@@ -21,7 +21,7 @@ WAITERS = 10
 
 
 def revoke(local):
-    local.global_sign_out("alice")
+    local.users.global_sign_out("alice")
 
 
 def let_expire(local):
@@ -29,23 +29,23 @@ def let_expire(local):
 
 
 def disable(local):
-    local.disable_user("alice")
+    local.users.disable("alice")
 
 
 def delete(local):
-    local.delete_user("alice")
+    local.users.delete("alice")
 
 
 def reset_password(local):
-    local.admin_reset_password("alice")
+    local.users.reset_password("alice")
 
 
 CAUSES = {
     "revoked": (revoke, lambda local: None),
     "refresh-token-expired": (let_expire, lambda local: None),
-    "user-disabled": (disable, lambda local: local.enable_user("alice")),
-    "user-deleted": (delete, lambda local: local.add_user(UserSpec("alice", PASSWORD))),
-    "password-reset": (reset_password, lambda local: local.set_password("alice", PASSWORD)),
+    "user-disabled": (disable, lambda local: local.users.enable("alice")),
+    "user-deleted": (delete, lambda local: local.users.add(UserSpec("alice", PASSWORD))),
+    "password-reset": (reset_password, lambda local: local.users.set_password("alice", PASSWORD)),
 }
 
 
@@ -118,7 +118,7 @@ def test_definitive_failure_in_the_background_fires_once_and_stops_the_refresher
     session = make_session(auto_refresh=True)
     session.sign_in("alice", PASSWORD)
     events = Events(session, AuthEvent.SESSION_EXPIRED, AuthEvent.TOKEN_REFRESH_FAILURE)
-    local.global_sign_out("alice")
+    local.users.global_sign_out("alice")
     clock.advance(56 * 60)  # past the planned background refresh
 
     assert events.wait(AuthEvent.SESSION_EXPIRED)
@@ -145,7 +145,7 @@ def test_foreground_and_background_racing_into_a_revoked_token_end_the_session_o
     session = make_session(auto_refresh=True)
     session.sign_in("alice", PASSWORD)
     events = Events(session, AuthEvent.SESSION_EXPIRED)
-    local.global_sign_out("alice")
+    local.users.global_sign_out("alice")
     clock.advance(59 * 60)  # both the background thread and the foreground threads are due
     seen: list[BaseException] = []
 

@@ -200,7 +200,7 @@ def test_partial_or_expired_credentials_are_a_clear_error_and_change_nothing(
     session.sign_in("alice", PASSWORD)
     events = Events(session, AuthEvent.CREDENTIALS_REFRESH, AuthEvent.SESSION_EXPIRED)
     state = session.describe().state
-    local.enable_fault_mode(BAD_ANSWERS[answer])
+    local.faults.enable(BAD_ANSWERS[answer])
 
     clock.advance(9 * 60 + 50)  # 10 s left of 10 min: mandatory, but still valid
     assert session.current_credentials() is state.credentials  # MSAL: aging + failure -> old ones
@@ -227,7 +227,7 @@ def test_background_refresher_survives_a_bad_answer_and_recovers(short_credentia
     session = make_session(auto_refresh=True)
     session.sign_in("alice", PASSWORD)
     events = Events(session, AuthEvent.CREDENTIALS_REFRESH)
-    local.enable_fault_mode(BAD_ANSWERS["no-session-token"])
+    local.faults.enable(BAD_ANSWERS["no-session-token"])
     old = session.current_credentials()
 
     clock.advance(9 * 60)  # past the planned background refresh of the credentials
@@ -235,7 +235,7 @@ def test_background_refresher_survives_a_bad_answer_and_recovers(short_credentia
     assert session.describe().background_running, "a bad answer is no reason to stop refreshing for good"
     assert session.current_credentials() is old
 
-    local.disable_fault_mode(BAD_ANSWERS["no-session-token"])
+    local.faults.disable(BAD_ANSWERS["no-session-token"])
     retry_at = session.describe().next_attempt
     assert 0 < retry_at - clock.time() <= 60  # a later retry, after the longest pause
     clock.advance(retry_at - clock.time() + 0.01)

@@ -323,8 +323,8 @@ SERVER_LIES = {
 @pytest.fixture
 def server_lies(local):
     """Make the emulator put a wrong claim into the ID tokens it issues from now on."""
-    yield local.enable_fault_mode
-    local.clear_fault_modes()
+    yield local.faults.enable
+    local.faults.clear()
 
 
 @pytest.mark.parametrize("lie", list(SERVER_LIES))
@@ -341,7 +341,7 @@ def test_garbage_tokens_from_the_server_during_a_refresh_keep_the_session(
     assert session.is_signed_in and session.describe().state.tokens is state.tokens  # nothing replaced
     assert events.count(AuthEvent.SESSION_EXPIRED) == 0 and events.count(AuthEvent.TOKEN_REFRESH) == 0
 
-    local.clear_fault_modes()  # the server behaves again: the next call recovers
+    local.faults.clear()  # the server behaves again: the next call recovers
     assert session.current_credentials().expiration.timestamp() > local.clock.time()
     assert events.count(AuthEvent.TOKEN_REFRESH) == 1
 
@@ -366,11 +366,11 @@ WITHOUT = {
 def test_a_refresh_answer_without_a_token_is_a_clear_error_and_keeps_the_session(
     signed_in, local, clock, missing
 ):
-    local.enable_fault_mode(WITHOUT[missing])
+    local.faults.enable(WITHOUT[missing])
     session, state = signed_in, signed_in.describe().state
     clock.advance(60 * 60 + 5)
     with pytest.raises(errors.TokenValidationError, match="without"):
         session.current_credentials()
     assert session.is_signed_in and session.describe().state.tokens is state.tokens
-    local.clear_fault_modes()
+    local.faults.clear()
     assert session.current_credentials().expiration.timestamp() > local.clock.time()

@@ -129,16 +129,16 @@ def test_canary_password_tokens_and_keys_never_leak(
 
     # Garbage from the server: credentials without a session token, then an ID token whose
     # signature does not match (PyJWT's error is chained under ours).
-    with local.fault_mode(FaultMode.CREDENTIALS_WITHOUT_SESSION_TOKEN):
+    with local.faults.mode(FaultMode.CREDENTIALS_WITHOUT_SESSION_TOKEN):
         expect_error(session.current_credentials)
     harvest()
 
     clock.advance(60 * 60 + 5)
-    with local.fault_mode(FaultMode.TOKENS_BAD_SIGNATURE):
+    with local.faults.mode(FaultMode.TOKENS_BAD_SIGNATURE):
         expect_error(session.current_credentials)
 
     # Revoked elsewhere: the session ends. Then a new sign-in and a global sign-out.
-    local.global_sign_out("alice")
+    local.users.global_sign_out("alice")
     expect_error(session.current_credentials)
     harvest()
     session.sign_in("alice", canary)

@@ -89,11 +89,11 @@ def _admin_confirm(local):
 
 ACCOUNT_STATES = {
     "password-reset-required": (
-        lambda local: local.admin_reset_password("alice"),
+        lambda local: local.users.reset_password("alice"),
         "alice",
         errors.PasswordResetRequiredError,
         "Reset your password",
-        lambda local: local.set_password("alice", PASSWORD),
+        lambda local: local.users.set_password("alice", PASSWORD),
     ),
     "user-not-confirmed": (
         lambda local: None,

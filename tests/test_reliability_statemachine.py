@@ -144,7 +144,7 @@ def test_session_state_machine(local, fault_proxy, clock, issued):
         @precondition(lambda self: self.signed_in and not self.revoked)
         @rule()
         def revoke_elsewhere(self) -> None:
-            local.global_sign_out("alice")
+            local.users.global_sign_out("alice")
             self.revoked = True
 
         @rule(everywhere=st.booleans())

@@ -210,7 +210,7 @@ def test_a_failed_refresh_shows_no_refresh_token(
         fault_proxy.set_down(True)
         expected: type[BaseException] = errors.ServiceUnavailableError
     elif failure == "token_revoked":
-        secret_client.global_sign_out("alice")
+        secret_client.users.global_sign_out("alice")
         expected = errors.SessionExpiredError
     else:  # new tokens, then the identity pool fails: the new ID token is in those frames
         fault_proxy.inject("5xx", target="GetCredentialsForIdentity", times=None)

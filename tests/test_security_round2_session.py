@@ -138,7 +138,7 @@ def test_a_slow_guest_fetch_does_not_block_on_or_sign_out(make_local, make_sessi
 )
 def test_a_server_issuing_absurd_times_is_a_typed_error_at_sign_in(make_session, local, mode):
     session = make_session()
-    local.enable_fault_mode(mode)
+    local.faults.enable(mode)
 
     with pytest.raises(errors.TokenValidationError, match="exp"):
         session.sign_in("alice", PASSWORD)

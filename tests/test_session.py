@@ -164,8 +164,8 @@ def test_sms_challenge(make_local, new_session, local):
     assert "555555" not in result.next_step.code_destination  # masked
 
     with pytest.raises(errors.CodeMismatchError):
-        session.confirm_sign_in("000000" if local.last_sms_code("frank") != "000000" else "111111")
-    assert session.confirm_sign_in(local.last_sms_code("frank")).is_signed_in
+        session.confirm_sign_in("000000" if local.users.last_sms_code("frank") != "000000" else "111111")
+    assert session.confirm_sign_in(local.users.last_sms_code("frank")).is_signed_in
 
 
 def test_mfa_selection(make_local, new_session, local, clock):
@@ -376,7 +376,7 @@ def test_advisory_failure_keeps_valid_tokens_without_error(proxied_session, faul
 def test_revoked_refresh_token_ends_the_session_once(session, local, clock):
     session.sign_in("alice", PASSWORD)
     expired = recorder(session, AuthEvent.SESSION_EXPIRED)
-    local.global_sign_out("alice")  # from another client
+    local.users.global_sign_out("alice")  # from another client
     clock.advance(59 * 60)
 
     errors_seen: list[Exception] = []
@@ -443,7 +443,7 @@ def test_local_sign_out_revokes_and_fires_once(session, local):
     assert len(signed_out) == 1
     assert not session.fetch_auth_session().is_signed_in
     assert counts(local, "RevokeToken") == (1,)
-    assert local.refresh_token_revoked(refresh_token)
+    assert local.users.refresh_token_revoked(refresh_token)
     session.sign_out()  # twice is harmless
     assert len(signed_out) == 1
 

@@ -45,8 +45,8 @@ def test_email_otp_is_chosen_at_mfa_selection_and_answered_with_the_emailed_code
     assert step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_EMAIL_CODE
     assert step.code_destination and EMAIL not in step.code_destination  # masked
     with pytest.raises(errors.CodeMismatchError):
-        session.confirm_sign_in(wrong(local.last_email_code("alice")))
-    assert session.confirm_sign_in(local.last_email_code("alice")).is_signed_in
+        session.confirm_sign_in(wrong(local.users.last_email_code("alice")))
+    assert session.confirm_sign_in(local.users.last_email_code("alice")).is_signed_in
 
 
 def test_email_otp_alone_asks_for_the_code_at_once(make_local, new_session):
@@ -56,7 +56,7 @@ def test_email_otp_alone_asks_for_the_code_at_once(make_local, new_session):
     session = new_session(local.settings.as_config())
     step = session.sign_in("alice", PASSWORD).next_step
     assert step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_EMAIL_CODE
-    assert session.confirm_sign_in(f" {local.last_email_code('alice')} ").is_signed_in
+    assert session.confirm_sign_in(f" {local.users.last_email_code('alice')} ").is_signed_in
 
 
 def test_mfa_setup_offering_only_email_asks_for_the_address_then_the_code(make_local, new_session):
@@ -72,7 +72,7 @@ def test_mfa_setup_offering_only_email_asks_for_the_address_then_the_code(make_l
         session.confirm_sign_in("not an address")
     step = session.confirm_sign_in(EMAIL).next_step
     assert step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_EMAIL_CODE
-    assert session.confirm_sign_in(local.last_email_code("alice")).is_signed_in
+    assert session.confirm_sign_in(local.users.last_email_code("alice")).is_signed_in
     assert session.fetch_auth_session().user_pool_tokens_result.unwrap().id_token
 
 
@@ -120,7 +120,7 @@ def test_user_auth_without_a_preference_offers_the_first_factors(make_local, new
 
     step = session.confirm_sign_in("email_otp").next_step
     assert step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_EMAIL_CODE
-    assert session.confirm_sign_in(local.last_email_code("alice")).is_signed_in
+    assert session.confirm_sign_in(local.users.last_email_code("alice")).is_signed_in
     assert session.get_current_user().username == "alice"
 
 
@@ -147,7 +147,7 @@ def test_choosing_sms_otp_sends_a_text(make_local, new_session):
     session.sign_in("alice")
     step = session.confirm_sign_in("SMS_OTP").next_step
     assert step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_SMS_CODE and "0100" in step.code_destination
-    assert session.confirm_sign_in(local.last_sms_code("alice")).is_signed_in
+    assert session.confirm_sign_in(local.users.last_sms_code("alice")).is_signed_in
 
 
 @pytest.mark.parametrize(

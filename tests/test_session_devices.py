@@ -57,7 +57,7 @@ def make_session(clock):
 def sign_in_with_mfa(session, local):
     result = session.sign_in("alice", PASSWORD)
     if result.next_step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE:
-        result = session.confirm_sign_in(local.totp_code("alice"))
+        result = session.confirm_sign_in(local.users.totp_code("alice"))
     assert result.is_signed_in
     return result
 
@@ -105,7 +105,7 @@ def test_user_opt_in_remembers_only_when_asked(make_local, make_session):
     session.sign_out()
     step = session.sign_in("alice", PASSWORD).next_step  # not remembered: MFA as before
     assert step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE
-    assert session.confirm_sign_in(local.totp_code("alice")).is_signed_in
+    assert session.confirm_sign_in(local.users.totp_code("alice")).is_signed_in
 
     session.remember_device()  # Amplify's rememberDevice: UpdateDeviceStatus(remembered)
     assert session.device.remembered
@@ -137,7 +137,7 @@ def test_forget_device_brings_mfa_back_and_keeps_the_session(make_local, make_se
     session.sign_out()
     step = session.sign_in("alice", PASSWORD).next_step
     assert step.sign_in_step is SignInStep.CONFIRM_SIGN_IN_WITH_TOTP_CODE  # a new device: MFA again
-    session.confirm_sign_in(local.totp_code("alice"))
+    session.confirm_sign_in(local.users.totp_code("alice"))
     assert session.device.key != key
 
 

@@ -135,7 +135,7 @@ def test_the_typed_alias_finds_the_entry(make_local, make_session, local):
     )
     make_session().sign_in("alice@example.com", PASSWORD)
     entry = store.remembered(Settings(**local.settings.as_config()), "alice@example.com")
-    assert entry is not None and entry.username == local.username_of("alice@example.com")
+    assert entry is not None and entry.username == local.users.username_of("alice@example.com")
 
     again = make_session()
     assert again.sign_in("alice@example.com").is_signed_in
@@ -212,7 +212,7 @@ def test_revoked_token_is_forgotten_and_the_password_path_runs(
     session.sign_in("alice", PASSWORD)
     old_token = refresh_token(session)
     session.close()
-    local.global_sign_out("alice")
+    local.users.global_sign_out("alice")
 
     again = make_session()
     with pytest.raises(errors.InvalidParameterError, match="No password"):
@@ -225,7 +225,7 @@ def test_revoked_token_is_forgotten_and_the_password_path_runs(
     # The next kernel: the entry is revoked again, and NB_COGNITO_PASSWORD takes over.
     make_session().sign_in("alice", PASSWORD)
     assert len(entry_files(store_dir)) == 1
-    local.global_sign_out("alice")
+    local.users.global_sign_out("alice")
     monkeypatch.setenv("NB_COGNITO_PASSWORD", PASSWORD)
     third = make_session()
     assert third.sign_in("alice").is_signed_in
@@ -244,7 +244,7 @@ def test_revoked_token_is_forgotten_and_the_password_path_runs(
 def test_a_session_that_expires_forgets_its_entry(make_session, local, store_dir):
     session = make_session()
     session.sign_in("alice", PASSWORD)
-    local.global_sign_out("alice")
+    local.users.global_sign_out("alice")
 
     with pytest.raises(errors.SessionExpiredError):
         session.fetch_auth_session(force_refresh=True).user_pool_tokens_result.unwrap()
@@ -437,7 +437,7 @@ def test_a_store_owned_by_someone_else_is_refused(make_session, store_dir, monke
 def test_two_pools_and_two_users_coexist(make_local, make_session, local, store_dir):
     first = make_session()
     first.sign_in("alice", PASSWORD)
-    local.add_user(UserSpec("bob", BOB_PASSWORD))
+    local.users.add(UserSpec("bob", BOB_PASSWORD))
     make_session().sign_in("bob", BOB_PASSWORD)
     first_settings = first.settings
 
@@ -550,7 +550,7 @@ def test_no_secret_in_any_repr_or_log(make_session, local, store_dir, caplog):
     again = make_session()
     again.sign_in("alice")
     second = refresh_token(again)
-    local.global_sign_out("alice")
+    local.users.global_sign_out("alice")
     last = make_session()
     with pytest.raises(errors.InvalidParameterError):
         last.sign_in("alice")

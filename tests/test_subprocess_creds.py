@@ -172,7 +172,7 @@ def test_turned_off_and_on_while_signed_in_it_applies_at_once(new_session):
 
 
 def test_a_new_sign_in_as_someone_else_is_served_at_the_same_url_and_token(session, local):
-    local.add_user(UserSpec("bob", "Bob-Passw0rd!1"))
+    local.users.add(UserSpec("bob", "Bob-Passw0rd!1"))
     session.sign_in("alice", PASSWORD)
     url, token = os.environ[ENV_URI], os.environ[ENV_TOKEN]
     alices = get(url, token)[1]["AccessKeyId"]
@@ -276,7 +276,7 @@ def test_signed_out_answers_a_json_error_not_credentials(new_session):
 
 def test_an_expired_session_answers_a_json_error(session, local, clock):
     session.sign_in("alice", PASSWORD)
-    local.global_sign_out("alice")  # the refresh token is revoked on the server
+    local.users.global_sign_out("alice")  # the refresh token is revoked on the server
     clock.advance(session.current_credentials().expiration.timestamp() - clock.time() + 1)
 
     status, body = get(os.environ[ENV_URI], os.environ[ENV_TOKEN])

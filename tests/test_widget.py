@@ -226,12 +226,12 @@ def test_totp_challenge_with_a_real_code(make_local, new_session, make_widget, l
     assert "authenticator app" in w.prompt_text
     assert not w.shows("qr") and not w.shows("totp-secret")
 
-    w.submit("code", wrong_code(local.totp_code("dave")))
+    w.submit("code", wrong_code(local.users.totp_code("dave")))
     assert w.view == "code"
     assert "code is wrong" in w.message
     assert w.value("code") == ""
 
-    w.submit("code", local.totp_code("dave"))
+    w.submit("code", local.users.totp_code("dave"))
     assert w.view == "signed_in"
 
 
@@ -241,14 +241,14 @@ def test_totp_setup_shows_a_qr_code_then_asks_for_the_first_code(make_local, new
     w.sign_in("erin", PASSWORD)
 
     assert w.view == "totp_setup"
-    secret = local.totp_secret("erin")
+    secret = local.users.totp_secret("erin")
     if importlib.util.find_spec("segno") or importlib.util.find_spec("qrcode"):
         assert len(w.part("qr").value) > 100
         assert "scan this QR code" in w.prompt_text
     else:
         assert secret in w.part("totp-secret").value
 
-    w.submit("code", local.totp_code("erin"))
+    w.submit("code", local.users.totp_code("erin"))
     assert w.view == "signed_in"
     assert not w.shows("qr") and not w.shows("totp-secret")
     assert secret not in all_widget_state()  # the setup secret is gone from every part
@@ -263,7 +263,7 @@ def test_totp_setup_without_a_qr_package_shows_the_secret(
     w.sign_in("erin", PASSWORD)
 
     assert w.view == "totp_setup"
-    secret = local.totp_secret("erin")
+    secret = local.users.totp_secret("erin")
     assert secret in w.part("totp-secret").value and not w.shows("qr")
     assert "add this secret key" in w.prompt_text
 
@@ -285,10 +285,10 @@ def test_sms_code_shows_the_masked_destination(make_local, new_session, make_wid
     assert "SMS" in w.prompt_text and "0123" in w.prompt_text
     assert "555555" not in w.prompt_text
 
-    w.submit("code", wrong_code(local.last_sms_code("frank")))
+    w.submit("code", wrong_code(local.users.last_sms_code("frank")))
     assert "code is wrong" in w.message and w.view == "code"
 
-    w.submit("code", local.last_sms_code("frank"))
+    w.submit("code", local.users.last_sms_code("frank"))
     assert w.view == "signed_in" and w.message == ""
 
 
@@ -313,7 +313,7 @@ def test_mfa_selection_then_totp(make_local, new_session, make_widget, local):
     assert w.view == "code"
     assert "authenticator app" in w.prompt_text
 
-    w.submit("code", local.totp_code("gina"))
+    w.submit("code", local.users.totp_code("gina"))
     assert w.view == "signed_in"
 
 
@@ -328,7 +328,7 @@ def test_an_expired_challenge_starts_over(make_local, new_session, make_widget, 
     w.sign_in("dave", PASSWORD)
     clock.advance(600)  # Cognito's sign-in sessions last 3 minutes
 
-    w.submit("code", local.totp_code("dave"))
+    w.submit("code", local.users.totp_code("dave"))
 
     assert w.view == "signed_out"
     assert "Sign in again" in w.message
@@ -448,7 +448,7 @@ def test_refresh_failure_is_shown_and_cleared_by_the_next_refresh(new_session, m
 def test_revoked_session_shows_the_form_with_the_reason(make_widget, session, local):
     w = make_widget()
     w.sign_in("alice", PASSWORD)
-    local.global_sign_out("alice")
+    local.users.global_sign_out("alice")
 
     w.click("refresh")
 

@@ -208,7 +208,7 @@ def test_sign_in_through_the_widget_in_jupyterlab(kernel_env, emulator, tmp_path
             expect(second.locator(".jp-OutputArea-output")).to_contain_text(BUCKET, timeout=30_000)
 
             # Revoked elsewhere: Refresh ends the session; the chip says why.
-            emulator.global_sign_out("alice")
+            emulator.users.global_sign_out("alice")
             card.locator("button", has_text="Refresh now").click()
             expect(chip).to_have_text("Session expired", timeout=30_000)
             expect(alert).to_contain_text("ign in again")

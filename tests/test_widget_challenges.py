@@ -35,9 +35,9 @@ def test_email_code_after_choosing_email_mfa(make_local, new_session, make_widge
     assert w.view == "code" and w.state == "signing_in"
     assert "email" in w.prompt_text and EMAIL not in w.prompt_text
 
-    w.submit("code", wrong_code(local.last_email_code("alice")))
+    w.submit("code", wrong_code(local.users.last_email_code("alice")))
     assert "code is wrong" in w.message and w.view == "code"
-    w.submit("code", local.last_email_code("alice"))
+    w.submit("code", local.users.last_email_code("alice"))
     assert w.view == "signed_in"
 
 
@@ -58,7 +58,7 @@ def test_email_mfa_setup_asks_for_the_address(make_local, new_session, make_widg
     w.submit("email", EMAIL)
     w.click("email")
     assert w.view == "code"
-    w.submit("code", local.last_email_code("alice"))
+    w.submit("code", local.users.last_email_code("alice"))
     assert w.view == "signed_in"
 
 
@@ -83,7 +83,7 @@ def test_user_auth_signs_in_with_an_emailed_code_and_no_password(make_local, new
     w.choose("factor-choice", "EMAIL_OTP")
     w.click("factor")
     assert w.view == "code" and "email" in w.prompt_text
-    w.submit("code", local.last_email_code("alice"))
+    w.submit("code", local.users.last_email_code("alice"))
     assert w.view == "signed_in"
 
 
@@ -116,7 +116,7 @@ def test_user_auth_sms_code_with_the_preferred_challenge(make_local, new_session
     w.type("username", "alice")
     w.click("sign-in")
     assert w.view == "code" and "0100" in w.prompt_text
-    w.submit("code", local.last_sms_code("alice"))
+    w.submit("code", local.users.last_sms_code("alice"))
     assert w.view == "signed_in"
 
 

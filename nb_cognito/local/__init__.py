@@ -5,21 +5,23 @@
 ...     nb_cognito.configure(**local.settings.as_config())
 
 * :mod:`.spec` — what to provision (pool, client, users, identity pool, buckets);
-* :mod:`.server` — :class:`LocalCognito`, the server and its test helpers;
+* :mod:`.server` — :class:`LocalCognito`, the server, its settings and request log;
+* :mod:`.users` / :mod:`.fault_switch` — ``local.users`` (add, disable, passwords, the codes a
+  user receives) and ``local.faults`` (fault modes on and off);
 * :mod:`.patches` — every fix to moto, one module per flow, :func:`~.patches.apply` the index;
 * :mod:`.faults` — :class:`FaultProxy`, throttling / 5xx / dropped connections / delays;
 * :mod:`.fault_modes` — :class:`FaultMode`, answers a real server could send that a client
   must survive, produced by the emulator itself;
-* :mod:`.hosted_ui` / :mod:`.federation` / :mod:`.oauth_wire` — the hosted UI (``/oauth2/*``,
-  ``/login``, ``/logout``);
+* :mod:`.hosted_ui` / :mod:`.hosted_login` / :mod:`.federation` / :mod:`.oauth_wire` — the hosted
+  UI (``/oauth2/*``, ``/login``, ``/logout``);
 * :mod:`.oidc_idp` — :class:`LocalOidcIdp`, an external OIDC IdP to federate.
 
 Fault modes (server misbehaviour, not transport faults). Turn one on for a block::
 
-    with local.fault_mode(FaultMode.TOKENS_BAD_SIGNATURE):   # or "tokens_bad_signature"
+    with local.faults.mode(FaultMode.TOKENS_BAD_SIGNATURE):   # or "tokens_bad_signature"
         ...
 
-or with ``local.enable_fault_mode(mode)`` until ``local.clear_fault_modes()`` (a ``reset`` also
+or with ``local.faults.enable(mode)`` until ``local.faults.clear()`` (a ``reset`` also
 clears them). The modes: ``ID_TOKEN_WRONG_AUDIENCE``, ``ID_TOKEN_WRONG_ISSUER``,
 ``ID_TOKEN_WRONG_TOKEN_USE`` (garbage ID tokens), ``TOKENS_BAD_SIGNATURE`` (JWTs whose signature
 does not match), ``REFRESH_WITHOUT_ID_TOKEN`` / ``REFRESH_WITHOUT_ACCESS_TOKEN`` (a refresh
@@ -30,7 +32,7 @@ To watch what the server does, ``local.subscribe(listener)`` gets each ``ServerE
 Cognito features beyond moto, each a spec option (see :class:`PoolSpec`, :class:`UserSpec`):
 ``PoolSpec.issuer="updated"`` (the ``issuer-cognito-idp`` issuer), ``required_attributes``
 (NEW_PASSWORD_REQUIRED's ``requiredAttributes``), ``mfa_types`` with ``"EMAIL"`` and
-``UserSpec.email_mfa`` (EMAIL_OTP; codes readable with ``local.last_email_code(user)``, as SMS
+``UserSpec.email_mfa`` (EMAIL_OTP; codes readable with ``local.users.last_email_code(user)``, as SMS
 codes with ``last_sms_code`` and TOTP codes with ``totp_code``), ``allowed_first_auth_factors``
 (the ``USER_AUTH`` flow) and ``device_tracking`` (``"always"`` / ``"opt_in"``: NewDeviceMetadata,
 ConfirmDevice, device SRP, refresh tokens bound to the device key).

@@ -4,11 +4,11 @@ The :class:`~nb_cognito.local.FaultProxy` breaks the *transport* (throttling, 5x
 connections). These modes break the *content* of otherwise successful answers, which no proxy
 can do without parsing and re-signing them, so the emulator itself produces them:
 
->>> with local.fault_mode(FaultMode.ID_TOKEN_WRONG_AUDIENCE):
+>>> with local.faults.mode(FaultMode.ID_TOKEN_WRONG_AUDIENCE):
 ...     session.sign_in("alice", password)   # the ID token names another app client
 
-A mode lasts until the ``with`` block ends (or :meth:`LocalCognito.clear_fault_modes` /
-``LocalCognito.reset``). Tests use these instead of patching moto or the emulator.
+A mode lasts until the ``with`` block ends (or ``local.faults.clear()`` / ``local.reset()``;
+:mod:`.fault_switch` holds the switches). Tests use these instead of patching moto or the emulator.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from moto.core.exceptions import JsonRESTError
 from werkzeug.wrappers import Request, Response
 
 from .federation import Federation
+from .hosted_login import login_form, parse_authorize, password_problem
 from .oauth_wire import (
     CODE_LIFETIME,
     PKCE_ALPHABET,
@@ -171,48 +172,10 @@ class HostedUI:
 
     # -- authorize and login ----------------------------------------------------------------
 
-    def parse_authorize(self, args: Any) -> AuthorizeRequest:
-        """Check an authorize request; OAuthError (shown as a page, never redirected) if bad."""
-        found = find_client(args.get("client_id") or "")
-        if found is None:
-            raise OAuthError("invalid_request", "The client_id is not an app client of any user pool.")
-        _, pool, client = found
-        redirect_uri = args.get("redirect_uri") or ""
-        if redirect_uri not in (client.extended_config.get("CallbackURLs") or []):
-            raise OAuthError(
-                "redirect_mismatch", "The redirect_uri is not one of the app client's callback URLs."
-            )
-        if args.get("response_type") != "code":
-            raise OAuthError("unsupported_response_type", "Only response_type=code is supported.")
-        config = client.extended_config
-        if "code" not in (config.get("AllowedOAuthFlows") or []) or not config.get(
-            "AllowedOAuthFlowsUserPoolClient"
-        ):
-            raise OAuthError("unauthorized_client", "The app client does not allow the code grant.")
-        scopes = tuple((args.get("scope") or "").split()) or tuple(config.get("AllowedOAuthScopes") or ())
-        if not set(scopes) <= set(config.get("AllowedOAuthScopes") or ()):
-            raise OAuthError("invalid_scope", "A requested scope is not allowed for the app client.")
-        challenge = args.get("code_challenge")
-        method = args.get("code_challenge_method")
-        if challenge is not None or method is not None:
-            if method != "S256":
-                raise OAuthError("invalid_request", "code_challenge_method must be S256.")
-            if not challenge or len(challenge) != 43 or not set(challenge) <= PKCE_ALPHABET:
-                raise OAuthError("invalid_request", "The code_challenge is not a base64url SHA-256.")
-        return AuthorizeRequest(
-            pool_id=pool.id,
-            client_id=client.id,
-            redirect_uri=redirect_uri,
-            scopes=scopes,
-            state=args.get("state"),
-            nonce=args.get("nonce"),
-            code_challenge=challenge,
-        )
-
     def _authorize(self, request: Request) -> Response:
         if request.method != "GET":
             raise OAuthError("invalid_request", "/oauth2/authorize supports GET only.", 405)
-        auth = self.parse_authorize(request.args)
+        auth = parse_authorize(request.args)
         provider = request.args.get("identity_provider")
         if provider and provider != "COGNITO":
             return self.federation.start(auth, provider, request)
@@ -223,18 +186,18 @@ class HostedUI:
 
     def _login(self, request: Request) -> Response:
         values = request.args if request.method == "GET" else request.form
-        auth = self.parse_authorize(values)
+        auth = parse_authorize(values)
         if request.method == "GET":
-            return self._login_form(auth)
+            return login_form(auth)
         username = request.form.get("username") or ""
         password = request.form.get("password") or ""
         found = find_client(auth.client_id)
         assert found is not None  # parse_authorize found it
         _, pool, _ = found
         user = pool._get_user(username) if username else None
-        problem = self._password_problem(pool, user, password)
+        problem = password_problem(self._state, pool, user, password)
         if problem is not None or user is None:
-            return self._login_form(auth, problem or "Incorrect username or password.", status=400)
+            return login_form(auth, problem or "Incorrect username or password.", status=400)
         session_id = secrets.token_urlsafe(32)
         with self._lock:
             self._sessions[session_id] = _BrowserSession(
@@ -243,43 +206,6 @@ class HostedUI:
         response = self.redirect_with_code(auth, user.username)
         response.set_cookie(COOKIE, session_id, httponly=True, samesite="Lax", path="/")
         return response
-
-    def _password_problem(self, pool: Any, user: Any, password: str) -> str | None:
-        """Why the login fails (the message the hosted page shows), or None."""
-        state = self._state
-        if user is None or user.status == "EXTERNAL_PROVIDER":
-            return "Incorrect username or password."
-        key = (pool.id, user.username)
-        if not user.enabled:
-            return "User is disabled."
-        if state.locked_out(key):
-            return "Password attempts exceeded"
-        if not secrets.compare_digest((user.password or "").encode(), password.encode()):
-            state.password_failed(key)
-            return "Incorrect username or password."
-        state.password_ok(key)
-        if user.status != idp.UserStatus.CONFIRMED:
-            return (
-                f"This user's status is {user.status}; "
-                "the emulator's hosted UI signs in confirmed users only."
-            )
-        if user.software_token_mfa_enabled or user.sms_mfa_enabled:
-            return "This user has MFA; the emulator's hosted UI does not ask for MFA codes."
-        return None
-
-    def _login_form(self, auth: AuthorizeRequest, problem: str | None = None, status: int = 200) -> Response:
-        hidden = "".join(
-            f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
-            for k, v in auth.query().items()
-        )
-        error = f"<p id='error'>{html.escape(problem)}</p>" if problem else ""
-        body = (
-            f"{error}<form method='post' action='/login'>{hidden}"
-            "<label>Username <input name='username' autocomplete='username'></label>"
-            "<label>Password <input name='password' type='password' autocomplete='current-password'></label>"
-            "<button type='submit'>Sign in</button></form>"
-        )
-        return page("Sign in", body, status)
 
     def _browser_session(self, request: Request, pool_id: str) -> _BrowserSession | None:
         session_id = request.cookies.get(COOKIE)
@@ -444,7 +370,7 @@ class HostedUI:
                 )
             target = logout_uri
         elif request.args.get("redirect_uri") is not None:
-            target = with_query("/login", self.parse_authorize(request.args).query())
+            target = with_query("/login", parse_authorize(request.args).query())
         else:
             raise OAuthError("invalid_request", "Pass logout_uri, or redirect_uri and response_type.")
         with self._lock:

@@ -13,7 +13,7 @@ import collections
 import contextlib
 import http.client
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,12 +22,12 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..environment import env_var
 from . import patches
 from .examples import demo_spec
-from .fault_modes import FaultMode
+from .fault_switch import FaultSwitch
 from .hosted_ui import HostedUI, hosted_ui_settings
-from .provision import AdminClients, Provisioned, add_user, provision
-from .spec import LocalSpec, UserSpec, check_user_against_pool
-from .srp import totp_code
+from .provision import AdminClients, Provisioned, provision
+from .spec import LocalSpec
 from .state import EmulatorState, ServerEvent
+from .users import LocalUsers
 
 from .http import HOST, MotoServer, RequestLog  # isort: skip  (moto, after patches' version check)
 
@@ -80,6 +80,15 @@ class LocalCognito:
         self._admin: dict[str, AdminClients] = {}
         self._ids: Provisioned | None = None
         self._lock = threading.RLock()
+        #: The pool's users: add, disable, delete, passwords, and their SMS/email/TOTP codes.
+        self.users = LocalUsers(
+            self._state,
+            spec=lambda: self._spec,
+            ids=self._provisioned,
+            admin=lambda: self._admin_for(self._spec),
+        )
+        #: The named fault modes (:class:`FaultMode`): ``with local.faults.mode(...)``, ``enable``, ...
+        self.faults = FaultSwitch(self._state)
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -194,38 +203,7 @@ class LocalCognito:
         with self._state.lock:
             return [key for svc, key in self._state.access_keys if service in (None, svc)]
 
-    # -- fault modes and server events ---------------------------------------------------------
-
-    @contextlib.contextmanager
-    def fault_mode(self, *modes: FaultMode | str) -> Iterator[None]:
-        """Misbehave as ``modes`` say (see :class:`FaultMode`) while the ``with`` block runs."""
-        parsed = [FaultMode.parse(mode) for mode in modes]
-        for mode in parsed:
-            self.enable_fault_mode(mode)
-        try:
-            yield
-        finally:
-            for mode in parsed:
-                self.disable_fault_mode(mode)
-
-    def enable_fault_mode(self, mode: FaultMode | str) -> None:
-        """Turn ``mode`` on until :meth:`disable_fault_mode`, :meth:`clear_fault_modes` or reset."""
-        with self._state.lock:
-            self._state.fault_modes.add(FaultMode.parse(mode))
-
-    def disable_fault_mode(self, mode: FaultMode | str) -> None:
-        with self._state.lock:
-            self._state.fault_modes.discard(FaultMode.parse(mode))
-
-    def clear_fault_modes(self) -> None:
-        """Behave again: every fault mode off."""
-        with self._state.lock:
-            self._state.fault_modes.clear()
-
-    @property
-    def fault_modes(self) -> frozenset[FaultMode]:
-        with self._state.lock:
-            return frozenset(self._state.fault_modes)
+    # -- server events ---------------------------------------------------------------------
 
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
         """Call ``listener`` with each :class:`ServerEvent` (in the serving thread), until the
@@ -246,81 +224,7 @@ class LocalCognito:
         self._require_started()
         return self._admin_for(self._spec)[service]
 
-    def add_user(self, user: UserSpec) -> None:
-        """Create one more user in the pool (until the next reset)."""
-        check_user_against_pool(user, self._spec.pool)
-        ids = self._provisioned()
-        admin = self._admin_for(self._spec)
-        add_user(admin, self._state, ids.user_pool_id, ids.client_id, ids.client_secret, user)
-
-    def username_of(self, username: str) -> str:
-        """The name Cognito knows a user by (the ``sub`` in pools that sign in with email)."""
-        user = patches.find_user(self._provisioned().user_pool_id, username)
-        if user is None:
-            raise KeyError(f"no user {username!r} in the local pool")
-        return str(user.username)
-
-    def last_sms_code(self, username: str) -> str:
-        """The last SMS MFA code sent to ``username``; LookupError if none was sent."""
-        key = (self._provisioned().user_pool_id, self.username_of(username))
-        with self._state.lock:
-            codes = self._state.sms_outbox.get(key)
-            if not codes:
-                raise LookupError(f"no SMS was sent to {username!r}")
-            return codes[-1]
-
-    def last_email_code(self, username: str) -> str:
-        """The last email code (EMAIL_OTP) sent to ``username``; LookupError if none was sent."""
-        key = (self._provisioned().user_pool_id, self.username_of(username))
-        with self._state.lock:
-            codes = self._state.email_outbox.get(key)
-            if not codes:
-                raise LookupError(f"no email code was sent to {username!r}")
-            return codes[-1]
-
-    def totp_secret(self, username: str) -> str | None:
-        """The user's active TOTP secret (or the one being set up), or None."""
-        key = (self._provisioned().user_pool_id, self.username_of(username))
-        with self._state.lock:
-            return self._state.totp_secrets.get(key) or self._state.pending_totp.get(key)
-
-    def totp_code(self, username: str, at: float | None = None) -> str:
-        """The user's current TOTP code at the emulator clock (or at epoch second ``at``)."""
-        secret = self.totp_secret(username)
-        if secret is None:
-            raise LookupError(f"{username!r} has no TOTP secret")
-        return totp_code(secret, self._state.now() if at is None else at)
-
-    def refresh_token_revoked(self, refresh_token: str) -> bool:
-        """True if the pool issued ``refresh_token`` and it was revoked since."""
-        return patches.refresh_token_revoked(self._provisioned().user_pool_id, refresh_token)
-
-    def global_sign_out(self, username: str) -> None:
-        """AdminUserGlobalSignOut: revoke every refresh token of the user."""
-        self._admin_call("admin_user_global_sign_out", username)
-
-    def disable_user(self, username: str) -> None:
-        self._admin_call("admin_disable_user", username)
-
-    def enable_user(self, username: str) -> None:
-        self._admin_call("admin_enable_user", username)
-
-    def delete_user(self, username: str) -> None:
-        self._admin_call("admin_delete_user", username)
-
-    def admin_reset_password(self, username: str) -> None:
-        """AdminResetUserPassword: the user must reset the password (RESET_REQUIRED)."""
-        self._admin_call("admin_reset_user_password", username)
-
-    def set_password(self, username: str, password: str, *, permanent: bool = True) -> None:
-        """AdminSetUserPassword; ``permanent=False`` makes it temporary (NEW_PASSWORD_REQUIRED)."""
-        self._admin_call("admin_set_user_password", username, Password=password, Permanent=permanent)
-
     # -- internals ------------------------------------------------------------------------------
-
-    def _admin_call(self, method: str, username: str, **kwargs: Any) -> None:
-        pool_id = self._provisioned().user_pool_id
-        getattr(self.admin(), method)(UserPoolId=pool_id, Username=username, **kwargs)
 
     def _admin_for(self, spec: LocalSpec) -> AdminClients:
         endpoint = self._require_started()
