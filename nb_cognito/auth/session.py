@@ -36,8 +36,8 @@ from nb_cognito.auth.session_settings import SessionSettings
 from nb_cognito.auth.session_state import SessionState
 from nb_cognito.auth.sign_in import SignInFlow
 from nb_cognito.auth.snapshots import session_status
-from nb_cognito.auth.state import Expired, SignedIn, freshness
-from nb_cognito.auth.view import SessionView
+from nb_cognito.auth.state import Expired, SignedIn
+from nb_cognito.auth.view import SessionView, describe
 from nb_cognito.clock import SYSTEM_CLOCK, Clock, SteadyClock
 from nb_cognito.exceptions import AuthError, ConfigurationError, SignedOutError
 from nb_cognito.models import (
@@ -324,36 +324,12 @@ class CognitoSession:
     def describe(self) -> SessionView:
         """A read-only picture of the refresh machinery now (tests, diagnostics): freshness,
         refresh in flight, pending step, expiries, background thread. Changes nothing."""
-        box, background = self._box, self._engine.background
-        state, pending = box.current, box.pending
-        signed_in = box.signed_in
-        locks_free = box.lock.acquire(blocking=False)
-        if locks_free:
-            box.lock.release()
-        now = self._time.time()
-        wants = self._settings.wants_credentials()
-        credentials = signed_in.credentials if signed_in is not None else None
-        return SessionView(
-            signed_in=signed_in is not None,
-            expired=isinstance(state, Expired),
-            freshness=freshness(signed_in, self._engine.policy, now, wants_credentials=wants)
-            if signed_in
-            else None,
-            in_flight=box.flight is not None,
-            pending_step=pending.step.sign_in_step if pending is not None and pending.step else None,
-            token_expiry=signed_in.tokens.expiration if signed_in is not None else None,
-            credentials_expiry=credentials.expiration if credentials is not None else None,
-            skew=signed_in.skew if signed_in is not None else None,
-            background_running=background.running,
-            background_retrying=background.retrying,
-            next_attempt=background.next_attempt if signed_in is not None else None,
-            locks_free=locks_free and background.lock_free,
-            refresh_count=box.refresh_count,
+        return describe(
+            self._box,
+            self._engine,
+            now=self._time.time(),
+            wants_credentials=self._settings.wants_credentials(),
             listeners=sum(len(self._events.listeners(event)) for event in AuthEvent),
-            last_error=box.last_error,
-            state=state,
-            pending=pending,
-            snapshot=box.snapshot,
         )
 
     def __repr__(self) -> str:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from nb_cognito.auth.refresh import RefreshEngine
+    from nb_cognito.auth.session_state import SessionState
     from nb_cognito.auth.state import Expired, Freshness, SignedIn
     from nb_cognito.exceptions import AuthError
     from nb_cognito.models import CognitoAuthSession, SignInStep
 
-__all__ = ["SessionView"]
+__all__ = ["SessionView", "describe"]
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,41 @@ class SessionView:
     state: SignedIn | Expired | None = field(default=None, repr=False, compare=False)
     pending: object | None = field(default=None, repr=False, compare=False)
     snapshot: CognitoAuthSession | None = field(default=None, repr=False, compare=False)
+
+
+def describe(
+    box: SessionState, engine: RefreshEngine, *, now: float, wants_credentials: bool, listeners: int
+) -> SessionView:
+    """What ``box`` and ``engine`` hold at ``now`` (steady clock), as a :class:`SessionView`."""
+    from nb_cognito.auth.state import Expired, freshness
+
+    background = engine.background
+    state, pending, signed_in = box.current, box.pending, box.signed_in
+    locks_free = box.lock.acquire(blocking=False)
+    if locks_free:
+        box.lock.release()
+    credentials = signed_in.credentials if signed_in is not None else None
+    return SessionView(
+        signed_in=signed_in is not None,
+        expired=isinstance(state, Expired),
+        freshness=(
+            freshness(signed_in, engine.policy, now, wants_credentials=wants_credentials)
+            if signed_in is not None
+            else None
+        ),
+        in_flight=box.flight is not None,
+        pending_step=pending.step.sign_in_step if pending is not None and pending.step else None,
+        token_expiry=signed_in.tokens.expiration if signed_in is not None else None,
+        credentials_expiry=credentials.expiration if credentials is not None else None,
+        skew=signed_in.skew if signed_in is not None else None,
+        background_running=background.running,
+        background_retrying=background.retrying,
+        next_attempt=background.next_attempt if signed_in is not None else None,
+        locks_free=locks_free and background.lock_free,
+        refresh_count=box.refresh_count,
+        listeners=listeners,
+        last_error=box.last_error,
+        state=state,
+        pending=pending,
+        snapshot=box.snapshot,
+    )
