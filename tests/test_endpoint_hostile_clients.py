@@ -24,7 +24,8 @@ import pytest
 from helpers import PASSWORD
 
 from nb_cognito.integrations import credentials_server
-from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_URI, ContainerEndpoint
+from nb_cognito.integrations.container_endpoint import ContainerEndpoint
+from nb_cognito.integrations.credentials_server import ENV_TOKEN, ENV_URI
 
 SLOW_CLIENTS = 50
 HONEST_CLIENTS = 100

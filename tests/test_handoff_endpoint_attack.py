@@ -23,7 +23,8 @@ import pytest
 from test_endpoint_hostile_clients import address, clean_state, honest_get, signed_in
 
 from nb_cognito.dask.worker import PushedCredentials, WorkerEndpoint
-from nb_cognito.integrations.container_endpoint import ENV_TOKEN_FILE, ContainerEndpoint
+from nb_cognito.integrations.container_endpoint import ContainerEndpoint
+from nb_cognito.integrations.credentials_server import ENV_TOKEN_FILE
 
 __all__ = ["clean_state", "signed_in"]  # fixtures shared with the hostile-clients suite
 

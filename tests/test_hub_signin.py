@@ -224,7 +224,8 @@ def test_sign_in_from_hub_reads_s3_with_the_users_identity_pool_key(hub_session,
 
 
 def test_pandas_reads_s3_through_the_container_endpoint(hub_session, hub, world):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     hub_session.sign_in_from_hub()
     frame = pd.read_csv("s3://data/iris.csv")
     assert list(frame.species) == ["setosa"]
@@ -232,8 +233,9 @@ def test_pandas_reads_s3_through_the_container_endpoint(hub_session, hub, world)
 
 
 def test_dask_workers_get_the_hub_sign_in_s_credentials(hub_session, hub, world):
-    distributed = pytest.importorskip("distributed")
-    from test_dask import one_worker_cluster, s3_task
+    import distributed
+    from dask_world import s3_task
+    from helpers import one_worker_cluster
 
     hub_session.sign_in_from_hub()
     key = hub_session.current_credentials().access_key_id

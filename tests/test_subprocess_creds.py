@@ -24,7 +24,8 @@ import pytest
 from helpers import PASSWORD
 
 from nb_cognito import kernel
-from nb_cognito.integrations.container_endpoint import ENV_TOKEN, ENV_TOKEN_FILE, ENV_URI, ContainerEndpoint
+from nb_cognito.integrations.container_endpoint import ContainerEndpoint
+from nb_cognito.integrations.credentials_server import ENV_TOKEN, ENV_TOKEN_FILE, ENV_URI
 from nb_cognito.local import UserSpec
 
 AWS_NAMES = (

@@ -39,37 +39,14 @@ from typing import TYPE_CHECKING
 from nb_cognito import forksafe
 from nb_cognito.auth.integration import ChangeKind, Integration, SessionChange
 from nb_cognito.exceptions import ConfigurationError
-from nb_cognito.integrations.credentials_server import (
-    ENV_TOKEN,
-    ENV_TOKEN_FILE,
-    ENV_URI,
-    NOBODY_SIGNED_IN,
-    CredentialsServer,
-    EndpointOwner,
-    credentials_body,
-    make_server,
-    remove_token_file,
-    write_token_file,
-)
+from nb_cognito.integrations.credentials_server import CredentialsServer
 from nb_cognito.integrations.process_env import EnvironmentWrites
 
 if TYPE_CHECKING:
     from nb_cognito.auth.integration import SessionAPI
     from nb_cognito.models import AWSCredentials
 
-__all__ = [
-    "ENV_TOKEN",
-    "ENV_TOKEN_FILE",
-    "ENV_URI",
-    "NOBODY_SIGNED_IN",
-    "ContainerEndpoint",
-    "CredentialsServer",
-    "EndpointOwner",
-    "credentials_body",
-    "make_server",
-    "remove_token_file",
-    "write_token_file",
-]
+__all__ = ["ContainerEndpoint"]
 
 log = logging.getLogger("nb_cognito")
 
