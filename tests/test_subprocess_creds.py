@@ -198,7 +198,7 @@ def test_the_token_file_is_private_and_holds_the_token(session):
 
 def test_the_token_file_is_removed_at_exit():
     code = (
-        "from nb_cognito.integrations import container_endpoint as c; "
+        "from nb_cognito.integrations import credentials_server as c; "
         "print(c.write_token_file('t'), flush=True)"
     )
     done = subprocess.run(

@@ -265,10 +265,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         action = _action(self.command, self.headers.get("X-Amz-Target"), self.headers)
+        self._exchange: tuple[str, float] | None = (action, started)
         try:
             self._handle(action, body)
         finally:
-            self.owner._record(action, started)
+            self._answered()
+
+    def _answered(self) -> None:
+        """Record this exchange once, just before its answer leaves (a dropped one: when dropped),
+        so that a client that has read its answer always finds it in ``exchanges()``."""
+        pending, self._exchange = getattr(self, "_exchange", None), None
+        if pending is not None:
+            self.owner._record(*pending)
 
     def _handle(self, action: str, body: bytes) -> None:
         rule = self.owner._take_rule(action)
@@ -323,6 +331,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
+            self._answered()
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
@@ -347,6 +356,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.send_header("x-amzn-RequestId", "nb-cognito-fault")
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
+        self._answered()
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
