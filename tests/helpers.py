@@ -174,6 +174,19 @@ def s3_from_the_emulator(local: LocalCognito, monkeypatch: Any, tmp_path: Any) -
     monkeypatch.setenv("HOME", str(tmp_path))
 
 
+def no_aws_setup_env(local: LocalCognito, tmp_path: Any) -> dict[str, str]:
+    """The AWS variables of a child that must find no credentials of the machine's (no config
+    files, no instance metadata), with S3 and the region pointed at the emulator."""
+    return {
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "missing-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "missing-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": local.settings.region,
+        "AWS_ENDPOINT_URL": local.endpoint_url,
+    }
+
+
 def missing(what: str) -> NoReturn:
     """``what`` the test needs is not on this machine: skip here, but fail in CI, where
     ``make test`` installs everything (a skip there would hide a broken install step)."""

@@ -18,7 +18,7 @@ import sys
 
 import pytest
 from dask_world import keys_after, s3_task
-from helpers import PASSWORD, json_get, missing
+from helpers import PASSWORD, json_get, missing, no_aws_setup_env
 
 pytest_plugins = ("dask_world",)
 pytestmark = pytest.mark.timeout(240)
@@ -49,14 +49,7 @@ def gateway_server(world, tmp_path):
     if not os.path.exists(server) or importlib.util.find_spec("dask_gateway") is None:
         missing("dask-gateway and dask-gateway-server[local] (the test extra)")
     port = free_port()
-    environment = {
-        "HOME": str(tmp_path),
-        "AWS_CONFIG_FILE": str(tmp_path / "missing-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "missing-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_DEFAULT_REGION": local.settings.region,
-        "AWS_ENDPOINT_URL": local.endpoint_url,
-    }
+    environment = no_aws_setup_env(local, tmp_path)
     config = tmp_path / "gateway_config.py"
     config.write_text(
         CONFIG.format(

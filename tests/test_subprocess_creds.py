@@ -21,7 +21,7 @@ import urllib.request
 
 import boto3
 import pytest
-from helpers import PASSWORD
+from helpers import PASSWORD, no_aws_setup_env
 
 from nb_cognito import kernel
 from nb_cognito.integrations.container_endpoint import ContainerEndpoint
@@ -70,12 +70,7 @@ def run_child(local, tmp_path, **extra: str) -> str:
     """Run CHILD with only the endpoint variables (no other credentials); return its output."""
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "AWS_CONFIG_FILE": str(tmp_path / "missing-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "missing-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_DEFAULT_REGION": local.settings.region,
-        "AWS_ENDPOINT_URL": local.endpoint_url,
+        **no_aws_setup_env(local, tmp_path),
         **{name: os.environ[name] for name in (ENV_URI, ENV_TOKEN) if name in os.environ},
         **extra,
     }
